@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "m2m-proxy",
+    products: [
+        .executable(name: "m2m-proxy", targets: ["m2m-proxy"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // System libraries: module maps over Debian's libuv1-dev and libllhttp-dev
+        // (the latter from trixie; see scripts/install-deps.sh). Nothing is vendored.
+        .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(name: "CLLHTTP", providers: [.apt(["libllhttp-dev"])]),
+        .target(
+            name: "M2MProxy",
+            dependencies: [
+                "CLibUV", "CLLHTTP",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: [
+                .enableUpcomingFeature("InternalImportsByDefault"),
+                .enableUpcomingFeature("ExistentialAny"),
+            ]
+        ),
+        .executableTarget(
+            name: "m2m-proxy",
+            dependencies: [
+                "M2MProxy",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "M2MProxyTests", dependencies: ["M2MProxy"]),
+        .testTarget(name: "IntegrationTests", dependencies: []),
+    ]
+)

@@ -1,0 +1,175 @@
+/// The frozen configuration: parsed and validated once by `ConfigLoader`, then only read.
+///
+/// Everything is a `Sendable` value of `let`s so that the data path never re-checks a key and
+/// a reload (SIGHUP) can swap a whole new value in without racing readers.
+public struct ProxyConfig: Sendable {
+    public let server: ServerConfig
+    public let limits: LimitsConfig
+    /// In file order; `RouteConfig.credentialIndex` points into this array.
+    public let credentials: [CredentialConfig]
+    /// In file order: the router takes the first match.
+    public let routes: [RouteConfig]
+
+    public init(server: ServerConfig, limits: LimitsConfig, credentials: [CredentialConfig], routes: [RouteConfig]) {
+        self.server = server
+        self.limits = limits
+        self.credentials = credentials
+        self.routes = routes
+    }
+}
+
+/// `host:port` for a listener. `host` is an IP literal without brackets (`0.0.0.0`, `::`).
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public let host: String
+    public let port: UInt16
+    public init(host: String, port: UInt16) {
+        self.host = host
+        self.port = port
+    }
+    public var isIPv6: Bool { host.contains(":") }
+    public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+public struct ServerConfig: Sendable {
+    public let listen: [ListenAddress]
+    /// 0 = one per CPU core.
+    public let workers: Int
+    /// nil when `admin_listen = ""`.
+    public let adminListen: ListenAddress?
+    public let drainTimeoutMs: Int
+
+    public init(listen: [ListenAddress], workers: Int, adminListen: ListenAddress?, drainTimeoutMs: Int) {
+        self.listen = listen
+        self.workers = workers
+        self.adminListen = adminListen
+        self.drainTimeoutMs = drainTimeoutMs
+    }
+}
+
+public struct LimitsConfig: Sendable {
+    public let maxHeaderBytes: Int
+    public let maxBodyBytes: Int
+    public let headerTimeoutMs: Int
+    public let bodyTimeoutMs: Int
+    public let idleTimeoutMs: Int
+    public let connectTimeoutMs: Int
+    public let responseTimeoutMs: Int
+    public let tokenWaitMs: Int
+
+    public static let defaults = LimitsConfig(
+        maxHeaderBytes: 32768, maxBodyBytes: 10_485_760, headerTimeoutMs: 10000, bodyTimeoutMs: 30000,
+        idleTimeoutMs: 60000, connectTimeoutMs: 3000, responseTimeoutMs: 30000, tokenWaitMs: 5000)
+
+    public init(
+        maxHeaderBytes: Int, maxBodyBytes: Int, headerTimeoutMs: Int, bodyTimeoutMs: Int,
+        idleTimeoutMs: Int, connectTimeoutMs: Int, responseTimeoutMs: Int, tokenWaitMs: Int
+    ) {
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxBodyBytes = maxBodyBytes
+        self.headerTimeoutMs = headerTimeoutMs
+        self.bodyTimeoutMs = bodyTimeoutMs
+        self.idleTimeoutMs = idleTimeoutMs
+        self.connectTimeoutMs = connectTimeoutMs
+        self.responseTimeoutMs = responseTimeoutMs
+        self.tokenWaitMs = tokenWaitMs
+    }
+}
+
+public enum URLScheme: String, Sendable {
+    case http
+    case https
+}
+
+/// An absolute http(s) URL split into the parts the proxy needs.
+public struct EndpointURL: Sendable, Equatable {
+    public let scheme: URLScheme
+    /// Host name or IP literal, lowercased, without brackets.
+    public let host: String
+    /// Explicit port, or 80/443 by scheme.
+    public let port: UInt16
+    /// Path without query; for upstreams "" when none (or "/") was given and never ending in "/";
+    /// for token URLs at least "/".
+    public let path: String
+    /// What goes in a `Host` header: host (bracketed if IPv6) plus `:port` when not the default.
+    public let authority: String
+
+    public init(scheme: URLScheme, host: String, port: UInt16, path: String, authority: String) {
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.path = path
+        self.authority = authority
+    }
+}
+
+public enum ClientAuthMethod: String, Sendable {
+    case clientSecretBasic = "client_secret_basic"
+    case clientSecretPost = "client_secret_post"
+}
+
+public struct CredentialConfig: Sendable {
+    public let name: String
+    public let tokenURL: EndpointURL
+    public let clientID: String
+    public let clientSecret: Secret
+    public let authMethod: ClientAuthMethod
+    public let prefetch: Bool
+    public let tlsCAFile: String?
+
+    public init(
+        name: String, tokenURL: EndpointURL, clientID: String, clientSecret: Secret,
+        authMethod: ClientAuthMethod, prefetch: Bool, tlsCAFile: String?
+    ) {
+        self.name = name
+        self.tokenURL = tokenURL
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.authMethod = authMethod
+        self.prefetch = prefetch
+        self.tlsCAFile = tlsCAFile
+    }
+}
+
+public enum HostMatch: Sendable, Equatable {
+    case any
+    /// Lowercased host name without port.
+    case exact(String)
+    /// `*.example.com` stored as `.example.com` (lowercased): matches `a.example.com`, not `example.com`.
+    case suffix(String)
+}
+
+public struct RouteConfig: Sendable {
+    public let name: String
+    public let host: HostMatch
+    /// Starts with "/", no trailing "/" unless it is exactly "/".
+    public let pathPrefix: String
+    /// Uppercased method names; nil = any.
+    public let methods: [String]?
+    public let upstream: EndpointURL
+    /// Index into `ProxyConfig.credentials`; nil = forward without a token.
+    public let credentialIndex: Int?
+    public let resource: String?
+    /// As written (order kept); the cache key sorts and dedupes them.
+    public let scopes: [String]
+    public let organizationID: String?
+    public let preserveHost: Bool
+    public let tlsCAFile: String?
+
+    public init(
+        name: String, host: HostMatch, pathPrefix: String, methods: [String]?, upstream: EndpointURL,
+        credentialIndex: Int?, resource: String?, scopes: [String], organizationID: String?,
+        preserveHost: Bool, tlsCAFile: String?
+    ) {
+        self.name = name
+        self.host = host
+        self.pathPrefix = pathPrefix
+        self.methods = methods
+        self.upstream = upstream
+        self.credentialIndex = credentialIndex
+        self.resource = resource
+        self.scopes = scopes
+        self.organizationID = organizationID
+        self.preserveHost = preserveHost
+        self.tlsCAFile = tlsCAFile
+    }
+}

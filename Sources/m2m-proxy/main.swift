@@ -1,0 +1,2 @@
+import M2MProxy
+print(M2MProxyVersion.string)

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# install-deps.sh — the one place that installs m2m-proxy's system packages.
+# Used by the README, .ci/run and the Dockerfile. Idempotent; run as root.
+#
+#   scripts/install-deps.sh [GROUP ...]
+#     build    libuv1-dev, libllhttp-dev (from Debian trixie, pinned low), pkg-config
+#     runtime  libuv1, libllhttp9.2 (what the binary links against) + ca-certificates
+#     test     build + python3, curl, openssl, and the real OAuth2 server (glewlwyd)
+#     bench    test + nginx-light, haproxy, wrk, valgrind, strace
+#   default: build test
+#
+# Why trixie: libllhttp is packaged only from Debian 13 on. We add trixie as a
+# source with Pin-Priority 100, so nothing upgrades from it by accident, and take
+# exactly libllhttp9.2/libllhttp-dev from it (they depend only on libc6).
+set -euo pipefail
+
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(build test)
+
+want=()
+need_trixie=0
+for g in "${groups[@]}"; do
+  case "$g" in
+    build)   want+=(libuv1-dev pkg-config); need_trixie=1 ;;
+    runtime) want+=(libuv1 ca-certificates); need_trixie=1 ;;
+    test)    want+=(libuv1-dev pkg-config python3 curl openssl ca-certificates
+                    glewlwyd dbconfig-sqlite3 sqlite3 jq util-linux iproute2 procps); need_trixie=1 ;;
+    bench)   want+=(libuv1-dev pkg-config python3 curl nginx-light haproxy wrk valgrind strace
+                    util-linux iproute2 procps); need_trixie=1 ;;
+    *) echo "install-deps: unknown group '$g' (build|runtime|test|bench)" >&2; exit 64 ;;
+  esac
+done
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: must run as root (apt-get)" >&2; exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+
+# Serialize against parallel callers (tests may call this too).
+exec 9>/tmp/m2m-proxy-apt.lock
+flock 9
+
+trixie_list=/etc/apt/sources.list.d/m2m-proxy-trixie.list
+trixie_pin=/etc/apt/preferences.d/m2m-proxy-trixie
+changed=0
+if [ "$need_trixie" = 1 ]; then
+  if [ ! -f "$trixie_list" ]; then
+    echo "deb http://deb.debian.org/debian trixie main" > "$trixie_list"
+    changed=1
+  fi
+  if [ ! -f "$trixie_pin" ]; then
+    printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' > "$trixie_pin"
+    changed=1
+  fi
+fi
+
+# glewlwyd's postinst asks debconf and tries to start a system service; answer
+# "No configuration" and keep services from starting where no policy exists.
+if printf '%s\n' "${want[@]}" | grep -qx glewlwyd; then
+  echo "glewlwyd glewlwyd/config_type select No configuration" | debconf-set-selections 2>/dev/null || true
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+llhttp=()
+if [ "$need_trixie" = 1 ]; then
+  for p in libllhttp9.2 $(printf '%s\n' "${groups[@]}" | grep -qvx runtime && echo libllhttp-dev); do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || llhttp+=("$p/trixie")
+  done
+fi
+
+if [ ${#missing[@]} -eq 0 ] && [ ${#llhttp[@]} -eq 0 ]; then
+  echo "install-deps: all packages present (${groups[*]})"
+  exit 0
+fi
+
+stamp=/var/lib/apt/periodic/m2m-proxy-update-stamp
+if [ "$changed" = 1 ] || [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +360 2>/dev/null)" ]; then
+  apt-get update -qq
+  mkdir -p "$(dirname "$stamp")"; touch "$stamp"
+fi
+
+policy_added=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; policy_added=1
+fi
+trap '[ "$policy_added" = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
+
+apt-get install -y -qq --no-install-recommends "${missing[@]}" "${llhttp[@]}"
+echo "install-deps: installed ${missing[*]} ${llhttp[*]}"
