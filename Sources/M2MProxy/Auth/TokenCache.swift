@@ -1,0 +1,159 @@
+private import Glibc
+
+/// The token cache (Envoy's token provider role, STYLE.md §7): one entry per key, single flight
+/// per key, proactive refresh of used keys, backoff on failure, and parked requests woken when a
+/// fetch ends. The data path asks it for a header line and never waits on the endpoint.
+///
+/// Loop-confined for now (one event loop); sharing across worker loops is the workers issue.
+final class TokenCache {
+    enum Acquire {
+        case ready
+        case parked
+        case failed(ProxyError)
+    }
+
+    unowned(unsafe) let worker: Worker
+    private(set) var entries: [TokenEntry] = []
+    private var index: [TokenKey: Int] = [:]
+
+    init(worker: Worker) { self.worker = worker }
+
+    /// The slot for a key, created on first use (routes with equal keys share a slot).
+    func slot(credential: CredentialConfig, resource: String?, scopes: [String], organizationID: String?) -> Int {
+        let key = TokenKey(credential: credential, resource: resource, scopes: scopes, organizationID: organizationID)
+        if let s = index[key] { return s }
+        let s = entries.count
+        entries.append(TokenEntry(key: key, credential: credential, requestBytes: TokenRequestBuilder.build(credential: credential, key: key)))
+        index[key] = s
+        return s
+    }
+
+    // MARK: data path
+
+    /// Whether a request can proceed now, must park, or fails at once (endpoint in backoff).
+    func acquire(slot: Int, for client: ClientConnection) -> Acquire {
+        let e = entries[slot]
+        let now = worker.now
+        if let t = e.current, now < t.sendUntil {
+            if now >= t.refreshAt && e.fetch == nil && now >= e.nextAttemptAt {
+                startFetch(e)
+            } else {
+                e.usedSinceFetch = true
+            }
+            return .ready
+        }
+        if e.fetch == nil {
+            if now < e.nextAttemptAt, let err = e.lastError {
+                return .failed(.tokenUnavailable(err, retryAfterSeconds: retryAfterSeconds(e, now: now)))
+            }
+            startFetch(e)
+            // A fetch can fail synchronously (e.g. bad address): answer at once.
+            if e.fetch == nil, let err = e.lastError {
+                return .failed(.tokenUnavailable(err, retryAfterSeconds: retryAfterSeconds(e, now: now)))
+            }
+        }
+        worker.tokenWaits += 1
+        e.waiters.append(client)
+        return .parked
+    }
+
+    /// The current `Authorization` line for a slot, borrowed for one synchronous write.
+    func headerLine(slot: Int) -> ByteSpan? {
+        guard let t = entries[slot].current, worker.now < t.sendUntil else { return nil }
+        return t.headerLine.span
+    }
+
+    func unpark(_ client: ClientConnection, slot: Int) {
+        let e = entries[slot]
+        if let i = e.waiters.firstIndex(where: { $0 === client }) { e.waiters.remove(at: i) }
+    }
+
+    func waitTimeoutError(slot: Int) -> ProxyError {
+        let e = entries[slot]
+        var why = "no token within \(worker.limits.tokenWaitMs) ms: timeout waiting for the token endpoint"
+        if let last = e.lastError { why += " (last error: \(last))" }
+        return .tokenUnavailable(why, retryAfterSeconds: 1)
+    }
+
+    func unavailableError(slot: Int) -> ProxyError {
+        let e = entries[slot]
+        return .tokenUnavailable(e.lastError ?? "token expired", retryAfterSeconds: retryAfterSeconds(e, now: worker.now))
+    }
+
+    private func retryAfterSeconds(_ e: TokenEntry, now: UInt64) -> Int {
+        e.nextAttemptAt > now ? Int((e.nextAttemptAt - now + 999) / 1000) : 1
+    }
+
+    // MARK: fetching
+
+    /// Fetches the tokens of `prefetch = true` credentials at start.
+    func prefetch() {
+        for e in entries where e.credential.prefetch && e.fetch == nil {
+            startFetch(e)
+        }
+    }
+
+    private func startFetch(_ e: TokenEntry) {
+        e.usedSinceFetch = false
+        worker.log.debug("token fetch started \(e.label)")
+        let f = TokenFetch(worker: worker, entry: e, cache: self)
+        e.fetch = f
+        f.start()
+    }
+
+    /// Called exactly once per fetch.
+    func fetchFinished(_ e: TokenEntry, _ outcome: TokenFetch.Outcome) {
+        e.fetch = nil
+        let now = worker.now
+        switch outcome {
+        case .success(let response, let lifetime):
+            e.current = CachedToken(accessToken: response.accessToken, fetchedAt: now, lifetimeSeconds: lifetime)
+            e.failures = 0
+            e.lastError = nil
+            e.nextAttemptAt = 0
+            worker.log.info("token fetched \(e.label) lifetime=\(lifetime)s")
+            checkClaims(e, response)
+            let waiters = e.waiters
+            e.waiters.removeAll()
+            if !waiters.isEmpty { e.usedSinceFetch = true }
+            for w in waiters { w.tokenReady() }
+        case .failure(let failure):
+            e.failures += 1
+            e.lastError = failure.message
+            e.nextAttemptAt = now + failure.retryDelayMs(failures: e.failures)
+            worker.log.warning("token fetch failed \(e.label): \(failure.message)")
+            // Requests still holding a valid token keep it (DESIGN.md §5); parked ones fail now
+            // with the reason rather than waiting out token_wait_ms.
+            let waiters = e.waiters
+            e.waiters.removeAll()
+            let error = ProxyError.tokenUnavailable(failure.message, retryAfterSeconds: retryAfterSeconds(e, now: now))
+            for w in waiters { w.tokenFailed(error) }
+        }
+    }
+
+    /// Logto drops unknown scopes silently and a wrong resource makes every upstream answer 401:
+    /// say so once per key.
+    private func checkClaims(_ e: TokenEntry, _ r: TokenResponse) {
+        guard !e.warnedClaims else { return }
+        if let resource = e.key.resource, let claims = JWTClaims.decode(r.accessToken.value),
+            !claims.audiences.isEmpty, !claims.audiences.contains(resource) {
+            e.warnedClaims = true
+            worker.log.warning("token for \(e.label) has aud=\(claims.audiences.joined(separator: ",")), not the route's resource")
+        }
+        let granted = Set((r.scope ?? JWTClaims.decode(r.accessToken.value)?.scope ?? "").split(separator: " ").map(String.init))
+        if r.scope != nil || !granted.isEmpty {
+            let missing = e.key.scopes.filter { !granted.contains($0) }
+            if !missing.isEmpty {
+                e.warnedClaims = true
+                worker.log.warning("token for \(e.label) lacks requested scopes: \(missing.joined(separator: " "))")
+            }
+        }
+    }
+
+    func closeAll() {
+        for e in entries { e.fetch?.cancel() }
+    }
+}
+
+@available(*, unavailable)
+extension TokenCache: Sendable {}

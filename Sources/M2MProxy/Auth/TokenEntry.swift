@@ -1,0 +1,30 @@
+/// Everything the cache knows about one key (credential, resource, scopes, organization).
+final class TokenEntry {
+    let key: TokenKey
+    let credential: CredentialConfig
+    /// The complete token request, built once per key (the secret stays inside these bytes).
+    let requestBytes: [UInt8]
+    let label: String
+    var current: CachedToken?
+    var fetch: TokenFetch?
+    /// Requests parked until the first token arrives.
+    var waiters: [ClientConnection] = []
+    var lastError: String?
+    var failures = 0
+    /// No new fetch before this instant (backoff, Retry-After, refused credential).
+    var nextAttemptAt: UInt64 = 0
+    /// A request used the current token after it was fetched: only such keys are refreshed.
+    var usedSinceFetch = false
+    var warnedClaims = false
+
+    init(key: TokenKey, credential: CredentialConfig, requestBytes: [UInt8]) {
+        self.key = key
+        self.credential = credential
+        self.requestBytes = requestBytes
+        label = "credential=\(credential.name) resource=\(key.resource ?? "-") scopes=\(key.scopes.isEmpty ? "-" : key.scopes.joined(separator: ","))" +
+            (key.organizationID.map { " organization=\($0)" } ?? "")
+    }
+}
+
+@available(*, unavailable)
+extension TokenEntry: Sendable {}

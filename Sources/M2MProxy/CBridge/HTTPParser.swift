@@ -1,0 +1,243 @@
+private import CLLHTTP
+
+/// One header as two spans into the buffer the head was parsed from.
+struct HeaderSpan {
+    var name: ByteSpan
+    var value: ByteSpan
+}
+
+/// What `HTTPParser.execute` stopped at. `consumed` counts bytes of the input passed to that call.
+enum ParseEvent {
+    /// Every byte was consumed; more input is needed.
+    case needMore
+    /// The head ended at `consumed` (the parser is paused; call `resume()` before continuing).
+    case headersComplete(consumed: Int)
+    /// A message ended at `consumed` (paused).
+    case messageComplete(consumed: Int)
+    case error(ParseError)
+}
+
+enum ParseError: Equatable {
+    case tooManyHeaders
+    /// llhttp's error name and reason, e.g. `HPE_INVALID_HEADER_TOKEN`, for logs and the 400 message.
+    case invalid(code: Int32)
+
+    var isHeaderOverflow: Bool { self == .tooManyHeaders }
+}
+
+/// The llhttp wrapper (STYLE.md §3, after NIO's `BetterHTTPParser`): it owns the `llhttp_t`, its
+/// callbacks are non-capturing closures that find this object through `parser->data`, and they
+/// only record spans and flags. The owner drives it and reads the results; no callback re-enters
+/// the proxy. Lenient flags stay off: framing must be strict in front of other parsers.
+///
+/// It pauses after every head and every message so that the owner sees message boundaries in
+/// the byte stream (exact offsets for body forwarding and pipelining).
+final class HTTPParser {
+    enum Kind { case request, response }
+
+    private let parser: UnsafeMutablePointer<llhttp_t>
+    private let settings: UnsafeMutablePointer<llhttp_settings_t>
+    let maxHeaders: Int
+    let headers: UnsafeMutablePointer<HeaderSpan>
+    private(set) var headerCount = 0
+    private(set) var method = ByteSpan.empty
+    private(set) var url = ByteSpan.empty
+    private(set) var status = ByteSpan.empty
+    private var lastWasValue = false
+    private var pending: Pending = .none
+    private var overflow = false
+    /// For responses to HEAD: tell llhttp there is no body.
+    var skipBody = false
+    /// When set, body pieces (de-chunked) are collected in `bodySpans` (HTTP/1.0 clients, token answers).
+    var recordBody = false
+    private(set) var bodySpans: [ByteSpan] = []
+
+    private enum Pending { case none, headers, message }
+
+    init(kind: Kind, maxHeaders: Int = 128) {
+        self.maxHeaders = maxHeaders
+        headers = .allocate(capacity: maxHeaders)
+        parser = .allocate(capacity: 1)
+        settings = .allocate(capacity: 1)
+        bodySpans.reserveCapacity(32)
+        llhttp_settings_init(settings)
+        settings.pointee.on_message_begin = { p in
+            owner(p)._withUnsafeGuaranteedRef { $0.messageBegin() }
+            return 0
+        }
+        settings.pointee.on_method = { p, at, len in
+            owner(p)._withUnsafeGuaranteedRef { $0.method.extend(at!, len) }
+            return 0
+        }
+        settings.pointee.on_url = { p, at, len in
+            owner(p)._withUnsafeGuaranteedRef { $0.url.extend(at!, len) }
+            return 0
+        }
+        settings.pointee.on_status = { p, at, len in
+            owner(p)._withUnsafeGuaranteedRef { $0.status.extend(at!, len) }
+            return 0
+        }
+        settings.pointee.on_header_field = { p, at, len in
+            owner(p)._withUnsafeGuaranteedRef { $0.headerField(at!, len) }
+        }
+        settings.pointee.on_header_value = { p, at, len in
+            owner(p)._withUnsafeGuaranteedRef { $0.headerValue(at!, len) }
+            return 0
+        }
+        settings.pointee.on_header_value_complete = { p in
+            // Marks the end of a header even when its value was empty (no on_header_value call).
+            owner(p)._withUnsafeGuaranteedRef { $0.lastWasValue = true }
+            return 0
+        }
+        settings.pointee.on_headers_complete = { p in
+            owner(p)._withUnsafeGuaranteedRef { $0.headersComplete() }
+        }
+        settings.pointee.on_body = { p, at, len in
+            owner(p)._withUnsafeGuaranteedRef { o in
+                if o.recordBody { o.bodySpans.append(ByteSpan(base: UnsafeRawPointer(at!), count: len)) }
+            }
+            return 0
+        }
+        settings.pointee.on_message_complete = { p in
+            owner(p)._withUnsafeGuaranteedRef { $0.pending = .message }
+            return Int32(HPE_PAUSED.rawValue)
+        }
+        llhttp_init(parser, kind == .request ? HTTP_REQUEST : HTTP_RESPONSE, settings)
+        // Not retained: the owner keeps this object alive as long as it calls execute.
+        parser.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    deinit {
+        headers.deallocate()
+        parser.deallocate()
+        settings.deallocate()
+    }
+
+    /// Parses `count` bytes at `base`. Spans recorded point into that memory, so bytes of one head
+    /// must stay at a stable address until the owner is done with the head.
+    func execute(_ base: UnsafeRawPointer, _ count: Int) -> ParseEvent {
+        let rc = llhttp_execute(parser, base.assumingMemoryBound(to: CChar.self), count)
+        if rc == HPE_OK { return .needMore }
+        if rc == HPE_PAUSED || rc == HPE_PAUSED_UPGRADE {
+            let pos = llhttp_get_error_pos(parser)
+            let consumed = pos.map { UnsafeRawPointer($0) - base } ?? count
+            if rc == HPE_PAUSED_UPGRADE {
+                // Upgrade/CONNECT requests are forwarded as ordinary ones (Upgrade is stripped as
+                // hop-by-hop); keep parsing HTTP after them.
+                llhttp_resume_after_upgrade(parser)
+                pending = .message
+            }
+            let p = pending
+            pending = .none
+            switch p {
+            case .headers: return .headersComplete(consumed: consumed)
+            case .message, .none: return .messageComplete(consumed: consumed)
+            }
+        }
+        if overflow { return .error(.tooManyHeaders) }
+        return .error(.invalid(code: Int32(rc.rawValue)))
+    }
+
+    func resume() { llhttp_resume(parser) }
+
+    /// Tells llhttp the peer closed: completes a close-delimited message. True if that was clean.
+    func finish() -> Bool {
+        let rc = llhttp_finish(parser)
+        return rc == HPE_OK || rc == HPE_PAUSED
+    }
+
+    func reset() {
+        llhttp_reset(parser)
+        messageBegin()
+    }
+
+    var httpMajor: Int { Int(llhttp_get_http_major(parser)) }
+    var httpMinor: Int { Int(llhttp_get_http_minor(parser)) }
+    var statusCode: Int { Int(llhttp_get_status_code(parser)) }
+    /// llhttp's method enum value (HTTP_GET = 1, HTTP_HEAD = 2, ...).
+    var methodCode: Int { Int(llhttp_get_method(parser)) }
+    var shouldKeepAlive: Bool { llhttp_should_keep_alive(parser) != 0 }
+    var messageNeedsEOF: Bool { llhttp_message_needs_eof(parser) != 0 }
+    var isChunked: Bool { (parser.pointee.flags & UInt16(F_CHUNKED.rawValue)) != 0 }
+    var hasContentLength: Bool { (parser.pointee.flags & UInt16(F_CONTENT_LENGTH.rawValue)) != 0 }
+    /// Declared Content-Length (valid when `hasContentLength`, read right after the head).
+    var contentLength: UInt64 { parser.pointee.content_length }
+    var isUpgrade: Bool { llhttp_get_upgrade(parser) != 0 }
+
+    static let methodHEAD = 2
+    static let methodCONNECT = 5
+
+    /// llhttp's name of an error code, for logs.
+    static func errorName(_ code: Int32) -> String {
+        String(cString: llhttp_errno_name(llhttp_errno_t(UInt32(code))))
+    }
+
+    var errorReason: String {
+        guard let r = llhttp_get_error_reason(parser) else { return "" }
+        return String(cString: r)
+    }
+
+    func clearBodySpans() { bodySpans.removeAll(keepingCapacity: true) }
+
+    // MARK: callbacks
+
+    private func messageBegin() {
+        headerCount = 0
+        method = .empty
+        url = .empty
+        status = .empty
+        lastWasValue = false
+        overflow = false
+    }
+
+    private func headerField(_ at: UnsafePointer<CChar>, _ len: Int) -> Int32 {
+        if headerCount > 0 && !lastWasValue {
+            headers[headerCount - 1].name.extend(at, len)
+            return 0
+        }
+        if headerCount == maxHeaders {
+            overflow = true
+            return -1
+        }
+        headers[headerCount] = HeaderSpan(name: ByteSpan(base: UnsafeRawPointer(at), count: len), value: .empty)
+        headerCount += 1
+        lastWasValue = false
+        return 0
+    }
+
+    private func headerValue(_ at: UnsafePointer<CChar>, _ len: Int) {
+        headers[headerCount - 1].value.extend(at, len)
+        lastWasValue = true
+    }
+
+    private func headersComplete() -> Int32 {
+        pending = .headers
+        if skipBody {
+            // llhttp: 1 = no body; on_message_complete (which pauses) follows at once.
+            pending = .none
+            return 1
+        }
+        return Int32(HPE_PAUSED.rawValue)
+    }
+}
+
+@available(*, unavailable)
+extension HTTPParser: Sendable {}
+
+@inline(__always)
+private func owner(_ p: UnsafeMutablePointer<llhttp_t>?) -> Unmanaged<HTTPParser> {
+    Unmanaged<HTTPParser>.fromOpaque(p!.pointee.data)
+}
+
+extension ByteSpan {
+    /// llhttp may report one field in pieces across `execute` calls; the pieces are adjacent in
+    /// the head buffer, so they merge into one span.
+    fileprivate mutating func extend(_ at: UnsafePointer<CChar>, _ len: Int) {
+        let p = UnsafeRawPointer(at)
+        if count == 0 {
+            self = ByteSpan(base: p, count: len)
+        } else {
+            count = (p + len) - base
+        }
+    }
+}

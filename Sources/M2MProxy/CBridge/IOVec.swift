@@ -1,0 +1,81 @@
+public import CLibUV
+
+/// A fixed-capacity list of `uv_buf_t` built on the stack for one writev: heads are written as
+/// pieces (parts of the client's head by reference plus pre-formatted lines) without copying.
+struct IOVecList {
+    private(set) var count = 0
+    let capacity: Int
+    let bufs: UnsafeMutablePointer<uv_buf_t>
+    private(set) var totalBytes = 0
+
+    init(storage: UnsafeMutableBufferPointer<uv_buf_t>) {
+        bufs = storage.baseAddress!
+        capacity = storage.count
+    }
+
+    mutating func append(_ base: UnsafeRawPointer, _ length: Int) {
+        guard length > 0 else { return }
+        // Coalesce with the previous piece when contiguous: consecutive kept header lines of the
+        // client's head become one iovec.
+        if count > 0 {
+            let last = bufs[count - 1]
+            if UnsafeRawPointer(last.base!) + last.len == base {
+                bufs[count - 1].len += length
+                totalBytes += length
+                return
+            }
+        }
+        precondition(count < capacity, "IOVecList overflow")
+        bufs[count] = uv_buf_t(base: UnsafeMutableRawPointer(mutating: base).assumingMemoryBound(to: CChar.self), len: length)
+        count += 1
+        totalBytes += length
+    }
+
+    mutating func append(_ bytes: StaticBytes) { append(bytes.base, bytes.count) }
+
+    mutating func append(_ span: ByteSpan) { append(span.base, span.count) }
+}
+
+/// A borrowed run of bytes (pointer + length) inside a buffer that outlives its use.
+struct ByteSpan {
+    var base: UnsafeRawPointer
+    var count: Int
+
+    static let empty = ByteSpan(base: UnsafeRawPointer(bitPattern: 1)!, count: 0)
+
+    var end: UnsafeRawPointer { base + count }
+    var isEmpty: Bool { count == 0 }
+    var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    subscript(i: Int) -> UInt8 { base.load(fromByteOffset: i, as: UInt8.self) }
+
+    /// ASCII case-insensitive comparison with a lowercase literal.
+    func equalsLowercase(_ lower: StaticString) -> Bool {
+        guard count == lower.utf8CodeUnitCount else { return false }
+        let l = lower.utf8Start
+        for i in 0..<count where asciiLower(self[i]) != l[i] { return false }
+        return true
+    }
+
+    func equalsLowercase(_ lower: UnsafeRawBufferPointer) -> Bool {
+        guard count == lower.count else { return false }
+        for i in 0..<count where asciiLower(self[i]) != lower[i] { return false }
+        return true
+    }
+
+    func slice(from: Int, to: Int) -> ByteSpan { ByteSpan(base: base + from, count: to - from) }
+
+    /// Removes leading and trailing spaces and tabs.
+    func trimmed() -> ByteSpan {
+        var s = 0, e = count
+        while s < e, self[s] == 0x20 || self[s] == 0x09 { s += 1 }
+        while e > s, self[e - 1] == 0x20 || self[e - 1] == 0x09 { e -= 1 }
+        return slice(from: s, to: e)
+    }
+
+    /// Only for logs and error paths, never per request.
+    func makeString() -> String { String(decoding: buffer, as: UTF8.self) }
+}
+
+@inline(__always)
+func asciiLower(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b }

@@ -1,0 +1,96 @@
+private import CLibUV
+private import Glibc
+
+/// Asynchronous name resolution on libuv's thread pool (`uv_getaddrinfo`), for upstream and token
+/// endpoint host names (docker-compose service names). IP literals never reach it.
+/// Results are cached briefly so a burst of new upstream connections costs one lookup; the TTL is
+/// short because containers get new addresses when they restart.
+final class Resolver {
+    private struct Entry {
+        let address: SocketAddress
+        let expiresAt: UInt64
+    }
+
+    private let loop: UnsafeMutablePointer<uv_loop_t>
+    private var cache: [String: Entry] = [:]
+    private let ttlMs: UInt64 = 5000
+
+    init(loop: UnsafeMutablePointer<uv_loop_t>) { self.loop = loop }
+
+    /// Calls `completion` exactly once, possibly synchronously.
+    func resolve(host: String, port: UInt16, completion: @escaping (Result<SocketAddress, UVError>) -> Void) {
+        if let a = SocketAddress(ip: host, port: port) {
+            completion(.success(a))
+            return
+        }
+        let now = uv_now(loop)
+        if let e = cache[host], e.expiresAt > now {
+            completion(.success(SocketAddress(copying: e.address, port: port)))
+            return
+        }
+        let req = UnsafeMutablePointer<uv_getaddrinfo_t>.allocate(capacity: 1)
+        let ctx = ResolveContext(resolver: self, host: host, port: port, completion: completion)
+        req.pointee.data = Unmanaged.passRetained(ctx).toOpaque()
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        let rc = uv_getaddrinfo(loop, req, resolverCallback, host, nil, &hints)
+        if rc < 0 {
+            Unmanaged<ResolveContext>.fromOpaque(req.pointee.data).release()
+            req.deallocate()
+            completion(.failure(UVError(rc)))
+        }
+    }
+
+    fileprivate func finish(_ ctx: ResolveContext, status: Int32, result: UnsafeMutablePointer<addrinfo>?) {
+        defer { if let result { uv_freeaddrinfo(result) } }
+        guard status == 0, let first = result else {
+            ctx.completion(.failure(UVError(status == 0 ? Int32(UV_EAI_NONAME.rawValue) : status)))
+            return
+        }
+        // Prefer IPv4: docker-compose networks are IPv4 by default and "localhost" may list ::1
+        // first while services bind 0.0.0.0.
+        var pick: UnsafeMutablePointer<addrinfo>? = nil
+        var p: UnsafeMutablePointer<addrinfo>? = first
+        while let ai = p {
+            if ai.pointee.ai_family == AF_INET { pick = ai; break }
+            if pick == nil, ai.pointee.ai_family == AF_INET6 { pick = ai }
+            p = ai.pointee.ai_next
+        }
+        guard let ai = pick, let sa = ai.pointee.ai_addr else {
+            ctx.completion(.failure(UVError(Int32(UV_EAI_NONAME.rawValue))))
+            return
+        }
+        let address = SocketAddress(sockaddr: sa, port: ctx.port)
+        cache[ctx.host] = Entry(address: address, expiresAt: uv_now(loop) + ttlMs)
+        ctx.completion(.success(address))
+    }
+}
+
+private final class ResolveContext {
+    unowned let resolver: Resolver
+    let host: String
+    let port: UInt16
+    let completion: (Result<SocketAddress, UVError>) -> Void
+    init(resolver: Resolver, host: String, port: UInt16, completion: @escaping (Result<SocketAddress, UVError>) -> Void) {
+        self.resolver = resolver
+        self.host = host
+        self.port = port
+        self.completion = completion
+    }
+}
+
+private let resolverCallback: uv_getaddrinfo_cb = { req, status, res in
+    let ctx = Unmanaged<ResolveContext>.fromOpaque(req!.pointee.data).takeRetainedValue()
+    req!.deallocate()
+    ctx.resolver.finish(ctx, status: status, result: res)
+}
+
+extension SocketAddress {
+    init(copying other: SocketAddress, port: UInt16) {
+        self = other.withSockAddr { SocketAddress(sockaddr: $0, port: port) }
+    }
+}
+
+@available(*, unavailable)
+extension Resolver: Sendable {}

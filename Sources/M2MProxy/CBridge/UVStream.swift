@@ -1,0 +1,266 @@
+private import CLibUV
+private import Glibc
+
+/// A TCP stream with one timer, owned by its loop: the base of client, upstream and token
+/// endpoint connections. This file and its siblings in CBridge/ are the only places that turn
+/// `handle->data` back into Swift objects.
+///
+/// Lifetime (libuv `docs/src/handle.rst`): the object is retained once when its handles are
+/// initialised and released when both handles' close callbacks have run, so callbacks can never
+/// see a freed owner. Callbacks borrow it with `_withUnsafeGuaranteedRef` (no ARC traffic per
+/// event; measured in the spike notes).
+///
+/// Subclasses override the `on…` hooks; dispatch is a vtable call, not an existential.
+class UVStream {
+    unowned(unsafe) let worker: Worker
+    let tcp: UnsafeMutablePointer<uv_tcp_t>
+    private let timer: UnsafeMutablePointer<uv_timer_t>
+    private let connectReq: UnsafeMutablePointer<uv_connect_t>
+    private var openHandles = 2
+    private(set) var isClosing = false
+    private(set) var isReading = false
+    /// Writes handed to `uv_write` whose callback has not run yet.
+    private(set) var pendingWrites = 0
+
+    init(worker: Worker) {
+        self.worker = worker
+        tcp = .allocate(capacity: 1)
+        timer = .allocate(capacity: 1)
+        connectReq = .allocate(capacity: 1)
+        uv_tcp_init(worker.loop, tcp)
+        uv_timer_init(worker.loop, timer)
+        let me = Unmanaged.passRetained(self).toOpaque()
+        tcp.pointee.data = me
+        timer.pointee.data = me
+        connectReq.pointee.data = me
+    }
+
+    deinit {
+        tcp.deallocate()
+        timer.deallocate()
+        connectReq.deallocate()
+    }
+
+    private var stream: UnsafeMutablePointer<uv_stream_t> {
+        UnsafeMutableRawPointer(tcp).assumingMemoryBound(to: uv_stream_t.self)
+    }
+
+    /// Bytes queued in libuv for this stream: the backpressure signal (`uv__write_req_finish`).
+    var writeQueueSize: Int { isClosing ? 0 : tcp.pointee.write_queue_size }
+
+    // MARK: hooks for subclasses
+
+    func onRead(_ data: UnsafeRawBufferPointer) {}
+    /// EOF (`UVError.eof`) or a read error; reading has stopped.
+    func onReadEnd(_ error: UVError) {}
+    func onWriteDone(_ error: UVError?) {}
+    func onConnect(_ error: UVError?) {}
+    func onTimer() {}
+    /// Both handles are closed; the object is released right after this returns.
+    func onClosed() {}
+
+    // MARK: operations
+
+    func accept(from server: UnsafeMutablePointer<uv_tcp_t>) -> Bool {
+        let rc = uv_accept(
+            UnsafeMutableRawPointer(server).assumingMemoryBound(to: uv_stream_t.self), stream)
+        return rc == 0
+    }
+
+    func setNoDelay() { uv_tcp_nodelay(tcp, 1) }
+
+    func startReading() {
+        guard !isReading, !isClosing else { return }
+        isReading = true
+        uv_read_start(stream, uvStreamAllocCallback, uvStreamReadCallback)
+    }
+
+    func stopReading() {
+        guard isReading, !isClosing else { return }
+        isReading = false
+        uv_read_stop(stream)
+    }
+
+    func connect(to address: SocketAddress) throws(UVError) {
+        try address.withSockAddr { sa throws(UVError) in
+            try UVError.check(uv_tcp_connect(connectReq, tcp, sa, uvStreamConnectCallback))
+        }
+    }
+
+    func startTimer(ms: Int) {
+        guard !isClosing else { return }
+        uv_timer_start(timer, uvStreamTimerCallback, UInt64(max(ms, 1)), 0)
+    }
+
+    func stopTimer() {
+        guard !isClosing else { return }
+        uv_timer_stop(timer)
+    }
+
+    /// Closes both handles. Queued writes complete with ECANCELED first.
+    func close() {
+        guard !isClosing else { return }
+        if isReading {
+            uv_read_stop(stream)
+            isReading = false
+        }
+        uv_timer_stop(timer)
+        isClosing = true
+        uv_close(UnsafeMutableRawPointer(tcp).assumingMemoryBound(to: uv_handle_t.self), uvStreamCloseCallback)
+        uv_close(UnsafeMutableRawPointer(timer).assumingMemoryBound(to: uv_handle_t.self), uvStreamCloseCallback)
+    }
+
+    /// Sends a TCP RST instead of a FIN where the peer must see the exchange as failed
+    /// (e.g. a response cut short), then closes.
+    func reset() {
+        guard !isClosing else { return }
+        var fd: uv_os_fd_t = -1
+        if uv_fileno(UnsafeMutableRawPointer(tcp).assumingMemoryBound(to: uv_handle_t.self), &fd) == 0 {
+            var lin = linger(l_onoff: 1, l_linger: 0)
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &lin, socklen_t(MemoryLayout<linger>.size))
+        }
+        close()
+    }
+
+    /// Writes the pieces in order. Tries a synchronous `uv_try_write` first (one syscall fewer per
+    /// request than `uv_write` on libuv 1.44: no epoll_ctl, see the spike notes) and queues only
+    /// what did not fit, copied into a pooled `WriteRequest` so the caller's buffers may be reused
+    /// as soon as this returns. Returns an error only when the stream is broken.
+    @discardableResult
+    func write(_ iov: IOVecList) -> UVError? {
+        guard !isClosing else { return .ecanceled }
+        var skip = 0
+        if tcp.pointee.write_queue_size == 0 {
+            let n = uv_try_write(stream, iov.bufs, UInt32(iov.count))
+            if n == Int32(iov.totalBytes) { return nil }
+            if n < 0 && n != UVError.eagain.code { return UVError(n) }
+            skip = max(Int(n), 0)
+        }
+        let remaining = iov.totalBytes - skip
+        let wr = worker.pool.takeWriteRequest(capacity: remaining)
+        var out = 0
+        for i in 0..<iov.count {
+            let b = iov.bufs[i]
+            var from = 0
+            if skip > 0 {
+                let s = min(skip, b.len)
+                skip -= s
+                from = s
+            }
+            let len = b.len - from
+            if len > 0 {
+                (wr.buffer + out).copyMemory(from: UnsafeRawPointer(b.base!) + from, byteCount: len)
+                out += len
+            }
+        }
+        wr.count = out
+        var buf = uv_buf_t(base: wr.buffer.assumingMemoryBound(to: CChar.self), len: out)
+        wr.req.pointee.data = Unmanaged.passRetained(wr).toOpaque()
+        let rc = uv_write(wr.req, stream, &buf, 1, uvStreamWriteCallback)
+        if rc < 0 {
+            Unmanaged<WriteRequest>.fromOpaque(wr.req.pointee.data).release()
+            worker.pool.give(wr)
+            return UVError(rc)
+        }
+        pendingWrites += 1
+        return nil
+    }
+
+    /// Convenience for a single contiguous piece.
+    @discardableResult
+    func write(_ base: UnsafeRawPointer, _ count: Int) -> UVError? {
+        withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: 1) { storage in
+            var iov = IOVecList(storage: storage)
+            iov.append(base, count)
+            return write(iov)
+        }
+    }
+
+    /// Peer address of a connected stream.
+    func peerAddress() -> SocketAddress? {
+        var storage = sockaddr_storage()
+        var len = Int32(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getpeername(tcp, $0, &len) }
+        }
+        return rc == 0 ? SocketAddress(storage: storage) : nil
+    }
+
+    // MARK: called by the trampolines only
+
+    /// Returns true when the last handle closed: the trampoline then drops the retain taken in init.
+    fileprivate func handleClosed() -> Bool {
+        openHandles -= 1
+        if openHandles == 0 {
+            onClosed()
+            return true
+        }
+        return false
+    }
+
+    fileprivate func handleWriteDone(_ wr: WriteRequest, status: Int32) {
+        pendingWrites -= 1
+        worker.pool.give(wr)
+        onWriteDone(status < 0 ? UVError(status) : nil)
+    }
+
+    fileprivate func handleReadEnd(_ status: Int32) {
+        if isReading {
+            uv_read_stop(stream)
+            isReading = false
+        }
+        onReadEnd(UVError(status))
+    }
+}
+
+@available(*, unavailable)
+extension UVStream: Sendable {}
+
+// MARK: - C callback trampolines (non-capturing; the owner comes from `->data`)
+
+@inline(__always)
+private func owner(_ data: UnsafeMutableRawPointer?) -> Unmanaged<UVStream> {
+    Unmanaged<UVStream>.fromOpaque(data!)
+}
+
+private let uvStreamAllocCallback: uv_alloc_cb = { handle, _, buf in
+    // One read buffer per loop: every read callback consumes it synchronously (spike §6.3).
+    owner(handle!.pointee.data)._withUnsafeGuaranteedRef { s in
+        buf!.pointee = uv_buf_t(
+            base: s.worker.readBuffer.assumingMemoryBound(to: CChar.self), len: s.worker.readBufferSize)
+    }
+}
+
+private let uvStreamReadCallback: uv_read_cb = { stream, nread, _ in
+    owner(stream!.pointee.data)._withUnsafeGuaranteedRef { s in
+        if nread > 0 {
+            s.onRead(UnsafeRawBufferPointer(start: s.worker.readBuffer, count: nread))
+        } else if nread < 0 {
+            s.handleReadEnd(Int32(nread))
+        }
+    }
+}
+
+private let uvStreamWriteCallback: uv_write_cb = { req, status in
+    let wr = Unmanaged<WriteRequest>.fromOpaque(req!.pointee.data).takeRetainedValue()
+    owner(req!.pointee.handle.pointee.data)._withUnsafeGuaranteedRef { s in
+        s.handleWriteDone(wr, status: status)
+    }
+}
+
+private let uvStreamConnectCallback: uv_connect_cb = { req, status in
+    owner(req!.pointee.data)._withUnsafeGuaranteedRef { s in
+        s.onConnect(status < 0 ? UVError(status) : nil)
+    }
+}
+
+private let uvStreamTimerCallback: uv_timer_cb = { timer in
+    owner(timer!.pointee.data)._withUnsafeGuaranteedRef { s in s.onTimer() }
+}
+
+private let uvStreamCloseCallback: uv_close_cb = { handle in
+    let o = owner(handle!.pointee.data)
+    if o._withUnsafeGuaranteedRef({ $0.handleClosed() }) {
+        o.release()
+    }
+}

@@ -1,0 +1,82 @@
+private import CLibUV
+
+/// One `uv_write_t` plus the bytes it writes: libuv reads the bytes until the write callback
+/// (`src/unix/stream.c` `uv_write`), so they live together and are recycled together.
+/// Only used for the part of a write that `uv_try_write` could not send at once.
+final class WriteRequest {
+    static let standardCapacity = 64 * 1024
+
+    let req: UnsafeMutablePointer<uv_write_t>
+    private(set) var buffer: UnsafeMutableRawPointer
+    private(set) var capacity: Int
+    var count = 0
+
+    init(capacity: Int) {
+        req = .allocate(capacity: 1)
+        self.capacity = capacity
+        buffer = .allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit {
+        req.deallocate()
+        buffer.deallocate()
+    }
+
+    func ensureCapacity(_ n: Int) {
+        guard n > capacity else { return }
+        buffer.deallocate()
+        buffer = .allocate(byteCount: n, alignment: 16)
+        capacity = n
+    }
+}
+
+@available(*, unavailable)
+extension WriteRequest: Sendable {}
+
+/// Per-loop free list of write requests and head buffers, so steady-state traffic allocates
+/// nothing (h2o keeps per-thread pools the same way).
+final class BufferPool {
+    private var writeRequests: [WriteRequest] = []
+    private var headBuffers: [UnsafeMutableRawPointer] = []
+    let headBufferCapacity: Int
+    private let maxPooled = 256
+
+    init(headBufferCapacity: Int) {
+        self.headBufferCapacity = headBufferCapacity
+        writeRequests.reserveCapacity(maxPooled)
+        headBuffers.reserveCapacity(maxPooled)
+    }
+
+    deinit {
+        for b in headBuffers { b.deallocate() }
+    }
+
+    func takeWriteRequest(capacity: Int) -> WriteRequest {
+        if capacity <= WriteRequest.standardCapacity, let r = writeRequests.popLast() {
+            r.count = 0
+            return r
+        }
+        return WriteRequest(capacity: max(capacity, WriteRequest.standardCapacity))
+    }
+
+    func give(_ r: WriteRequest) {
+        if r.capacity == WriteRequest.standardCapacity && writeRequests.count < maxPooled {
+            writeRequests.append(r)
+        }
+    }
+
+    func takeHeadBuffer() -> UnsafeMutableRawPointer {
+        headBuffers.popLast() ?? .allocate(byteCount: headBufferCapacity, alignment: 16)
+    }
+
+    func give(headBuffer: UnsafeMutableRawPointer) {
+        if headBuffers.count < maxPooled {
+            headBuffers.append(headBuffer)
+        } else {
+            headBuffer.deallocate()
+        }
+    }
+}
+
+@available(*, unavailable)
+extension BufferPool: Sendable {}

@@ -1,0 +1,113 @@
+/// The request and response headers the proxy acts on, recognised by name without building
+/// strings: one table (h2o's `misc/tokens.pl` habit), so hop-by-hop policy lives in one place.
+enum HeaderKind {
+    case other
+    case host
+    case authorization
+    case connection
+    case keepAlive
+    case proxyConnection
+    case te
+    case trailer
+    case upgrade
+    case proxyAuthorization
+    case xForwardedFor
+    case xForwardedHost
+    case xForwardedProto
+    case expect
+    case transferEncoding
+    case contentLength
+
+    /// Never forwarded in either direction (RFC 9110 §7.6.1 and the de-facto ones).
+    var isHopByHop: Bool {
+        switch self {
+        case .connection, .keepAlive, .proxyConnection, .te, .trailer, .upgrade, .proxyAuthorization: true
+        default: false
+        }
+    }
+
+    static func classify(_ name: ByteSpan) -> HeaderKind {
+        // Dispatch on length first: most headers are rejected after one comparison.
+        switch name.count {
+        case 2: return name.equalsLowercase("te") ? .te : .other
+        case 4: return name.equalsLowercase("host") ? .host : .other
+        case 6: return name.equalsLowercase("expect") ? .expect : .other
+        case 7:
+            if name.equalsLowercase("trailer") { return .trailer }
+            if name.equalsLowercase("upgrade") { return .upgrade }
+            return .other
+        case 10:
+            if name.equalsLowercase("connection") { return .connection }
+            if name.equalsLowercase("keep-alive") { return .keepAlive }
+            return .other
+        case 13: return name.equalsLowercase("authorization") ? .authorization : .other
+        case 14: return name.equalsLowercase("content-length") ? .contentLength : .other
+        case 15: return name.equalsLowercase("x-forwarded-for") ? .xForwardedFor : .other
+        case 16:
+            if name.equalsLowercase("proxy-connection") { return .proxyConnection }
+            if name.equalsLowercase("x-forwarded-host") { return .xForwardedHost }
+            return .other
+        case 17:
+            if name.equalsLowercase("transfer-encoding") { return .transferEncoding }
+            if name.equalsLowercase("x-forwarded-proto") { return .xForwardedProto }
+            return .other
+        case 19: return name.equalsLowercase("proxy-authorization") ? .proxyAuthorization : .other
+        default: return .other
+        }
+    }
+}
+
+/// Header names listed in a `Connection` header (RFC 9110 §7.6.1): they are hop-by-hop too.
+/// A few slots on the stack side of the connection object; more than that is unusual and the
+/// extras are still honoured by a slower comparison against the Connection value itself.
+struct ConnectionTokens {
+    private(set) var spans: (ByteSpan, ByteSpan, ByteSpan, ByteSpan, ByteSpan, ByteSpan, ByteSpan, ByteSpan) =
+        (.empty, .empty, .empty, .empty, .empty, .empty, .empty, .empty)
+    private(set) var count = 0
+    private(set) var close = false
+    private(set) var keepAlive = false
+
+    mutating func reset() {
+        count = 0
+        close = false
+        keepAlive = false
+    }
+
+    /// Splits one Connection header value on commas.
+    mutating func add(value: ByteSpan) {
+        var start = 0
+        for i in 0...value.count {
+            if i == value.count || value[i] == UInt8(ascii: ",") {
+                let token = value.slice(from: start, to: i).trimmed()
+                start = i + 1
+                if token.isEmpty { continue }
+                if token.equalsLowercase("close") {
+                    close = true
+                } else if token.equalsLowercase("keep-alive") {
+                    keepAlive = true
+                } else if count < 8 {
+                    withUnsafeMutableBytes(of: &spans) { raw in
+                        raw.baseAddress!.assumingMemoryBound(to: ByteSpan.self)[count] = token
+                    }
+                    count += 1
+                }
+            }
+        }
+    }
+
+    func names(_ name: ByteSpan) -> Bool {
+        guard count > 0 else { return false }
+        return withUnsafeBytes(of: spans) { raw in
+            let p = raw.baseAddress!.assumingMemoryBound(to: ByteSpan.self)
+            for i in 0..<count where p[i].count == name.count {
+                var same = true
+                for j in 0..<name.count where asciiLower(p[i][j]) != asciiLower(name[j]) {
+                    same = false
+                    break
+                }
+                if same { return true }
+            }
+            return false
+        }
+    }
+}

@@ -1,0 +1,137 @@
+internal import CLibUV
+private import Glibc
+
+/// One event loop and everything confined to it: listeners, the read buffer, pools, the router,
+/// the upstream pools and (until workers share one, see the workers issue) the token cache.
+/// Reached from callbacks through `handle->data` owners, never through globals.
+final class Worker {
+    /// Above this many queued bytes a writer's source stops reading; below `lowWater` it resumes.
+    static let highWater = 256 * 1024
+    static let lowWater = 64 * 1024
+
+    let loop: UnsafeMutablePointer<uv_loop_t>
+    let readBufferSize = 64 * 1024
+    let readBuffer: UnsafeMutableRawPointer
+    let limits: LimitsConfig
+    let config: ProxyConfig
+    let log: Log
+    /// Head buffers hold a whole head plus one read beyond it (pipelined bytes or body).
+    let headBufferCapacity: Int
+    let pool: BufferPool
+    let statics = StaticLines()
+    let resolver: Resolver
+    private(set) var router: Router!
+    private(set) var upstreamPools: [UpstreamPool] = []
+    private(set) var tokenCache: TokenCache!
+    private var listeners: [Listener] = []
+    private(set) var openConnections = 0
+    private(set) var activeRequests = 0
+    private var draining = false
+    private var drainDeadline: UInt64 = 0
+
+    init(loop: UnsafeMutablePointer<uv_loop_t>, config: ProxyConfig, log: Log) {
+        self.loop = loop
+        self.config = config
+        self.limits = config.limits
+        self.log = log
+        readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
+        headBufferCapacity = config.limits.maxHeaderBytes + readBufferSize + 1024
+        pool = BufferPool(headBufferCapacity: headBufferCapacity)
+        resolver = Resolver(loop: loop)
+        loop.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+
+        // Routes sharing an upstream authority share a pool; routes sharing a token key share a
+        // token (DESIGN.md §5).
+        var poolIndex: [String: Int] = [:]
+        tokenCache = TokenCache(worker: self)
+        var compiled: [CompiledRoute] = []
+        for (i, r) in config.routes.enumerated() {
+            let key = "\(r.upstream.host):\(r.upstream.port)"
+            let slot: Int
+            if let s = poolIndex[key] {
+                slot = s
+            } else {
+                slot = upstreamPools.count
+                poolIndex[key] = slot
+                upstreamPools.append(UpstreamPool(slot: slot, host: r.upstream.host, port: r.upstream.port, worker: self, maxIdle: 256))
+            }
+            var tokenSlot: Int? = nil
+            if let ci = r.credentialIndex {
+                tokenSlot = tokenCache.slot(credential: config.credentials[ci], resource: r.resource, scopes: r.scopes, organizationID: r.organizationID)
+            }
+            compiled.append(CompiledRoute(index: i, config: r, upstreamSlot: slot, tokenSlot: tokenSlot))
+        }
+        router = Router(routes: compiled)
+    }
+
+    deinit { readBuffer.deallocate() }
+
+    /// Binds every `server.listen` address. Throws a one-line reason (address in use, ...).
+    func listen() throws(StartupError) {
+        for address in config.server.listen {
+            let l = Listener(worker: self)
+            do {
+                try l.bind(address)
+            } catch {
+                l.close()
+                throw StartupError("cannot listen on \(address): \(error.message)")
+            }
+            listeners.append(l)
+            log.info("listening on \(address)")
+        }
+    }
+
+    func accept(from listener: Listener) {
+        // Read the peer before creating the connection: its address is formatted once.
+        let c = ClientConnection(worker: self)
+        guard listener.accept(into: c) else {
+            c.close()
+            return
+        }
+        openConnections += 1
+        c.start()
+    }
+
+    func connectionClosed() {
+        openConnections -= 1
+        checkDrained()
+    }
+
+    func requestStarted() { activeRequests += 1 }
+
+    func requestEnded() {
+        activeRequests -= 1
+        checkDrained()
+    }
+
+    // MARK: shutdown
+
+    /// Stops accepting; the loop ends once in-flight requests finished or the deadline passed.
+    func beginDrain(timeoutMs: Int) {
+        guard !draining else { return }
+        draining = true
+        drainDeadline = uv_now(loop) + UInt64(timeoutMs)
+        for l in listeners { l.close() }
+        listeners.removeAll()
+        log.info("draining: \(activeRequests) request(s) in flight")
+        checkDrained()
+    }
+
+    var isDraining: Bool { draining }
+    var drainExpired: Bool { draining && uv_now(loop) >= drainDeadline }
+
+    private func checkDrained() {
+        guard draining, activeRequests == 0 else { return }
+        uv_stop(loop)
+    }
+
+    var now: UInt64 { uv_now(loop) }
+}
+
+struct StartupError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+@available(*, unavailable)
+extension Worker: Sendable {}

@@ -1,0 +1,37 @@
+/// The proxy's own answers (DESIGN.md §4 table): JSON bodies, and the connection kept or closed.
+extension ClientConnection {
+    func respond(_ error: ProxyError) {
+        if responseHeadSent || isClosing {
+            abort()
+            return
+        }
+        if let u = upstream {
+            upstream = nil
+            u.abandon()
+        }
+        stopTimer()
+        // Keep the connection only when the request is fully consumed: a body still on the wire
+        // would be read as the next request.
+        var close = error.closesConnection || !keepAlive
+        if !close && !bodyDone {
+            if hasBody {
+                close = true
+            } else if let head {
+                processRequestBytes(head + headEnd, headCount - headEnd, fromSocket: false, forward: false)
+                if !bodyDone { close = true }
+            }
+        }
+        if error.status >= 500 || error.status == 400 {
+            worker.log.info("request failed: \(error.status) \(error.code): \(error.message)")
+        }
+        let bytes = error.responseBytes(keepAlive: !close)
+        let failed = bytes.withUnsafeBytes { write($0.baseAddress!, $0.count) }
+        if failed != nil || close {
+            keepAlive = false
+            closeWhenFlushed()
+            endRequest()
+            return
+        }
+        finishExchange()
+    }
+}

@@ -1,0 +1,209 @@
+internal import CLibUV
+
+/// The upstream's answer: the response head is parsed in the upstream connection's buffer,
+/// rewritten (hop-by-hop headers dropped, Connection decided here) and written as iovecs; the
+/// body is streamed as it arrives, with backpressure from the client's write queue.
+extension ClientConnection {
+    func upstreamData(_ u: UpstreamConnection, _ data: UnsafeRawBufferPointer) {
+        guard u === upstream else { return }
+        if responseHeadSent {
+            processResponseBody(u, data.baseAddress!, data.count)
+            return
+        }
+        guard u.headCount + data.count <= u.headCapacity else {
+            failResponse(u, "upstream response head too large")
+            return
+        }
+        (u.headBuffer + u.headCount).copyMemory(from: data.baseAddress!, byteCount: data.count)
+        u.headCount += data.count
+        parseResponseHead(u)
+    }
+
+    private func parseResponseHead(_ u: UpstreamConnection) {
+        u.parser.skipBody = isHEAD
+        while true {
+            let start = responseHeadParsed
+            switch u.parser.execute(u.headBuffer + start, u.headCount - start) {
+            case .needMore:
+                responseHeadParsed = u.headCount
+                return
+            case .headersComplete(let n):
+                let headEnd = start + n
+                responseHeadParsed = headEnd
+                u.parser.resume()
+                let status = u.parser.statusCode
+                if status >= 100 && status < 200 && status != 101 {
+                    // Interim response (100, 103): relay to HTTP/1.1 clients, then read the next head.
+                    if !http10 {
+                        write(u.headBuffer + responseHeadStart, headEnd - responseHeadStart)
+                    }
+                    // llhttp completes the 1xx message with zero bytes; the next head follows.
+                    guard case .messageComplete = u.parser.execute(u.headBuffer + headEnd, 0) else {
+                        failResponse(u, "invalid interim response from upstream")
+                        return
+                    }
+                    u.parser.resume()
+                    responseHeadStart = headEnd
+                    continue
+                }
+                if status == 101 {
+                    // Upgrade is not offered to upstreams (stripped as hop-by-hop), so a 101 is a
+                    // protocol violation.
+                    failResponse(u, "unexpected 101 Switching Protocols from upstream")
+                    return
+                }
+                guard sendResponseHead(u, headEnd: headEnd) else { return }
+                let rest = u.headCount - headEnd
+                processResponseBody(u, u.headBuffer + headEnd, rest)
+                return
+            case .messageComplete(let n):
+                // No body (HEAD): head and message end together.
+                let headEnd = start + n
+                u.parser.resume()
+                guard sendResponseHead(u, headEnd: headEnd) else { return }
+                responseComplete(u, extraBytes: u.headCount - headEnd)
+                return
+            case .error:
+                failResponse(u, "invalid response from upstream")
+                return
+            }
+        }
+    }
+
+    /// Writes the rewritten response head. Returns false if the client connection failed.
+    private func sendResponseHead(_ u: UpstreamConnection, headEnd: Int) -> Bool {
+        let p = u.parser
+        responseHeadSent = true
+        u.stopTimer()
+        // HTTP/1.0 clients cannot read chunked bodies: de-chunk and delimit by close.
+        dechunk = http10 && p.isChunked && !isHEAD
+        p.recordBody = dechunk
+        let noBody = isHEAD || p.statusCode == 204 || p.statusCode == 304
+        clientWillClose = !keepAlive || (!noBody && p.messageNeedsEOF) || dechunk || !bodyDone
+        for i in 0..<p.headerCount where HeaderKind.classify(p.headers[i].name) == .connection {
+            responseConnectionTokens.add(value: p.headers[i].value)
+        }
+        let s = worker.statics
+        let base = u.headBuffer + responseHeadStart
+        var lineEnd = 0
+        while lineEnd + 1 < headEnd - responseHeadStart, base.load(fromByteOffset: lineEnd, as: UInt8.self) != 0x0D {
+            lineEnd += 1
+        }
+        let failed: UVError? = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: 8 + p.headerCount) { storage in
+            var iov = IOVecList(storage: storage)
+            // Always answer as HTTP/1.1 ("HTTP/1.0 200 OK" from an old upstream → "HTTP/1.1 200 OK").
+            iov.append(s.http11)
+            iov.append(base + 8, lineEnd + 2 - 8)
+            let lastLineEnd = u.headBuffer + headEnd - 2
+            for i in 0..<p.headerCount {
+                let name = p.headers[i].name
+                let kind = HeaderKind.classify(name)
+                if kind.isHopByHop || responseConnectionTokens.names(name) { continue }
+                if dechunk && kind == .transferEncoding { continue }
+                let start = name.base
+                let end = i + 1 < p.headerCount ? p.headers[i + 1].name.base : UnsafeRawPointer(lastLineEnd)
+                iov.append(start, end - start)
+            }
+            if clientWillClose {
+                iov.append(s.connectionClose)
+            } else if http10 {
+                iov.append(s.connectionKeepAlive)
+            }
+            iov.append(s.crlf)
+            return write(iov)
+        }
+        if failed != nil {
+            abort()
+            return false
+        }
+        return true
+    }
+
+    private func processResponseBody(_ u: UpstreamConnection, _ base: UnsafeRawPointer, _ count: Int) {
+        let p = u.parser
+        switch p.execute(base, count) {
+        case .needMore:
+            if count > 0 { writeResponseBody(u, base, count) }
+            if !isClosing, !upstreamPausedForClient { u.startTimer(ms: worker.limits.responseTimeoutMs) }
+        case .messageComplete(let n):
+            p.resume()
+            if n > 0 { writeResponseBody(u, base, n) }
+            guard !isClosing else { return }
+            responseComplete(u, extraBytes: count - n)
+        case .headersComplete, .error:
+            // Body framing broken mid-response: the client cannot be told in-band.
+            abort()
+        }
+    }
+
+    private func writeResponseBody(_ u: UpstreamConnection, _ base: UnsafeRawPointer, _ count: Int) {
+        var err: UVError?
+        if dechunk {
+            for span in u.parser.bodySpans where err == nil {
+                err = write(span.base, span.count)
+            }
+            u.parser.clearBodySpans()
+        } else {
+            err = write(base, count)
+        }
+        if err != nil {
+            abort()
+            return
+        }
+        if writeQueueSize > Worker.highWater {
+            // A slow client: stop reading the upstream rather than buffer its whole response.
+            upstreamPausedForClient = true
+            u.stopReading()
+            u.stopTimer()
+        }
+    }
+
+    private func responseComplete(_ u: UpstreamConnection, extraBytes: Int) {
+        upstream = nil
+        // Reusable only if the exchange ended cleanly on both sides and nothing trailed it.
+        let reusable = bodyDone && extraBytes == 0 && u.parser.shouldKeepAlive && !u.parser.messageNeedsEOF
+        u.stopTimer()
+        if reusable {
+            worker.upstreamPools[u.pool.slot].release(u)
+        } else {
+            u.abandon()
+        }
+        if clientWillClose { keepAlive = false }
+        finishExchange()
+    }
+
+    func upstreamEnded(_ u: UpstreamConnection, _ error: UVError) {
+        guard u === upstream else { return }
+        if responseHeadSent && error == .eof && u.parser.messageNeedsEOF {
+            // Close-delimited body: EOF is its end.
+            _ = u.parser.finish()
+            upstream = nil
+            u.abandon()
+            keepAlive = false
+            finishExchange()
+            return
+        }
+        upstreamLost(u, error)
+    }
+
+    func upstreamTimedOut(_ u: UpstreamConnection) {
+        guard u === upstream else { return }
+        if responseHeadSent {
+            abort()
+            return
+        }
+        upstream = nil
+        u.abandon()
+        respond(.upstreamTimeout("upstream did not respond within \(worker.limits.responseTimeoutMs) ms"))
+    }
+
+    private func failResponse(_ u: UpstreamConnection, _ message: String) {
+        upstream = nil
+        u.abandon()
+        if responseHeadSent {
+            abort()
+        } else {
+            respond(.upstreamUnavailable(message))
+        }
+    }
+}

@@ -1,0 +1,270 @@
+/// One client connection: reads requests with llhttp, routes them, obtains a token, forwards the
+/// request to an upstream connection and streams the response back (the driver of the phases;
+/// STYLE.md §6). All per-request state lives in fields reset per request: nothing is allocated
+/// per request in steady state.
+///
+/// Requests on one connection are handled one at a time; pipelined requests wait in the head
+/// buffer, so responses go out in order (RFC 9112 §9.3.2).
+///
+/// Split by concern: `+Request.swift` (head, routing, forwarding the request),
+/// `+Response.swift` (the upstream's answer), `+Errors.swift` (the proxy's own answers).
+final class ClientConnection: UVStream {
+    enum State {
+        /// Keep-alive, between requests (idle timeout).
+        case idle
+        /// Some bytes of a head received (header timeout).
+        case readingHead
+        /// Parked in the token cache (token_wait_ms).
+        case waitingToken
+        /// Waiting for an upstream connection (its own connect timeout applies).
+        case connectingUpstream
+        /// Request head sent; body and/or response streaming.
+        case forwarding
+        /// A response is being flushed before the connection closes.
+        case closing
+    }
+
+    var state: State = .idle
+    let parser = HTTPParser(kind: .request)
+    /// Per-connection head buffer, taken from the loop's pool while a request is in progress
+    /// (an idle keep-alive connection holds none). The head is parsed in place, so header spans
+    /// stay valid until the request ends; pipelined bytes wait here too.
+    var head: UnsafeMutableRawPointer?
+    var headCount = 0
+    var headParsed = 0
+    var headEnd = 0
+    /// Offset of the next pipelined request's first byte in `head`, or -1.
+    var nextStart = -1
+    /// End of the request body bytes that were forwarded out of `head` (kept for a retry).
+    var forwardedFromHead = 0
+    /// `X-Forwarded-For: <ip>\r\n` and `, <ip>\r\n`, formatted once per connection.
+    private(set) var xffLine: StaticBytes
+    private(set) var xffSuffix: StaticBytes
+    private(set) var clientIP = ""
+    /// Kind of each header of the current request, classified once.
+    let kinds: UnsafeMutablePointer<HeaderKind>
+    var connectionTokens = ConnectionTokens()
+
+    // MARK: per-request state (reset in `resetRequest`)
+    unowned(unsafe) var route: CompiledRoute? = nil
+    var keepAlive = true
+    var http10 = false
+    var isHEAD = false
+    var hasBody = false
+    var bodyDone = false
+    var bodyBytes: UInt64 = 0
+    var expectContinue = false
+    var absoluteForm = false
+    /// Absolute-form target with a query but no path ("http://h?q"): "/" is sent before it.
+    var absoluteQueryOnly = false
+    /// The request's authority (Host header value, or absolute-form authority).
+    var authority = ByteSpan.empty
+    /// Origin-form target (path and query) to forward.
+    var target = ByteSpan.empty
+    var xffCount = 0
+    var upstream: UpstreamConnection?
+    var bodyFromSocket = false
+    var retried = false
+    var responseHeadSent = false
+    var responseHeadStart = 0
+    var responseHeadParsed = 0
+    var clientWillClose = false
+    var dechunk = false
+    var upstreamPausedForClient = false
+    var clientPausedForUpstream = false
+    var requestActive = false
+    var responseConnectionTokens = ConnectionTokens()
+
+    init(worker: Worker) {
+        kinds = .allocate(capacity: 128)
+        xffLine = worker.statics.empty
+        xffSuffix = worker.statics.empty
+        super.init(worker: worker)
+    }
+
+    deinit {
+        kinds.deallocate()
+        if let head { worker.pool.give(headBuffer: head) }
+    }
+
+    /// Called by the listener once accepted.
+    func start() {
+        setNoDelay()
+        clientIP = peerAddress()?.ipString ?? "unknown"
+        xffLine = StaticBytes("X-Forwarded-For: \(clientIP)\r\n")
+        xffSuffix = StaticBytes(", \(clientIP)\r\n")
+        state = .idle
+        startTimer(ms: worker.limits.idleTimeoutMs)
+        startReading()
+    }
+
+    // MARK: events from libuv
+
+    override func onRead(_ data: UnsafeRawBufferPointer) {
+        switch state {
+        case .idle:
+            state = .readingHead
+            startTimer(ms: worker.limits.headerTimeoutMs)
+            appendHead(data)
+        case .readingHead:
+            appendHead(data)
+        case .forwarding where !bodyDone:
+            processRequestBytes(data.baseAddress!, data.count, fromSocket: true, forward: true)
+        default:
+            // Reading is stopped in every other state; bytes here would be a bug in the state
+            // machine. Keep them as pipelined input rather than lose them.
+            stash(data)
+        }
+    }
+
+    override func onReadEnd(_ error: UVError) {
+        switch state {
+        case .idle, .readingHead, .closing:
+            close()
+        default:
+            abort()
+        }
+    }
+
+    override func onTimer() {
+        switch state {
+        case .idle:
+            close()
+        case .readingHead:
+            respond(.requestTimeout)
+        case .waitingToken:
+            if let slot = route?.tokenSlot { worker.tokenCache.unpark(self, slot: slot) }
+            respond(worker.tokenCache.waitTimeoutError(slot: route?.tokenSlot ?? 0))
+        case .forwarding where !bodyDone:
+            respond(.requestTimeout)
+        default:
+            break
+        }
+    }
+
+    override func onWriteDone(_ error: UVError?) {
+        if error != nil {
+            abort()
+            return
+        }
+        if state == .closing {
+            if pendingWrites == 0 { close() }
+            return
+        }
+        // The client drained: let the upstream's response flow again.
+        if upstreamPausedForClient, writeQueueSize <= Worker.lowWater, let u = upstream {
+            upstreamPausedForClient = false
+            u.startReading()
+            u.startTimer(ms: worker.limits.responseTimeoutMs)
+        }
+    }
+
+    override func onClosed() {
+        if let u = upstream {
+            upstream = nil
+            u.abandon()
+        }
+        endRequest()
+        worker.connectionClosed()
+    }
+
+    // MARK: lifecycle helpers
+
+    /// Drops everything now: the exchange cannot be completed (client gone, framing broken).
+    func abort() {
+        if state == .waitingToken, let slot = route?.tokenSlot {
+            worker.tokenCache.unpark(self, slot: slot)
+        }
+        if let u = upstream {
+            upstream = nil
+            u.abandon()
+        }
+        endRequest()
+        close()
+    }
+
+    /// Closes once queued response bytes are written.
+    func closeWhenFlushed() {
+        state = .closing
+        stopReading()
+        stopTimer()
+        if pendingWrites == 0 { close() }
+    }
+
+    func endRequest() {
+        if requestActive {
+            requestActive = false
+            worker.requestEnded()
+        }
+    }
+
+    /// After a complete response: next pipelined request, or idle keep-alive, or close.
+    func finishExchange() {
+        endRequest()
+        if !keepAlive || isClosing {
+            closeWhenFlushed()
+            return
+        }
+        resetRequest()
+        if nextStart >= 0, let head {
+            let rest = headCount - nextStart
+            if rest > 0 { head.copyMemory(from: head + nextStart, byteCount: rest) }
+            headCount = rest
+            headParsed = 0
+            nextStart = -1
+            state = .readingHead
+            startTimer(ms: worker.limits.headerTimeoutMs)
+            startReading()
+            parseHead()
+        } else {
+            headCount = 0
+            headParsed = 0
+            if let h = head {
+                head = nil
+                worker.pool.give(headBuffer: h)
+            }
+            state = .idle
+            startTimer(ms: worker.limits.idleTimeoutMs)
+            startReading()
+        }
+    }
+
+    private func resetRequest() {
+        route = nil
+        http10 = false
+        isHEAD = false
+        hasBody = false
+        bodyDone = false
+        bodyBytes = 0
+        expectContinue = false
+        absoluteForm = false
+        absoluteQueryOnly = false
+        authority = .empty
+        target = .empty
+        xffCount = 0
+        bodyFromSocket = false
+        retried = false
+        responseHeadSent = false
+        responseHeadStart = 0
+        responseHeadParsed = 0
+        clientWillClose = false
+        dechunk = false
+        upstreamPausedForClient = false
+        clientPausedForUpstream = false
+        headEnd = 0
+        forwardedFromHead = 0
+        connectionTokens.reset()
+        responseConnectionTokens.reset()
+    }
+
+    private func stash(_ data: UnsafeRawBufferPointer) {
+        stopReading()
+        guard let head, headCount + data.count <= worker.headBufferCapacity else {
+            abort()
+            return
+        }
+        if nextStart < 0 { nextStart = headCount }
+        (head + headCount).copyMemory(from: data.baseAddress!, byteCount: data.count)
+        headCount += data.count
+    }
+}

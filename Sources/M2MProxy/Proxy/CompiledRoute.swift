@@ -1,0 +1,88 @@
+private import CLLHTTP
+
+/// A route prepared for the data path: byte patterns instead of strings, a method bit mask,
+/// pre-formatted header lines, and slots into the per-loop upstream pools and token cache.
+final class CompiledRoute {
+    let index: Int
+    let config: RouteConfig
+    private let hostBytes: [UInt8]
+    private let prefixBytes: [UInt8]
+    /// Bit n set = llhttp method n allowed; all ones when the route takes any method.
+    private let methodMask: UInt64
+    let upstreamSlot: Int
+    /// `tokenSlot` indexes the token cache; nil for routes without a credential.
+    let tokenSlot: Int?
+    /// Prepended to the client's path (`upstream = "http://api/v1"` → "/v1").
+    let basePath: StaticBytes
+    /// `Host: <upstream authority>\r\n`, used unless `preserve_host`.
+    let hostLine: StaticBytes
+
+    init(index: Int, config: RouteConfig, upstreamSlot: Int, tokenSlot: Int?) {
+        self.index = index
+        self.config = config
+        self.upstreamSlot = upstreamSlot
+        self.tokenSlot = tokenSlot
+        switch config.host {
+        case .any: hostBytes = []
+        case .exact(let h), .suffix(let h): hostBytes = Array(h.lowercased().utf8)
+        }
+        prefixBytes = config.pathPrefix == "/" ? [] : Array(config.pathPrefix.utf8)
+        if let methods = config.methods {
+            var mask: UInt64 = 0
+            for m in methods {
+                if let code = CompiledRoute.methodCode(m) { mask |= 1 << UInt64(code) }
+            }
+            methodMask = mask
+        } else {
+            methodMask = ~0
+        }
+        basePath = StaticBytes(config.upstream.path)
+        hostLine = StaticBytes("Host: \(config.upstream.authority)\r\n")
+    }
+
+    /// Host without port, already lowercased by the caller? No: compared case-insensitively here.
+    func matchesHost(_ host: ByteSpan) -> Bool {
+        switch config.host {
+        case .any:
+            return true
+        case .exact:
+            guard host.count == hostBytes.count else { return false }
+            for i in 0..<host.count where asciiLower(host[i]) != hostBytes[i] { return false }
+            return true
+        case .suffix:
+            // ".example.com" matches "a.example.com", never "example.com" itself.
+            guard host.count > hostBytes.count else { return false }
+            let off = host.count - hostBytes.count
+            for i in 0..<hostBytes.count where asciiLower(host[off + i]) != hostBytes[i] { return false }
+            return true
+        }
+    }
+
+    /// Segment-aware: "/products" matches "/products", "/products/1", "/products?x", not "/productsX".
+    func matchesPath(_ path: ByteSpan) -> Bool {
+        let n = prefixBytes.count
+        if n == 0 { return true }
+        guard path.count >= n else { return false }
+        for i in 0..<n where path[i] != prefixBytes[i] { return false }
+        if path.count == n { return true }
+        let next = path[n]
+        return next == UInt8(ascii: "/") || next == UInt8(ascii: "?")
+    }
+
+    func matchesMethod(_ code: Int) -> Bool {
+        code < 64 && (methodMask & (1 << UInt64(code))) != 0
+    }
+
+    /// llhttp's numeric code for a method name (GET = 1, ...), found once per config.
+    static func methodCode(_ name: String) -> Int? {
+        for code in 0..<64 {
+            guard let cName = llhttp_method_name(llhttp_method_t(UInt32(code))) else { continue }
+            let s = String(cString: cName)
+            if s == name && s != "<unknown>" { return code }
+        }
+        return nil
+    }
+}
+
+@available(*, unavailable)
+extension CompiledRoute: Sendable {}

@@ -1,0 +1,38 @@
+/// First match in file order on host, path prefix and method (DESIGN.md §3). Routes are few;
+/// a linear scan over byte comparisons beats any index for them.
+final class Router {
+    let routes: [CompiledRoute]
+
+    init(routes: [CompiledRoute]) { self.routes = routes }
+
+    /// `host` is the request's host without port (empty when absent); `path` excludes the query.
+    func match(host: ByteSpan, path: ByteSpan, method: Int) -> CompiledRoute? {
+        for r in routes where r.matchesHost(host) && r.matchesPath(path) && r.matchesMethod(method) {
+            return r
+        }
+        return nil
+    }
+
+    /// The host part of a Host header or absolute-form authority: port and a trailing dot removed;
+    /// IPv6 literals keep their brackets.
+    static func hostWithoutPort(_ authority: ByteSpan) -> ByteSpan {
+        var end = authority.count
+        if end > 0, authority[0] == UInt8(ascii: "[") {
+            var i = 0
+            while i < end, authority[i] != UInt8(ascii: "]") { i += 1 }
+            return authority.slice(from: 0, to: min(i + 1, end))
+        }
+        var i = end - 1
+        while i >= 0 {
+            let c = authority[i]
+            if c == UInt8(ascii: ":") { end = i; break }
+            if c < UInt8(ascii: "0") || c > UInt8(ascii: "9") { break }
+            i -= 1
+        }
+        if end > 0, authority[end - 1] == UInt8(ascii: ".") { end -= 1 }
+        return authority.slice(from: 0, to: end)
+    }
+}
+
+@available(*, unavailable)
+extension Router: Sendable {}

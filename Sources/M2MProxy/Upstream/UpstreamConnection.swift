@@ -1,0 +1,154 @@
+/// One keep-alive TCP connection to an upstream. While a request is bound to it, response bytes
+/// go straight to that request's client connection (`ClientConnection+Response.swift`); while
+/// idle in its pool it only watches for the upstream closing it.
+final class UpstreamConnection: UVStream {
+    enum State {
+        case resolving
+        case connecting
+        case active
+        case idle
+    }
+
+    unowned(unsafe) let pool: UpstreamPool
+    private(set) var state: State = .resolving
+    /// The client whose request is on this connection (strong while active).
+    var client: ClientConnection?
+    let parser = HTTPParser(kind: .response)
+    /// Response heads are parsed in place here, so header spans stay valid until written.
+    let headBuffer: UnsafeMutableRawPointer
+    let headCapacity: Int
+    var headCount = 0
+    /// Requests completed on this connection: >0 means it was reused, which makes a failure
+    /// before any response byte retryable (the upstream may have closed it while idle).
+    private(set) var exchanges = 0
+    var receivedResponseBytes = false
+
+    init(pool: UpstreamPool) {
+        self.pool = pool
+        headCapacity = 64 * 1024 + pool.worker.readBufferSize
+        headBuffer = .allocate(byteCount: headCapacity, alignment: 16)
+        super.init(worker: pool.worker)
+    }
+
+    deinit { headBuffer.deallocate() }
+
+    var isReused: Bool { exchanges > 0 }
+
+    func open(for client: ClientConnection) {
+        self.client = client
+        state = .resolving
+        let connectTimeout = worker.limits.connectTimeoutMs
+        startTimer(ms: connectTimeout)
+        worker.resolver.resolve(host: pool.host, port: pool.port) { [self] result in
+            guard !isClosing, state == .resolving else { return }
+            switch result {
+            case .success(let address):
+                state = .connecting
+                do {
+                    try connect(to: address)
+                } catch {
+                    fail(.upstreamUnavailable("cannot connect to upstream: \(error.message)"))
+                }
+            case .failure(let error):
+                fail(.upstreamUnavailable("cannot resolve upstream host \(pool.host): \(error.message)"))
+            }
+        }
+    }
+
+    /// A reused connection taken from the pool for `client`.
+    func attach(_ client: ClientConnection) {
+        self.client = client
+        state = .active
+        stopTimer()
+        beginExchange()
+    }
+
+    func becomeIdle() {
+        client = nil
+        state = .idle
+        exchanges += 1
+        stopTimer()
+        // Keep reading while idle: an EOF here means the upstream closed it; drop it then.
+        startReading()
+    }
+
+    private func beginExchange() {
+        headCount = 0
+        receivedResponseBytes = false
+        parser.reset()
+        parser.skipBody = false
+        parser.recordBody = false
+        startReading()
+    }
+
+    override func onConnect(_ error: UVError?) {
+        guard state == .connecting, !isClosing else { return }
+        if let error {
+            fail(.upstreamUnavailable("cannot connect to upstream: \(error.message)"))
+            return
+        }
+        setNoDelay()
+        state = .active
+        stopTimer()
+        beginExchange()
+        client?.upstreamReady(self)
+    }
+
+    override func onTimer() {
+        switch state {
+        case .resolving, .connecting:
+            fail(.upstreamTimeout("upstream connect timed out after \(worker.limits.connectTimeoutMs) ms"))
+        case .active:
+            client?.upstreamTimedOut(self)
+        case .idle:
+            break
+        }
+    }
+
+    override func onRead(_ data: UnsafeRawBufferPointer) {
+        switch state {
+        case .active:
+            receivedResponseBytes = true
+            client?.upstreamData(self, data)
+        case .idle:
+            // An idle upstream must not send anything; its framing is lost: drop it.
+            pool.remove(self)
+            close()
+        default:
+            break
+        }
+    }
+
+    override func onReadEnd(_ error: UVError) {
+        switch state {
+        case .active:
+            client?.upstreamEnded(self, error)
+        case .idle:
+            pool.remove(self)
+            close()
+        default:
+            fail(.upstreamUnavailable("upstream closed the connection"))
+        }
+    }
+
+    override func onWriteDone(_ error: UVError?) {
+        if let error, error != .ecanceled, state == .active {
+            client?.upstreamWriteFailed(self, error)
+            return
+        }
+        client?.upstreamWriteDrained(self)
+    }
+
+    private func fail(_ error: ProxyError) {
+        let c = client
+        client = nil
+        close()
+        c?.upstreamFailed(self, error)
+    }
+
+    /// Drops the connection without reuse (request abandoned, framing unknown).
+    func abandon() {
+        client = nil
+        close()
+    }
+}
