@@ -35,7 +35,7 @@ final class TokenFetch: UVStream {
             guard !finished else { return }
             switch result {
             case .success(let address):
-                do {
+                do throws(UVError) {
                     try connect(to: address)
                 } catch {
                     fail(.unreachable("token endpoint unreachable: \(error.message)"))

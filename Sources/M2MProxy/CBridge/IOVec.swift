@@ -41,7 +41,7 @@ struct ByteSpan {
     var base: UnsafeRawPointer
     var count: Int
 
-    static let empty = ByteSpan(base: UnsafeRawPointer(bitPattern: 1)!, count: 0)
+    static var empty: ByteSpan { ByteSpan(base: UnsafeRawPointer(bitPattern: 1)!, count: 0) }
 
     var end: UnsafeRawPointer { base + count }
     var isEmpty: Bool { count == 0 }

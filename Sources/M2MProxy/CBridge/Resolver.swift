@@ -1,5 +1,5 @@
-private import CLibUV
-private import Glibc
+internal import CLibUV
+internal import Glibc
 
 /// Asynchronous name resolution on libuv's thread pool (`uv_getaddrinfo`), for upstream and token
 /// endpoint host names (docker-compose service names). IP literals never reach it.

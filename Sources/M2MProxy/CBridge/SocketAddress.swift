@@ -1,5 +1,5 @@
-private import CLibUV
-private import Glibc
+internal import CLibUV
+internal import Glibc
 
 /// An IPv4 or IPv6 socket address (value type, copied into libuv calls).
 struct SocketAddress {

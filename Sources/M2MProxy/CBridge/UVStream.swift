@@ -1,5 +1,5 @@
-private import CLibUV
-private import Glibc
+internal import CLibUV
+internal import Glibc
 
 /// A TCP stream with one timer, owned by its loop: the base of client, upstream and token
 /// endpoint connections. This file and its siblings in CBridge/ are the only places that turn

@@ -1,4 +1,4 @@
-private import CLibUV
+internal import CLibUV
 
 /// One `uv_write_t` plus the bytes it writes: libuv reads the bytes until the write callback
 /// (`src/unix/stream.c` `uv_write`), so they live together and are recycled together.

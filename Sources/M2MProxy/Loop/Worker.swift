@@ -26,6 +26,8 @@ final class Worker {
     private var listeners: [Listener] = []
     private(set) var openConnections = 0
     private(set) var activeRequests = 0
+    /// Requests that had to wait for a token (m2m_token_cache_waits_total).
+    var tokenWaits = 0
     private var draining = false
     private var drainDeadline: UInt64 = 0
 

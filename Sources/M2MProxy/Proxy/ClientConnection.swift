@@ -75,7 +75,7 @@ final class ClientConnection: UVStream {
     var requestActive = false
     var responseConnectionTokens = ConnectionTokens()
 
-    init(worker: Worker) {
+    override init(worker: Worker) {
         kinds = .allocate(capacity: 128)
         xffLine = worker.statics.empty
         xffSuffix = worker.statics.empty

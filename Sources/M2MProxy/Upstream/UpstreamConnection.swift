@@ -44,7 +44,7 @@ final class UpstreamConnection: UVStream {
             switch result {
             case .success(let address):
                 state = .connecting
-                do {
+                do throws(UVError) {
                     try connect(to: address)
                 } catch {
                     fail(.upstreamUnavailable("cannot connect to upstream: \(error.message)"))

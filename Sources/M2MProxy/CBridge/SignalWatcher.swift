@@ -1,0 +1,46 @@
+internal import CLibUV
+
+/// A libuv signal handle calling a closure on the loop thread (signals are rare: a closure is fine).
+final class SignalWatcher {
+    private let handle: UnsafeMutablePointer<uv_signal_t>
+    fileprivate let action: () -> Void
+
+    init(loop: UnsafeMutablePointer<uv_loop_t>, signal: Int32, action: @escaping () -> Void) {
+        self.action = action
+        handle = .allocate(capacity: 1)
+        uv_signal_init(loop, handle)
+        // Lives as long as the process serves: retained here, never released.
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        uv_signal_start(handle, signalWatcherCallback, signal)
+        // Signal handles must not keep the loop alive on their own.
+        uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
+    }
+}
+
+@available(*, unavailable)
+extension SignalWatcher: Sendable {}
+
+private let signalWatcherCallback: uv_signal_cb = { handle, _ in
+    Unmanaged<SignalWatcher>.fromOpaque(handle!.pointee.data)._withUnsafeGuaranteedRef { $0.action() }
+}
+
+/// A repeating libuv timer calling a closure (control-plane use only: drain checks).
+final class RepeatingTimer {
+    private let handle: UnsafeMutablePointer<uv_timer_t>
+    fileprivate let action: () -> Void
+
+    init(loop: UnsafeMutablePointer<uv_loop_t>, everyMs: UInt64, action: @escaping () -> Void) {
+        self.action = action
+        handle = .allocate(capacity: 1)
+        uv_timer_init(loop, handle)
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        uv_timer_start(handle, repeatingTimerCallback, everyMs, everyMs)
+    }
+}
+
+@available(*, unavailable)
+extension RepeatingTimer: Sendable {}
+
+private let repeatingTimerCallback: uv_timer_cb = { handle in
+    Unmanaged<RepeatingTimer>.fromOpaque(handle!.pointee.data)._withUnsafeGuaranteedRef { $0.action() }
+}

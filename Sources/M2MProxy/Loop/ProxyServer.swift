@@ -1,0 +1,74 @@
+internal import CLibUV
+private import Glibc
+
+/// Runs the proxy until SIGTERM/SIGINT: binds the listeners, prefetches tokens, serves, drains.
+public enum ProxyServer {
+    /// Exit status: 0 after a drain, 2 when the listeners cannot be bound.
+    public static func run(config: ProxyConfig, log: Log) -> Int32 {
+        signal(SIGPIPE, SIG_IGN)
+        let loop = uv_default_loop()!
+        if config.server.workers > 1 {
+            log.warning("server.workers = \(config.server.workers): this version runs one event loop; multi-loop workers are planned")
+        }
+        let worker = Worker(loop: loop, config: config, log: log)
+        do {
+            try worker.listen()
+        } catch {
+            writeStderr("m2m-proxy: \(error.description)\n")
+            return 2
+        }
+        worker.tokenCache.prefetch()
+
+        let drainMs = config.server.drainTimeoutMs
+        var watchers: [SignalWatcher] = []
+        var drainTimer: RepeatingTimer? = nil
+        for sig in [SIGTERM, SIGINT] {
+            watchers.append(SignalWatcher(loop: loop, signal: sig) {
+                log.info("signal \(sig): stopping")
+                worker.beginDrain(timeoutMs: drainMs)
+                if drainTimer == nil {
+                    drainTimer = RepeatingTimer(loop: loop, everyMs: 50) {
+                        if worker.drainExpired {
+                            log.warning("drain timeout: cutting \(worker.activeRequests) request(s)")
+                            uv_stop(loop)
+                        }
+                    }
+                }
+            })
+        }
+        watchers.append(SignalWatcher(loop: loop, signal: SIGHUP) {
+            log.warning("SIGHUP: configuration reload is not supported yet; keeping the current configuration")
+        })
+        log.info("m2m-proxy \(M2MProxyVersion.string) serving \(config.routes.count) route(s)")
+        uv_run(loop, UV_RUN_DEFAULT)
+        _ = watchers
+        log.info("stopped")
+        return 0
+    }
+}
+
+/// Writes straight to fd 2 (no buffering, no Foundation).
+public func writeStderr(_ s: String) {
+    var bytes = Array(s.utf8)
+    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+/// The process environment as a dictionary, for `${VAR}` expansion in the config.
+public enum ProcessEnvironment {
+    public static func current() -> [String: String] {
+        var env: [String: String] = [:]
+        var p = environ
+        while let entry = p.pointee {
+            let s = String(cString: entry)
+            if let eq = s.firstIndex(of: "=") {
+                env[String(s[..<eq])] = String(s[s.index(after: eq)...])
+            }
+            p += 1
+        }
+        return env
+    }
+}
+
+public enum M2MProxyVersion {
+    public static let string = "0.1.0"
+}

@@ -1,2 +1,0 @@
-import M2MProxy
-print(M2MProxyVersion.string)
