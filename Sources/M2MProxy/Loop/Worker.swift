@@ -37,7 +37,7 @@ final class Worker {
         self.limits = config.limits
         self.log = log
         readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
-        headBufferCapacity = config.limits.maxHeaderBytes + readBufferSize + 1024
+        headBufferCapacity = config.limits.maxHeaderBytes + 2 * readBufferSize + 1024
         pool = BufferPool(headBufferCapacity: headBufferCapacity)
         resolver = Resolver(loop: loop)
         loop.pointee.data = Unmanaged.passUnretained(self).toOpaque()

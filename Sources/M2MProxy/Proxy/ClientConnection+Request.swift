@@ -49,7 +49,6 @@ extension ClientConnection {
     /// The head is complete: decide what to do with the request.
     private func beginRequest() {
         stopTimer()
-        stopReading()
         requestActive = true
         worker.requestStarted()
         http10 = parser.httpMinor == 0
@@ -367,7 +366,6 @@ extension ClientConnection {
             parser.resume()
             if n > 0 { forwardBody(base, n, fromSocket: fromSocket, forward: forward) }
             bodyDone = true
-            stopReading()
             if state == .forwarding { stopTimer() }
             let rest = count - n
             if rest > 0, let head {

@@ -52,15 +52,40 @@ extension ClientConnection {
                     failResponse(u, "unexpected 101 Switching Protocols from upstream")
                     return
                 }
-                guard sendResponseHead(u, headEnd: headEnd) else { return }
                 let rest = u.headCount - headEnd
-                processResponseBody(u, u.headBuffer + headEnd, rest)
+                dechunk = http10 && u.parser.isChunked && !isHEAD
+                if dechunk {
+                    guard sendResponseHead(u, headEnd: headEnd, bodyBytes: 0) else { return }
+                    processResponseBody(u, u.headBuffer + headEnd, rest)
+                    return
+                }
+                // Find the body bytes that arrived with the head, so head and body leave in one
+                // writev (one syscall fewer per small response).
+                var bodyBytes = rest
+                var complete = false
+                switch u.parser.execute(u.headBuffer + headEnd, rest) {
+                case .needMore:
+                    break
+                case .messageComplete(let n):
+                    u.parser.resume()
+                    bodyBytes = n
+                    complete = true
+                case .headersComplete, .error:
+                    failResponse(u, "invalid response body from upstream")
+                    return
+                }
+                guard sendResponseHead(u, headEnd: headEnd, bodyBytes: bodyBytes) else { return }
+                if complete {
+                    responseComplete(u, extraBytes: rest - bodyBytes)
+                } else {
+                    afterBodyWrite(u)
+                }
                 return
             case .messageComplete(let n):
                 // No body (HEAD): head and message end together.
                 let headEnd = start + n
                 u.parser.resume()
-                guard sendResponseHead(u, headEnd: headEnd) else { return }
+                guard sendResponseHead(u, headEnd: headEnd, bodyBytes: 0) else { return }
                 responseComplete(u, extraBytes: u.headCount - headEnd)
                 return
             case .error:
@@ -70,13 +95,13 @@ extension ClientConnection {
         }
     }
 
-    /// Writes the rewritten response head. Returns false if the client connection failed.
-    private func sendResponseHead(_ u: UpstreamConnection, headEnd: Int) -> Bool {
+    /// Writes the rewritten response head, followed by `bodyBytes` raw body bytes that arrived
+    /// with it. Returns false if the client connection failed.
+    private func sendResponseHead(_ u: UpstreamConnection, headEnd: Int, bodyBytes: Int) -> Bool {
         let p = u.parser
         responseHeadSent = true
         u.stopTimer()
         // HTTP/1.0 clients cannot read chunked bodies: de-chunk and delimit by close.
-        dechunk = http10 && p.isChunked && !isHEAD
         p.recordBody = dechunk
         let noBody = isHEAD || p.statusCode == 204 || p.statusCode == 304
         clientWillClose = !keepAlive || (!noBody && p.messageNeedsEOF) || dechunk || !bodyDone
@@ -110,6 +135,7 @@ extension ClientConnection {
                 iov.append(s.connectionKeepAlive)
             }
             iov.append(s.crlf)
+            iov.append(u.headBuffer + headEnd, bodyBytes)
             return write(iov)
         }
         if failed != nil {
@@ -124,7 +150,7 @@ extension ClientConnection {
         switch p.execute(base, count) {
         case .needMore:
             if count > 0 { writeResponseBody(u, base, count) }
-            if !isClosing, !upstreamPausedForClient { u.startTimer(ms: worker.limits.responseTimeoutMs) }
+            afterBodyWrite(u)
         case .messageComplete(let n):
             p.resume()
             if n > 0 { writeResponseBody(u, base, n) }
@@ -148,13 +174,20 @@ extension ClientConnection {
         }
         if err != nil {
             abort()
-            return
         }
+    }
+
+    /// Backpressure: a slow client stops the upstream's reads rather than making the proxy
+    /// buffer its whole response; otherwise the between-reads timeout is re-armed.
+    private func afterBodyWrite(_ u: UpstreamConnection) {
+        guard !isClosing else { return }
         if writeQueueSize > Worker.highWater {
             // A slow client: stop reading the upstream rather than buffer its whole response.
             upstreamPausedForClient = true
             u.stopReading()
             u.stopTimer()
+        } else if !upstreamPausedForClient {
+            u.startTimer(ms: worker.limits.responseTimeoutMs)
         }
     }
 

@@ -111,8 +111,9 @@ final class ClientConnection: UVStream {
         case .forwarding where !bodyDone:
             processRequestBytes(data.baseAddress!, data.count, fromSocket: true, forward: true)
         default:
-            // Reading is stopped in every other state; bytes here would be a bug in the state
-            // machine. Keep them as pipelined input rather than lose them.
+            // The client keeps being read while its request waits (token, connect) or its
+            // response streams: stopping and restarting reads costs two epoll_ctl calls per
+            // request. What arrives meanwhile waits in the head buffer.
             stash(data)
         }
     }
@@ -121,6 +122,9 @@ final class ClientConnection: UVStream {
         switch state {
         case .idle, .readingHead, .closing:
             close()
+        case .forwarding where bodyDone && error == .eof:
+            // Half-close after a complete request: answer it, then close.
+            keepAlive = false
         default:
             abort()
         }
@@ -257,14 +261,17 @@ final class ClientConnection: UVStream {
         responseConnectionTokens.reset()
     }
 
+    /// Keeps bytes that arrive while a request is in progress: unparsed request bytes before the
+    /// request is forwarded, pipelined requests after it. Reading stops before the buffer could
+    /// overflow (one read is at most `readBufferSize`) and resumes when the request ends.
     private func stash(_ data: UnsafeRawBufferPointer) {
-        stopReading()
         guard let head, headCount + data.count <= worker.headBufferCapacity else {
             abort()
             return
         }
-        if nextStart < 0 { nextStart = headCount }
+        if state == .forwarding && bodyDone && nextStart < 0 { nextStart = headCount }
         (head + headCount).copyMemory(from: data.baseAddress!, byteCount: data.count)
         headCount += data.count
+        if worker.headBufferCapacity - headCount < worker.readBufferSize { stopReading() }
     }
 }
