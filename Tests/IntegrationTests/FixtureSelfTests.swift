@@ -122,3 +122,10 @@ import Testing
         #expect(SHA256.hex(UpstreamFixture.pattern(1000)) == "4e4c294b331f7a2099a379bec34b9f9fc03dc46ab465d998f4d683da53487e6d")
     }
 }
+
+extension FixtureSelfTests {
+    @Test func blackholeListenerMakesConnectsHang() throws {
+        let hole = try BlackholeListener()
+        #expect(!BlackholeListener.connects(port: hole.port, withinMs: 500))
+    }
+}

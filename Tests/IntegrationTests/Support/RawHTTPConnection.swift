@@ -77,6 +77,11 @@ final class RawHTTPConnection {
         }
     }
 
+    /// Reads just the next response head, 1xx included (for `Expect: 100-continue`).
+    func readInterimHead(timeout: Double? = nil) throws -> HTTPResponse {
+        try readHead(deadline: Date().addingTimeInterval(timeout ?? defaultTimeout))
+    }
+
     /// Reads `count` responses in order (pipelining).
     func readResponses(_ count: Int, head: Bool = false, timeout: Double? = nil) throws -> [HTTPResponse] {
         try (0..<count).map { _ in try readResponse(head: head, timeout: timeout) }

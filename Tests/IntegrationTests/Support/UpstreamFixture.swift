@@ -25,5 +25,11 @@ final class UpstreamFixture {
     }
 
     /// The body `/bytes?n=N` serves: byte i is i % 251.
-    static func pattern(_ n: Int) -> [UInt8] { (0..<n).map { UInt8($0 % 251) } }
+    static func pattern(_ n: Int) -> [UInt8] {
+        let block = (0..<251).map { UInt8($0) }
+        var out: [UInt8] = []
+        out.reserveCapacity(n + 251)
+        while out.count < n { out += block }
+        return Array(out.prefix(n))
+    }
 }
