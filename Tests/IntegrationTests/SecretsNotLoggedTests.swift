@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+/// Neither the client secret, nor any issued token, nor a client's Authorization value appears
+/// in the proxy's output, across successes and failures (DESIGN.md §5, STYLE.md §9).
+@Suite struct SecretsNotLoggedTests {
+    @Test func secretsAndTokensNeverLogged() throws {
+        let secret = "S3cr3t-do-NOT-log-7f3a9c"
+        let clientAuth = "client-bearer-do-NOT-log-51e2"
+        let dead = try FreePort.pick()
+        let bed = try ProxyTestBed(label: "secrets") { c, up, tok in
+            c.limits = ["token_wait_ms": 1000]
+            c.credentials = [.init(name: "idp", tokenURL: tok.tokenURL, clientID: "secret-test-client", clientSecret: secret)]
+            c.routes = [
+                .init(name: "ok", pathPrefix: "/ok", upstream: up.url, credential: "idp", resource: "https://api.test", scopes: ["read"]),
+                .init(name: "other", pathPrefix: "/other", upstream: up.url, credential: "idp", resource: "https://api.test", scopes: ["write"]),
+                .init(name: "dead", pathPrefix: "/dead", upstream: "http://127.0.0.1:\(dead)", credential: "idp", resource: "https://api.test", scopes: ["read"]),
+                .init(name: "plain", pathPrefix: "/plain", upstream: up.url),
+            ]
+        }
+        for _ in 0..<3 { #expect(try bed.get("/ok/x").status == 200) }
+        #expect(try bed.get("/dead/x").status == 502)
+        #expect(try bed.get("/plain/x", extraHeaders: "Authorization: Bearer \(clientAuth)\r\n").status == 200)
+        #expect(try bed.get("/nowhere").status == 404)
+        // A failing fetch for a second key, with an error body from the endpoint.
+        try bed.tokens.setMode(TokenMode(status: 401, error: "invalid_client"))
+        let failed = try bed.get("/other/x")
+        #expect(failed.status == 503)
+        #expect(!failed.bodyText.contains(secret))
+
+        bed.proxy.process.stop()  // SIGTERM: let it flush whatever it logs at exit
+        let output = bed.proxy.output
+        let tokens = try bed.tokens.issuedTokens()
+        #expect(!tokens.isEmpty)
+        #expect(!output.contains(secret), "the client secret was logged")
+        #expect(!output.contains(Data("secret-test-client:\(secret)".utf8).base64EncodedString()), "the Basic credential was logged")
+        #expect(!output.contains(clientAuth), "a client's Authorization value was logged")
+        for token in tokens {
+            #expect(!output.contains(token), "an issued token was logged")
+            let signature = String(token.split(separator: ".").last!)
+            #expect(!output.contains(signature), "a token signature was logged")
+        }
+    }
+}

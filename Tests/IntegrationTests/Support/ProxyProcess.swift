@@ -1,0 +1,62 @@
+/// The m2m-proxy binary under test, serving a config written into the test's directory.
+final class ProxyProcess {
+    let process: ChildProcess
+    let port: UInt16
+    let configPath: String
+
+    /// Starts `m2m-proxy [run] --config FILE` and waits (≤ `timeout` s) until the listen port
+    /// accepts connections. Fails fast, with the proxy's stderr, if it exits instead.
+    init(config: TestConfig, in dir: TempDir, useRunSubcommand: Bool = false, timeout: Double = 10) throws {
+        guard let listen = config.listen, let portText = listen.split(separator: ":").last, let p = UInt16(portText) else {
+            throw HarnessError("test config has no 127.0.0.1:<port> listen address")
+        }
+        port = p
+        configPath = try dir.write("proxy.conf", config.toml)
+        let binary = try TestPaths.proxyBinary()
+        let args = (useRunSubcommand ? ["run"] : []) + ["--config", configPath]
+        process = try ChildProcess(name: "m2m-proxy", executable: binary, arguments: args, in: dir)
+        let proc = process
+        do {
+            try Wait.until("m2m-proxy to accept connections on 127.0.0.1:\(p)", timeout: timeout) {
+                if Wait.canConnect(port: p) { return true }
+                if let status = proc.exitStatus {
+                    throw HarnessError(
+                        "m2m-proxy exited with status \(status) instead of serving on 127.0.0.1:\(p); "
+                            + "stderr: \(proc.stderr.prefix(2000)) stdout: \(proc.stdout.prefix(500))")
+                }
+                return false
+            }
+        } catch let e as HarnessError where e.description.hasPrefix("timed out") {
+            throw HarnessError("\(e.description); stderr: \(proc.stderr.prefix(2000))")
+        }
+    }
+
+    func connect(timeout: Double = 10) throws -> RawHTTPConnection { try RawHTTPConnection(port: port, timeout: timeout) }
+
+    /// stdout + stderr so far.
+    var output: String { process.stdout + process.stderr }
+
+    /// The result of a proxy run that is expected to end by itself.
+    struct Outcome {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// Runs the binary with `arguments` and waits (≤ `timeout` s) for it to exit.
+    static func runToExit(_ arguments: [String], in dir: TempDir, timeout: Double = 10) throws -> Outcome {
+        let binary = try TestPaths.proxyBinary()
+        let p = try ChildProcess(name: "m2m-proxy-run-\(abs(arguments.hashValue))", executable: binary, arguments: arguments, in: dir)
+        guard let status = p.waitForExit(timeout: timeout) else {
+            p.stop()
+            throw HarnessError("m2m-proxy \(arguments.joined(separator: " ")) did not exit within \(timeout) s; stderr: \(p.stderr.prefix(1000))")
+        }
+        return Outcome(status: status, stdout: p.stdout, stderr: p.stderr)
+    }
+
+    /// `m2m-proxy check --config FILE` on `toml`.
+    static func check(_ toml: String, in dir: TempDir, name: String = "check.conf") throws -> Outcome {
+        let path = try dir.write(name, toml)
+        return try runToExit(["check", "--config", path], in: dir)
+    }
+}

@@ -1,0 +1,88 @@
+/// Builds a `proxy.conf` (TOML, keys exactly as DESIGN.md §3) for one test.
+struct TestConfig {
+    struct Credential {
+        var name: String
+        var tokenURL: String
+        var clientID: String
+        var clientSecret: String? = nil
+        var clientSecretFile: String? = nil
+        var authMethod: String? = nil
+        var prefetch: Bool? = nil
+    }
+
+    struct Route {
+        var name: String? = nil
+        var host: String? = nil
+        var pathPrefix: String? = nil
+        var methods: [String]? = nil
+        var upstream: String
+        var credential: String? = nil
+        var resource: String? = nil
+        var scopes: [String]? = nil
+        var organizationID: String? = nil
+        var preserveHost: Bool? = nil
+    }
+
+    /// `[server] listen`; nil leaves the key out.
+    var listen: String?
+    /// Extra `[server]` keys, as raw TOML values (e.g. `"workers": "2"`).
+    var server: [String: String] = ["admin_listen": "\"\""]
+    /// `[limits]` keys.
+    var limits: [String: Int] = [:]
+    var credentials: [Credential] = []
+    var routes: [Route] = []
+
+    init(listenPort: UInt16?) {
+        listen = listenPort.map { "127.0.0.1:\($0)" }
+    }
+
+    var toml: String {
+        var out = ["[server]"]
+        if let listen { out.append("listen = \(Self.quote(listen))") }
+        for (k, v) in server.sorted(by: { $0.key < $1.key }) { out.append("\(k) = \(v)") }
+        if !limits.isEmpty {
+            out.append("\n[limits]")
+            for (k, v) in limits.sorted(by: { $0.key < $1.key }) { out.append("\(k) = \(v)") }
+        }
+        for c in credentials {
+            out.append("\n[credential.\(c.name)]")
+            out.append("token_url = \(Self.quote(c.tokenURL))")
+            out.append("client_id = \(Self.quote(c.clientID))")
+            if let s = c.clientSecret { out.append("client_secret = \(Self.quote(s))") }
+            if let f = c.clientSecretFile { out.append("client_secret_file = \(Self.quote(f))") }
+            if let m = c.authMethod { out.append("auth_method = \(Self.quote(m))") }
+            if let p = c.prefetch { out.append("prefetch = \(p)") }
+        }
+        for r in routes {
+            out.append("\n[[route]]")
+            if let v = r.name { out.append("name = \(Self.quote(v))") }
+            if let v = r.host { out.append("host = \(Self.quote(v))") }
+            if let v = r.pathPrefix { out.append("path_prefix = \(Self.quote(v))") }
+            if let v = r.methods { out.append("methods = \(Self.array(v))") }
+            out.append("upstream = \(Self.quote(r.upstream))")
+            if let v = r.credential { out.append("credential = \(Self.quote(v))") }
+            if let v = r.resource { out.append("resource = \(Self.quote(v))") }
+            if let v = r.scopes { out.append("scopes = \(Self.array(v))") }
+            if let v = r.organizationID { out.append("organization_id = \(Self.quote(v))") }
+            if let v = r.preserveHost { out.append("preserve_host = \(v)") }
+        }
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    /// A TOML basic string.
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+
+    static func array(_ items: [String]) -> String { "[" + items.map(quote).joined(separator: ", ") + "]" }
+}

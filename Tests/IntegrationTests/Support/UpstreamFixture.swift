@@ -1,0 +1,35 @@
+/// `Tests/Fixtures/upstream.py`, a recording HTTP/1.1 upstream on 127.0.0.1:<free port>.
+final class UpstreamFixture {
+    let process: ChildProcess
+    let port: UInt16
+    let logPath: String
+
+    init(in dir: TempDir, name: String = "upstream") throws {
+        logPath = dir.file("\(name).jsonl")
+        process = try ChildProcess(
+            name: name, executable: TestPaths.python,
+            arguments: [TestPaths.fixture("upstream.py"), "--port", "0", "--log", logPath], in: dir)
+        let text = try process.waitForStdoutValue("PORT")
+        guard let p = UInt16(text) else { throw HarnessError("upstream printed a bad port: \(text)") }
+        port = p
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    func requests() throws -> [UpstreamRequest] { try JSONLines.decode(UpstreamRequest.self, file: logPath) }
+
+    /// The last recorded request (the log is written before the response is sent).
+    func lastRequest() throws -> UpstreamRequest {
+        guard let r = try requests().last else { throw HarnessError("the upstream recorded no request") }
+        return r
+    }
+
+    /// The body `/bytes?n=N` serves: byte i is i % 251.
+    static func pattern(_ n: Int) -> [UInt8] {
+        let block = (0..<251).map { UInt8($0) }
+        var out: [UInt8] = []
+        out.reserveCapacity(n + 251)
+        while out.count < n { out += block }
+        return Array(out.prefix(n))
+    }
+}
