@@ -4,30 +4,37 @@
 #
 #   scripts/install-deps.sh [GROUP ...]
 #     build    libuv1-dev, libllhttp-dev (from Debian trixie, pinned low), pkg-config
-#     runtime  libuv1, libllhttp9.2 (what the binary links against) + ca-certificates
+#     runtime  libuv1, libllhttp9.2, libstdc++6 (what the binary links against) + ca-certificates
 #     test     build + python3, curl, openssl, and the real OAuth2 server (glewlwyd)
 #     bench    test + nginx-light, haproxy, wrk, valgrind, strace
+#     compose  docker-compose 2.x (from trixie, pinned low) to validate docker-compose.yml
+#              with `docker-compose config`; no Docker engine is installed
 #   default: build test
 #
 # Why trixie: libllhttp is packaged only from Debian 13 on. We add trixie as a
 # source with Pin-Priority 100, so nothing upgrades from it by accident, and take
-# exactly libllhttp9.2/libllhttp-dev from it (they depend only on libc6).
+# exactly libllhttp9.2/libllhttp-dev from it (they depend only on libc6), and for the
+# compose group docker-compose 2.x (a static Go binary; depends only on libc6 >= 2.34;
+# its Recommends docker-cli/docker-buildx are skipped by --no-install-recommends).
 set -euo pipefail
 
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=(build test)
 
 want=()
+trixie_want=()     # packages taken from trixie, beyond libllhttp
 need_trixie=0
+need_llhttp=0
 for g in "${groups[@]}"; do
   case "$g" in
-    build)   want+=(libuv1-dev pkg-config); need_trixie=1 ;;
-    runtime) want+=(libuv1 ca-certificates); need_trixie=1 ;;
+    build)   want+=(libuv1-dev pkg-config); need_trixie=1; need_llhttp=1 ;;
+    runtime) want+=(libuv1 libstdc++6 ca-certificates); need_trixie=1; need_llhttp=1 ;;
     test)    want+=(libuv1-dev pkg-config python3 curl openssl ca-certificates
-                    glewlwyd dbconfig-sqlite3 sqlite3 jq util-linux iproute2 procps); need_trixie=1 ;;
+                    glewlwyd dbconfig-sqlite3 sqlite3 jq util-linux iproute2 procps); need_trixie=1; need_llhttp=1 ;;
     bench)   want+=(libuv1-dev pkg-config python3 curl nginx-light haproxy wrk valgrind strace
-                    util-linux iproute2 procps); need_trixie=1 ;;
-    *) echo "install-deps: unknown group '$g' (build|runtime|test|bench)" >&2; exit 64 ;;
+                    util-linux iproute2 procps); need_trixie=1; need_llhttp=1 ;;
+    compose) trixie_want+=(docker-compose); need_trixie=1 ;;
+    *) echo "install-deps: unknown group '$g' (build|runtime|test|bench|compose)" >&2; exit 64 ;;
   esac
 done
 
@@ -65,12 +72,20 @@ missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-llhttp=()
-if [ "$need_trixie" = 1 ]; then
-  for p in libllhttp9.2 $(printf '%s\n' "${groups[@]}" | grep -qvx runtime && echo libllhttp-dev); do
+llhttp=()   # everything installed from trixie (libllhttp, docker-compose)
+if [ "$need_llhttp" = 1 ]; then
+  for p in libllhttp9.2 $(printf '%s\n' "${groups[@]}" | grep -qxE 'build|test|bench' && echo libllhttp-dev); do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || llhttp+=("$p/trixie")
   done
 fi
+for p in "${trixie_want[@]}"; do
+  # bookworm has docker-compose 1.29 (python, no `config` parity); only trixie's 2.x counts
+  v=$(dpkg-query -W -f='${Status} ${Version}' "$p" 2>/dev/null || true)
+  case "$v" in
+    "install ok installed "*) dpkg --compare-versions "${v##* }" ge 2 || llhttp+=("$p/trixie") ;;
+    *) llhttp+=("$p/trixie") ;;
+  esac
+done
 
 if [ ${#missing[@]} -eq 0 ] && [ ${#llhttp[@]} -eq 0 ]; then
   echo "install-deps: all packages present (${groups[*]})"
