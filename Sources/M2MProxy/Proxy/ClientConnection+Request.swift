@@ -340,8 +340,9 @@ extension ClientConnection {
             return
         }
         u.startTimer(ms: worker.limits.responseTimeoutMs)
-        if retried && forwardedFromHead > 0 {
-            // Body bytes in the head buffer were parsed and sent above; continue from the socket.
+        if retried {
+            // The parser already consumed what the head buffer held (re-sent above as bytes);
+            // the rest of the body, if any, still comes from the socket.
             if !bodyDone { startReading(); startTimer(ms: worker.limits.bodyTimeoutMs) }
             return
         }

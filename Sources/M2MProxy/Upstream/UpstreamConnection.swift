@@ -15,8 +15,13 @@ final class UpstreamConnection: UVStream {
     var client: ClientConnection?
     let parser = HTTPParser(kind: .response)
     /// Response heads are parsed in place here, so header spans stay valid until written.
-    let headBuffer: UnsafeMutableRawPointer
-    let headCapacity: Int
+    /// Taken from the loop's pool for an exchange and given back when idle: an idle pooled
+    /// connection holds no buffer.
+    private var buffer: UnsafeMutableRawPointer?
+    var headBuffer: UnsafeMutableRawPointer { buffer! }
+    /// A response head must fit in 64 KiB (nginx's default is 4–8 KiB); the rest of the buffer
+    /// takes the read that completes it.
+    var headCapacity: Int { min(64 * 1024, worker.headBufferCapacity - worker.readBufferSize) + worker.readBufferSize }
     var headCount = 0
     /// Requests completed on this connection: >0 means it was reused, which makes a failure
     /// before any response byte retryable (the upstream may have closed it while idle).
@@ -25,12 +30,12 @@ final class UpstreamConnection: UVStream {
 
     init(pool: UpstreamPool) {
         self.pool = pool
-        headCapacity = 64 * 1024 + pool.worker.readBufferSize
-        headBuffer = .allocate(byteCount: headCapacity, alignment: 16)
         super.init(worker: pool.worker)
     }
 
-    deinit { headBuffer.deallocate() }
+    deinit {
+        if let buffer { worker.pool.give(headBuffer: buffer) }
+    }
 
     var isReused: Bool { exchanges > 0 }
 
@@ -65,6 +70,10 @@ final class UpstreamConnection: UVStream {
 
     func becomeIdle() {
         client = nil
+        if let b = buffer {
+            buffer = nil
+            worker.pool.give(headBuffer: b)
+        }
         state = .idle
         exchanges += 1
         stopTimer()
@@ -73,6 +82,7 @@ final class UpstreamConnection: UVStream {
     }
 
     private func beginExchange() {
+        if buffer == nil { buffer = worker.pool.takeHeadBuffer() }
         headCount = 0
         receivedResponseBytes = false
         parser.reset()
