@@ -14,9 +14,11 @@ enum HostMatchParser {
             guard let closing = lowered.firstIndex(of: "]") else {
                 return .failure(ConfigValueError("IPv6 address is missing its closing ']'"))
             }
-            guard lowered.index(after: closing) == lowered.endIndex else {
+            let afterBracket = lowered[lowered.index(after: closing)...]
+            if afterBracket.hasPrefix(":") {
                 return .failure(ConfigValueError("host must not contain a port (the port is ignored when matching)"))
             }
+            guard afterBracket.isEmpty else { return .failure(ConfigValueError("invalid host name")) }
             let literal = lowered[lowered.index(after: lowered.startIndex)..<closing]
             guard let canonical = IPAddressText.canonicalIPv6(String(literal)) else {
                 return .failure(ConfigValueError("invalid IPv6 address"))

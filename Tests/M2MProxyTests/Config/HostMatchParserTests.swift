@@ -31,6 +31,7 @@ extension ConfigTests {
             ("*.", "invalid host name after '*.'"),
             ("*.a b", "invalid host name after '*.'"),
             ("shop internal", "invalid host name"),
+            ("[::1]x", "invalid host name"),
             ("shop/x", "invalid host name"),
         ])
         func rejected(text: String, message: String) {
