@@ -5,7 +5,8 @@
 public struct ProxyConfig: Sendable {
     public let server: ServerConfig
     public let limits: LimitsConfig
-    /// In file order; `RouteConfig.credentialIndex` points into this array.
+    /// Sorted by name (TOMLKit keeps table keys sorted, so the order of `[credential.NAME]`
+    /// sections in the file is not available); `RouteConfig.credentialIndex` points into this array.
     public let credentials: [CredentialConfig]
     /// In file order: the router takes the first match.
     public let routes: [RouteConfig]

@@ -1,0 +1,44 @@
+extension ConfigLoader {
+    /// The `[limits]` keys, each with its place in `LimitsConfig`; defaults come from
+    /// `LimitsConfig.defaults` so there is exactly one default per key.
+    static var limitKeys: [(key: String, field: KeyPath<LimitsConfig, Int>)] {
+        [
+            ("max_header_bytes", \.maxHeaderBytes),
+            ("max_body_bytes", \.maxBodyBytes),
+            ("header_timeout_ms", \.headerTimeoutMs),
+            ("body_timeout_ms", \.bodyTimeoutMs),
+            ("idle_timeout_ms", \.idleTimeoutMs),
+            ("connect_timeout_ms", \.connectTimeoutMs),
+            ("response_timeout_ms", \.responseTimeoutMs),
+            ("token_wait_ms", \.tokenWaitMs),
+        ]
+    }
+
+    /// `[limits]`: every value a positive integer.
+    static func decodeLimits(_ reader: TableReader) -> LimitsConfig? {
+        var values: [String: Int] = [:]
+        var failed = false
+        for (key, field) in limitKeys {
+            values[key] = LimitsConfig.defaults[keyPath: field]
+            guard reader.contains(key) else { continue }
+            guard let value = reader.int(key) else {
+                failed = true
+                continue
+            }
+            guard value > 0 else {
+                reader.diagnostics.error(reader.path(key), "must be a positive integer")
+                failed = true
+                continue
+            }
+            values[key] = value
+        }
+        reader.reportUnknownKeys()
+        guard !failed else { return nil }
+        func value(_ key: String) -> Int { values[key] ?? 0 }
+        return LimitsConfig(
+            maxHeaderBytes: value("max_header_bytes"), maxBodyBytes: value("max_body_bytes"),
+            headerTimeoutMs: value("header_timeout_ms"), bodyTimeoutMs: value("body_timeout_ms"),
+            idleTimeoutMs: value("idle_timeout_ms"), connectTimeoutMs: value("connect_timeout_ms"),
+            responseTimeoutMs: value("response_timeout_ms"), tokenWaitMs: value("token_wait_ms"))
+    }
+}

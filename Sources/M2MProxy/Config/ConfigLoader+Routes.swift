@@ -1,0 +1,233 @@
+import TOMLKit
+
+extension ConfigLoader {
+    /// `[[route]]` entries in file order; an entry is nil when it has errors.
+    static func decodeRoutes(_ root: TableReader, credentials: DecodedCredentials) -> [RouteConfig?] {
+        let diagnostics = root.diagnostics
+        guard let value = root.value("route") else {
+            diagnostics.warning("route", "no routes configured: every request gets 404")
+            warnUnusedCredentials(credentials, used: [], diagnostics: diagnostics)
+            return []
+        }
+        guard value.type == .array, let array = value.array else {
+            diagnostics.error("route", "must be an array of tables ([[route]])")
+            return []
+        }
+        if array.isEmpty {
+            diagnostics.warning("route", "no routes configured: every request gets 404")
+        }
+
+        var routes: [RouteConfig?] = []
+        var usedCredentials: Set<Int> = []
+        var names: [String: Int] = [:]
+        for index in 0..<array.count {
+            let keyPath = "route[\(index)]"
+            let element = array[index]
+            guard element.type == .table, let table = element.table else {
+                diagnostics.error(keyPath, "must be a table ([[route]])")
+                routes.append(nil)
+                continue
+            }
+            let reader = TableReader(
+                table: table, keyPath: keyPath, environment: root.environment, diagnostics: diagnostics)
+            let route = decodeRoute(index: index, reader, credentials: credentials)
+            if let route {
+                if let earlier = names[route.name] {
+                    diagnostics.error(reader.path("name"), "duplicate name \"\(route.name)\" (also route[\(earlier)])")
+                    routes.append(nil)
+                    continue
+                }
+                names[route.name] = index
+                if let credentialIndex = route.credentialIndex { usedCredentials.insert(credentialIndex) }
+            }
+            routes.append(route)
+        }
+        warnUnusedCredentials(credentials, used: usedCredentials, diagnostics: diagnostics)
+        return routes
+    }
+
+    private static func warnUnusedCredentials(
+        _ credentials: DecodedCredentials, used: Set<Int>, diagnostics: ConfigDiagnostics
+    ) {
+        for (index, name) in credentials.names.enumerated() where !used.contains(index) {
+            diagnostics.warning(TableReader.join("credential", name), "not used by any route")
+        }
+    }
+
+    private static func decodeRoute(index: Int, _ reader: TableReader, credentials: DecodedCredentials) -> RouteConfig? {
+        let diagnostics = reader.diagnostics
+        var failed = false
+        func fail(_ key: String, _ message: String) {
+            diagnostics.error(reader.path(key), message)
+            failed = true
+        }
+
+        var name = "route\(index)"
+        if let text = reader.string("name") {
+            if let problem = nameProblem(text) {
+                fail("name", problem)
+            } else {
+                name = text
+            }
+        } else if reader.contains("name") {
+            failed = true
+        }
+
+        var host = HostMatch.any
+        if let text = reader.string("host") {
+            switch HostMatchParser.parse(text) {
+            case .success(let match): host = match
+            case .failure(let error): fail("host", error.message)
+            }
+        } else if reader.contains("host") {
+            failed = true
+        }
+
+        var pathPrefix = "/"
+        if let text = reader.string("path_prefix") {
+            switch normalizePathPrefix(text) {
+            case .success(let prefix): pathPrefix = prefix
+            case .failure(let error): fail("path_prefix", error.message)
+            }
+        } else if reader.contains("path_prefix") {
+            failed = true
+        }
+
+        var methods: [String]?
+        if let entries = reader.stringArray("methods") {
+            if entries.isEmpty {
+                fail("methods", "must not be empty (omit methods to match any method)")
+            }
+            var list: [String] = []
+            for entry in entries {
+                let method = entry.value.uppercased()
+                if method.isEmpty || !method.utf8.allSatisfy(isTokenByte) {
+                    diagnostics.error(entry.keyPath, "must be an HTTP method name like GET")
+                    failed = true
+                } else if !list.contains(method) {
+                    list.append(method)
+                }
+            }
+            methods = list
+        } else if reader.contains("methods") {
+            failed = true
+        }
+
+        var upstream: EndpointURL?
+        if let text = reader.nonEmptyString("upstream", required: true) {
+            switch EndpointURLParser.parse(text, kind: .upstream) {
+            case .success(let url):
+                if url.scheme == .https && !httpsSupported {
+                    fail("upstream", httpsUnsupportedMessage)
+                } else {
+                    upstream = url
+                }
+            case .failure(let error):
+                fail("upstream", error.message)
+            }
+        } else {
+            failed = true
+        }
+
+        var credentialIndex: Int?
+        if let text = reader.string("credential") {
+            if let found = credentials.names.firstIndex(of: text) {
+                credentialIndex = found
+            } else {
+                fail("credential", "no credential named \"\(text)\" (expected a [\(TableReader.join("credential", text))] section)")
+            }
+        } else if reader.contains("credential") {
+            failed = true
+        }
+        let hasCredential = reader.contains("credential")
+
+        var resource: String?
+        if let text = reader.nonEmptyString("resource") {
+            if let problem = resourceProblem(text) {
+                fail("resource", problem)
+            } else {
+                resource = text
+            }
+        }
+
+        var scopes: [String] = []
+        if let entries = reader.stringArray("scopes") {
+            for entry in entries {
+                if let problem = scopeProblem(entry.value) {
+                    diagnostics.error(entry.keyPath, problem)
+                    failed = true
+                } else {
+                    scopes.append(entry.value)
+                }
+            }
+        }
+
+        let organizationID = reader.nonEmptyString("organization_id")
+        let preserveHost = reader.bool("preserve_host") ?? false
+        let tlsCAFile = reader.nonEmptyString("tls_ca_file")
+        if tlsCAFile != nil, upstream?.scheme == .http {
+            diagnostics.warning(reader.path("tls_ca_file"), "has no effect for an http upstream")
+        }
+
+        if !hasCredential {
+            for key in ["resource", "scopes", "organization_id"] where reader.table.contains(key: key) {
+                diagnostics.warning(reader.path(key), "has no effect without credential")
+            }
+        }
+        reader.reportUnknownKeys()
+
+        guard !failed, let upstream else { return nil }
+        return RouteConfig(
+            name: name, host: host, pathPrefix: pathPrefix, methods: methods, upstream: upstream,
+            credentialIndex: credentialIndex, resource: resource, scopes: scopes, organizationID: organizationID,
+            preserveHost: preserveHost, tlsCAFile: tlsCAFile)
+    }
+
+    /// "/api/" → "/api"; "/" stays "/". Must start with "/"; query, fragment, spaces and control
+    /// characters are refused since the router compares it with the raw request path.
+    static func normalizePathPrefix(_ text: String) -> Result<String, ConfigValueError> {
+        guard text.hasPrefix("/") else { return .failure(ConfigValueError("must start with \"/\"")) }
+        if text.contains("?") || text.contains("#") {
+            return .failure(ConfigValueError("must not contain a query or fragment"))
+        }
+        if text.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) {
+            return .failure(ConfigValueError("must not contain spaces or control characters"))
+        }
+        var prefix = Substring(text)
+        while prefix.count > 1 && prefix.hasSuffix("/") { prefix = prefix.dropLast() }
+        return .success(String(prefix))
+    }
+
+    /// RFC 8707: an absolute URI without a fragment (Logto API identifiers are URLs).
+    static func resourceProblem(_ text: String) -> String? {
+        if text.contains("#") { return "must not contain a fragment (RFC 8707)" }
+        if text.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) {
+            return "must not contain spaces or control characters"
+        }
+        guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else {
+            return "must be an absolute URI (RFC 8707), e.g. https://api.example.com"
+        }
+        let scheme = text[..<colon].utf8
+        let isScheme = scheme.first.map(isASCIILetter) == true
+            && scheme.allSatisfy { isASCIILetter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2B || $0 == 0x2D || $0 == 0x2E }
+        return isScheme && text.index(after: colon) != text.endIndex
+            ? nil : "must be an absolute URI (RFC 8707), e.g. https://api.example.com"
+    }
+
+    /// RFC 6749 §3.3 scope-token: 1*( %x21 / %x23-5B / %x5D-7E ).
+    static func scopeProblem(_ scope: String) -> String? {
+        if scope.isEmpty { return "must not be empty" }
+        if scope.contains(" ") { return "must not contain spaces (list each scope separately)" }
+        let valid = scope.utf8.allSatisfy { $0 == 0x21 || (0x23...0x5B).contains($0) || (0x5D...0x7E).contains($0) }
+        return valid ? nil : "must not contain quotes, backslashes, control or non-ASCII characters (RFC 6749 §3.3)"
+    }
+
+    /// RFC 9110 tchar.
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        isASCIILetter(byte) || (byte >= 0x30 && byte <= 0x39) || "!#$%&'*+-.^_`|~".utf8.contains(byte)
+    }
+
+    private static func isASCIILetter(_ byte: UInt8) -> Bool {
+        (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+    }
+}

@@ -1,0 +1,89 @@
+import TOMLKit
+
+/// Turns `proxy.conf` (TOML, DESIGN.md §3) into a frozen `ProxyConfig`, or into a list of
+/// problems that each name the offending key.
+///
+/// Parse, validate, then freeze (STYLE.md §8): every key has one definition, one default and one
+/// validator in the `ConfigLoader+Section.swift` files, and all problems are collected rather than
+/// stopping at the first, so `m2m-proxy check` shows everything in one run.
+public enum ConfigLoader {
+    /// `https` token endpoints and upstreams are refused until the data path speaks TLS.
+    /// Flip this (and delete the message) when it does; nothing else depends on it.
+    static let httpsSupported = false
+    static let httpsUnsupportedMessage = "https is not supported yet (TLS support is planned); use http"
+
+    /// Reads and validates the file. Never throws, never crashes on bad input.
+    ///
+    /// `*_file` paths inside the config are used as written, i.e. relative ones are relative to
+    /// the process's working directory, not to the config file.
+    public static func load(path: String, environment: [String: String]) -> ConfigLoadResult {
+        switch ConfigFileReader.readAll(path: path, maxBytes: ConfigFileReader.maxConfigBytes) {
+        case .failure(let error):
+            return failure(ConfigProblem(keyPath: "", message: "cannot read config file '\(path)': \(error.message)"))
+        case .success(let bytes):
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                return failure(ConfigProblem(keyPath: path, message: "is not valid UTF-8"))
+            }
+            return parse(text: text, environment: environment, sourceName: path)
+        }
+    }
+
+    /// Same as `load`, from TOML text (for unit tests and for callers that read the file themselves).
+    public static func parse(text: String, environment: [String: String]) -> ConfigLoadResult {
+        parse(text: text, environment: environment, sourceName: "")
+    }
+
+    /// - Parameter sourceName: the file name, used as the key path of TOML syntax errors.
+    static func parse(text: String, environment: [String: String], sourceName: String) -> ConfigLoadResult {
+        // TOMLKit hands the text to C as a NUL-terminated string: a NUL would silently cut off the
+        // rest of the file (and the routes in it).
+        guard !text.utf8.contains(0) else {
+            return failure(ConfigProblem(keyPath: sourceName, message: "contains a NUL byte"))
+        }
+        if let unsafe = TOMLHeaderGuard.firstUnsafeHeader(in: text) {
+            return failure(
+                ConfigProblem(keyPath: sourceName, message: "line \(unsafe.line), column \(unsafe.column): \(unsafe.message)"))
+        }
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            let position = error.source.begin
+            return failure(
+                ConfigProblem(
+                    keyPath: sourceName,
+                    message: "line \(position.line), column \(position.column): \(error.description)"))
+        } catch {
+            return failure(ConfigProblem(keyPath: sourceName, message: "cannot parse TOML"))
+        }
+
+        let diagnostics = ConfigDiagnostics()
+        let reader = TableReader(table: root, keyPath: "", environment: environment, diagnostics: diagnostics)
+        let server = decodeServer(reader.section("server"))
+        let limits = decodeLimits(reader.section("limits"))
+        let credentials = decodeCredentials(reader.section("credential"))
+        let routes = decodeRoutes(reader, credentials: credentials)
+        reader.reportUnknownKeys()
+
+        let resolvedCredentials = credentials.configs.compactMap { $0 }
+        let resolvedRoutes = routes.compactMap { $0 }
+        guard !diagnostics.hasErrors, let server, let limits,
+              resolvedCredentials.count == credentials.configs.count, resolvedRoutes.count == routes.count
+        else {
+            if !diagnostics.hasErrors {
+                // A decoder returned nil without saying why: a bug, but never a crash.
+                diagnostics.error("", "configuration is invalid")
+            }
+            return ConfigLoadResult(config: nil, errors: diagnostics.errors, warnings: diagnostics.warnings)
+        }
+        for warning in RouteShadowChecker.warnings(for: resolvedRoutes) {
+            diagnostics.warning(warning.keyPath, warning.message)
+        }
+        let config = ProxyConfig(server: server, limits: limits, credentials: resolvedCredentials, routes: resolvedRoutes)
+        return ConfigLoadResult(config: config, errors: [], warnings: diagnostics.warnings)
+    }
+
+    private static func failure(_ problem: ConfigProblem) -> ConfigLoadResult {
+        ConfigLoadResult(config: nil, errors: [problem], warnings: [])
+    }
+}

@@ -1,0 +1,165 @@
+import TOMLKit
+
+/// Reads typed keys from one TOML table on behalf of a section decoder.
+///
+/// Every string it hands out has had `${VAR}` expanded. It remembers which keys were asked for so
+/// that `reportUnknownKeys()` can turn everything else into an error: an operator's typo
+/// (`uptream = …`) must fail loudly instead of silently doing nothing. Type and expansion problems
+/// are recorded here with the full key path and the getter returns nil, so decoders only decide
+/// about defaults and cross-key rules.
+final class TableReader {
+    let table: TOMLTable
+    /// Key path of this table, e.g. `route[2]` or `credential.logto`; "" for the document root.
+    let keyPath: String
+    let environment: [String: String]
+    let diagnostics: ConfigDiagnostics
+    private var readKeys: Set<String> = []
+
+    init(table: TOMLTable, keyPath: String, environment: [String: String], diagnostics: ConfigDiagnostics) {
+        self.table = table
+        self.keyPath = keyPath
+        self.environment = environment
+        self.diagnostics = diagnostics
+    }
+
+    /// The key path of `key` in this table.
+    func path(_ key: String) -> String {
+        Self.join(keyPath, key)
+    }
+
+    /// `parent.key`, quoting `key` the way TOML would when it is not a bare key.
+    static func join(_ parent: String, _ key: String) -> String {
+        let isBare = !key.isEmpty && key.utf8.allSatisfy { byte in
+            (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+        }
+        let written = isBare ? key : "\"\(key)\""
+        return parent.isEmpty ? written : "\(parent).\(written)"
+    }
+
+    /// Whether the key is present; counts as reading it.
+    func contains(_ key: String) -> Bool {
+        readKeys.insert(key)
+        return table.contains(key: key)
+    }
+
+    /// The raw value; counts as reading the key.
+    func value(_ key: String) -> (any TOMLValueConvertible)? {
+        readKeys.insert(key)
+        let value: (any TOMLValueConvertible)? = table.contains(key: key) ? (table[key] as TOMLValue?) : nil
+        return value
+    }
+
+    func string(_ key: String, required: Bool = false) -> String? {
+        guard let value = value(key) else {
+            if required { diagnostics.error(path(key), "is required") }
+            return nil
+        }
+        return expandedString(value, keyPath: path(key))
+    }
+
+    /// A string that must not be empty after expansion.
+    func nonEmptyString(_ key: String, required: Bool = false) -> String? {
+        guard let text = string(key, required: required) else { return nil }
+        guard !text.isEmpty else {
+            diagnostics.error(path(key), "must not be empty")
+            return nil
+        }
+        return text
+    }
+
+    func int(_ key: String) -> Int? {
+        guard let value = value(key) else { return nil }
+        guard value.type == .int, let number = value.int else {
+            diagnostics.error(path(key), "must be an integer")
+            return nil
+        }
+        return number
+    }
+
+    func bool(_ key: String) -> Bool? {
+        guard let value = value(key) else { return nil }
+        guard value.type == .bool, let flag = value.bool else {
+            diagnostics.error(path(key), "must be true or false")
+            return nil
+        }
+        return flag
+    }
+
+    /// An array of strings, each expanded; nil if absent or if any element is bad.
+    func stringArray(_ key: String) -> [(value: String, keyPath: String)]? {
+        guard let value = value(key) else { return nil }
+        guard value.type == .array, let array = value.array else {
+            diagnostics.error(path(key), "must be an array of strings")
+            return nil
+        }
+        return strings(of: array, keyPath: path(key))
+    }
+
+    /// A single string or an array of strings (as `server.listen` allows).
+    func stringOrStringArray(_ key: String) -> [(value: String, keyPath: String)]? {
+        guard let value = value(key) else { return nil }
+        if value.type == .string {
+            return expandedString(value, keyPath: path(key)).map { [($0, path(key))] }
+        }
+        guard value.type == .array, let array = value.array else {
+            diagnostics.error(path(key), "must be a string or an array of strings")
+            return nil
+        }
+        return strings(of: array, keyPath: path(key))
+    }
+
+    /// A sub-table (`[server]`, `[credential.NAME]`); inline tables count too.
+    func table(_ key: String) -> TableReader? {
+        guard let value = value(key) else { return nil }
+        guard value.type == .table, let table = value.table else {
+            diagnostics.error(path(key), "must be a table")
+            return nil
+        }
+        return TableReader(table: table, keyPath: path(key), environment: environment, diagnostics: diagnostics)
+    }
+
+    /// Like `table(_:)`, but an absent section reads as an empty table so its defaults apply.
+    func section(_ key: String) -> TableReader {
+        table(key)
+            ?? TableReader(table: TOMLTable(), keyPath: path(key), environment: environment, diagnostics: diagnostics)
+    }
+
+    /// Records an error for every key that no getter asked for, in key order.
+    func reportUnknownKeys() {
+        for key in table.keys where !readKeys.contains(key) {
+            diagnostics.error(path(key), "unknown key")
+        }
+    }
+
+    private func strings(of array: TOMLArray, keyPath: String) -> [(value: String, keyPath: String)]? {
+        var result: [(value: String, keyPath: String)] = []
+        var failed = false
+        for index in 0..<array.count {
+            let elementPath = "\(keyPath)[\(index)]"
+            if let text = expandedString(array[index], keyPath: elementPath) {
+                result.append((text, elementPath))
+            } else {
+                failed = true
+            }
+        }
+        return failed ? nil : result
+    }
+
+    private func expandedString(_ value: any TOMLValueConvertible, keyPath: String) -> String? {
+        guard value.type == .string, let raw = value.string else {
+            diagnostics.error(keyPath, "must be a string")
+            return nil
+        }
+        switch EnvExpander.expand(raw, environment: environment) {
+        case .success(let text):
+            return text
+        case .failure(let error):
+            diagnostics.error(keyPath, error.message)
+            return nil
+        }
+    }
+}
+
+@available(*, unavailable)
+extension TableReader: Sendable {}
