@@ -159,6 +159,8 @@ final class HTTPParser {
     var shouldKeepAlive: Bool { llhttp_should_keep_alive(parser) != 0 }
     var messageNeedsEOF: Bool { llhttp_message_needs_eof(parser) != 0 }
     var isChunked: Bool { (parser.pointee.flags & UInt16(F_CHUNKED.rawValue)) != 0 }
+    /// Any Transfer-Encoding header was present (chunked or not).
+    var hasTransferEncoding: Bool { (parser.pointee.flags & UInt16(F_TRANSFER_ENCODING.rawValue)) != 0 }
     var hasContentLength: Bool { (parser.pointee.flags & UInt16(F_CONTENT_LENGTH.rawValue)) != 0 }
     /// Declared Content-Length (valid when `hasContentLength`, read right after the head).
     var contentLength: UInt64 { parser.pointee.content_length }

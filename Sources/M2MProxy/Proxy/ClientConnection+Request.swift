@@ -61,6 +61,12 @@ extension ClientConnection {
             respond(.badRequest("CONNECT is not supported"))
             return
         }
+        if parser.hasTransferEncoding && !parser.isChunked {
+            // RFC 9112 §6.3: a request whose final coding is not chunked has no reliable length.
+            // Refused before anything reaches an upstream.
+            respond(.badRequest("Transfer-Encoding other than chunked"))
+            return
+        }
         if parser.hasContentLength && parser.contentLength > UInt64(worker.limits.maxBodyBytes) {
             respond(.bodyTooLarge)
             return

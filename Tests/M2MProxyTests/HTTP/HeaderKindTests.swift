@@ -1,0 +1,43 @@
+import Testing
+@testable import M2MProxy
+
+@Suite struct HeaderKindTests {
+    private func kind(_ name: String) -> HeaderKind {
+        var b = Array(name.utf8)
+        return b.withUnsafeMutableBytes { HeaderKind.classify(ByteSpan(base: $0.baseAddress!, count: $0.count)) }
+    }
+
+    @Test func hopByHopNamesAnyCase() {
+        for n in ["Connection", "keep-alive", "PROXY-CONNECTION", "TE", "Trailer", "Upgrade", "Proxy-Authorization"] {
+            #expect(kind(n).isHopByHop, "\(n)")
+        }
+        for n in ["Host", "Authorization", "Content-Length", "Transfer-Encoding", "X-Custom", "Expect"] {
+            #expect(!kind(n).isHopByHop, "\(n)")
+        }
+    }
+
+    @Test func recognisedNames() {
+        #expect(kind("HOST") == .host)
+        #expect(kind("authorization") == .authorization)
+        #expect(kind("X-Forwarded-For") == .xForwardedFor)
+        #expect(kind("x-forwarded-host") == .xForwardedHost)
+        #expect(kind("X-Forwarded-Proto") == .xForwardedProto)
+        #expect(kind("Hosts") == .other)
+        #expect(kind("") == .other)
+    }
+
+    @Test func connectionTokensNameExtraHopByHopHeaders() {
+        var t = ConnectionTokens()
+        var v = Array(" close , X-Secret-Hop,keep-alive".utf8)
+        var n1 = Array("x-secret-hop".utf8)
+        var n2 = Array("X-Other".utf8)
+        v.withUnsafeMutableBytes { vb in
+            t.add(value: ByteSpan(base: vb.baseAddress!, count: vb.count))
+            #expect(t.close)
+            #expect(t.keepAlive)
+            #expect(t.count == 1)
+            n1.withUnsafeMutableBytes { #expect(t.names(ByteSpan(base: $0.baseAddress!, count: $0.count))) }
+            n2.withUnsafeMutableBytes { #expect(!t.names(ByteSpan(base: $0.baseAddress!, count: $0.count))) }
+        }
+    }
+}
