@@ -49,11 +49,24 @@ struct ByteSpan {
 
     subscript(i: Int) -> UInt8 { base.load(fromByteOffset: i, as: UInt8.self) }
 
-    /// ASCII case-insensitive comparison with a lowercase literal.
+    /// Case-insensitive comparison of a header name (an HTTP token, as llhttp validated it) with
+    /// a lowercase literal, eight bytes at a time. Setting bit 0x20 lowercases letters and leaves
+    /// the other token characters that literals use (`-`, digits) unchanged; no token character
+    /// becomes another one this way, so the comparison is exact for tokens.
     func equalsLowercase(_ lower: StaticString) -> Bool {
-        guard count == lower.utf8CodeUnitCount else { return false }
-        let l = lower.utf8Start
-        for i in 0..<count where asciiLower(self[i]) != l[i] { return false }
+        let n = count
+        guard n == lower.utf8CodeUnitCount else { return false }
+        let l = UnsafeRawPointer(lower.utf8Start)
+        var i = 0
+        while i + 8 <= n {
+            let a = base.loadUnaligned(fromByteOffset: i, as: UInt64.self) | 0x2020_2020_2020_2020
+            if a != l.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        while i < n {
+            if base.load(fromByteOffset: i, as: UInt8.self) | 0x20 != l.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i += 1
+        }
         return true
     }
 

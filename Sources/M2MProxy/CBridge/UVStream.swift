@@ -19,6 +19,9 @@ class UVStream {
     private var openHandles = 2
     private(set) var isClosing = false
     private(set) var isReading = false
+    /// Loop time (ms) of the current deadline, 0 = none; and what the libuv timer is armed for.
+    private var deadline: UInt64 = 0
+    private var armedFor: UInt64 = 0
     /// Writes handed to `uv_write` whose callback has not run yet.
     private(set) var pendingWrites = 0
 
@@ -87,14 +90,40 @@ class UVStream {
         }
     }
 
+    /// Sets the one deadline of this stream, `ms` from now (replacing any other).
+    ///
+    /// Deadlines change several times per request (idle → head → body → response → idle), and
+    /// every uv_timer_start/stop is a heap operation. So the libuv timer is re-armed only when the
+    /// new deadline is earlier than the one it is armed for; a timer that fires early re-arms for
+    /// the current deadline, and one that fires with no deadline does nothing. In steady
+    /// keep-alive traffic that is about one timer operation per request instead of six.
     func startTimer(ms: Int) {
         guard !isClosing else { return }
-        uv_timer_start(timer, uvStreamTimerCallback, UInt64(max(ms, 1)), 0)
+        let now = uv_now(worker.loop)
+        let d = now + UInt64(max(ms, 1))
+        deadline = d
+        if armedFor == 0 || d < armedFor {
+            armedFor = d
+            uv_timer_start(timer, uvStreamTimerCallback, d - now, 0)
+        }
     }
 
+    /// Clears the deadline (the libuv timer may still fire once, harmlessly).
     func stopTimer() {
-        guard !isClosing else { return }
-        uv_timer_stop(timer)
+        deadline = 0
+    }
+
+    fileprivate func timerFired() {
+        armedFor = 0
+        guard deadline != 0, !isClosing else { return }
+        let now = uv_now(worker.loop)
+        if now >= deadline {
+            deadline = 0
+            onTimer()
+        } else {
+            armedFor = deadline
+            uv_timer_start(timer, uvStreamTimerCallback, deadline - now, 0)
+        }
     }
 
     /// Closes both handles. Queued writes complete with ECANCELED first.
@@ -255,7 +284,7 @@ private let uvStreamConnectCallback: uv_connect_cb = { req, status in
 }
 
 private let uvStreamTimerCallback: uv_timer_cb = { timer in
-    owner(timer!.pointee.data)._withUnsafeGuaranteedRef { s in s.onTimer() }
+    owner(timer!.pointee.data)._withUnsafeGuaranteedRef { s in s.timerFired() }
 }
 
 private let uvStreamCloseCallback: uv_close_cb = { handle in

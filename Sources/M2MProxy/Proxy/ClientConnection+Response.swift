@@ -105,8 +105,11 @@ extension ClientConnection {
         p.recordBody = dechunk
         let noBody = isHEAD || p.statusCode == 204 || p.statusCode == 304
         clientWillClose = !keepAlive || (!noBody && p.messageNeedsEOF) || dechunk || !bodyDone
-        for i in 0..<p.headerCount where HeaderKind.classify(p.headers[i].name) == .connection {
-            responseConnectionTokens.add(value: p.headers[i].value)
+        // Classify once; the request's kinds are no longer needed, so their slots are reused.
+        for i in 0..<p.headerCount {
+            let kind = HeaderKind.classify(p.headers[i].name)
+            kinds[i] = kind
+            if kind == .connection { responseConnectionTokens.add(value: p.headers[i].value) }
         }
         let s = worker.statics
         let base = u.headBuffer + responseHeadStart
@@ -122,7 +125,7 @@ extension ClientConnection {
             let lastLineEnd = u.headBuffer + headEnd - 2
             for i in 0..<p.headerCount {
                 let name = p.headers[i].name
-                let kind = HeaderKind.classify(name)
+                let kind = kinds[i]
                 if kind.isHopByHop || responseConnectionTokens.names(name) { continue }
                 if dechunk && kind == .transferEncoding { continue }
                 let start = name.base
