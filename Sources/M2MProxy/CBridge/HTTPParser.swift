@@ -116,14 +116,20 @@ final class HTTPParser {
     /// Parses `count` bytes at `base`. Spans recorded point into that memory, so bytes of one head
     /// must stay at a stable address until the owner is done with the head.
     func execute(_ base: UnsafeRawPointer, _ count: Int) -> ParseEvent {
-        let rc = llhttp_execute(parser, base.assumingMemoryBound(to: CChar.self), count)
+        var rc = llhttp_execute(parser, base.assumingMemoryBound(to: CChar.self), count)
+        if rc == HPE_PAUSED_UPGRADE && pending == .none {
+            // After an Upgrade message, llhttp stops once more (our own pause at its end came
+            // first and was reported). The owner switches to a tunnel without parsing again when
+            // the upgrade is accepted; when it parses again, the upgrade was refused and the
+            // connection goes on as HTTP.
+            llhttp_resume_after_upgrade(parser)
+            rc = llhttp_execute(parser, base.assumingMemoryBound(to: CChar.self), count)
+        }
         if rc == HPE_OK { return .needMore }
         if rc == HPE_PAUSED || rc == HPE_PAUSED_UPGRADE {
             let pos = llhttp_get_error_pos(parser)
             let consumed = pos.map { UnsafeRawPointer($0) - base } ?? count
             if rc == HPE_PAUSED_UPGRADE {
-                // Upgrade/CONNECT requests are forwarded as ordinary ones (Upgrade is stripped as
-                // hop-by-hop); keep parsing HTTP after them.
                 llhttp_resume_after_upgrade(parser)
                 pending = .message
             }

@@ -66,11 +66,13 @@ struct ConnectionTokens {
     private(set) var count = 0
     private(set) var close = false
     private(set) var keepAlive = false
+    private(set) var upgrade = false
 
     mutating func reset() {
         count = 0
         close = false
         keepAlive = false
+        upgrade = false
     }
 
     /// Splits one Connection header value on commas.
@@ -85,6 +87,8 @@ struct ConnectionTokens {
                     close = true
                 } else if token.equalsLowercase("keep-alive") {
                     keepAlive = true
+                } else if token.equalsLowercase("upgrade") {
+                    upgrade = true
                 } else if count < 8 {
                     withUnsafeMutableBytes(of: &spans) { raw in
                         raw.baseAddress!.assumingMemoryBound(to: ByteSpan.self)[count] = token

@@ -15,6 +15,7 @@ final class StaticLines {
     let continue100 = StaticBytes("HTTP/1.1 100 Continue\r\n\r\n")
     let connectionClose = StaticBytes("Connection: close\r\n")
     let connectionKeepAlive = StaticBytes("Connection: keep-alive\r\n")
+    let connectionUpgrade = StaticBytes("Connection: upgrade\r\n")
 }
 
 @available(*, unavailable)

@@ -89,6 +89,8 @@ extension ClientConnection {
                 if h.value.trimmed().equalsLowercase("100-continue") { expectContinue = true }
             case .xForwardedFor:
                 xffCount += 1
+            case .upgrade:
+                upgradeRequested = true
             default:
                 break
             }
@@ -98,6 +100,8 @@ extension ClientConnection {
             return
         }
 
+        // RFC 9110 §7.8: Upgrade only counts when Connection lists it too.
+        upgradeRequested = upgradeRequested && connectionTokens.upgrade && !http10
         guard splitTarget(hostValue: hostValue) else { return }
         if !http10 && hostCount == 0 && !absoluteForm {
             respond(.badRequest("missing Host header"))
@@ -308,6 +312,8 @@ extension ClientConnection {
                     continue
                 case .authorization where injecting:
                     continue
+                case .upgrade where upgradeRequested:
+                    break
                 default:
                     if kind.isHopByHop || connectionTokens.names(parser.headers[i].name) { continue }
                 }
@@ -316,6 +322,7 @@ extension ClientConnection {
                 iov.append(start, end - start)
             }
             if injecting { iov.append(tokenLine) }
+            if upgradeRequested { iov.append(s.connectionUpgrade) }
             if xffCount > 0 {
                 // Append the client's address to the list it sent (all its X-Forwarded-For lines).
                 iov.append(s.xffPrefix)

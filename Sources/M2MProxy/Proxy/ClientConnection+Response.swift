@@ -6,6 +6,10 @@ internal import CLibUV
 extension ClientConnection {
     func upstreamData(_ u: UpstreamConnection, _ data: UnsafeRawBufferPointer) {
         guard u === upstream else { return }
+        if state == .tunnel {
+            tunnelFromUpstream(u, data.baseAddress!, data.count)
+            return
+        }
         if responseHeadSent {
             processResponseBody(u, data.baseAddress!, data.count)
             return
@@ -47,9 +51,12 @@ extension ClientConnection {
                     continue
                 }
                 if status == 101 {
-                    // Upgrade is not offered to upstreams (stripped as hop-by-hop), so a 101 is a
-                    // protocol violation.
-                    failResponse(u, "unexpected 101 Switching Protocols from upstream")
+                    guard upgradeRequested && bodyDone else {
+                        failResponse(u, "unexpected 101 Switching Protocols from upstream")
+                        return
+                    }
+                    guard sendResponseHead(u, headEnd: headEnd, bodyBytes: 0) else { return }
+                    startTunnel(u, upstreamBytes: u.headCount - headEnd, at: headEnd)
                     return
                 }
                 let rest = u.headCount - headEnd
@@ -103,7 +110,7 @@ extension ClientConnection {
         u.stopTimer()
         // HTTP/1.0 clients cannot read chunked bodies: de-chunk and delimit by close.
         p.recordBody = dechunk
-        let noBody = isHEAD || p.statusCode == 204 || p.statusCode == 304
+        let noBody = isHEAD || p.statusCode == 204 || p.statusCode == 304 || p.statusCode == 101
         clientWillClose = !keepAlive || (!noBody && p.messageNeedsEOF) || dechunk || !bodyDone
         // Classify once; the request's kinds are no longer needed, so their slots are reused.
         for i in 0..<p.headerCount {
@@ -126,13 +133,19 @@ extension ClientConnection {
             for i in 0..<p.headerCount {
                 let name = p.headers[i].name
                 let kind = kinds[i]
-                if kind.isHopByHop || responseConnectionTokens.names(name) { continue }
+                if kind == .upgrade && p.statusCode == 101 {
+                    // The protocol being switched to: the one hop-by-hop header that must pass.
+                } else if kind.isHopByHop || responseConnectionTokens.names(name) {
+                    continue
+                }
                 if dechunk && kind == .transferEncoding { continue }
                 let start = name.base
                 let end = i + 1 < p.headerCount ? p.headers[i + 1].name.base : UnsafeRawPointer(lastLineEnd)
                 iov.append(start, end - start)
             }
-            if clientWillClose {
+            if p.statusCode == 101 {
+                iov.append(s.connectionUpgrade)
+            } else if clientWillClose {
                 iov.append(s.connectionClose)
             } else if http10 {
                 iov.append(s.connectionKeepAlive)
@@ -210,6 +223,13 @@ extension ClientConnection {
 
     func upstreamEnded(_ u: UpstreamConnection, _ error: UVError) {
         guard u === upstream else { return }
+        if state == .tunnel {
+            upstream = nil
+            u.abandon()
+            endRequest()
+            closeWhenFlushed()
+            return
+        }
         if responseHeadSent && error == .eof && u.parser.messageNeedsEOF {
             // Close-delimited body: EOF is its end.
             _ = u.parser.finish()

@@ -20,6 +20,8 @@ final class ClientConnection: UVStream {
         case connectingUpstream
         /// Request head sent; body and/or response streaming.
         case forwarding
+        /// After a 101: bytes pass through both ways until either side closes.
+        case tunnel
         /// A response is being flushed before the connection closes.
         case closing
     }
@@ -55,6 +57,8 @@ final class ClientConnection: UVStream {
     var bodyBytes: UInt64 = 0
     var expectContinue = false
     var absoluteForm = false
+    /// `Upgrade` with `Connection: upgrade`: forwarded, and a 101 turns the exchange into a tunnel.
+    var upgradeRequested = false
     /// Absolute-form target with a query but no path ("http://h?q"): "/" is sent before it.
     var absoluteQueryOnly = false
     /// The request's authority (Host header value, or absolute-form authority).
@@ -110,6 +114,8 @@ final class ClientConnection: UVStream {
             appendHead(data)
         case .forwarding where !bodyDone:
             processRequestBytes(data.baseAddress!, data.count, fromSocket: true, forward: true)
+        case .tunnel:
+            tunnelFromClient(data.baseAddress!, data.count)
         default:
             // The client keeps being read while its request waits (token, connect) or its
             // response streams: stopping and restarting reads costs two epoll_ctl calls per
@@ -125,6 +131,13 @@ final class ClientConnection: UVStream {
         case .forwarding where bodyDone && error == .eof:
             // Half-close after a complete request: answer it, then close.
             keepAlive = false
+        case .tunnel:
+            if let u = upstream {
+                upstream = nil
+                u.abandon()
+            }
+            endRequest()
+            closeWhenFlushed()
         default:
             abort()
         }
@@ -159,7 +172,7 @@ final class ClientConnection: UVStream {
         if upstreamPausedForClient, writeQueueSize <= Worker.lowWater, let u = upstream {
             upstreamPausedForClient = false
             u.startReading()
-            u.startTimer(ms: worker.limits.responseTimeoutMs)
+            if state != .tunnel { u.startTimer(ms: worker.limits.responseTimeoutMs) }
         }
     }
 
@@ -242,6 +255,7 @@ final class ClientConnection: UVStream {
         bodyBytes = 0
         expectContinue = false
         absoluteForm = false
+        upgradeRequested = false
         absoluteQueryOnly = false
         authority = .empty
         target = .empty

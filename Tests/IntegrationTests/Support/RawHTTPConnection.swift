@@ -82,6 +82,11 @@ final class RawHTTPConnection {
         try readHead(deadline: Date().addingTimeInterval(timeout ?? defaultTimeout))
     }
 
+    /// Reads exactly `count` raw bytes (tunnelled data after a 101).
+    func readBytes(_ count: Int, timeout: Double? = nil) throws -> [UInt8] {
+        try readExactly(count, deadline: Date().addingTimeInterval(timeout ?? defaultTimeout))
+    }
+
     /// Reads `count` responses in order (pipelining).
     func readResponses(_ count: Int, head: Bool = false, timeout: Double? = nil) throws -> [HTTPResponse] {
         try (0..<count).map { _ in try readResponse(head: head, timeout: timeout) }

@@ -1,0 +1,43 @@
+/// After `101 Switching Protocols` (WebSocket and other upgrades, DESIGN.md §4): the two
+/// connections become a byte pipe with backpressure both ways, until either side closes.
+extension ClientConnection {
+    /// `upstreamBytes` bytes at `at` in the upstream's head buffer arrived after the 101 head.
+    func startTunnel(_ u: UpstreamConnection, upstreamBytes: Int, at: Int) {
+        state = .tunnel
+        stopTimer()
+        u.stopTimer()
+        if upstreamBytes > 0 {
+            tunnelFromUpstream(u, u.headBuffer + at, upstreamBytes)
+        }
+        // Bytes the client sent after its upgrade request (already in the head buffer).
+        if nextStart >= 0, let head, headCount > nextStart {
+            let start = nextStart
+            nextStart = -1
+            tunnelFromClient(head + start, headCount - start)
+        }
+        if !clientPausedForUpstream { startReading() }
+    }
+
+    func tunnelFromClient(_ base: UnsafeRawPointer, _ count: Int) {
+        guard let u = upstream else { return }
+        if let err = u.write(base, count) {
+            upstreamLost(u, err)
+            return
+        }
+        if u.writeQueueSize > Worker.highWater {
+            clientPausedForUpstream = true
+            stopReading()
+        }
+    }
+
+    func tunnelFromUpstream(_ u: UpstreamConnection, _ base: UnsafeRawPointer, _ count: Int) {
+        if write(base, count) != nil {
+            abort()
+            return
+        }
+        if writeQueueSize > Worker.highWater {
+            upstreamPausedForClient = true
+            u.stopReading()
+        }
+    }
+}

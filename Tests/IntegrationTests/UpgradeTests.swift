@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+/// DESIGN.md §4: `Upgrade` (WebSocket) is passed through as a tunnel after 101, with the token
+/// injected on the upgrade request like on any other.
+@Suite struct UpgradeTests {
+    /// The upgrade-echo fixture: 101 for requests with Upgrade, then echoes raw bytes.
+    private final class EchoUpstream {
+        let dir: TempDir
+        let process: ChildProcess
+        let port: UInt16
+        let logPath: String
+        init(in dir: TempDir) throws {
+            self.dir = dir
+            logPath = dir.file("upgrade.jsonl")
+            process = try ChildProcess(
+                name: "upgrade-echo", executable: TestPaths.python,
+                arguments: [TestPaths.fixture("upgrade_echo.py"), "--port", "0", "--log", logPath], in: dir)
+            port = UInt16(try process.waitForStdoutValue("PORT"))!
+        }
+        func headers() throws -> [[String]] {
+            let lines = try String(contentsOfFile: logPath, encoding: .utf8).split(separator: "\n")
+            let last = try JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as! [String: Any]
+            return last["headers"] as! [[String]]
+        }
+    }
+
+    private func bed() throws -> (ProxyTestBed, EchoUpstream) {
+        var echo: EchoUpstream?
+        let bed = try ProxyTestBed(label: "upgrade") { c, _, tok in
+            let e = try EchoUpstream(in: try TempDir("upgrade-echo"))
+            echo = e
+            c.credentials = [ProxyTestBed.credential(tok)]
+            c.routes = [.init(name: "ws", upstream: "http://127.0.0.1:\(e.port)", credential: "idp", resource: "https://api.test", scopes: ["read"])]
+        }
+        return (bed, echo!)
+    }
+
+    @Test func websocketUpgradeBecomesATunnelWithTheTokenInjected() throws {
+        let (bed, echo) = try bed()
+        let c = try bed.connect()
+        // Bytes right after the upgrade request must reach the upstream too.
+        try c.send("GET /chat HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\nearly")
+        let head = try c.readInterimHead()
+        #expect(head.status == 101)
+        #expect(head.header("Upgrade")?.lowercased() == "websocket")
+        #expect(head.header("Connection")?.lowercased() == "upgrade")
+        #expect(try c.readBytes(5) == Array("early".utf8))
+        let payload = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try c.send(payload)
+        #expect(try c.readBytes(payload.count, timeout: 20) == payload)
+
+        let headers = try echo.headers()
+        func value(_ n: String) -> String? { headers.first { $0[0].lowercased() == n }?[1] }
+        #expect(value("upgrade") == "websocket")
+        #expect(value("connection")?.lowercased() == "upgrade")
+        #expect(value("authorization")?.hasPrefix("Bearer ") == true)
+        #expect(value("sec-websocket-key") == "dGhlIHNhbXBsZSBub25jZQ==")
+
+        // Closing the client side ends the tunnel; the proxy stays healthy.
+        c.close()
+        let r = try bed.get("/again", extraHeaders: "")
+        #expect(r.status == 426)
+    }
+
+    @Test func upgradeWithoutConnectionUpgradeIsNotForwarded() throws {
+        let (bed, echo) = try bed()
+        let r = try bed.exchange("GET /x HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\nConnection: close\r\n\r\n")
+        #expect(r.status == 426)
+        #expect(try echo.headers().contains { $0[0].lowercased() == "upgrade" } == false)
+    }
+}
