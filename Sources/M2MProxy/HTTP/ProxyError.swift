@@ -74,7 +74,7 @@ enum ProxyError: Equatable {
 
     /// The complete response. Error paths may build strings; the success path never does.
     func responseBytes(keepAlive: Bool) -> [UInt8] {
-        let body = "{\"error\":\"\(code)\",\"message\":\"\(jsonEscape(message))\"}"
+        let body = "{\"error\":\"\(code)\",\"message\":\"\(jsonEscaped(message))\"}"
         var head = "HTTP/1.1 \(status) \(reasonPhrase)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nCache-Control: no-store\r\n"
         if case .tokenUnavailable(_, let retry) = self {
             head += "Retry-After: \(max(retry, 1))\r\n"
@@ -82,27 +82,4 @@ enum ProxyError: Equatable {
         head += keepAlive ? "\r\n" : "Connection: close\r\n\r\n"
         return Array(head.utf8) + Array(body.utf8)
     }
-}
-
-/// JSON string escaping for the proxy's own error bodies and logs.
-func jsonEscape(_ s: String) -> String {
-    var out = ""
-    out.reserveCapacity(s.utf8.count)
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 {
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out
 }

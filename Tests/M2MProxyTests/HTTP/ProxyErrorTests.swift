@@ -34,8 +34,4 @@ import Testing
         let text = String(decoding: ProxyError.badRequest("bad").responseBytes(keepAlive: false), as: UTF8.self)
         #expect(text.contains("Connection: close\r\n"))
     }
-
-    @Test func jsonEscapeControlCharacters() {
-        #expect(jsonEscape("a\u{1}b\n") == "a\\u0001b\\n")
-    }
 }
