@@ -2,6 +2,7 @@
 """A recording HTTP/1.1 upstream for m2m-proxy's integration tests (stdlib only).
 
     python3 upstream.py --port 0 --log FILE
+    python3 upstream.py --pattern-sha256 N     (prints the SHA-256 of pattern(N), for large bodies)
 
 Binds 127.0.0.1, prints ``PORT=<n>`` on stdout once listening, and appends one JSON line per
 request to FILE *before* answering it, so a test that has read the response can read the entry:
@@ -16,7 +17,18 @@ Behaviour by path (query parameters in brackets):
     /echo                      200, the request body back (Content-Length)
     /bytes?n=N[&chunked=1][&close=1]
                                N bytes of pattern(i) = i % 251, as Content-Length, chunked, or
-                               close-delimited (no length; the connection is closed after)
+                               close-delimited (no length; the connection is closed after);
+                               streamed in pieces, so N may be hundreds of MB
+    /truncate?n=N&send=M[&chunked=1]
+                               Content-Length: N (or chunked: one chunk of size N) but only the
+                               first M pattern bytes, then FIN
+    /close-next                200, and the NEXT request on this connection is read (body too),
+                               logged with "dropped": true, and the socket closed (FIN) without
+                               any response byte: a keep-alive connection the server gave up on
+    /slowread?chunk=C&ms=M&slow_ms=S
+                               reads a Content-Length body C bytes at a time with an M ms pause
+                               after each, for the first S ms, then at full speed; hashes it on
+                               the fly (never holds it) and answers {"len", "sha256"}
     /status/NNN                that status; 204 and 304 without a body, others a small JSON body
     /slow?ms=M                 wait M ms, then 200
     /hang                      read the request, never answer (until the client goes away)
@@ -68,6 +80,7 @@ class Handler(socketserver.BaseRequestHandler):
         self.rfile = self.request.makefile("rb", buffering=65536)
         self.conn_id = next(CONN_IDS)
         self.remote_port = self.client_address[1]
+        self.close_next = False
 
     def send(self, data):
         self.request.sendall(data)
@@ -124,6 +137,23 @@ class Handler(socketserver.BaseRequestHandler):
             if self.read_line() != b"":
                 raise BadRequest("bad chunk end")
 
+    def read_slowly(self, length, chunk, pause_ms, slow_ms):
+        """Reads `length` body bytes, pausing after each `chunk` during the first `slow_ms`."""
+        digest = hashlib.sha256()
+        got = 0
+        slow_until = time.monotonic() + slow_ms / 1000.0
+        while got < length:
+            slow = time.monotonic() < slow_until
+            want = min(chunk if slow else 1 << 20, length - got)
+            data = self.rfile.read1(want) if not slow else self.rfile.read(want)
+            if not data:
+                break
+            digest.update(data)
+            got += len(data)
+            if slow:
+                time.sleep(pause_ms / 1000.0)
+        return digest.hexdigest(), got
+
     def handle(self):
         index = 0
         try:
@@ -158,37 +188,66 @@ class Handler(socketserver.BaseRequestHandler):
         if (get("expect") or "").lower() == "100-continue":
             self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
 
+        split = urlsplit(target)
+        path = split.path
+        query = {k: v[-1] for k, v in parse_qs(split.query).items()}
         te = get("transfer-encoding")
-        if te is not None and "chunked" in te.lower():
+        chunked = te is not None and "chunked" in te.lower()
+        json_type = [("Content-Type", "application/json")]
+
+        def log(body_len, body_sha256, **extra):
+            entry = {
+                "method": method, "target": target, "path": path, "version": version,
+                "headers": headers, "body_len": body_len, "body_sha256": body_sha256,
+                "remote_port": self.remote_port, "conn_id": self.conn_id, "conn_index": index,
+            }
+            entry.update(extra)
+            log_request(entry)
+
+        if path == "/slowread" and not chunked and not self.close_next:
+            length = int(get("content-length") or "0")
+            digest, got = self.read_slowly(length, int(query.get("chunk", "65536")),
+                                           int(query.get("ms", "20")), int(query.get("slow_ms", "2000")))
+            log(got, digest)
+            out = json.dumps({"len": got, "sha256": digest}).encode()
+            return self.respond(200, json_type, out, method == "HEAD", version, keep_alive)
+
+        if chunked:
             body = self.read_chunked()
         elif get("content-length") is not None:
             body = self.read_exact(int(get("content-length")))
         else:
             body = b""
 
-        split = urlsplit(target)
-        path = split.path
-        query = {k: v[-1] for k, v in parse_qs(split.query).items()}
-        log_request({
-            "method": method, "target": target, "path": path, "version": version,
-            "headers": headers, "body_len": len(body),
-            "body_sha256": hashlib.sha256(body).hexdigest(),
-            "remote_port": self.remote_port, "conn_id": self.conn_id, "conn_index": index,
-        })
+        if self.close_next:
+            log(len(body), hashlib.sha256(body).hexdigest(), dropped=True)
+            return False  # handle() returns; the server closes the socket (FIN), nothing answered
+        log(len(body), hashlib.sha256(body).hexdigest())
         head_only = method == "HEAD"
-        json_type = [("Content-Type", "application/json")]
 
         if path == "/echo":
             return self.respond(200, [("Content-Type", "application/octet-stream")], body, head_only, version, keep_alive)
         if path == "/bytes":
             n = int(query.get("n", "0"))
-            data = pattern(n)
             hdrs = [("Content-Type", "application/octet-stream")]
             if query.get("close") == "1":
-                return self.respond(200, hdrs, data, head_only, version, False, framing="close")
+                return self.respond(200, hdrs, PatternBody(n), head_only, version, False, framing="close")
             if query.get("chunked") == "1":
-                return self.respond(200, hdrs, data, head_only, version, keep_alive, framing="chunked")
-            return self.respond(200, hdrs, data, head_only, version, keep_alive)
+                return self.respond(200, hdrs, PatternBody(n), head_only, version, keep_alive, framing="chunked")
+            return self.respond(200, hdrs, PatternBody(n), head_only, version, keep_alive)
+        if path == "/truncate":
+            n, sent = int(query.get("n", "1000")), int(query.get("send", "100"))
+            head = "HTTP/1.1 200 OK\r\nX-Upstream: fixture\r\nContent-Type: application/octet-stream\r\n"
+            if query.get("chunked") == "1":  # one chunk of n announced, `send` bytes of it sent
+                data = (head + "Transfer-Encoding: chunked\r\n\r\n%x\r\n" % n).encode("latin-1") + pattern(sent)
+            else:
+                data = (head + "Content-Length: %d\r\n\r\n" % n).encode("latin-1") + pattern(sent)
+            self.send(data)
+            self.request.shutdown(socket.SHUT_WR)
+            return False
+        if path == "/close-next":
+            self.close_next = True
+            return self.respond(200, json_type, b'{"ok":true,"close_next":true}', head_only, version, keep_alive)
         if path.startswith("/status/"):
             code = int(path[len("/status/"):])
             if code in (204, 304):
@@ -232,23 +291,58 @@ class Handler(socketserver.BaseRequestHandler):
             lines.append("Connection: close")
         elif req_version == "HTTP/1.0":
             lines.append("Connection: keep-alive")
-        out = [("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")]
-        if not head_only:
-            if framing == "chunked":
-                step = 7919  # odd chunk sizes exercise the proxy's chunk handling
-                for i in range(0, len(body), step):
-                    part = body[i:i + step]
-                    out.append(b"%x\r\n" % len(part) + part + b"\r\n")
-                out.append(b"0\r\n\r\n")
-            elif framing in ("length", "close"):
-                out.append(body)
-        self.send(b"".join(out))
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if isinstance(body, PatternBody):
+            # Large generated bodies go out piece by piece: the fixture never holds them.
+            self.send(head)
+            if not head_only:
+                if framing == "chunked":
+                    for part in body.pieces(7919):
+                        self.send(b"%x\r\n" % len(part) + part + b"\r\n")
+                    self.send(b"0\r\n\r\n")
+                elif framing in ("length", "close"):
+                    for part in body.pieces(251 * 1024):
+                        self.send(part)
+        else:
+            out = [head]
+            if not head_only:
+                if framing == "chunked":
+                    step = 7919  # odd chunk sizes exercise the proxy's chunk handling
+                    for i in range(0, len(body), step):
+                        part = body[i:i + step]
+                        out.append(b"%x\r\n" % len(part) + part + b"\r\n")
+                    out.append(b"0\r\n\r\n")
+                elif framing in ("length", "close"):
+                    out.append(body)
+            self.send(b"".join(out))
         if not keep:
             try:
                 self.request.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
         return keep
+
+
+class PatternBody:
+    """pattern(n) generated piece by piece (odd chunk sizes stay aligned to the pattern)."""
+    WINDOW = None
+
+    def __init__(self, n):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+    def pieces(self, size):
+        if PatternBody.WINDOW is None or len(PatternBody.WINDOW) < size + 251:
+            PatternBody.WINDOW = pattern(size + 251)
+        window = PatternBody.WINDOW
+        offset = 0
+        while offset < self.n:
+            k = min(size, self.n - offset)
+            start = offset % 251
+            yield window[start:start + k]
+            offset += k
 
 
 class Server(socketserver.ThreadingTCPServer):
@@ -261,8 +355,18 @@ def main():
     global LOG_FILE
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--log", required=True)
+    ap.add_argument("--log")
+    ap.add_argument("--pattern-sha256", type=int, metavar="N",
+                    help="print the SHA-256 of pattern(N) (the body of /bytes?n=N) and exit")
     args = ap.parse_args()
+    if args.pattern_sha256 is not None:
+        digest = hashlib.sha256()
+        for part in PatternBody(args.pattern_sha256).pieces(251 * 4096):
+            digest.update(part)
+        print(digest.hexdigest(), flush=True)
+        return
+    if not args.log:
+        ap.error("--log is required")
     LOG_FILE = open(args.log, "a", encoding="utf-8")
     server = Server(("127.0.0.1", args.port), Handler)
     print("PORT=%d" % server.server_address[1], flush=True)

@@ -129,3 +129,47 @@ extension FixtureSelfTests {
         #expect(!BlackholeListener.connects(port: hole.port, withinMs: 500))
     }
 }
+
+/// The upstream paths used by RetryTests, ResponseFramingTests and BackpressureTests.
+extension FixtureSelfTests {
+    @Test func upstreamCloseNextDropsTheFollowingRequest() throws {
+        let dir = try TempDir("fixture")
+        let up = try UpstreamFixture(in: dir)
+        let c = try RawHTTPConnection(port: up.port)
+        try c.send("GET /close-next HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try c.readResponse().status == 200)
+        try c.send("POST /next HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
+        #expect(try c.readUntilClose(timeout: 5).isEmpty)
+        let log = try up.requests()
+        #expect(log.map(\.path) == ["/close-next", "/next"])
+        #expect(log.map(\.dropped) == [nil, true])
+        #expect(log.last?.bodyLen == 3)
+    }
+
+    @Test(arguments: [false, true])
+    func upstreamTruncateStopsShort(chunked: Bool) throws {
+        let dir = try TempDir("fixture")
+        let up = try UpstreamFixture(in: dir)
+        let c = try RawHTTPConnection(port: up.port)
+        try c.send("GET /truncate?n=1000&send=100\(chunked ? "&chunked=1" : "") HTTP/1.1\r\nHost: x\r\n\r\n")
+        let head = try c.readInterimHead()
+        #expect(head.header(chunked ? "Transfer-Encoding" : "Content-Length") == (chunked ? "chunked" : "1000"))
+        let rest = try c.readUntilClose(timeout: 5)
+        #expect(rest == (chunked ? Array("3e8\r\n".utf8) : []) + UpstreamFixture.pattern(100))
+    }
+
+    @Test func upstreamSlowreadHashesTheBody() throws {
+        let dir = try TempDir("fixture")
+        let up = try UpstreamFixture(in: dir)
+        let n = 300_000
+        let c = try RawHTTPConnection(port: up.port)
+        try c.send("POST /slowread?chunk=65536&ms=10&slow_ms=100 HTTP/1.1\r\nHost: x\r\nContent-Length: \(n)\r\n\r\n")
+        try PatternStream.send(n, on: c)
+        let r = try c.readResponse()
+        let expected = SHA256.hex(UpstreamFixture.pattern(n))
+        #expect(r.json?["len"] as? Int == n)
+        #expect(r.json?["sha256"] as? String == expected)
+        #expect(try PatternStream.sha256(n, in: dir) == expected)
+        #expect(try up.lastRequest().bodySha256 == expected)
+    }
+}

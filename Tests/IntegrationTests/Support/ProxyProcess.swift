@@ -33,6 +33,18 @@ final class ProxyProcess {
 
     func connect(timeout: Double = 10) throws -> RawHTTPConnection { try RawHTTPConnection(port: port, timeout: timeout) }
 
+    var pid: Int32 { process.pid }
+
+    /// The proxy's resident set size (VmRSS in /proc/<pid>/status), in bytes.
+    func residentBytes() throws -> Int {
+        let path = "/proc/\(pid)/status"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kb = Int(line.dropFirst("VmRSS:".count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
+        else { throw HarnessError("cannot read VmRSS from \(path) (is the proxy still running?)") }
+        return kb * 1024
+    }
+
     /// stdout + stderr so far.
     var output: String { process.stdout + process.stderr }
 

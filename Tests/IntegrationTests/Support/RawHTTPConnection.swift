@@ -11,13 +11,18 @@ final class RawHTTPConnection {
     private(set) var peerClosed = false
     let defaultTimeout: Double
 
-    init(port: UInt16, host: String = "127.0.0.1", timeout: Double = 10) throws {
+    /// `receiveBufferBytes` sets SO_RCVBUF before connecting (so the advertised window stays
+    /// small too): a slow reader then stalls the server after a predictable amount of data.
+    init(port: UInt16, host: String = "127.0.0.1", timeout: Double = 10, receiveBufferBytes: Int32? = nil) throws {
         defaultTimeout = timeout
         guard var addr = SocketAddress.ipv4(host, port: port) else { throw HarnessError("bad IPv4 address \(host)") }
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket() failed: errno \(errno)") }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        if var size = receiveBufferBytes {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
@@ -115,6 +120,31 @@ final class RawHTTPConnection {
         while !peerClosed { try fill(deadline: deadline) }
         defer { buffer.removeAll() }
         return buffer
+    }
+
+    /// Streaming read for bodies too large to collect: copies up to `dest.count` bytes (those
+    /// already buffered first) and returns how many; 0 means the peer closed.
+    func readSome(into dest: UnsafeMutableRawBufferPointer, timeout: Double? = nil) throws -> Int {
+        if !buffer.isEmpty {
+            let n = min(dest.count, buffer.count)
+            buffer.withUnsafeBytes { dest.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: n) }
+            buffer.removeFirst(n)
+            return n
+        }
+        if peerClosed { return 0 }
+        let deadline = Date().addingTimeInterval(timeout ?? defaultTimeout)
+        while true {
+            try waitFor(Int16(POLLIN), deadline: deadline, what: "body bytes")
+            let n = recv(fd, dest.baseAddress, dest.count, 0)
+            if n > 0 { return n }
+            if n == 0 || errno == ECONNRESET {
+                peerClosed = true
+                return 0
+            }
+            if errno != EINTR && errno != EAGAIN {
+                throw HarnessError("recv failed: \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     // MARK: - parsing

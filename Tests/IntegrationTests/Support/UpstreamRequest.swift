@@ -13,11 +13,13 @@ struct UpstreamRequest: Decodable {
     let connId: Int
     /// Requests before this one on the same connection.
     let connIndex: Int
+    /// Set on requests the fixture read and then dropped without answering (`/close-next`).
+    let dropped: Bool?
 
     enum CodingKeys: String, CodingKey {
         case method, target, path, version, headers
         case bodyLen = "body_len", bodySha256 = "body_sha256", remotePort = "remote_port"
-        case connId = "conn_id", connIndex = "conn_index"
+        case connId = "conn_id", connIndex = "conn_index", dropped
     }
 
     func header(_ name: String) -> String? { headerValues(name).first }
