@@ -49,16 +49,13 @@ import Testing
         #expect(try c.waitForPeerClose(timeout: 5))
     }
 
-    /// Bug: with no idle pooled upstream connection, the proxy drops the client connection
-    /// without a response (and never forwards the request) when the FIN arrives while it is
-    /// connecting upstream (`onReadEnd` answers only in `.forwarding where bodyDone`).
+    /// With no idle pooled upstream connection the FIN arrives while the proxy connects
+    /// upstream (or waits for a token): the complete request is still answered.
     @Test func halfClosedClientStillGetsTheResponseOnAFreshUpstreamConnection() throws {
         let (r, bed, _) = try Self.halfClose(warm: false)
-        withKnownIssue("bug: client FIN during the upstream connect aborts the request") {
-            let response = try #require(r, "no response after the client's half-close")
-            #expect(response.status == 200, "\(response.summary)")
-            #expect(try bed.upstream.requests().map(\.path) == ["/slow"])
-        }
+        let response = try #require(r, "no response after the client's half-close")
+        #expect(response.status == 200, "\(response.summary)")
+        #expect(try bed.upstream.requests().map(\.path) == ["/slow"])
     }
 
     /// 100 keep-alive connections, each with 10 sequential requests, all in flight together

@@ -35,10 +35,11 @@ final class TokenCache {
         let e = entries[slot]
         let now = worker.now
         if let t = e.current, now < t.sendUntil {
+            // Proactive refresh, lazily: a key used after its refresh point is fetched in the
+            // background while this request goes on with the current token. An idle key is
+            // never refreshed (DESIGN.md §5); timer-driven refresh is the token-economy issue.
             if now >= t.refreshAt && e.fetch == nil && now >= e.nextAttemptAt {
                 startFetch(e)
-            } else {
-                e.usedSinceFetch = true
             }
             return .ready
         }
@@ -94,7 +95,6 @@ final class TokenCache {
     }
 
     private func startFetch(_ e: TokenEntry) {
-        e.usedSinceFetch = false
         worker.log.debug("token fetch started \(e.label)")
         let f = TokenFetch(worker: worker, entry: e, cache: self)
         e.fetch = f
@@ -106,8 +106,10 @@ final class TokenCache {
         e.fetch = nil
         let now = worker.now
         switch outcome {
-        case .success(let response, let lifetime):
-            e.current = CachedToken(accessToken: response.accessToken, fetchedAt: now, lifetimeSeconds: lifetime)
+        case .success(let response, let lifetime, let startedAt):
+            // The lifetime counts from when the request was sent, not when the answer arrived:
+            // a slow endpoint must not push sendUntil past the real exp - margin.
+            e.current = CachedToken(accessToken: response.accessToken, fetchedAt: startedAt, lifetimeSeconds: lifetime)
             e.failures = 0
             e.lastError = nil
             e.nextAttemptAt = 0
@@ -115,7 +117,6 @@ final class TokenCache {
             checkClaims(e, response)
             let waiters = e.waiters
             e.waiters.removeAll()
-            if !waiters.isEmpty { e.usedSinceFetch = true }
             for w in waiters { w.tokenReady() }
         case .failure(let failure):
             e.failures += 1

@@ -13,8 +13,6 @@ final class TokenEntry {
     var failures = 0
     /// No new fetch before this instant (backoff, Retry-After, refused credential).
     var nextAttemptAt: UInt64 = 0
-    /// A request used the current token after it was fetched: only such keys are refreshed.
-    var usedSinceFetch = false
     var warnedClaims = false
 
     init(key: TokenKey, credential: CredentialConfig, requestBytes: [UInt8]) {

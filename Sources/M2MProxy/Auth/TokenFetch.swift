@@ -5,7 +5,8 @@ private import Glibc
 /// classify it. The cache allows one per key at a time (single flight).
 final class TokenFetch: UVStream {
     enum Outcome {
-        case success(TokenResponse, lifetimeSeconds: Int)
+        /// `startedAt`: loop time when the fetch began, the origin of the token's lifetime.
+        case success(TokenResponse, lifetimeSeconds: Int, startedAt: UInt64)
         case failure(TokenFetchFailure)
     }
 
@@ -21,6 +22,7 @@ final class TokenFetch: UVStream {
     private var finished = false
     private var connected = false
     private let parser = HTTPParser(kind: .response, maxHeaders: 64)
+    private var startedAt: UInt64 = 0
 
     init(worker: Worker, entry: TokenEntry, cache: TokenCache) {
         self.entry = entry
@@ -29,6 +31,7 @@ final class TokenFetch: UVStream {
     }
 
     func start() {
+        startedAt = worker.now
         let url = entry.credential.tokenURL
         startTimer(ms: Self.timeoutMs)
         worker.resolver.resolve(host: url.host, port: url.port) { [self] result in
@@ -156,7 +159,7 @@ final class TokenFetch: UVStream {
         if status >= 200 && status < 300 {
             switch TokenResponse.parse(body) {
             case .success(let r):
-                return .success(r, lifetimeSeconds: lifetime(of: r))
+                return .success(r, lifetimeSeconds: lifetime(of: r), startedAt: startedAt)
             case .failure(let e):
                 return .failure(.transient("token endpoint answered HTTP \(status) without a usable token: \(e)"))
             }

@@ -51,6 +51,8 @@ final class HTTPParser {
     /// When set, body pieces (de-chunked) are collected in `bodySpans` (HTTP/1.0 clients, token answers).
     var recordBody = false
     private(set) var bodySpans: [ByteSpan] = []
+    /// Decoded body bytes of the current message (chunk framing excluded).
+    private(set) var bodyBytes: UInt64 = 0
 
     private enum Pending { case none, headers, message }
 
@@ -94,6 +96,7 @@ final class HTTPParser {
         }
         settings.pointee.on_body = { p, at, len in
             owner(p)._withUnsafeGuaranteedRef { o in
+                o.bodyBytes &+= UInt64(len)
                 if o.recordBody { o.bodySpans.append(ByteSpan(base: UnsafeRawPointer(at!), count: len)) }
             }
             return 0
@@ -191,6 +194,7 @@ final class HTTPParser {
 
     private func messageBegin() {
         headerCount = 0
+        bodyBytes = 0
         method = .empty
         url = .empty
         status = .empty
@@ -220,8 +224,9 @@ final class HTTPParser {
 
     private func headersComplete() -> Int32 {
         pending = .headers
-        if skipBody {
+        if skipBody && llhttp_get_status_code(parser) >= 200 {
             // llhttp: 1 = no body; on_message_complete (which pauses) follows at once.
+            // Interim (1xx) answers to a HEAD are ordinary heads: the final one follows them.
             pending = .none
             return 1
         }

@@ -16,6 +16,8 @@ class UVStream {
     let tcp: UnsafeMutablePointer<uv_tcp_t>
     private let timer: UnsafeMutablePointer<uv_timer_t>
     private let connectReq: UnsafeMutablePointer<uv_connect_t>
+    private let shutdownReq: UnsafeMutablePointer<uv_shutdown_t>
+    private var shutdownStarted = false
     private var openHandles = 2
     private(set) var isClosing = false
     private(set) var isReading = false
@@ -30,18 +32,21 @@ class UVStream {
         tcp = .allocate(capacity: 1)
         timer = .allocate(capacity: 1)
         connectReq = .allocate(capacity: 1)
+        shutdownReq = .allocate(capacity: 1)
         uv_tcp_init(worker.loop, tcp)
         uv_timer_init(worker.loop, timer)
         let me = Unmanaged.passRetained(self).toOpaque()
         tcp.pointee.data = me
         timer.pointee.data = me
         connectReq.pointee.data = me
+        shutdownReq.pointee.data = me
     }
 
     deinit {
         tcp.deallocate()
         timer.deallocate()
         connectReq.deallocate()
+        shutdownReq.deallocate()
     }
 
     private var stream: UnsafeMutablePointer<uv_stream_t> {
@@ -124,6 +129,13 @@ class UVStream {
             armedFor = deadline
             uv_timer_start(timer, uvStreamTimerCallback, deadline - now, 0)
         }
+    }
+
+    /// Sends FIN once queued writes are flushed (`uv_shutdown`); reading goes on.
+    func shutdownWrite() {
+        guard !isClosing, !shutdownStarted else { return }
+        shutdownStarted = true
+        if uv_shutdown(shutdownReq, stream, uvStreamShutdownCallback) != 0 { shutdownStarted = false }
     }
 
     /// Closes both handles. Queued writes complete with ECANCELED first.
@@ -275,6 +287,10 @@ private let uvStreamWriteCallback: uv_write_cb = { req, status in
     owner(req!.pointee.handle.pointee.data)._withUnsafeGuaranteedRef { s in
         s.handleWriteDone(wr, status: status)
     }
+}
+
+private let uvStreamShutdownCallback: uv_shutdown_cb = { _, _ in
+    // Nothing to do: the owner's linger deadline or the peer's EOF ends the connection.
 }
 
 private let uvStreamConnectCallback: uv_connect_cb = { req, status in

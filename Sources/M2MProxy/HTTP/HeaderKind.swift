@@ -18,6 +18,12 @@ enum HeaderKind {
     case transferEncoding
     case contentLength
 
+    /// Whether a `Connection` header may remove this header. Framing and routing headers
+    /// (Content-Length, Transfer-Encoding, Host, ...) never: the proxy frames the message by them,
+    /// so letting a client strip them toward the upstream would desynchronise the two parsers
+    /// (request smuggling).
+    var isNominatable: Bool { self == .other }
+
     /// Never forwarded in either direction (RFC 9110 §7.6.1 and the de-facto ones).
     var isHopByHop: Bool {
         switch self {
@@ -58,8 +64,8 @@ enum HeaderKind {
 }
 
 /// Header names listed in a `Connection` header (RFC 9110 §7.6.1): they are hop-by-hop too.
-/// A few slots on the stack side of the connection object; more than that is unusual and the
-/// extras are still honoured by a slower comparison against the Connection value itself.
+/// Eight slots kept inline; a request naming more is refused (`overflow`), since an option we
+/// could not record would be forwarded.
 struct ConnectionTokens {
     private(set) var spans: (ByteSpan, ByteSpan, ByteSpan, ByteSpan, ByteSpan, ByteSpan, ByteSpan, ByteSpan) =
         (.empty, .empty, .empty, .empty, .empty, .empty, .empty, .empty)
@@ -67,9 +73,11 @@ struct ConnectionTokens {
     private(set) var close = false
     private(set) var keepAlive = false
     private(set) var upgrade = false
+    private(set) var overflow = false
 
     mutating func reset() {
         count = 0
+        overflow = false
         close = false
         keepAlive = false
         upgrade = false
@@ -94,6 +102,8 @@ struct ConnectionTokens {
                         raw.baseAddress!.assumingMemoryBound(to: ByteSpan.self)[count] = token
                     }
                     count += 1
+                } else {
+                    overflow = true
                 }
             }
         }

@@ -24,6 +24,8 @@ final class Worker {
     private(set) var upstreamPools: [UpstreamPool] = []
     private(set) var tokenCache: TokenCache!
     private var listeners: [Listener] = []
+    /// Open client connections, for draining (swap-removed via `ClientConnection.clientIndex`).
+    private var clients: [ClientConnection] = []
     private(set) var openConnections = 0
     private(set) var activeRequests = 0
     /// Requests that had to wait for a token (m2m_token_cache_waits_total).
@@ -86,16 +88,33 @@ final class Worker {
     func accept(from listener: Listener) {
         // Read the peer before creating the connection: its address is formatted once.
         let c = ClientConnection(worker: self)
+        // Counted before accept: a failed accept still closes `c`, which uncounts it.
+        openConnections += 1
         guard listener.accept(into: c) else {
             c.close()
             return
         }
-        openConnections += 1
+        if draining {
+            c.close()
+            return
+        }
+        clients.append(c)
+        c.clientIndex = clients.count - 1
         c.start()
     }
 
-    func connectionClosed() {
+    func connectionClosed(_ c: ClientConnection) {
         openConnections -= 1
+        let i = c.clientIndex
+        if i >= 0 && i < clients.count && clients[i] === c {
+            // Swap-remove: O(1), order does not matter.
+            let last = clients.removeLast()
+            if i < clients.count {
+                clients[i] = last
+                last.clientIndex = i
+            }
+        }
+        c.clientIndex = -1
         checkDrained()
     }
 
@@ -116,14 +135,18 @@ final class Worker {
         for l in listeners { l.close() }
         listeners.removeAll()
         log.info("draining: \(activeRequests) request(s) in flight")
+        // Idle keep-alive connections close now; busy ones close after their response.
+        for c in clients { c.drain() }
+        for p in upstreamPools { p.closeAll() }
         checkDrained()
     }
 
     var isDraining: Bool { draining }
     var drainExpired: Bool { draining && uv_now(loop) >= drainDeadline }
 
+    /// Done when no request is in flight and every client connection has flushed and closed.
     private func checkDrained() {
-        guard draining, activeRequests == 0 else { return }
+        guard draining, activeRequests == 0, openConnections == 0 else { return }
         uv_stop(loop)
     }
 

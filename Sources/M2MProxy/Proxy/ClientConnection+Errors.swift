@@ -28,8 +28,13 @@ extension ClientConnection {
         let failed = bytes.withUnsafeBytes { write($0.baseAddress!, $0.count) }
         if failed != nil || close {
             keepAlive = false
-            closeWhenFlushed()
             endRequest()
+            if failed != nil {
+                abort()
+            } else {
+                // Input may still be arriving (a body not read, a head cut short): linger.
+                closeWhenFlushed(linger: error.closesConnection || (hasBody && !bodyDone))
+            }
             return
         }
         finishExchange()

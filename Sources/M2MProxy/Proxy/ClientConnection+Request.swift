@@ -54,6 +54,7 @@ extension ClientConnection {
         http10 = parser.httpMinor == 0
         keepAlive = parser.shouldKeepAlive
         let method = parser.methodCode
+        methodCode = method
         isHEAD = method == HTTPParser.methodHEAD
         hasBody = parser.isChunked || (parser.hasContentLength && parser.contentLength > 0)
         bodyDone = false
@@ -75,7 +76,10 @@ extension ClientConnection {
         // One pass over the headers: classify, and pick out what routing and forwarding need.
         var hostCount = 0
         var hostValue = ByteSpan.empty
-        for i in 0..<parser.headerCount {
+        // Chunked trailers are appended to the parser's header list later: remember where the
+        // head's own headers end.
+        requestHeaderCount = parser.headerCount
+        for i in 0..<requestHeaderCount {
             let h = parser.headers[i]
             let kind = HeaderKind.classify(h.name)
             kinds[i] = kind
@@ -99,6 +103,11 @@ extension ClientConnection {
             respond(.badRequest("more than one Host header"))
             return
         }
+        if connectionTokens.overflow {
+            respond(.badRequest("too many Connection options"))
+            return
+        }
+        hostHeader = hostValue
 
         // RFC 9110 §7.8: Upgrade only counts when Connection lists it too.
         upgradeRequested = upgradeRequested && connectionTokens.upgrade && !http10
@@ -114,9 +123,16 @@ extension ClientConnection {
             break
         }
         if hasDotSegment(path) {
-            // A "/products/../admin" must not ride on the /products route's token.
+            // A "/products/../admin" (or "/products/%2e%2e/admin") must not ride on the
+            // /products route's token.
             respond(.badRequest("path contains a dot-segment"))
             return
+        }
+        if hasBody {
+            // Body bytes wait in the kernel until the request can be forwarded: the head buffer
+            // only ever holds the head plus what arrived with it (bounded), and backpressure
+            // reaches the client through TCP.
+            stopReading()
         }
         guard let r = worker.router.match(host: Router.hostWithoutPort(authority), path: path, method: method) else {
             respond(.noRoute)
@@ -124,19 +140,23 @@ extension ClientConnection {
         }
         route = r
         if let slot = r.tokenSlot {
-            switch worker.tokenCache.acquire(slot: slot, for: self) {
-            case .ready:
-                break
-            case .parked:
-                state = .waitingToken
-                startTimer(ms: worker.limits.tokenWaitMs)
-                return
-            case .failed(let error):
-                respond(error)
-                return
-            }
+            awaitToken(slot: slot)
+        } else {
+            connectUpstream()
         }
-        connectUpstream()
+    }
+
+    /// Proceeds with a valid token, parks until the cache has one, or fails.
+    private func awaitToken(slot: Int) {
+        switch worker.tokenCache.acquire(slot: slot, for: self) {
+        case .ready:
+            connectUpstream()
+        case .parked:
+            state = .waitingToken
+            startTimer(ms: worker.limits.tokenWaitMs)
+        case .failed(let error):
+            respond(error)
+        }
     }
 
     /// Origin-form or absolute-form target → `target` (path+query) and `authority`.
@@ -179,17 +199,39 @@ extension ClientConnection {
         return true
     }
 
+    /// True for a `.` or `..` segment, also percent-encoded (`%2e`, RFC 3986 §2.3) and with
+    /// `%2f` or `\` as separators, which some upstreams decode or accept before resolving.
     private func hasDotSegment(_ path: ByteSpan) -> Bool {
-        var segStart = 0
-        for i in 0...path.count {
-            if i == path.count || path[i] == UInt8(ascii: "/") {
-                let len = i - segStart
-                if (len == 1 && path[segStart] == UInt8(ascii: ".")) ||
-                    (len == 2 && path[segStart] == UInt8(ascii: ".") && path[segStart + 1] == UInt8(ascii: ".")) {
-                    return true
+        var dots = 0
+        var other = false
+        var i = 0
+        let n = path.count
+        while i <= n {
+            var separator = i == n
+            var width = 1
+            var isDot = false
+            if !separator {
+                let c = path[i]
+                if c == UInt8(ascii: "/") || c == UInt8(ascii: "\\") {
+                    separator = true
+                } else if c == UInt8(ascii: ".") {
+                    isDot = true
+                } else if c == UInt8(ascii: "%"), i + 2 < n, path[i + 1] == UInt8(ascii: "2") {
+                    let d = path[i + 2] | 0x20
+                    if d == UInt8(ascii: "e") { isDot = true; width = 3 }
+                    if d == UInt8(ascii: "f") { separator = true; width = 3 }
                 }
-                segStart = i + 1
             }
+            if separator {
+                if !other && (dots == 1 || dots == 2) { return true }
+                dots = 0
+                other = false
+            } else if isDot {
+                dots += 1
+            } else {
+                other = true
+            }
+            i += width
         }
         return false
     }
@@ -252,10 +294,15 @@ extension ClientConnection {
         guard c === upstream else { return }
         upstream = nil
         c.abandon()
-        if !responseHeadSent && !c.receivedResponseBytes && c.isReused && !bodyFromSocket && !retried {
-            // The upstream closed a pooled connection while it sat idle and our request crossed
-            // its FIN: nothing reached the application, so one retry on a fresh connection is safe.
+        // The upstream may close a pooled connection while it sits idle, and our request can cross
+        // its FIN. One retry on a fresh connection is safe when nothing of the request can have
+        // been acted on: nothing was sent, or the method is idempotent (RFC 9110 §9.2.2); and
+        // every byte to re-send is still held (no body bytes streamed from the socket).
+        let unsent = !requestBytesSent || Self.isIdempotent(methodCode)
+        if !responseHeadSent && !c.receivedResponseBytes && c.isReused && !bodyFromSocket && !retried && unsent {
             retried = true
+            // Body bytes must wait in the kernel while the new connection is set up.
+            if hasBody && !bodyDone { stopReading() }
             let pool = worker.upstreamPools[route!.upstreamSlot]
             let fresh = pool.makeConnection()
             upstream = fresh
@@ -272,6 +319,11 @@ extension ClientConnection {
         }
     }
 
+    /// GET, HEAD, PUT, DELETE, OPTIONS, TRACE (llhttp method codes).
+    static func isIdempotent(_ code: Int) -> Bool {
+        code == 0 || code == 1 || code == 2 || code == 4 || code == 6 || code == 7
+    }
+
     // MARK: forwarding the request
 
     /// Writes the request head (and any body bytes already buffered) to the upstream.
@@ -281,13 +333,17 @@ extension ClientConnection {
         var tokenLine = ByteSpan.empty
         if let slot = route.tokenSlot {
             guard let line = worker.tokenCache.headerLine(slot: slot) else {
-                respond(worker.tokenCache.unavailableError(slot: slot))
+                // The token reached exp - margin while the upstream connection was being set up:
+                // nothing is sent yet, so give the connection back and wait for a fresh token.
+                upstream = nil
+                if u.isReusableUnused { worker.upstreamPools[route.upstreamSlot].release(u) } else { u.abandon() }
+                awaitToken(slot: slot)
                 return
             }
             tokenLine = line
         }
         let s = worker.statics
-        let headerCount = parser.headerCount
+        let headerCount = requestHeaderCount
         let failed: UVError? = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: 16 + headerCount + 2 * xffCount) { storage in
             var iov = IOVecList(storage: storage)
             iov.append(parser.method)
@@ -315,7 +371,7 @@ extension ClientConnection {
                 case .upgrade where upgradeRequested:
                     break
                 default:
-                    if kind.isHopByHop || connectionTokens.names(parser.headers[i].name) { continue }
+                    if kind.isHopByHop || (kind.isNominatable && connectionTokens.names(parser.headers[i].name)) { continue }
                 }
                 let start = parser.headers[i].name.base
                 let end = i + 1 < headerCount ? parser.headers[i + 1].name.base : UnsafeRawPointer(lastLineEnd)
@@ -336,14 +392,15 @@ extension ClientConnection {
             } else {
                 iov.append(xffLine)
             }
-            if !authority.isEmpty {
+            let forwardedHost = hostHeader.isEmpty ? authority : hostHeader
+            if !forwardedHost.isEmpty {
                 iov.append(s.xfhPrefix)
-                iov.append(authority)
+                iov.append(forwardedHost)
                 iov.append(s.crlf)
             }
             iov.append(s.headTail)
             // A retry re-sends the body bytes that had been forwarded out of the head buffer.
-            if retried && forwardedFromHead > headEnd {
+            if bufferedBytesProcessed && forwardedFromHead > headEnd {
                 iov.append(head + headEnd, forwardedFromHead - headEnd)
             }
             return u.write(iov)
@@ -352,13 +409,22 @@ extension ClientConnection {
             upstreamLost(u, failed)
             return
         }
+        requestBytesSent = true
         u.startTimer(ms: worker.limits.responseTimeoutMs)
-        if retried {
-            // The parser already consumed what the head buffer held (re-sent above as bytes);
-            // the rest of the body, if any, still comes from the socket.
-            if !bodyDone { startReading(); startTimer(ms: worker.limits.bodyTimeoutMs) }
+        if bufferedBytesProcessed {
+            // A retry: the parser already consumed what the head buffer held (re-sent above as
+            // bytes); the rest of the body, if any, still comes from the socket.
+            if !bodyDone {
+                if headCount > forwardedFromHead {
+                    processRequestBytes(head + forwardedFromHead, headCount - forwardedFromHead, fromSocket: false, forward: true)
+                } else {
+                    startReading()
+                    startTimer(ms: worker.limits.bodyTimeoutMs)
+                }
+            }
             return
         }
+        bufferedBytesProcessed = true
         if hasBody && expectContinue && !http10 {
             write(s.continue100.base, s.continue100.count)
         }
@@ -384,8 +450,13 @@ extension ClientConnection {
             let rest = count - n
             if rest > 0, let head {
                 if fromSocket {
-                    // Pipelined bytes from the loop's read buffer: keep them after the head.
-                    let at = max(headEnd, forwardedFromHead)
+                    // Pipelined bytes from the loop's read buffer: keep them after what the head
+                    // buffer must still hold (the head, plus forwarded body bytes while a retry
+                    // could re-send them). Reading was stopped during the request whenever it
+                    // had a body, so that region is at most the head plus one read and `rest`
+                    // (at most one read) fits: capacity is max_header_bytes + 2 reads.
+                    let at = bodyFromSocket ? headEnd : max(headEnd, forwardedFromHead)
+                    precondition(at + rest <= worker.headBufferCapacity, "head buffer overflow")
                     (head + at).copyMemory(from: base + n, byteCount: rest)
                     nextStart = at
                     headCount = at + rest
@@ -417,8 +488,8 @@ extension ClientConnection {
         if !fromSocket, let head { forwardedFromHead = (base + count) - UnsafeRawPointer(head) }
         guard forward, let u = upstream else { return }
         if fromSocket { bodyFromSocket = true }
-        if bodyBytes > UInt64(worker.limits.maxBodyBytes) + 64 && parser.isChunked {
-            // Chunked bodies have no declared size: stop at the limit (framing bytes allowed for).
+        if parser.isChunked && parser.bodyBytes > UInt64(worker.limits.maxBodyBytes) {
+            // Chunked bodies have no declared size: stop at the limit (decoded bytes count).
             keepAlive = false
             respond(.bodyTooLarge)
             return

@@ -119,6 +119,11 @@ extension ClientConnection {
             if kind == .connection { responseConnectionTokens.add(value: p.headers[i].value) }
         }
         let s = worker.statics
+        // llhttp skips empty lines before a status line: so do we.
+        while responseHeadStart < headEnd, u.headBuffer.load(fromByteOffset: responseHeadStart, as: UInt8.self) == 0x0D
+            || u.headBuffer.load(fromByteOffset: responseHeadStart, as: UInt8.self) == 0x0A {
+            responseHeadStart += 1
+        }
         let base = u.headBuffer + responseHeadStart
         var lineEnd = 0
         while lineEnd + 1 < headEnd - responseHeadStart, base.load(fromByteOffset: lineEnd, as: UInt8.self) != 0x0D {
@@ -135,7 +140,7 @@ extension ClientConnection {
                 let kind = kinds[i]
                 if kind == .upgrade && p.statusCode == 101 {
                     // The protocol being switched to: the one hop-by-hop header that must pass.
-                } else if kind.isHopByHop || responseConnectionTokens.names(name) {
+                } else if kind.isHopByHop || (kind.isNominatable && responseConnectionTokens.names(name)) {
                     continue
                 }
                 if dechunk && kind == .transferEncoding { continue }
@@ -202,6 +207,8 @@ extension ClientConnection {
             upstreamPausedForClient = true
             u.stopReading()
             u.stopTimer()
+            // The client must keep reading: no progress for idle_timeout_ms ends the exchange.
+            startTimer(ms: worker.limits.idleTimeoutMs)
         } else if !upstreamPausedForClient {
             u.startTimer(ms: worker.limits.responseTimeoutMs)
         }

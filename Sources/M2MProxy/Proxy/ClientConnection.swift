@@ -57,6 +57,16 @@ final class ClientConnection: UVStream {
     var bodyBytes: UInt64 = 0
     var expectContinue = false
     var absoluteForm = false
+    /// Headers of the request head (the parser may append chunked trailers after them).
+    var requestHeaderCount = 0
+    /// The Host header value as sent (empty when absent), for X-Forwarded-Host.
+    var hostHeader = ByteSpan.empty
+    /// The buffered part of the request (head leftovers) went through the parser once.
+    var bufferedBytesProcessed = false
+    /// Some request bytes reached the upstream connection (a retry is then only safe for
+    /// idempotent methods).
+    var requestBytesSent = false
+    var methodCode = 0
     /// `Upgrade` with `Connection: upgrade`: forwarded, and a 101 turns the exchange into a tunnel.
     var upgradeRequested = false
     /// Absolute-form target with a query but no path ("http://h?q"): "/" is sent before it.
@@ -78,6 +88,14 @@ final class ClientConnection: UVStream {
     var clientPausedForUpstream = false
     var requestActive = false
     var responseConnectionTokens = ConnectionTokens()
+    /// Closing after FIN while discarding what the client still sends.
+    var lingering = false
+    /// Position in the worker's connection list, -1 when not listed.
+    var clientIndex = -1
+    /// finishExchange → parseHead → … → finishExchange would recurse once per pipelined request
+    /// answered without an upstream (404s): a loop runs them instead.
+    private var parsingPipelined = false
+    private var pipelinedPending = false
 
     override init(worker: Worker) {
         kinds = .allocate(capacity: 128)
@@ -128,9 +146,13 @@ final class ClientConnection: UVStream {
         switch state {
         case .idle, .readingHead, .closing:
             close()
-        case .forwarding where bodyDone && error == .eof:
-            // Half-close after a complete request: answer it, then close.
-            keepAlive = false
+        case .waitingToken, .connectingUpstream, .forwarding:
+            if error == .eof && (bodyDone || !hasBody) {
+                // Half-close after a complete request: answer it, then close.
+                keepAlive = false
+            } else {
+                abort()
+            }
         case .tunnel:
             if let u = upstream {
                 upstream = nil
@@ -145,8 +167,12 @@ final class ClientConnection: UVStream {
 
     override func onTimer() {
         switch state {
-        case .idle:
+        case .idle, .closing:
             close()
+        case .forwarding where upstreamPausedForClient:
+            // The client stopped reading its response for idle_timeout_ms: give up rather than
+            // hold two connections and their buffers forever.
+            abort()
         case .readingHead:
             respond(.requestTimeout)
         case .waitingToken:
@@ -165,14 +191,21 @@ final class ClientConnection: UVStream {
             return
         }
         if state == .closing {
-            if pendingWrites == 0 { close() }
+            if pendingWrites == 0 && !lingering { close() }
             return
         }
-        // The client drained: let the upstream's response flow again.
-        if upstreamPausedForClient, writeQueueSize <= Worker.lowWater, let u = upstream {
+        guard upstreamPausedForClient, let u = upstream else { return }
+        if writeQueueSize <= Worker.lowWater {
+            // The client drained: let the upstream's response flow again.
             upstreamPausedForClient = false
             u.startReading()
-            if state != .tunnel { u.startTimer(ms: worker.limits.responseTimeoutMs) }
+            if state != .tunnel {
+                u.startTimer(ms: worker.limits.responseTimeoutMs)
+                if bodyDone { stopTimer() }
+            }
+        } else if state != .tunnel {
+            // Progress: the client reads, slowly. Its send deadline moves.
+            startTimer(ms: worker.limits.idleTimeoutMs)
         }
     }
 
@@ -182,7 +215,13 @@ final class ClientConnection: UVStream {
             u.abandon()
         }
         endRequest()
-        worker.connectionClosed()
+        worker.connectionClosed(self)
+    }
+
+    /// Shutdown: an idle connection closes now; a busy one after its current response.
+    func drain() {
+        keepAlive = false
+        if state == .idle { close() }
     }
 
     // MARK: lifecycle helpers
@@ -200,13 +239,27 @@ final class ClientConnection: UVStream {
         close()
     }
 
-    /// Closes once queued response bytes are written.
-    func closeWhenFlushed() {
+    /// Closes once queued response bytes are written (bounded by idle_timeout_ms).
+    ///
+    /// `linger`: the client may still be sending (an error answered before its body was read).
+    /// Closing a socket with unread input makes the kernel send RST, which can destroy the
+    /// response in flight; so send FIN after the response and read and discard for a while
+    /// first (nginx's lingering_close).
+    func closeWhenFlushed(linger: Bool = false) {
         state = .closing
+        if linger {
+            lingering = true
+            shutdownWrite()
+            startReading()
+            startTimer(ms: Self.lingerMs)
+            return
+        }
         stopReading()
-        stopTimer()
+        startTimer(ms: worker.limits.idleTimeoutMs)
         if pendingWrites == 0 { close() }
     }
+
+    static let lingerMs = 2000
 
     func endRequest() {
         if requestActive {
@@ -232,7 +285,16 @@ final class ClientConnection: UVStream {
             state = .readingHead
             startTimer(ms: worker.limits.headerTimeoutMs)
             startReading()
-            parseHead()
+            if parsingPipelined {
+                pipelinedPending = true
+                return
+            }
+            parsingPipelined = true
+            repeat {
+                pipelinedPending = false
+                parseHead()
+            } while pipelinedPending && !isClosing
+            parsingPipelined = false
         } else {
             headCount = 0
             headParsed = 0
@@ -255,6 +317,11 @@ final class ClientConnection: UVStream {
         bodyBytes = 0
         expectContinue = false
         absoluteForm = false
+        requestHeaderCount = 0
+        hostHeader = .empty
+        bufferedBytesProcessed = false
+        requestBytesSent = false
+        methodCode = 0
         upgradeRequested = false
         absoluteQueryOnly = false
         authority = .empty
@@ -279,11 +346,12 @@ final class ClientConnection: UVStream {
     /// request is forwarded, pipelined requests after it. Reading stops before the buffer could
     /// overflow (one read is at most `readBufferSize`) and resumes when the request ends.
     private func stash(_ data: UnsafeRawBufferPointer) {
+        if state == .closing { return }
         guard let head, headCount + data.count <= worker.headBufferCapacity else {
             abort()
             return
         }
-        if state == .forwarding && bodyDone && nextStart < 0 { nextStart = headCount }
+        if bodyDone && nextStart < 0 { nextStart = headCount }
         (head + headCount).copyMemory(from: data.baseAddress!, byteCount: data.count)
         headCount += data.count
         if worker.headBufferCapacity - headCount < worker.readBufferSize { stopReading() }

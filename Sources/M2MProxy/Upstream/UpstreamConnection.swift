@@ -39,6 +39,9 @@ final class UpstreamConnection: UVStream {
 
     var isReused: Bool { exchanges > 0 }
 
+    /// Connected and nothing of an exchange written or received yet: can go back to the pool.
+    var isReusableUnused: Bool { state == .active && !isClosing && !receivedResponseBytes && headCount == 0 }
+
     func open(for client: ClientConnection) {
         self.client = client
         state = .resolving
