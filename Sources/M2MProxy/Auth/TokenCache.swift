@@ -19,12 +19,16 @@ final class TokenCache {
     init(worker: Worker) { self.worker = worker }
 
     /// The slot for a key, created on first use (routes with equal keys share a slot).
-    func slot(credential: CredentialConfig, resource: String?, scopes: [String], organizationID: String?) -> Int {
+    func slot(credential: CredentialConfig, resource: String?, scopes: [String], organizationID: String?, routeName: String) -> Int {
         let key = TokenKey(credential: credential, resource: resource, scopes: scopes, organizationID: organizationID)
-        if let s = index[key] { return s }
+        if let s = index[key] {
+            entries[s].routes.append(routeName)
+            return s
+        }
         let s = entries.count
         entries.append(TokenEntry(key: key, credential: credential, requestBytes: TokenRequestBuilder.build(credential: credential, key: key)))
         index[key] = s
+        entries[s].routes.append(routeName)
         return s
     }
 
@@ -102,9 +106,23 @@ final class TokenCache {
     }
 
     /// Called exactly once per fetch.
-    func fetchFinished(_ e: TokenEntry, _ outcome: TokenFetch.Outcome) {
+    func fetchFinished(_ e: TokenEntry, _ outcome: TokenFetch.Outcome, startedAt: UInt64) {
         e.fetch = nil
         let now = worker.now
+        e.fetchDurations.observe(Double(now &- startedAt) / 1000)
+        let label: String
+        var failureMessage: String? = nil
+        switch outcome {
+        case .success: label = "ok"
+        case .failure(let f):
+            label = f.outcome
+            failureMessage = f.message
+        }
+        e.outcomes[label, default: 0] += 1
+        e.lastOutcome = label
+        let refreshWaiters = e.refreshWaiters
+        e.refreshWaiters.removeAll()
+        defer { for w in refreshWaiters { w(failureMessage) } }
         switch outcome {
         case .success(let response, let lifetime, let startedAt):
             // The lifetime counts from when the request was sent, not when the answer arrived:
@@ -148,6 +166,51 @@ final class TokenCache {
                 e.warnedClaims = true
                 worker.log.warning("token for \(e.label) lacks requested scopes: \(missing.joined(separator: " "))")
             }
+        }
+    }
+
+    /// Forces a fetch for every key used by `routeName` (all keys when nil); `completion` runs
+    /// once when those fetches have finished, with the first failure message or nil.
+    /// Returns false when no key matches.
+    func forceRefresh(routeName: String?, completion: @escaping (String?) -> Void) -> Bool {
+        let targets = entries.filter { routeName == nil || $0.routes.contains(routeName!) }
+        guard !targets.isEmpty else { return false }
+        var remaining = targets.count
+        var firstError: String? = nil
+        for e in targets {
+            e.refreshWaiters.append { err in
+                if firstError == nil { firstError = err }
+                remaining -= 1
+                if remaining == 0 { completion(firstError) }
+            }
+            if e.fetch == nil { startFetch(e) }
+        }
+        return true
+    }
+
+    /// What `/tokens` and the metrics show (never the token).
+    func snapshot() -> [TokenSnapshot] {
+        let now = worker.now
+        return entries.map { e in
+            let left = e.current.map { $0.sendUntil > now ? Int(($0.sendUntil - now) / 1000) : 0 }
+            let exp = e.current.map { t -> Int in
+                let end = t.fetchedAt + t.lifetimeMs
+                return end > now ? Int((end - now) / 1000) : 0
+            }
+            return TokenSnapshot(
+                credential: e.credential.name, resource: e.key.resource, scopes: e.key.scopes,
+                organizationID: e.key.organizationID, secondsLeft: left, expiresInSeconds: exp,
+                fetching: e.fetch != nil, lastOutcome: e.lastOutcome, lastError: e.lastError,
+                outcomes: e.outcomes, fetchDurations: e.fetchDurations, routes: e.routes,
+                prefetch: e.credential.prefetch)
+        }
+    }
+
+    /// True when every prefetch key holds a sendable token (`/readyz`).
+    var prefetchReady: Bool {
+        let now = worker.now
+        return entries.allSatisfy { e in
+            !e.credential.prefetch || (e.current.map { now < $0.sendUntil } ?? false)
         }
     }
 

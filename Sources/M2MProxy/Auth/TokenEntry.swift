@@ -14,6 +14,14 @@ final class TokenEntry {
     /// No new fetch before this instant (backoff, Retry-After, refused credential).
     var nextAttemptAt: UInt64 = 0
     var warnedClaims = false
+    /// Observability (DESIGN.md §6): outcome counts, fetch latency, last outcome.
+    var outcomes: [String: Int] = [:]
+    var fetchDurations = Histogram()
+    var lastOutcome: String?
+    /// Route names sharing this key.
+    var routes: [String] = []
+    /// Called once when the fetch in flight (or the next one) finishes: `POST /tokens/refresh`.
+    var refreshWaiters: [(String?) -> Void] = []
 
     init(key: TokenKey, credential: CredentialConfig, requestBytes: [UInt8]) {
         self.key = key

@@ -108,7 +108,7 @@ final class TokenFetch: UVStream {
         guard !finished else { return }
         finished = true
         close()
-        cache.fetchFinished(entry, outcome)
+        cache.fetchFinished(entry, outcome, startedAt: startedAt)
     }
 
     /// Re-parses everything received so far (answers are small): the answer is complete at the
@@ -209,6 +209,16 @@ enum TokenFetchFailure {
         "invalid_client", "invalid_target", "invalid_scope", "unauthorized_client", "invalid_grant",
         "unsupported_grant_type", "invalid_request",
     ]
+
+    /// Label for metrics and `/tokens`.
+    var outcome: String {
+        switch self {
+        case .unreachable: "unreachable"
+        case .transient: "transient"
+        case .rateLimited: "rate_limited"
+        case .refused: "refused"
+        }
+    }
 
     var message: String {
         switch self {

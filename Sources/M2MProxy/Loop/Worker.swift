@@ -61,7 +61,7 @@ final class Worker {
             }
             var tokenSlot: Int? = nil
             if let ci = r.credentialIndex {
-                tokenSlot = tokenCache.slot(credential: config.credentials[ci], resource: r.resource, scopes: r.scopes, organizationID: r.organizationID)
+                tokenSlot = tokenCache.slot(credential: config.credentials[ci], resource: r.resource, scopes: r.scopes, organizationID: r.organizationID, routeName: r.name)
             }
             compiled.append(CompiledRoute(index: i, config: r, upstreamSlot: slot, tokenSlot: tokenSlot))
         }
