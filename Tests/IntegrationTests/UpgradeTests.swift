@@ -5,30 +5,10 @@ import Testing
 /// injected on the upgrade request like on any other.
 @Suite struct UpgradeTests {
     /// The upgrade-echo fixture: 101 for requests with Upgrade, then echoes raw bytes.
-    private final class EchoUpstream {
-        let dir: TempDir
-        let process: ChildProcess
-        let port: UInt16
-        let logPath: String
-        init(in dir: TempDir) throws {
-            self.dir = dir
-            logPath = dir.file("upgrade.jsonl")
-            process = try ChildProcess(
-                name: "upgrade-echo", executable: TestPaths.python,
-                arguments: [TestPaths.fixture("upgrade_echo.py"), "--port", "0", "--log", logPath], in: dir)
-            port = UInt16(try process.waitForStdoutValue("PORT"))!
-        }
-        func headers() throws -> [[String]] {
-            let lines = try String(contentsOfFile: logPath, encoding: .utf8).split(separator: "\n")
-            let last = try JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as! [String: Any]
-            return last["headers"] as! [[String]]
-        }
-    }
-
-    private func bed() throws -> (ProxyTestBed, EchoUpstream) {
-        var echo: EchoUpstream?
+    private func bed() throws -> (ProxyTestBed, ScriptFixture) {
+        var echo: ScriptFixture?
         let bed = try ProxyTestBed(label: "upgrade") { c, _, tok in
-            let e = try EchoUpstream(in: try TempDir("upgrade-echo"))
+            let e = try ScriptFixture("upgrade_echo.py", label: "upgrade-echo")
             echo = e
             c.credentials = [ProxyTestBed.credential(tok)]
             c.routes = [.init(name: "ws", upstream: "http://127.0.0.1:\(e.port)", credential: "idp", resource: "https://api.test", scopes: ["read"])]
@@ -50,7 +30,7 @@ import Testing
         try c.send(payload)
         #expect(try c.readBytes(payload.count, timeout: 20) == payload)
 
-        let headers = try echo.headers()
+        let headers = try Self.lastHeaders(echo)
         func value(_ n: String) -> String? { headers.first { $0[0].lowercased() == n }?[1] }
         #expect(value("upgrade") == "websocket")
         #expect(value("connection")?.lowercased() == "upgrade")
@@ -67,6 +47,10 @@ import Testing
         let (bed, echo) = try bed()
         let r = try bed.exchange("GET /x HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\nConnection: close\r\n\r\n")
         #expect(r.status == 426)
-        #expect(try echo.headers().contains { $0[0].lowercased() == "upgrade" } == false)
+        #expect(try Self.lastHeaders(echo).contains { $0[0].lowercased() == "upgrade" } == false)
+    }
+
+    private static func lastHeaders(_ f: ScriptFixture) throws -> [[String]] {
+        try #require(f.records().last?["headers"] as? [[String]])
     }
 }

@@ -4,6 +4,12 @@ private import Glibc
 /// per key, proactive refresh of used keys, backoff on failure, and parked requests woken when a
 /// fetch ends. The data path asks it for a header line and never waits on the endpoint.
 ///
+/// The schedule (DESIGN.md §5): after a fetch, a timer fires at the refresh point (10% of the
+/// lifetime before expiry, clamped to 30 s – 5 min and at most half the lifetime). If a request
+/// used the token since, a refresh starts in the background; an idle key is left to expire and
+/// is fetched again on demand. A failed refresh while the token is still valid is retried with
+/// exponential backoff and full jitter, Retry-After obeyed; refused credentials wait 30 s.
+///
 /// Loop-confined for now (one event loop); sharing across worker loops is the workers issue.
 final class TokenCache {
     enum Acquire {
@@ -15,8 +21,12 @@ final class TokenCache {
     unowned(unsafe) let worker: Worker
     private(set) var entries: [TokenEntry] = []
     private var index: [TokenKey: Int] = [:]
+    let store: any TokenStore
 
-    init(worker: Worker) { self.worker = worker }
+    init(worker: Worker, store: any TokenStore = InProcessTokenStore()) {
+        self.worker = worker
+        self.store = store
+    }
 
     /// The slot for a key, created on first use (routes with equal keys share a slot).
     func slot(credential: CredentialConfig, resource: String?, scopes: [String], organizationID: String?, routeName: String) -> Int {
@@ -42,6 +52,7 @@ final class TokenCache {
             // Proactive refresh, lazily: a key used after its refresh point is fetched in the
             // background while this request goes on with the current token. An idle key is
             // never refreshed (DESIGN.md §5); timer-driven refresh is the token-economy issue.
+            e.usedSinceFetch = true
             if now >= t.refreshAt && e.fetch == nil && now >= e.nextAttemptAt {
                 startFetch(e)
             }
@@ -62,10 +73,27 @@ final class TokenCache {
         return .parked
     }
 
-    /// The current `Authorization` line for a slot, borrowed for one synchronous write.
-    func headerLine(slot: Int) -> ByteSpan? {
+    /// The current `Authorization` line for a slot, borrowed for one synchronous write, and the
+    /// identity of the token it carries (for `invalidate`).
+    func headerLine(slot: Int) -> (line: ByteSpan, token: ObjectIdentifier)? {
         guard let t = entries[slot].current, worker.now < t.sendUntil else { return nil }
-        return t.headerLine.span
+        return (t.headerLine.span, ObjectIdentifier(t))
+    }
+
+    /// An upstream answered 401 `invalid_token` to the token `sent`: drop it, unless a newer one
+    /// already replaced it (DESIGN.md §5: that token once, not a newer one), and fetch anew.
+    func invalidate(slot: Int, token sent: ObjectIdentifier) {
+        let e = entries[slot]
+        guard let t = e.current, ObjectIdentifier(t) == sent else { return }
+        worker.log.warning("upstream rejected the token for \(e.label) (401 invalid_token): fetching a new one")
+        e.current = nil
+        e.timer?.cancel()
+        e.outcomes["invalidated", default: 0] += 1
+        if e.fetch == nil {
+            // A rejection is no reason to wait out an earlier failure's backoff.
+            e.nextAttemptAt = 0
+            startFetch(e)
+        }
     }
 
     func unpark(_ client: ClientConnection, slot: Int) {
@@ -99,6 +127,7 @@ final class TokenCache {
     }
 
     private func startFetch(_ e: TokenEntry) {
+        e.timer?.cancel()
         worker.log.debug("token fetch started \(e.label)")
         let f = TokenFetch(worker: worker, entry: e, cache: self)
         e.fetch = f
@@ -127,10 +156,14 @@ final class TokenCache {
         case .success(let response, let lifetime, let startedAt):
             // The lifetime counts from when the request was sent, not when the answer arrived:
             // a slow endpoint must not push sendUntil past the real exp - margin.
-            e.current = CachedToken(accessToken: response.accessToken, fetchedAt: startedAt, lifetimeSeconds: lifetime)
+            let token = CachedToken(accessToken: response.accessToken, fetchedAt: startedAt, lifetimeSeconds: lifetime)
+            e.current = token
             e.failures = 0
             e.lastError = nil
             e.nextAttemptAt = 0
+            e.usedSinceFetch = false
+            schedule(e, at: token.refreshAt, now: now)
+            store.publish(e.key, StoredToken(accessToken: response.accessToken, expiresAtUnix: Int(time(nil)) + lifetime))
             worker.log.info("token fetched \(e.label) lifetime=\(lifetime)s")
             checkClaims(e, response)
             let waiters = e.waiters
@@ -141,6 +174,10 @@ final class TokenCache {
             e.lastError = failure.message
             e.nextAttemptAt = now + failure.retryDelayMs(failures: e.failures)
             worker.log.warning("token fetch failed \(e.label): \(failure.message)")
+            if let t = e.current, e.nextAttemptAt < t.sendUntil {
+                // Still holding a valid token: retry in the background at the backoff point.
+                schedule(e, at: e.nextAttemptAt, now: now)
+            }
             // Requests still holding a valid token keep it (DESIGN.md §5); parked ones fail now
             // with the reason rather than waiting out token_wait_ms.
             let waiters = e.waiters
@@ -167,6 +204,30 @@ final class TokenCache {
                 worker.log.warning("token for \(e.label) lacks requested scopes: \(missing.joined(separator: " "))")
             }
         }
+    }
+
+    /// Arms the entry's timer: at `at`, refresh if the key was used since its last fetch.
+    private func schedule(_ e: TokenEntry, at: UInt64, now: UInt64) {
+        if e.timer == nil { e.timer = LoopTimer(loop: worker.loop) }
+        e.timer!.schedule(afterMs: at > now ? at - now : 1) { [unowned self, unowned e] in
+            self.scheduledCheck(e)
+        }
+    }
+
+    private func scheduledCheck(_ e: TokenEntry) {
+        let now = worker.now
+        guard e.fetch == nil else { return }
+        guard let t = e.current, now < t.sendUntil else { return }
+        if !e.usedSinceFetch {
+            // Idle since its last fetch: let it expire; the next request fetches on demand.
+            worker.log.debug("token idle, not refreshed \(e.label)")
+            return
+        }
+        if now < e.nextAttemptAt {
+            schedule(e, at: e.nextAttemptAt, now: now)
+            return
+        }
+        startFetch(e)
     }
 
     /// Forces a fetch for every key used by `routeName` (all keys when nil); `completion` runs

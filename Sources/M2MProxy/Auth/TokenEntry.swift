@@ -14,6 +14,11 @@ final class TokenEntry {
     /// No new fetch before this instant (backoff, Retry-After, refused credential).
     var nextAttemptAt: UInt64 = 0
     var warnedClaims = false
+    /// A request used the current token after the fetch that produced it completed (the
+    /// requests that waited for that fetch do not count): only such keys are refreshed.
+    var usedSinceFetch = false
+    /// Fires at the refresh point, or at the next retry while a valid token is held.
+    var timer: LoopTimer?
     /// Observability (DESIGN.md §6): outcome counts, fetch latency, last outcome.
     var outcomes: [String: Int] = [:]
     var fetchDurations = Histogram()

@@ -226,7 +226,10 @@ enum TokenFetchFailure {
         }
     }
 
-    /// Exponential backoff with jitter from 1 s to 60 s; refused credentials wait 30 s.
+    /// Exponential backoff with full jitter (AWS's "full jitter": uniform in [0, cap_n] with
+    /// cap_n = min(60 s, 1 s · 2^(n-1))), floored at 100 ms so that a string of failures cannot
+    /// turn into a busy loop; Retry-After (429/503) is obeyed as given; refused credentials and
+    /// requests (invalid_client, invalid_target, ...) are not retried faster than every 30 s.
     func retryDelayMs(failures: Int) -> UInt64 {
         switch self {
         case .refused:
@@ -234,8 +237,8 @@ enum TokenFetchFailure {
         case .rateLimited(_, let seconds?):
             return UInt64(max(seconds, 1)) * 1000
         case .unreachable, .transient, .rateLimited:
-            let base = UInt64(min(1000 << min(failures - 1, 6), 60_000))
-            return base / 2 + UInt64.random(in: 0...(base / 2))
+            let cap = UInt64(min(1000 << min(max(failures, 1) - 1, 6), 60_000))
+            return max(100, UInt64.random(in: 0...cap))
         }
     }
 }

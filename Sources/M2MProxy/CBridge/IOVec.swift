@@ -76,6 +76,21 @@ struct ByteSpan {
         return true
     }
 
+    /// Whether `needle` (ASCII) occurs in these bytes.
+    func contains(_ needle: StaticString) -> Bool {
+        let n = needle.utf8CodeUnitCount
+        guard n > 0, count >= n else { return n == 0 }
+        let p = needle.utf8Start
+        var i = 0
+        while i + n <= count {
+            var j = 0
+            while j < n && self[i + j] == p[j] { j += 1 }
+            if j == n { return true }
+            i += 1
+        }
+        return false
+    }
+
     func slice(from: Int, to: Int) -> ByteSpan { ByteSpan(base: base + from, count: to - from) }
 
     /// Removes leading and trailing spaces and tabs.

@@ -11,6 +11,7 @@ extension ConfigLoader {
             ("connect_timeout_ms", \.connectTimeoutMs),
             ("response_timeout_ms", \.responseTimeoutMs),
             ("token_wait_ms", \.tokenWaitMs),
+            ("replay_body_bytes", \.replayBodyBytes),
         ]
     }
 
@@ -25,7 +26,14 @@ extension ConfigLoader {
                 failed = true
                 continue
             }
-            guard value > 0 else {
+            if key == "replay_body_bytes" {
+                // Replayed bodies are held in the request's head buffer, which has room for 64 KiB.
+                guard value >= 0 && value <= LimitsConfig.maxReplayBodyBytes else {
+                    reader.diagnostics.error(reader.path(key), "must be between 0 and \(LimitsConfig.maxReplayBodyBytes)")
+                    failed = true
+                    continue
+                }
+            } else if value <= 0 {
                 reader.diagnostics.error(reader.path(key), "must be a positive integer")
                 failed = true
                 continue
@@ -39,6 +47,7 @@ extension ConfigLoader {
             maxHeaderBytes: value("max_header_bytes"), maxBodyBytes: value("max_body_bytes"),
             headerTimeoutMs: value("header_timeout_ms"), bodyTimeoutMs: value("body_timeout_ms"),
             idleTimeoutMs: value("idle_timeout_ms"), connectTimeoutMs: value("connect_timeout_ms"),
-            responseTimeoutMs: value("response_timeout_ms"), tokenWaitMs: value("token_wait_ms"))
+            responseTimeoutMs: value("response_timeout_ms"), tokenWaitMs: value("token_wait_ms"),
+            replayBodyBytes: value("replay_body_bytes"))
     }
 }

@@ -56,14 +56,22 @@ public struct LimitsConfig: Sendable {
     public let connectTimeoutMs: Int
     public let responseTimeoutMs: Int
     public let tokenWaitMs: Int
+    /// A request body up to this size is kept so that the request can be replayed once after an
+    /// upstream `401 invalid_token` (or a pooled connection closed under it); 0 = only bodyless
+    /// requests are replayed.
+    public let replayBodyBytes: Int
+
+    public static let maxReplayBodyBytes = 65536
 
     public static let defaults = LimitsConfig(
         maxHeaderBytes: 32768, maxBodyBytes: 10_485_760, headerTimeoutMs: 10000, bodyTimeoutMs: 30000,
-        idleTimeoutMs: 60000, connectTimeoutMs: 3000, responseTimeoutMs: 30000, tokenWaitMs: 5000)
+        idleTimeoutMs: 60000, connectTimeoutMs: 3000, responseTimeoutMs: 30000, tokenWaitMs: 5000,
+        replayBodyBytes: 65536)
 
     public init(
         maxHeaderBytes: Int, maxBodyBytes: Int, headerTimeoutMs: Int, bodyTimeoutMs: Int,
-        idleTimeoutMs: Int, connectTimeoutMs: Int, responseTimeoutMs: Int, tokenWaitMs: Int
+        idleTimeoutMs: Int, connectTimeoutMs: Int, responseTimeoutMs: Int, tokenWaitMs: Int,
+        replayBodyBytes: Int = 65536
     ) {
         self.maxHeaderBytes = maxHeaderBytes
         self.maxBodyBytes = maxBodyBytes
@@ -73,6 +81,7 @@ public struct LimitsConfig: Sendable {
         self.connectTimeoutMs = connectTimeoutMs
         self.responseTimeoutMs = responseTimeoutMs
         self.tokenWaitMs = tokenWaitMs
+        self.replayBodyBytes = replayBodyBytes
     }
 }
 

@@ -147,7 +147,7 @@ extension ClientConnection {
     }
 
     /// Proceeds with a valid token, parks until the cache has one, or fails.
-    private func awaitToken(slot: Int) {
+    func awaitToken(slot: Int) {
         switch worker.tokenCache.acquire(slot: slot, for: self) {
         case .ready:
             connectUpstream()
@@ -332,7 +332,7 @@ extension ClientConnection {
         state = .forwarding
         var tokenLine = ByteSpan.empty
         if let slot = route.tokenSlot {
-            guard let line = worker.tokenCache.headerLine(slot: slot) else {
+            guard let held = worker.tokenCache.headerLine(slot: slot) else {
                 // The token reached exp - margin while the upstream connection was being set up:
                 // nothing is sent yet, so give the connection back and wait for a fresh token.
                 upstream = nil
@@ -340,7 +340,8 @@ extension ClientConnection {
                 awaitToken(slot: slot)
                 return
             }
-            tokenLine = line
+            tokenLine = held.line
+            sentToken = held.token
         }
         let s = worker.statics
         let headerCount = requestHeaderCount
@@ -425,6 +426,7 @@ extension ClientConnection {
             return
         }
         bufferedBytesProcessed = true
+        forwardedFromHead = headEnd
         if hasBody && expectContinue && !http10 {
             write(s.continue100.base, s.continue100.count)
         }
@@ -483,11 +485,29 @@ extension ClientConnection {
         return "invalid"
     }
 
+    /// Copies body bytes from the socket into the head buffer while the whole body stays within
+    /// `limits.replay_body_bytes`, so that the request can still be sent again (after an upstream
+    /// `401 invalid_token`, or on a fresh connection when a pooled one closed under it). Past
+    /// that the body is only streamed (`bodyFromSocket`), and the request can no longer be replayed.
+    private func keepForReplay(_ base: UnsafeRawPointer, _ count: Int) {
+        guard !bodyFromSocket, let head else { return }
+        let start = max(forwardedFromHead, headEnd)
+        // The room left must still take one read of pipelined bytes after the body.
+        if start - headEnd + count <= worker.limits.replayBodyBytes
+            && start + count <= worker.headBufferCapacity - worker.readBufferSize {
+            (head + start).copyMemory(from: base, byteCount: count)
+            forwardedFromHead = start + count
+            headCount = max(headCount, forwardedFromHead)
+        } else {
+            bodyFromSocket = true
+        }
+    }
+
     private func forwardBody(_ base: UnsafeRawPointer, _ count: Int, fromSocket: Bool, forward: Bool) {
         bodyBytes += UInt64(count)
         if !fromSocket, let head { forwardedFromHead = (base + count) - UnsafeRawPointer(head) }
         guard forward, let u = upstream else { return }
-        if fromSocket { bodyFromSocket = true }
+        if fromSocket { keepForReplay(base, count) }
         if parser.isChunked && parser.bodyBytes > UInt64(worker.limits.maxBodyBytes) {
             // Chunked bodies have no declared size: stop at the limit (decoded bytes count).
             keepAlive = false

@@ -36,6 +36,10 @@ extension ClientConnection {
                 responseHeadParsed = headEnd
                 u.parser.resume()
                 let status = u.parser.statusCode
+                if status == 401 && shouldReplayAfter401(u) {
+                    replayWithFreshToken(u)
+                    return
+                }
                 if status >= 100 && status < 200 && status != 101 {
                     // Interim response (100, 103): relay to HTTP/1.1 clients, then read the next head.
                     if !http10 {
@@ -100,6 +104,30 @@ extension ClientConnection {
                 return
             }
         }
+    }
+
+    /// DESIGN.md §5: an upstream `401` with `WWW-Authenticate: Bearer … error="invalid_token"` to a
+    /// token we injected gets one replay with a fresh token, if the request is still held whole.
+    private func shouldReplayAfter401(_ u: UpstreamConnection) -> Bool {
+        guard route?.tokenSlot != nil, sentToken != nil, !replayed, bodyDone, !bodyFromSocket else { return false }
+        let p = u.parser
+        for i in 0..<p.headerCount where p.headers[i].name.equalsLowercase("www-authenticate") {
+            if p.headers[i].value.contains("invalid_token") { return true }
+        }
+        return false
+    }
+
+    private func replayWithFreshToken(_ u: UpstreamConnection) {
+        guard let slot = route?.tokenSlot, let sent = sentToken else { return }
+        replayed = true
+        // The 401's body is not wanted: drop that connection rather than read it.
+        upstream = nil
+        u.abandon()
+        responseHeadStart = 0
+        responseHeadParsed = 0
+        responseConnectionTokens.reset()
+        worker.tokenCache.invalidate(slot: slot, token: sent)
+        awaitToken(slot: slot)
     }
 
     /// Writes the rewritten response head, followed by `bodyBytes` raw body bytes that arrived

@@ -67,6 +67,9 @@ final class ClientConnection: UVStream {
     /// idempotent methods).
     var requestBytesSent = false
     var methodCode = 0
+    /// The token the forwarded head carried (for a 401 replay), and whether it was replayed.
+    var sentToken: ObjectIdentifier?
+    var replayed = false
     /// `Upgrade` with `Connection: upgrade`: forwarded, and a 101 turns the exchange into a tunnel.
     var upgradeRequested = false
     /// Absolute-form target with a query but no path ("http://h?q"): "/" is sent before it.
@@ -322,6 +325,8 @@ final class ClientConnection: UVStream {
         bufferedBytesProcessed = false
         requestBytesSent = false
         methodCode = 0
+        sentToken = nil
+        replayed = false
         upgradeRequested = false
         absoluteQueryOnly = false
         authority = .empty

@@ -1,0 +1,31 @@
+import Foundation
+
+/// A Python fixture from Tests/Fixtures that takes `--port 0 --log FILE` and prints `PORT=<n>`
+/// when ready (upgrade_echo.py, token_checking_upstream.py, ...).
+final class ScriptFixture {
+    let dir: TempDir
+    let process: ChildProcess
+    let port: UInt16
+    let logPath: String
+
+    init(_ script: String, label: String) throws {
+        dir = try TempDir(label)
+        logPath = dir.file("\(label).jsonl")
+        process = try ChildProcess(
+            name: label, executable: TestPaths.python,
+            arguments: [TestPaths.fixture(script), "--port", "0", "--log", logPath], in: dir)
+        let text = try process.waitForStdoutValue("PORT")
+        guard let p = UInt16(text) else { throw HarnessError("\(script) printed a bad port: \(text)") }
+        port = p
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    /// The log's JSON lines as dictionaries.
+    func records() throws -> [[String: Any]] {
+        guard FileManager.default.fileExists(atPath: logPath) else { return [] }
+        return try String(contentsOfFile: logPath, encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+    }
+}
