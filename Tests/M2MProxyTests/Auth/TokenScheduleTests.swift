@@ -25,10 +25,13 @@ import Testing
     @Test func failureBackoffPolicy() {
         #expect(TokenFetchFailure.refused("x").retryDelayMs(failures: 1) == 30_000)
         #expect(TokenFetchFailure.rateLimited("x", retryAfterSeconds: 7).retryDelayMs(failures: 1) == 7000)
+        // Full jitter: uniform in [0, min(60 s, 1 s · 2^(n-1))], floored at 100 ms.
         for n in 1...10 {
-            let d = TokenFetchFailure.transient("x").retryDelayMs(failures: n)
-            let base = UInt64(min(1000 << min(n - 1, 6), 60_000))
-            #expect(d >= base / 2 && d <= base)
+            let cap = UInt64(min(1000 << min(n - 1, 6), 60_000))
+            for _ in 0..<50 {
+                let d = TokenFetchFailure.transient("x").retryDelayMs(failures: n)
+                #expect(d >= 100 && d <= cap)
+            }
         }
     }
 }

@@ -172,11 +172,19 @@ extension ConfigTests {
     }
 
     @Suite struct ConfigLoaderLimitsTests {
-        @Test(arguments: ConfigLoader.limitKeys.map(\.key))
+        @Test(arguments: ConfigLoader.limitKeys.map(\.key).filter { $0 != "replay_body_bytes" })
         func mustBePositiveIntegers(key: String) {
             #expect(errors("[limits]\n\(key) = 0") == ["limits.\(key): must be a positive integer"])
             #expect(errors("[limits]\n\(key) = -1") == ["limits.\(key): must be a positive integer"])
             #expect(errors("[limits]\n\(key) = \"10\"") == ["limits.\(key): must be an integer"])
+        }
+
+        /// Replayed bodies live in the head buffer: 0 (bodyless requests only) to 64 KiB.
+        @Test func replayBodyBytesRange() {
+            #expect(errors("[limits]\nreplay_body_bytes = 0") == [])
+            #expect(errors("[limits]\nreplay_body_bytes = 65536") == [])
+            #expect(errors("[limits]\nreplay_body_bytes = 65537") == ["limits.replay_body_bytes: must be between 0 and 65536"])
+            #expect(errors("[limits]\nreplay_body_bytes = -1") == ["limits.replay_body_bytes: must be between 0 and 65536"])
         }
 
         @Test func wrongTypeMessage() {
