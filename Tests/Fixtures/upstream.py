@@ -35,6 +35,8 @@ Behaviour by path (query parameters in brackets):
     /reset                     close the socket without answering (RST; /reset?fin=1: FIN)
     /headers                   200, the request headers as JSON [[name, value], ...]
     /info                      103 Early Hints, then 200
+    /conn-cl                   200 with ``Connection: content-length`` and ``Content-Length: 5``,
+                               body ``hello`` (a Connection header naming a framing header)
     anything else              200 {"ok":true,"path":"..."}
 Request bodies are read by Content-Length or chunked (decoded here). Keep-alive, pipelining
 and HEAD are supported. Every response carries the header ``X-Upstream: fixture``.
@@ -272,6 +274,14 @@ class Handler(socketserver.BaseRequestHandler):
         if path == "/info":
             self.send(b"HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n")
             return self.respond(200, json_type, b'{"ok":true,"info":true}', head_only, version, keep_alive)
+        if path == "/conn-cl":
+            head = b"HTTP/1.1 200 OK\r\nX-Upstream: fixture\r\nConnection: content-length\r\nContent-Length: 5\r\n"
+            if not keep_alive:
+                head += b"Connection: close\r\n"
+            self.send(head + b"\r\n" + (b"" if head_only else b"hello"))
+            if not keep_alive:
+                self.request.shutdown(socket.SHUT_WR)
+            return keep_alive
         body_out = json.dumps({"ok": True, "path": path}, separators=(",", ":")).encode()
         return self.respond(200, json_type, body_out, head_only, version, keep_alive)
 

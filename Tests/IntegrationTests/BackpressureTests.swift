@@ -88,4 +88,54 @@ import Testing
         #expect(logged.bodyLen == size)
         #expect(logged.bodySha256 == expectedSHA)
     }
+
+    /// A client that stops reading its response for idle_timeout_ms is cut off (review finding
+    /// 5): otherwise it holds a client connection, an upstream connection and their buffers
+    /// forever. The client reads a few KB of 50 MB with a 16 KiB receive buffer, then nothing;
+    /// whether the proxy still holds the connection is read from /proc/net/tcp, since reading
+    /// the socket would be progress.
+    @Test func clientThatStopsReadingIsCutAfterTheIdleTimeout() throws {
+        let size = 50_000_000
+        let bed = try ProxyTestBed(label: "bp-stalled") { c, up, _ in
+            c.limits = ["idle_timeout_ms": 500]
+            c.routes = [.init(upstream: up.url)]
+        }
+        let c = try RawHTTPConnection(port: bed.proxy.port, timeout: 10, receiveBufferBytes: 16 << 10)
+        try c.send("GET /bytes?n=\(size) HTTP/1.1\r\nHost: client.test\r\n\r\n")
+        let head = try c.readInterimHead()
+        #expect(head.status == 200, "\(head.summary)")
+        let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 8)
+        defer { piece.deallocate() }
+        var received = 0
+        while received < 8192 {
+            let n = try c.readSome(into: piece)
+            if n == 0 { break }
+            received += n
+        }
+        #expect(received >= 8192, "the response ended after \(received) bytes")
+
+        let stalled = Date()
+        let clientPort = c.localPort
+        var peak = 0
+        // The probe itself must see the open connection first.
+        try #require(try TCPTable.state(localPort: bed.proxy.port, remotePort: clientPort) == TCPTable.established)
+        try Wait.until("the proxy to give up the connection of a client that stopped reading", timeout: 8) {
+            peak = max(peak, try bed.proxy.residentBytes())
+            return try TCPTable.state(localPort: bed.proxy.port, remotePort: clientPort) != TCPTable.established
+        }
+        let waited = Date().timeIntervalSince(stalled)
+        #expect(waited < 5, "closed \(waited) s after the client stopped reading")
+        #expect(peak < Self.rssLimit, "proxy RSS reached \(peak >> 20) MiB")
+
+        // What was already on its way still arrives, then EOF or a reset: far short of 50 MB.
+        while true {
+            let n = try c.readSome(into: piece, timeout: 5)
+            if n == 0 { break }
+            received += n
+        }
+        #expect(received < 16 << 20, "the client received \(received) of \(size) bytes")
+        #expect(bed.proxy.process.isRunning)
+        #expect(try bed.get("/alive").status == 200)
+    }
 }
+

@@ -78,6 +78,40 @@ import Testing
         #expect(try bed.upstream.requests().isEmpty)
     }
 
+    /// 413 for a 20 MB Content-Length (default max_body_bytes, 10 MiB) while the client keeps
+    /// uploading from another thread: the proxy must close gracefully, FIN after the answer and
+    /// then read and discard for a while, not close a socket with unread input (which sends RST
+    /// and, where the answer is still in flight, destroys it). Observed from outside: once the
+    /// proxy has ended its side, its socket is in FIN-WAIT (a reset one is gone at once), the
+    /// client's writes are still accepted, and the whole 413 is readable (review finding 6).
+    @Test func bodyTooLargeWhileTheClientKeepsSending() throws {
+        let bed = try Self.plainBed()
+        let size = 20_000_000
+        let c = try bed.connect()
+        let first = Array(PatternStream.block.prefix(65_536))
+        try c.send(Array("POST /echo HTTP/1.1\r\nHost: client.test\r\nContent-Length: \(size)\r\n\r\n".utf8) + first)
+        let sender = BackgroundSender(on: c, count: size - first.count)
+        defer { sender.stop() }
+        // Read nothing until the proxy is done with its side of the connection.
+        let clientPort = c.localPort
+        var state: Int? = TCPTable.established
+        try Wait.until("the proxy to end its side of the connection", timeout: 5) {
+            state = try TCPTable.state(localPort: bed.proxy.port, remotePort: clientPort)
+            return state != TCPTable.established
+        }
+        #expect(state == TCPTable.finWait1 || state == TCPTable.finWait2,
+                "the proxy's socket is in state \(state.map { String($0, radix: 16) } ?? "gone (reset)"), not FIN-WAIT: no lingering close")
+        let r = try c.readResponse(timeout: 5)
+        Self.expectProxyError(r, 413, "body_too_large")
+        #expect(r.saysClose, "\(r.summary)")
+        #expect(sender.error == nil, "the client's upload was refused while the proxy should linger: \(sender.error ?? "")")
+        sender.stop()
+        #expect(try bed.upstream.requests().isEmpty)
+        // Once the client is done, the lingering close ends too.
+        c.shutdownWrite()
+        #expect(try c.waitForPeerClose(timeout: 4))
+    }
+
     @Test func headTooSlow() throws {
         let bed = try Self.plainBed(limits: ["header_timeout_ms": 300])
         let c = try bed.connect()

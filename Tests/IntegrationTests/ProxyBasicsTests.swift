@@ -167,4 +167,32 @@ import Testing
         #expect(r.status == 200)
         #expect(r.json?["info"] as? Bool == true)
     }
+
+    /// A 1xx answer to HEAD is interim, not the final response (review finding 3): the client
+    /// gets the 103, then the 200 without a body, then the pipelined GET's answer.
+    @Test func earlyHintsToHeadThenPipelinedGet() throws {
+        let bed = try Self.plainBed()
+        let c = try bed.connect()
+        try c.send("HEAD /info HTTP/1.1\r\nHost: client.test\r\n\r\nGET /x HTTP/1.1\r\nHost: client.test\r\n\r\n")
+        let head = try c.readResponse(head: true, timeout: 5)
+        #expect(head.interim.map(\.status) == [103], "\(head.summary)")
+        #expect(head.status == 200, "\(head.summary)")
+        let get = try c.readResponse(timeout: 5)
+        #expect(get.status == 200, "\(get.summary)")
+        #expect(get.json?["path"] as? String == "/x", "\(get.summary)")
+        #expect(try bed.upstream.requests().map(\.method) == ["HEAD", "GET"])
+    }
+
+    /// X-Forwarded-Host is the Host header as sent, also when the target is in absolute form
+    /// with another authority (review finding 10).
+    @Test func forwardedHostIsTheHostHeaderForAbsoluteForm() throws {
+        let bed = try Self.plainBed()
+        let c = try bed.connect()
+        try c.send("GET http://abs.test/x HTTP/1.1\r\nHost: header.test\r\n\r\n")
+        let r = try c.readResponse()
+        #expect(r.status == 200, "\(r.summary)")
+        let req = try bed.upstream.lastRequest()
+        #expect(req.target == "/x")
+        #expect(req.headerValues("X-Forwarded-Host") == ["header.test"], "\(req.headers)")
+    }
 }

@@ -55,4 +55,37 @@ import Testing
         #expect(uploads.first?.dropped == true)
         #expect(uploads.first?.bodyLen == size)
     }
+
+    /// A POST whose small body came in the same write as its head is fully buffered, but a POST
+    /// is not idempotent: once its bytes went to a connection that then closed, the upstream may
+    /// have acted on it, so it is not replayed (review finding 8).
+    @Test func bufferedPostIsNotRetried() throws {
+        let bed = try Self.bed()
+        let c = try bed.connect()
+        try c.send("GET /close-next HTTP/1.1\r\nHost: client.test\r\n\r\n")
+        #expect(try c.readResponse().status == 200)
+        try c.send("POST /echo HTTP/1.1\r\nHost: client.test\r\nContent-Length: 5\r\n\r\nhello")
+        let r = try c.readResponse()
+        ErrorTableTests.expectProxyError(r, 502, "upstream_unavailable")
+        let posts = try bed.upstream.requests().filter { $0.method == "POST" }
+        #expect(posts.count <= 1, "the POST reached the upstream \(posts.count) times")
+    }
+
+    /// The same with PUT, which is idempotent: replayed on a fresh connection, answered 200.
+    @Test func bufferedPutIsRetried() throws {
+        let bed = try Self.bed()
+        let c = try bed.connect()
+        try c.send("GET /close-next HTTP/1.1\r\nHost: client.test\r\n\r\n")
+        #expect(try c.readResponse().status == 200)
+        try c.send("PUT /echo HTTP/1.1\r\nHost: client.test\r\nContent-Length: 5\r\n\r\nhello")
+        let r = try c.readResponse()
+        #expect(r.status == 200, "\(r.summary)")
+        #expect(r.bodyText == "hello")
+        let puts = try bed.upstream.requests().filter { $0.method == "PUT" }
+        try #require(puts.count == 2, "the PUT reached the upstream \(puts.count) times")
+        #expect(puts[0].dropped == true)
+        #expect(puts[1].dropped == nil)
+        #expect(puts[1].bodyLen == 5)
+        #expect(puts[1].connId != puts[0].connId)
+    }
 }

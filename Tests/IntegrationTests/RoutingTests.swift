@@ -76,4 +76,34 @@ import Testing
         #expect(try c.readResponse().status == 200, "the connection must stay usable after a 404")
         #expect(try bed.upstream.requests().count == 1)
     }
+
+    /// 3000 pipelined requests without a route in one write, behind a slow one and followed by
+    /// one with a route: the slow request lets all of them pile up in the proxy's buffer, so
+    /// they are answered in one go when it ends. Every 404 arrives, in order, then the 200
+    /// (review finding 9: each 404 answered from the buffer recursed into parsing the next,
+    /// and ~2200 deep the worker's stack overflowed: SIGSEGV).
+    @Test func thousandsOfPipelined404s() throws {
+        let bed = try ProxyTestBed(label: "routing-404s") { c, up, _ in
+            c.routes = [
+                .init(pathPrefix: "/known", upstream: up.url),
+                .init(pathPrefix: "/slow", upstream: up.url),
+            ]
+        }
+        let c = try bed.connect(timeout: 20)
+        let count = 3000
+        try c.send(
+            "GET /slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n"
+                + String(repeating: "GET /none HTTP/1.1\r\nHost: x\r\n\r\n", count: count)
+                + "GET /known/last HTTP/1.1\r\nHost: x\r\n\r\n")
+        let rs = try c.readResponses(count + 2)
+        #expect(rs.first?.status == 200)
+        #expect(rs.first?.json?["slow"] as? Bool == true)
+        let notFound = rs.dropFirst().prefix(count).filter { $0.status == 404 && $0.errorCode == "no_route" }.count
+        #expect(notFound == count, "\(notFound) of \(count) were 404 no_route")
+        #expect(rs.last?.status == 200)
+        #expect(rs.last?.json?["path"] as? String == "/known/last")
+        #expect(bed.proxy.process.isRunning, "the proxy died: \(bed.proxy.output.suffix(2000))")
+        #expect(try bed.get("/known/alive").status == 200)
+        #expect(try bed.upstream.requests().map(\.path) == ["/slow", "/known/last", "/known/alive"])
+    }
 }

@@ -53,4 +53,20 @@ import Testing
     private static func lastHeaders(_ f: ScriptFixture) throws -> [[String]] {
         try #require(f.records().last?["headers"] as? [[String]])
     }
+
+    /// `Upgrade: h2c` to an upstream that does not switch (200, not 101): an ordinary exchange,
+    /// and the keep-alive connection serves the next request (review finding 4: it got a 400).
+    @Test func declinedUpgradeLeavesTheConnectionUsable() throws {
+        let bed = try ProxyTestBed(label: "h2c") { c, up, _ in c.routes = [.init(upstream: up.url)] }
+        let c = try bed.connect()
+        try c.send("GET /first HTTP/1.1\r\nHost: client.test\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n")
+        let first = try c.readResponse(timeout: 5)
+        #expect(first.status == 200, "\(first.summary)")
+        #expect(first.json?["path"] as? String == "/first")
+        try c.send("GET /second HTTP/1.1\r\nHost: client.test\r\n\r\n")
+        let second = try c.readResponse(timeout: 5)
+        #expect(second.status == 200, "\(second.summary)")
+        #expect(second.json?["path"] as? String == "/second")
+        #expect(try bed.upstream.requests().map(\.path) == ["/first", "/second"])
+    }
 }

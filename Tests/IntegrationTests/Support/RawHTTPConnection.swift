@@ -37,6 +37,19 @@ final class RawHTTPConnection {
 
     deinit { close() }
 
+    /// The socket, for helpers that write from another thread (`BackgroundSender`).
+    var socketDescriptor: Int32 { fd }
+
+    /// This side's port, which the proxy sees as the peer's (for `TCPTable`).
+    var localPort: UInt16 {
+        var addr = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return UInt16(bigEndian: addr.sin_port)
+    }
+
     func close() {
         if open {
             open = false
