@@ -3,8 +3,13 @@
 # Used by the README, .ci/run and the Dockerfile. Idempotent; run as root.
 #
 #   scripts/install-deps.sh [GROUP ...]
+#   scripts/install-deps.sh --list [GROUP ...]   print the packages the groups install, one a
+#                                                line (trixie ones as NAME/trixie); no root needed
 #     build    libuv1-dev, libllhttp-dev (from Debian trixie, pinned low), pkg-config
-#     runtime  libuv1, libllhttp9.2, libstdc++6 (what the binary links against) + ca-certificates
+#     runtime  exactly libuv1, libllhttp9.2, libssl3, ca-certificates: what the Docker runtime
+#              stage adds to debian:bookworm-slim. The binary (built with --static-swift-stdlib)
+#              also needs libc6, libstdc++6 and libgcc-s1, which the slim image already has
+#              (apt depends on them); libssl3 is for the TLS support that is planned.
 #     test     build + python3, curl, openssl, and the real OAuth2 server (glewlwyd)
 #     bench    test + nginx-light, haproxy, wrk, valgrind, strace
 #     compose  docker-compose 2.x (from trixie, pinned low) to validate docker-compose.yml
@@ -18,6 +23,8 @@
 # its Recommends docker-cli/docker-buildx are skipped by --no-install-recommends).
 set -euo pipefail
 
+list_only=0
+if [ "${1:-}" = --list ]; then list_only=1; shift; fi
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=(build test)
 
@@ -28,7 +35,7 @@ need_llhttp=0
 for g in "${groups[@]}"; do
   case "$g" in
     build)   want+=(libuv1-dev pkg-config); need_trixie=1; need_llhttp=1 ;;
-    runtime) want+=(libuv1 libstdc++6 ca-certificates); need_trixie=1; need_llhttp=1 ;;
+    runtime) want+=(libuv1 libssl3 ca-certificates); need_trixie=1; need_llhttp=1 ;;
     test)    want+=(libuv1-dev pkg-config python3 curl openssl ca-certificates
                     glewlwyd dbconfig-sqlite3 sqlite3 jq util-linux iproute2 procps); need_trixie=1; need_llhttp=1 ;;
     bench)   want+=(libuv1-dev pkg-config python3 curl nginx-light haproxy wrk valgrind strace
@@ -37,6 +44,18 @@ for g in "${groups[@]}"; do
     *) echo "install-deps: unknown group '$g' (build|runtime|test|bench|compose)" >&2; exit 64 ;;
   esac
 done
+
+if [ "$list_only" = 1 ]; then
+  {
+    printf '%s\n' "${want[@]}"
+    if [ "$need_llhttp" = 1 ]; then
+      echo libllhttp9.2/trixie
+      printf '%s\n' "${groups[@]}" | grep -qxE 'build|test|bench' && echo libllhttp-dev/trixie
+    fi
+    for p in "${trixie_want[@]}"; do echo "$p/trixie"; done
+  } | grep -v "^$" | sort -u
+  exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: must run as root (apt-get)" >&2; exit 1

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test.sh — the ONE test command (README, .ci/run):  bash scripts/test.sh
 #
-# Installs the system packages the build and the tests need (scripts/install-deps.sh build test;
-# needs root unless they are already installed), then builds and runs the whole test suite
-# (unit + integration; the integration tests start a real OAuth 2.0 server themselves).
+# Installs the system packages the build and the tests need (scripts/install-deps.sh build test
+# compose; needs root unless they are already installed), then builds and runs the whole test
+# suite (unit + integration; the integration tests start a real OAuth 2.0 server themselves, and
+# ComposeFileTests validate docker-compose.yml with docker-compose 2.x, no Docker engine).
 # Swift Testing runs tests in parallel inside one process; nothing else is parallelized here.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -11,11 +12,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [[ ${SKIP_INSTALL:-0} == 1 ]]; then
     echo "test.sh: SKIP_INSTALL=1, not installing system packages"
 elif [[ $(id -u) == 0 ]]; then
-    bash scripts/install-deps.sh build test
+    bash scripts/install-deps.sh build test compose
 elif command -v sudo >/dev/null 2>&1; then
-    sudo bash scripts/install-deps.sh build test
+    sudo bash scripts/install-deps.sh build test compose
 else
-    echo "test.sh: not root and no sudo: assuming the packages of scripts/install-deps.sh build test are installed" >&2
+    echo "test.sh: not root and no sudo: assuming the packages of scripts/install-deps.sh build test compose are installed" >&2
 fi
 
 echo "test.sh: swift build"

@@ -55,10 +55,15 @@ final class ProxyProcess {
         let stderr: String
     }
 
-    /// Runs the binary with `arguments` and waits (≤ `timeout` s) for it to exit.
-    static func runToExit(_ arguments: [String], in dir: TempDir, timeout: Double = 10) throws -> Outcome {
+    /// Runs the binary with `arguments` (and `environment` on top of the test's own) and waits
+    /// (≤ `timeout` s) for it to exit.
+    static func runToExit(
+        _ arguments: [String], in dir: TempDir, timeout: Double = 10, environment: [String: String] = [:]
+    ) throws -> Outcome {
         let binary = try TestPaths.proxyBinary()
-        let p = try ChildProcess(name: "m2m-proxy-run-\(abs(arguments.hashValue))", executable: binary, arguments: arguments, in: dir)
+        let p = try ChildProcess(
+            name: "m2m-proxy-run-\(abs(arguments.hashValue))", executable: binary, arguments: arguments, in: dir,
+            environment: environment)
         guard let status = p.waitForExit(timeout: timeout) else {
             p.stop()
             throw HarnessError("m2m-proxy \(arguments.joined(separator: " ")) did not exit within \(timeout) s; stderr: \(p.stderr.prefix(1000))")
