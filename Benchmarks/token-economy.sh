@@ -5,6 +5,8 @@
 #   bash Benchmarks/token-economy.sh                  # token double, lifetime 20 s, 5 lifetimes (~2 min)
 #   LIFETIME=300 LIFETIMES=5 bash Benchmarks/token-economy.sh     # the long run (~26 min)
 #   IDP=real bash Benchmarks/token-economy.sh         # the real OAuth2 server (Glewlwyd) instead
+#   PACE=50 ...                                       # 50 req/s from a paced keep-alive client
+#                                                     # instead of wrk flat out (for long runs)
 #
 # Setup (all on 127.0.0.1, ports picked at run time): the token endpoint (Tests/Fixtures/
 # token_double.py, or Glewlwyd via scripts/real-idp-up.sh) issues JWTs with exp = now + LIFETIME;
@@ -86,8 +88,33 @@ CONF
 PIDS+=($!)
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PX_PORT/" && break; sleep 0.1; done
 
-log "idp=$IDP lifetime=${LIFETIME}s × $LIFETIMES, $CONNS connections, ${RUN_SECONDS}s of load"
-wrk -t1 -c"$CONNS" -d"${RUN_SECONDS}s" "http://127.0.0.1:$PX_PORT/economy" >"$WORK/wrk.txt" 2>&1
+if [[ -n ${PACE:-} ]]; then
+    log "idp=$IDP lifetime=${LIFETIME}s × $LIFETIMES, paced at $PACE req/s, ${RUN_SECONDS}s of load"
+    python3 - "$PX_PORT" "$PACE" "$RUN_SECONDS" >"$WORK/wrk.txt" <<'PY'
+import socket, sys, time
+port, pace, run = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+req = b"GET /economy HTTP/1.1\r\nHost: economy\r\n\r\n"
+s = socket.create_connection(("127.0.0.1", port)); buf = b""
+n = bad = 0; start = time.time(); nxt = start
+while time.time() - start < run:
+    s.sendall(req)
+    while b"\r\n\r\n" not in buf: buf += s.recv(65536)
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    status = int(head.split(b" ")[1]); length = 0
+    for l in head.split(b"\r\n")[1:]:
+        k, _, v = l.partition(b":")
+        if k.strip().lower() == b"content-length": length = int(v)
+    while len(buf) < length: buf += s.recv(65536)
+    buf = buf[length:]; n += 1
+    if not 200 <= status < 400: bad += 1
+    nxt += 1 / pace; time.sleep(max(0, nxt - time.time()))
+print(f"{n} requests in {run}s")
+if bad: print(f"Non-2xx or 3xx responses: {bad}")
+PY
+else
+    log "idp=$IDP lifetime=${LIFETIME}s × $LIFETIMES, $CONNS connections, ${RUN_SECONDS}s of load"
+    wrk -t1 -c"$CONNS" -d"${RUN_SECONDS}s" "http://127.0.0.1:$PX_PORT/economy" >"$WORK/wrk.txt" 2>&1
+fi
 issued=$(count_tokens)
 stats=$(curl -s "http://127.0.0.1:$UP_PORT/_stats")
 requests=$(grep -Eo '[0-9]+ requests in' "$WORK/wrk.txt" | cut -d' ' -f1)

@@ -10,12 +10,18 @@ final class CachedToken {
     /// A used key is refreshed from this instant on.
     let refreshAt: UInt64
 
+    /// How long after the fetch started a token of this lifetime may be sent.
+    static func sendableMs(lifetimeSeconds: Int) -> UInt64 {
+        let life = UInt64(max(lifetimeSeconds, 1)) * 1000
+        return life - TokenSchedule.marginMs(lifetimeMs: life)
+    }
+
     init(accessToken: Secret, fetchedAt: UInt64, lifetimeSeconds: Int) {
         headerLine = StaticBytes("Authorization: Bearer \(accessToken.value)\r\n")
         self.fetchedAt = fetchedAt
         let life = UInt64(max(lifetimeSeconds, 1)) * 1000
         lifetimeMs = life
-        sendUntil = fetchedAt + life - TokenSchedule.marginMs(lifetimeMs: life)
+        sendUntil = fetchedAt + CachedToken.sendableMs(lifetimeSeconds: lifetimeSeconds)
         refreshAt = fetchedAt + life - TokenSchedule.refreshLeadMs(lifetimeMs: life)
     }
 }

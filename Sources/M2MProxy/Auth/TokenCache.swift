@@ -135,10 +135,16 @@ final class TokenCache {
     }
 
     /// Called exactly once per fetch.
-    func fetchFinished(_ e: TokenEntry, _ outcome: TokenFetch.Outcome, startedAt: UInt64) {
+    func fetchFinished(_ e: TokenEntry, _ result: TokenFetch.Outcome, startedAt: UInt64) {
         e.fetch = nil
         let now = worker.now
         e.fetchDurations.observe(Double(now &- startedAt) / 1000)
+        var outcome = result
+        if case .success(_, let lifetime, _) = result, startedAt + CachedToken.sendableMs(lifetimeSeconds: lifetime) <= now {
+            // The answer took longer than the token may be used: a failure (with backoff), or
+            // waiters would be woken with an unusable token and fetch again at once, forever.
+            outcome = .failure(.transient("token endpoint answered after \(now - startedAt) ms, later than a \(lifetime) s token may be used"))
+        }
         let label: String
         var failureMessage: String? = nil
         switch outcome {

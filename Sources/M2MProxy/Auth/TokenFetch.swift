@@ -165,9 +165,12 @@ final class TokenFetch: UVStream {
             }
         }
         let oauth = OAuthErrorBody.parse(body)
-        let detail = oauth.map { o in o.code + (o.description.map { " (\($0))" } ?? "") }
+        // Only the OAuth error code: the endpoint's free-text description is part of its body,
+        // which is never logged or relayed (STYLE.md §9).
+        let detail = oauth.map(\.code)
         if status == 429 || status == 503 {
-            let seconds = retryAfter.flatMap { RetryAfter.parse($0, now: Int(time(nil))) }
+            // Capped: one odd header must not lock a key out for days.
+            let seconds = retryAfter.flatMap { RetryAfter.parse($0, now: Int(time(nil))) }.map { min($0, 3600) }
             let what = status == 429 ? "rate limited" : "unavailable"
             return .failure(.rateLimited("token endpoint answered HTTP \(status) (\(what))" + (detail.map { ": \($0)" } ?? ""), retryAfterSeconds: seconds))
         }

@@ -94,6 +94,12 @@ final class HTTPParser {
         settings.pointee.on_headers_complete = { p in
             owner(p)._withUnsafeGuaranteedRef { $0.headersComplete() }
         }
+        settings.pointee.on_chunk_extension_name = { p, _, len in
+            owner(p)._withUnsafeGuaranteedRef { $0.chunkExtension(len) }
+        }
+        settings.pointee.on_chunk_extension_value = { p, _, len in
+            owner(p)._withUnsafeGuaranteedRef { $0.chunkExtension(len) }
+        }
         settings.pointee.on_body = { p, at, len in
             owner(p)._withUnsafeGuaranteedRef { o in
                 o.bodyBytes &+= UInt64(len)
@@ -193,6 +199,7 @@ final class HTTPParser {
     // MARK: callbacks
 
     private func messageBegin() {
+        chunkExtensionBytes = 0
         headerCount = 0
         bodyBytes = 0
         method = .empty
@@ -215,6 +222,16 @@ final class HTTPParser {
         headerCount += 1
         lastWasValue = false
         return 0
+    }
+
+    /// Chunk extensions have no length limit in llhttp and are forwarded raw: cap them per
+    /// message, so that a 1 KB body cannot carry megabytes past max_body_bytes.
+    static let maxChunkExtensionBytes = 4096
+    private var chunkExtensionBytes = 0
+
+    private func chunkExtension(_ len: Int) -> Int32 {
+        chunkExtensionBytes += len
+        return chunkExtensionBytes > Self.maxChunkExtensionBytes ? -1 : 0
     }
 
     private func headerValue(_ at: UnsafePointer<CChar>, _ len: Int) {

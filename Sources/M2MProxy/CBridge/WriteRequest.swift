@@ -5,6 +5,9 @@ internal import CLibUV
 /// Only used for the part of a write that `uv_try_write` could not send at once.
 final class WriteRequest {
     static let standardCapacity = 64 * 1024
+    /// Most queued remainders are small (a head, an error answer): a 4 KiB class keeps a client
+    /// that does not read from pinning 64 KiB per queued response.
+    static let smallCapacity = 4 * 1024
 
     let req: UnsafeMutablePointer<uv_write_t>
     private(set) var buffer: UnsafeMutableRawPointer
@@ -37,6 +40,7 @@ extension WriteRequest: Sendable {}
 /// nothing (h2o keeps per-thread pools the same way).
 final class BufferPool {
     private var writeRequests: [WriteRequest] = []
+    private var smallWriteRequests: [WriteRequest] = []
     private var headBuffers: [UnsafeMutableRawPointer] = []
     let headBufferCapacity: Int
     private let maxPooled = 256
@@ -52,6 +56,13 @@ final class BufferPool {
     }
 
     func takeWriteRequest(capacity: Int) -> WriteRequest {
+        if capacity <= WriteRequest.smallCapacity {
+            if let r = smallWriteRequests.popLast() {
+                r.count = 0
+                return r
+            }
+            return WriteRequest(capacity: WriteRequest.smallCapacity)
+        }
         if capacity <= WriteRequest.standardCapacity, let r = writeRequests.popLast() {
             r.count = 0
             return r
@@ -60,7 +71,9 @@ final class BufferPool {
     }
 
     func give(_ r: WriteRequest) {
-        if r.capacity == WriteRequest.standardCapacity && writeRequests.count < maxPooled {
+        if r.capacity == WriteRequest.smallCapacity && smallWriteRequests.count < maxPooled {
+            smallWriteRequests.append(r)
+        } else if r.capacity == WriteRequest.standardCapacity && writeRequests.count < maxPooled {
             writeRequests.append(r)
         }
     }

@@ -19,7 +19,12 @@ extension ClientConnection {
         switch parser.execute(head + headParsed, headCount - headParsed) {
         case .needMore:
             headParsed = headCount
-            if headCount > limit { respond(.headerTooLarge) }
+            if headCount > limit {
+                respond(.headerTooLarge)
+            } else if clientEOF {
+                // Half-closed with an incomplete request left: nothing more will come.
+                close()
+            }
         case .headersComplete(let n):
             headEnd = headParsed + n
             headParsed = headEnd
@@ -52,7 +57,7 @@ extension ClientConnection {
         requestActive = true
         worker.requestStarted()
         http10 = parser.httpMinor == 0
-        keepAlive = parser.shouldKeepAlive
+        keepAlive = parser.shouldKeepAlive && !worker.isDraining
         let method = parser.methodCode
         methodCode = method
         isHEAD = method == HTTPParser.methodHEAD
@@ -66,6 +71,12 @@ extension ClientConnection {
             // RFC 9112 §6.3: a request whose final coding is not chunked has no reliable length.
             // Refused before anything reaches an upstream.
             respond(.badRequest("Transfer-Encoding other than chunked"))
+            return
+        }
+        if parser.hasTransferEncoding && !Self.isPlainChunked(parser, count: parser.headerCount) {
+            // llhttp accepts "identity, chunked", repeated TE lines, ...; an upstream may read
+            // them differently (smuggling). Only one plain `chunked` is forwarded (nginx: 501).
+            respond(.badRequest("Transfer-Encoding must be exactly one \"chunked\""))
             return
         }
         if parser.hasContentLength && parser.contentLength > UInt64(worker.limits.maxBodyBytes) {
@@ -153,7 +164,11 @@ extension ClientConnection {
             connectUpstream()
         case .parked:
             state = .waitingToken
-            startTimer(ms: worker.limits.tokenWaitMs)
+            // One token_wait_ms per request, however many times it parks (a 401 replay, a token
+            // that expired before the head was sent).
+            let now = worker.now
+            if tokenWaitDeadline == 0 { tokenWaitDeadline = now + UInt64(worker.limits.tokenWaitMs) }
+            startTimer(ms: tokenWaitDeadline > now ? Int(tokenWaitDeadline - now) : 1)
         case .failed(let error):
             respond(error)
         }
@@ -204,6 +219,7 @@ extension ClientConnection {
     private func hasDotSegment(_ path: ByteSpan) -> Bool {
         var dots = 0
         var other = false
+        var params = false
         var i = 0
         let n = path.count
         while i <= n {
@@ -220,12 +236,21 @@ extension ClientConnection {
                     let d = path[i + 2] | 0x20
                     if d == UInt8(ascii: "e") { isDot = true; width = 3 }
                     if d == UInt8(ascii: "f") { separator = true; width = 3 }
+                } else if c == UInt8(ascii: "%"), i + 2 < n, path[i + 1] == UInt8(ascii: "5"), path[i + 2] | 0x20 == UInt8(ascii: "c") {
+                    separator = true
+                    width = 3
+                } else if c == UInt8(ascii: ";") {
+                    // Path parameters ("..;x", as Tomcat and Spring read them) end the segment's name.
+                    params = true
                 }
             }
             if separator {
                 if !other && (dots == 1 || dots == 2) { return true }
                 dots = 0
                 other = false
+                params = false
+            } else if params {
+                // ignored until the next separator
             } else if isDot {
                 dots += 1
             } else {
@@ -317,6 +342,16 @@ extension ClientConnection {
                 : "upstream connection failed before responding: \(error.message)"
             respond(.upstreamUnavailable(what))
         }
+    }
+
+    /// Exactly one Transfer-Encoding header whose value is `chunked`.
+    static func isPlainChunked(_ p: HTTPParser, count: Int) -> Bool {
+        var seen = 0
+        for i in 0..<count where p.headers[i].name.equalsLowercase("transfer-encoding") {
+            seen += 1
+            if !p.headers[i].value.trimmed().equalsLowercase("chunked") { return false }
+        }
+        return seen == 1
     }
 
     /// GET, HEAD, PUT, DELETE, OPTIONS, TRACE (llhttp method codes).
@@ -437,7 +472,15 @@ extension ClientConnection {
     /// are (Content-Length or chunked framing kept, validated by llhttp), the end of the message
     /// is found, and whatever follows it is kept as the next pipelined request.
     func processRequestBytes(_ base: UnsafeRawPointer, _ count: Int, fromSocket: Bool, forward: Bool) {
-        switch parser.execute(base, count) {
+        let event = parser.execute(base, count)
+        if parser.headerCount > requestHeaderCount && requestHeaderCount > 0 && hasForbiddenTrailer() {
+            // Trailers are forwarded as raw bytes: a client must not smuggle an Authorization
+            // (on a token route), Host or framing field into them. Checked before forwarding.
+            keepAlive = false
+            respond(.badRequest("forbidden field in chunked trailer"))
+            return
+        }
+        switch event {
         case .needMore:
             if count > 0 { forwardBody(base, count, fromSocket: fromSocket, forward: forward) }
             if state == .forwarding || !forward {
@@ -478,6 +521,18 @@ extension ClientConnection {
                 respond(.badRequest("malformed request body: \(malformedName(e))"))
             }
         }
+    }
+
+    private func hasForbiddenTrailer() -> Bool {
+        for i in requestHeaderCount..<parser.headerCount {
+            switch HeaderKind.classify(parser.headers[i].name) {
+            case .authorization, .proxyAuthorization, .host, .contentLength, .transferEncoding, .connection:
+                return true
+            default:
+                continue
+            }
+        }
+        return false
     }
 
     private func malformedName(_ e: ParseError) -> String {

@@ -139,7 +139,7 @@ extension ClientConnection {
         // HTTP/1.0 clients cannot read chunked bodies: de-chunk and delimit by close.
         p.recordBody = dechunk
         let noBody = isHEAD || p.statusCode == 204 || p.statusCode == 304 || p.statusCode == 101
-        clientWillClose = !keepAlive || (!noBody && p.messageNeedsEOF) || dechunk || !bodyDone
+        clientWillClose = !keepAlive || (!noBody && p.messageNeedsEOF) || dechunk || !bodyDone || (clientEOF && nextStart < 0)
         // Classify once; the request's kinds are no longer needed, so their slots are reused.
         for i in 0..<p.headerCount {
             let kind = HeaderKind.classify(p.headers[i].name)
@@ -172,6 +172,11 @@ extension ClientConnection {
                     continue
                 }
                 if dechunk && kind == .transferEncoding { continue }
+                // RFC 9110 §8.6/§6.4.1: no framing on a 204 (or 1xx); no Transfer-Encoding on a
+                // 304. An upstream that sends them anyway must not mislead the client's parser.
+                let status = p.statusCode
+                if kind == .transferEncoding && (status == 204 || status == 304) { continue }
+                if kind == .contentLength && status == 204 { continue }
                 let start = name.base
                 let end = i + 1 < p.headerCount ? p.headers[i + 1].name.base : UnsafeRawPointer(lastLineEnd)
                 iov.append(start, end - start)
@@ -244,8 +249,12 @@ extension ClientConnection {
 
     private func responseComplete(_ u: UpstreamConnection, extraBytes: Int) {
         upstream = nil
-        // Reusable only if the exchange ended cleanly on both sides and nothing trailed it.
-        let reusable = bodyDone && extraBytes == 0 && u.parser.shouldKeepAlive && !u.parser.messageNeedsEOF
+        // Reusable only if the exchange ended cleanly on both sides and nothing trailed it. Not
+        // after HEAD, 204 or 304 either: an upstream that wrongly sends a body there would have
+        // it read as the next client's response.
+        let status = u.parser.statusCode
+        let bodyless = isHEAD || status == 204 || status == 304
+        let reusable = bodyDone && extraBytes == 0 && u.parser.shouldKeepAlive && !u.parser.messageNeedsEOF && !bodyless
         u.stopTimer()
         if reusable {
             worker.upstreamPools[u.pool.slot].release(u)

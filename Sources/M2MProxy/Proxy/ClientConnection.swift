@@ -69,6 +69,8 @@ final class ClientConnection: UVStream {
     var methodCode = 0
     /// The token the forwarded head carried (for a 401 replay), and whether it was replayed.
     var sentToken: ObjectIdentifier?
+    /// Loop time by which a parked request gets its token or a 503 (0 = never parked).
+    var tokenWaitDeadline: UInt64 = 0
     var replayed = false
     /// `Upgrade` with `Connection: upgrade`: forwarded, and a 101 turns the exchange into a tunnel.
     var upgradeRequested = false
@@ -93,6 +95,10 @@ final class ClientConnection: UVStream {
     var responseConnectionTokens = ConnectionTokens()
     /// Closing after FIN while discarding what the client still sends.
     var lingering = false
+    /// The client half-closed after a complete request: answer what it sent, then close.
+    var clientEOF = false
+    /// Pipelined requests wait until the client drains its pending responses.
+    var waitingForClientDrain = false
     /// Position in the worker's connection list, -1 when not listed.
     var clientIndex = -1
     /// finishExchange → parseHead → … → finishExchange would recurse once per pipelined request
@@ -147,12 +153,19 @@ final class ClientConnection: UVStream {
 
     override func onReadEnd(_ error: UVError) {
         switch state {
-        case .idle, .readingHead, .closing:
+        case .idle, .closing:
             close()
+        case .readingHead:
+            if waitingForClientDrain && error == .eof {
+                clientEOF = true
+            } else {
+                close()
+            }
         case .waitingToken, .connectingUpstream, .forwarding:
             if error == .eof && (bodyDone || !hasBody) {
-                // Half-close after a complete request: answer it, then close.
-                keepAlive = false
+                // Half-close after a complete request: answer it (and any complete pipelined
+                // requests after it), then close.
+                clientEOF = true
             } else {
                 abort()
             }
@@ -176,6 +189,8 @@ final class ClientConnection: UVStream {
             // The client stopped reading its response for idle_timeout_ms: give up rather than
             // hold two connections and their buffers forever.
             abort()
+        case .readingHead where waitingForClientDrain:
+            abort()
         case .readingHead:
             respond(.requestTimeout)
         case .waitingToken:
@@ -195,6 +210,17 @@ final class ClientConnection: UVStream {
         }
         if state == .closing {
             if pendingWrites == 0 && !lingering { close() }
+            return
+        }
+        if waitingForClientDrain {
+            if writeQueueSize <= Worker.lowWater {
+                waitingForClientDrain = false
+                startTimer(ms: worker.limits.headerTimeoutMs)
+                resumeReadingIfRoom()
+                parseHead()
+            } else {
+                startTimer(ms: worker.limits.idleTimeoutMs)
+            }
             return
         }
         guard upstreamPausedForClient, let u = upstream else { return }
@@ -274,8 +300,10 @@ final class ClientConnection: UVStream {
     /// After a complete response: next pipelined request, or idle keep-alive, or close.
     func finishExchange() {
         endRequest()
-        if !keepAlive || isClosing {
-            closeWhenFlushed()
+        if !keepAlive || isClosing || (clientEOF && nextStart < 0) {
+            // Unread input may follow (pipelined bytes after a `Connection: close` request, a
+            // body not consumed): linger so the response is not lost to a reset.
+            closeWhenFlushed(linger: nextStart >= 0 || !bodyDone)
             return
         }
         resetRequest()
@@ -287,7 +315,15 @@ final class ClientConnection: UVStream {
             nextStart = -1
             state = .readingHead
             startTimer(ms: worker.limits.headerTimeoutMs)
-            startReading()
+            if writeQueueSize > Worker.highWater {
+                // The client is not reading its responses: answer nothing more (and read nothing
+                // more) until it drains, or it could make the proxy queue without bound.
+                stopReading()
+                waitingForClientDrain = true
+                startTimer(ms: worker.limits.idleTimeoutMs)
+                return
+            }
+            resumeReadingIfRoom()
             if parsingPipelined {
                 pipelinedPending = true
                 return
@@ -311,6 +347,14 @@ final class ClientConnection: UVStream {
         }
     }
 
+    /// Reads more only while one more read fits after what the head buffer holds.
+    func resumeReadingIfRoom() {
+        if clientEOF { return }
+        if head == nil || worker.headBufferCapacity - headCount >= worker.readBufferSize {
+            startReading()
+        }
+    }
+
     private func resetRequest() {
         route = nil
         http10 = false
@@ -326,6 +370,7 @@ final class ClientConnection: UVStream {
         requestBytesSent = false
         methodCode = 0
         sentToken = nil
+        tokenWaitDeadline = 0
         replayed = false
         upgradeRequested = false
         absoluteQueryOnly = false
