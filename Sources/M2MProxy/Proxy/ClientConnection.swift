@@ -46,6 +46,8 @@ final class ClientConnection: UVStream {
     /// Kind of each header of the current request, classified once.
     let kinds: UnsafeMutablePointer<HeaderKind>
     var connectionTokens = ConnectionTokens()
+    /// The logging phase's notes on the current request (`+Logging.swift`).
+    let reqLog = RequestLog()
 
     // MARK: per-request state (reset in `resetRequest`)
     unowned(unsafe) var route: CompiledRoute? = nil
@@ -126,6 +128,7 @@ final class ClientConnection: UVStream {
         switch state {
         case .idle:
             state = .readingHead
+            noteRequestBegan()
             startTimer(ms: worker.limits.headerTimeoutMs)
             appendHead(data)
         case .readingHead:
@@ -228,6 +231,7 @@ final class ClientConnection: UVStream {
 
     /// Drops everything now: the exchange cannot be completed (client gone, framing broken).
     func abort() {
+        reqLog.aborted = true
         if state == .waitingToken, let slot = route?.tokenSlot {
             worker.tokenCache.unpark(self, slot: slot)
         }
@@ -264,6 +268,7 @@ final class ClientConnection: UVStream {
     func endRequest() {
         if requestActive {
             requestActive = false
+            logRequest()
             worker.requestEnded()
         }
     }
@@ -283,6 +288,7 @@ final class ClientConnection: UVStream {
             headParsed = 0
             nextStart = -1
             state = .readingHead
+            noteRequestBegan()
             startTimer(ms: worker.limits.headerTimeoutMs)
             startReading()
             if parsingPipelined {
