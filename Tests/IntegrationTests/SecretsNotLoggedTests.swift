@@ -2,13 +2,16 @@ import Foundation
 import Testing
 
 /// Neither the client secret, nor any issued token, nor a client's Authorization value appears
-/// in the proxy's output, across successes and failures (DESIGN.md §5, STYLE.md §9).
+/// in the proxy's output (stderr log and stdout access log), nor in the admin answers, across
+/// successes and failures (DESIGN.md §5, §6, STYLE.md §9).
 @Suite struct SecretsNotLoggedTests {
     @Test func secretsAndTokensNeverLogged() throws {
         let secret = "S3cr3t-do-NOT-log-7f3a9c"
         let clientAuth = "client-bearer-do-NOT-log-51e2"
         let dead = try FreePort.pick()
+        var adminPort: UInt16 = 0
         let bed = try ProxyTestBed(label: "secrets") { c, up, tok in
+            adminPort = try c.enableAdmin()
             c.limits = ["token_wait_ms": 1000]
             c.credentials = [.init(name: "idp", tokenURL: tok.tokenURL, clientID: "secret-test-client", clientSecret: secret)]
             c.routes = [
@@ -21,6 +24,8 @@ import Testing
         for _ in 0..<3 { #expect(try bed.get("/ok/x").status == 200) }
         #expect(try bed.get("/dead/x").status == 502)
         #expect(try bed.get("/plain/x", extraHeaders: "Authorization: Bearer \(clientAuth)\r\n").status == 200)
+        #expect(try bed.get("/ok/y?access_token=\(clientAuth)", extraHeaders: "Authorization: Bearer \(clientAuth)\r\nX-Request-Id: r-1\r\n").status == 200)
+        #expect(try bed.get("/dead/y", extraHeaders: "Authorization: Bearer \(clientAuth)\r\n").status == 502)
         #expect(try bed.get("/nowhere").status == 404)
         // A failing fetch for a second key, with an error body from the endpoint.
         try bed.tokens.setMode(TokenMode(status: 401, error: "invalid_client"))
@@ -28,8 +33,14 @@ import Testing
         #expect(failed.status == 503)
         #expect(!failed.bodyText.contains(secret))
 
+        let admin = try AdminClient(port: adminPort)
+        #expect(try admin.post("/tokens/refresh?route=ok").status == 503)  // the endpoint now refuses
+        let adminText = try ["/tokens", "/metrics", "/readyz"].map { try admin.get($0).bodyText }.joined(separator: "\n")
+            + (try admin.post("/tokens/refresh?route=other").bodyText)
+
         bed.proxy.process.stop()  // SIGTERM: let it flush whatever it logs at exit
-        let output = bed.proxy.output
+        #expect(bed.proxy.accessLog.count >= 8, "the access log is on by default")
+        let output = bed.proxy.output + adminText
         let tokens = try bed.tokens.issuedTokens()
         #expect(!tokens.isEmpty)
         #expect(!output.contains(secret), "the client secret was logged")

@@ -4,12 +4,22 @@ private import Glibc
 /// A listening TCP socket on a worker's loop. SO_REUSEPORT is set so that later several worker
 /// loops can each bind the same address (libuv 1.44 has no flag for it; spike notes §4).
 final class Listener {
+    /// What an accepted connection becomes.
+    enum Kind {
+        /// A proxied client (`server.listen`).
+        case proxy
+        /// The admin endpoints (`server.admin_listen`).
+        case admin
+    }
+
     unowned(unsafe) let worker: Worker
+    let kind: Kind
     private let tcp: UnsafeMutablePointer<uv_tcp_t>
     private var closed = false
 
-    init(worker: Worker) {
+    init(worker: Worker, kind: Kind = .proxy) {
         self.worker = worker
+        self.kind = kind
         tcp = .allocate(capacity: 1)
         tcp.initialize(to: uv_tcp_t())
     }
@@ -25,7 +35,9 @@ final class Listener {
         try UVError.check(uv_tcp_init_ex(worker.loop, tcp, UInt32(sa.isIPv6 ? AF_INET6 : AF_INET)))
         tcp.pointee.data = Unmanaged.passRetained(self).toOpaque()
         var fd: uv_os_fd_t = -1
-        if uv_fileno(handle, &fd) == 0 {
+        // The admin port is bound once per process: without SO_REUSEPORT a second proxy (or
+        // anything else) on that port makes the bind fail, as it must.
+        if kind == .proxy, uv_fileno(handle, &fd) == 0 {
             var one: Int32 = 1
             setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, 4)
         }
@@ -48,7 +60,12 @@ final class Listener {
         uv_close(handle, listenerCloseCallback)
     }
 
-    fileprivate func connectionArrived() { worker.accept(from: self) }
+    fileprivate func connectionArrived() {
+        switch kind {
+        case .proxy: worker.accept(from: self)
+        case .admin: worker.acceptAdmin(from: self)
+        }
+    }
 
     fileprivate func didClose() { tcp.deallocate() }
 }

@@ -24,17 +24,19 @@ private let signalWatcherCallback: uv_signal_cb = { handle, _ in
     Unmanaged<SignalWatcher>.fromOpaque(handle!.pointee.data)._withUnsafeGuaranteedRef { $0.action() }
 }
 
-/// A repeating libuv timer calling a closure (control-plane use only: drain checks).
+/// A repeating libuv timer calling a closure (control-plane use only: drain checks, access-log
+/// flushes). `unref`: the timer does not keep the loop alive on its own.
 final class RepeatingTimer {
     private let handle: UnsafeMutablePointer<uv_timer_t>
     fileprivate let action: () -> Void
 
-    init(loop: UnsafeMutablePointer<uv_loop_t>, everyMs: UInt64, action: @escaping () -> Void) {
+    init(loop: UnsafeMutablePointer<uv_loop_t>, everyMs: UInt64, unref: Bool = false, action: @escaping () -> Void) {
         self.action = action
         handle = .allocate(capacity: 1)
         uv_timer_init(loop, handle)
         handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
         uv_timer_start(handle, repeatingTimerCallback, everyMs, everyMs)
+        if unref { uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) }
     }
 }
 

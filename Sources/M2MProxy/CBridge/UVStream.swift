@@ -26,6 +26,9 @@ class UVStream {
     private var armedFor: UInt64 = 0
     /// Writes handed to `uv_write` whose callback has not run yet.
     private(set) var pendingWrites = 0
+    /// Bytes accepted by `write` since the stream was created (a request's bytes_out is the
+    /// difference between its start and end).
+    private(set) var bytesWritten: UInt64 = 0
 
     init(worker: Worker) {
         self.worker = worker
@@ -170,6 +173,7 @@ class UVStream {
     @discardableResult
     func write(_ iov: IOVecList) -> UVError? {
         guard !isClosing else { return .ecanceled }
+        bytesWritten &+= UInt64(iov.totalBytes)
         var skip = 0
         if tcp.pointee.write_queue_size == 0 {
             let n = uv_try_write(stream, iov.bufs, UInt32(iov.count))

@@ -5,8 +5,9 @@ extension ConfigLoader {
     /// More worker loops than this is a typo, not a machine.
     static let maxWorkers = 1024
     static let defaultDrainTimeoutMs = 10000
+    static let defaultAccessLog = true
 
-    /// `[server]`: listeners, worker count, admin listener, drain timeout.
+    /// `[server]`: listeners, worker count, admin listener, drain timeout, access log.
     static func decodeServer(_ reader: TableReader) -> ServerConfig? {
         let diagnostics = reader.diagnostics
         var failed = false
@@ -78,8 +79,18 @@ extension ConfigLoader {
             }
         }
 
+        var accessLog = defaultAccessLog
+        if reader.contains("access_log") {
+            if let value = reader.bool("access_log") {
+                accessLog = value
+            } else {
+                failed = true  // wrong type, already reported
+            }
+        }
+
         reader.reportUnknownKeys()
         guard !failed else { return nil }
-        return ServerConfig(listen: listen, workers: workers, adminListen: adminListen, drainTimeoutMs: drainTimeoutMs)
+        return ServerConfig(
+            listen: listen, workers: workers, adminListen: adminListen, drainTimeoutMs: drainTimeoutMs, accessLog: accessLog)
     }
 }

@@ -38,12 +38,15 @@ public struct ServerConfig: Sendable {
     /// nil when `admin_listen = ""`.
     public let adminListen: ListenAddress?
     public let drainTimeoutMs: Int
+    /// One JSON line per request on stdout (`access_log`, default true).
+    public let accessLog: Bool
 
-    public init(listen: [ListenAddress], workers: Int, adminListen: ListenAddress?, drainTimeoutMs: Int) {
+    public init(listen: [ListenAddress], workers: Int, adminListen: ListenAddress?, drainTimeoutMs: Int, accessLog: Bool = true) {
         self.listen = listen
         self.workers = workers
         self.adminListen = adminListen
         self.drainTimeoutMs = drainTimeoutMs
+        self.accessLog = accessLog
     }
 }
 

@@ -17,6 +17,8 @@ enum HeaderKind {
     case expect
     case transferEncoding
     case contentLength
+    /// Kept or replaced by the logging phase (`ClientConnection+Logging.swift`).
+    case xRequestID
 
     /// Whether a `Connection` header may remove this header. Framing and routing headers
     /// (Content-Length, Transfer-Encoding, Host, ...) never: the proxy frames the message by them,
@@ -46,6 +48,7 @@ enum HeaderKind {
             if name.equalsLowercase("connection") { return .connection }
             if name.equalsLowercase("keep-alive") { return .keepAlive }
             return .other
+        case 12: return name.equalsLowercase("x-request-id") ? .xRequestID : .other
         case 13: return name.equalsLowercase("authorization") ? .authorization : .other
         case 14: return name.equalsLowercase("content-length") ? .contentLength : .other
         case 15: return name.equalsLowercase("x-forwarded-for") ? .xForwardedFor : .other

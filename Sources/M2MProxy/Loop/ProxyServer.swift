@@ -42,6 +42,7 @@ public enum ProxyServer {
         log.info("m2m-proxy \(M2MProxyVersion.string) serving \(config.routes.count) route(s)")
         uv_run(loop, UV_RUN_DEFAULT)
         _ = watchers
+        worker.accessLog?.flush()
         log.info("stopped")
         return 0
     }

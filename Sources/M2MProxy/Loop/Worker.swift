@@ -24,6 +24,16 @@ final class Worker {
     private(set) var upstreamPools: [UpstreamPool] = []
     private(set) var tokenCache: TokenCache!
     private var listeners: [Listener] = []
+    private var adminListener: Listener?
+    /// Serves the admin endpoints (set when `server.admin_listen` is on).
+    private(set) var admin: AdminHandler?
+    /// True once every `server.listen` address is bound (`/readyz`).
+    private(set) var listenersUp = false
+    /// Counters of the logging phase (DESIGN.md §6).
+    private(set) var metrics: RequestMetrics!
+    /// nil when `server.access_log = false`.
+    private(set) var accessLog: AccessLog?
+    let requestIDs = RequestIDGenerator()
     /// Open client connections, for draining (swap-removed via `ClientConnection.clientIndex`).
     private var clients: [ClientConnection] = []
     private(set) var openConnections = 0
@@ -66,7 +76,19 @@ final class Worker {
             compiled.append(CompiledRoute(index: i, config: r, upstreamSlot: slot, tokenSlot: tokenSlot))
         }
         router = Router(routes: compiled)
+        metrics = RequestMetrics(routeNames: config.routes.map(\.name))
+        if config.server.accessLog {
+            accessLog = AccessLog(
+                routeNames: config.routes.map(\.name),
+                upstreams: config.routes.map { r in
+                    r.upstream.host.contains(":") ? "[\(r.upstream.host)]:\(r.upstream.port)" : "\(r.upstream.host):\(r.upstream.port)"
+                })
+            accessLog!.startTimer(loop: loop)
+        }
     }
+
+    /// Monotonic nanoseconds (`uv_hrtime`), for request and upstream durations.
+    var hrNow: UInt64 { uv_hrtime() }
 
     deinit { readBuffer.deallocate() }
 
@@ -83,6 +105,30 @@ final class Worker {
             listeners.append(l)
             log.info("listening on \(address)")
         }
+        listenersUp = true
+        if let address = config.server.adminListen {
+            let l = Listener(worker: self, kind: .admin)
+            do {
+                try l.bind(address)
+            } catch {
+                l.close()
+                throw StartupError("cannot listen on admin address \(address): \(error.message)")
+            }
+            adminListener = l
+            admin = AdminHandler(worker: self)
+            log.info("admin endpoints on \(address)")
+        }
+    }
+
+    /// A connection on the admin port: served by its own small connection type.
+    func acceptAdmin(from listener: Listener) {
+        guard let admin else { return }
+        let c = AdminConnection(worker: self, handler: admin)
+        guard listener.accept(into: c) else {
+            c.close()
+            return
+        }
+        c.start()
     }
 
     func accept(from listener: Listener) {

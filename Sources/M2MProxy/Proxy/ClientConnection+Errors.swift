@@ -5,6 +5,13 @@ extension ClientConnection {
             abort()
             return
         }
+        if !requestActive {
+            // Failed before its head was complete (400, 408, 431): still one logged request.
+            requestActive = true
+            worker.requestStarted()
+        }
+        reqLog.status = error.status
+        reqLog.errorCode = error.code
         if let u = upstream {
             upstream = nil
             u.abandon()

@@ -110,6 +110,7 @@ extension ClientConnection {
                 break
             }
         }
+        noteRequestHead()
         if hostCount > 1 {
             respond(.badRequest("more than one Host header"))
             return
@@ -163,6 +164,7 @@ extension ClientConnection {
         case .ready:
             connectUpstream()
         case .parked:
+            if reqLog.tokenWaitStartNs == 0 { reqLog.tokenWaitStartNs = worker.hrNow }
             state = .waitingToken
             // One token_wait_ms per request, however many times it parks (a 401 replay, a token
             // that expired before the head was sent).
@@ -263,6 +265,7 @@ extension ClientConnection {
 
     private func connectUpstream() {
         guard let route else { return }
+        noteUpstreamStarted()
         let pool = worker.upstreamPools[route.upstreamSlot]
         if let c = pool.takeIdle() {
             upstream = c
@@ -300,6 +303,7 @@ extension ClientConnection {
     func upstreamFailed(_ c: UpstreamConnection, _ error: ProxyError) {
         guard c === upstream else { return }
         upstream = nil
+        noteUpstreamError(c.failureKind)
         respond(error)
     }
 
@@ -335,6 +339,7 @@ extension ClientConnection {
             fresh.open(for: self)
             return
         }
+        noteUpstreamError(.lost(error))
         if responseHeadSent {
             abort()
         } else {
@@ -380,7 +385,7 @@ extension ClientConnection {
         }
         let s = worker.statics
         let headerCount = requestHeaderCount
-        let failed: UVError? = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: 16 + headerCount + 2 * xffCount) { storage in
+        let failed: UVError? = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: 20 + headerCount + 2 * xffCount) { storage in
             var iov = IOVecList(storage: storage)
             iov.append(parser.method)
             iov.append(s.space)
@@ -403,6 +408,8 @@ extension ClientConnection {
                 case .host, .xForwardedFor, .xForwardedHost, .xForwardedProto, .expect:
                     continue
                 case .authorization where injecting:
+                    continue
+                case .xRequestID where reqLog.replacesClientID:
                     continue
                 case .upgrade where upgradeRequested:
                     break
@@ -434,6 +441,7 @@ extension ClientConnection {
                 iov.append(forwardedHost)
                 iov.append(s.crlf)
             }
+            if let line = reqLog.forwardedLine { iov.append(line) }
             iov.append(s.headTail)
             // A retry re-sends the body bytes that had been forwarded out of the head buffer.
             if bufferedBytesProcessed && forwardedFromHead > headEnd {

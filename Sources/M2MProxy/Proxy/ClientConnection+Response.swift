@@ -135,6 +135,8 @@ extension ClientConnection {
     private func sendResponseHead(_ u: UpstreamConnection, headEnd: Int, bodyBytes: Int) -> Bool {
         let p = u.parser
         responseHeadSent = true
+        reqLog.status = p.statusCode
+        reqLog.upstreamHeadNs = worker.hrNow
         u.stopTimer()
         // HTTP/1.0 clients cannot read chunked bodies: de-chunk and delimit by close.
         p.recordBody = dechunk
@@ -212,6 +214,7 @@ extension ClientConnection {
             responseComplete(u, extraBytes: count - n)
         case .headersComplete, .error:
             // Body framing broken mid-response: the client cannot be told in-band.
+            noteUpstreamError(.invalidResponse)
             abort()
         }
     }
@@ -288,6 +291,7 @@ extension ClientConnection {
 
     func upstreamTimedOut(_ u: UpstreamConnection) {
         guard u === upstream else { return }
+        noteUpstreamError(.responseTimeout)
         if responseHeadSent {
             abort()
             return
@@ -298,6 +302,7 @@ extension ClientConnection {
     }
 
     private func failResponse(_ u: UpstreamConnection, _ message: String) {
+        noteUpstreamError(.invalidResponse)
         upstream = nil
         u.abandon()
         if responseHeadSent {

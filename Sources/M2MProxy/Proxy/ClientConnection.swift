@@ -46,6 +46,8 @@ final class ClientConnection: UVStream {
     /// Kind of each header of the current request, classified once.
     let kinds: UnsafeMutablePointer<HeaderKind>
     var connectionTokens = ConnectionTokens()
+    /// The logging phase's notes on the current request (`+Logging.swift`).
+    let reqLog = RequestLog()
 
     // MARK: per-request state (reset in `resetRequest`)
     unowned(unsafe) var route: CompiledRoute? = nil
@@ -135,6 +137,7 @@ final class ClientConnection: UVStream {
         switch state {
         case .idle:
             state = .readingHead
+            noteRequestBegan()
             startTimer(ms: worker.limits.headerTimeoutMs)
             appendHead(data)
         case .readingHead:
@@ -257,6 +260,7 @@ final class ClientConnection: UVStream {
 
     /// Drops everything now: the exchange cannot be completed (client gone, framing broken).
     func abort() {
+        reqLog.aborted = true
         if state == .waitingToken, let slot = route?.tokenSlot {
             worker.tokenCache.unpark(self, slot: slot)
         }
@@ -293,6 +297,7 @@ final class ClientConnection: UVStream {
     func endRequest() {
         if requestActive {
             requestActive = false
+            logRequest()
             worker.requestEnded()
         }
     }
@@ -314,6 +319,7 @@ final class ClientConnection: UVStream {
             headParsed = 0
             nextStart = -1
             state = .readingHead
+            noteRequestBegan()
             startTimer(ms: worker.limits.headerTimeoutMs)
             if writeQueueSize > Worker.highWater {
                 // The client is not reading its responses: answer nothing more (and read nothing

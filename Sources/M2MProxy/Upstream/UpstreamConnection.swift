@@ -27,6 +27,8 @@ final class UpstreamConnection: UVStream {
     /// before any response byte retryable (the upstream may have closed it while idle).
     private(set) var exchanges = 0
     var receivedResponseBytes = false
+    /// Why the last `fail` happened (read by the client for metrics and the access log).
+    private(set) var failureKind: UpstreamErrorKind = .connectFailed
 
     init(pool: UpstreamPool) {
         self.pool = pool
@@ -55,10 +57,10 @@ final class UpstreamConnection: UVStream {
                 do throws(UVError) {
                     try connect(to: address)
                 } catch {
-                    fail(.upstreamUnavailable("cannot connect to upstream: \(error.message)"))
+                    fail(.upstreamUnavailable("cannot connect to upstream: \(error.message)"), kind: Self.connectKind(error))
                 }
             case .failure(let error):
-                fail(.upstreamUnavailable("cannot resolve upstream host \(pool.host): \(error.message)"))
+                fail(.upstreamUnavailable("cannot resolve upstream host \(pool.host): \(error.message)"), kind: .resolveFailed)
             }
         }
     }
@@ -97,7 +99,7 @@ final class UpstreamConnection: UVStream {
     override func onConnect(_ error: UVError?) {
         guard state == .connecting, !isClosing else { return }
         if let error {
-            fail(.upstreamUnavailable("cannot connect to upstream: \(error.message)"))
+            fail(.upstreamUnavailable("cannot connect to upstream: \(error.message)"), kind: Self.connectKind(error))
             return
         }
         setNoDelay()
@@ -110,7 +112,7 @@ final class UpstreamConnection: UVStream {
     override func onTimer() {
         switch state {
         case .resolving, .connecting:
-            fail(.upstreamTimeout("upstream connect timed out after \(worker.limits.connectTimeoutMs) ms"))
+            fail(.upstreamTimeout("upstream connect timed out after \(worker.limits.connectTimeoutMs) ms"), kind: .connectTimeout)
         case .active:
             client?.upstreamTimedOut(self)
         case .idle:
@@ -140,7 +142,7 @@ final class UpstreamConnection: UVStream {
             pool.remove(self)
             close()
         default:
-            fail(.upstreamUnavailable("upstream closed the connection"))
+            fail(.upstreamUnavailable("upstream closed the connection"), kind: .connectFailed)
         }
     }
 
@@ -152,11 +154,16 @@ final class UpstreamConnection: UVStream {
         client?.upstreamWriteDrained(self)
     }
 
-    private func fail(_ error: ProxyError) {
+    private func fail(_ error: ProxyError, kind: UpstreamErrorKind) {
+        failureKind = kind
         let c = client
         client = nil
         close()
         c?.upstreamFailed(self, error)
+    }
+
+    private static func connectKind(_ error: UVError) -> UpstreamErrorKind {
+        error == .econnrefused ? .connectRefused : .connectFailed
     }
 
     /// Drops the connection without reuse (request abandoned, framing unknown).

@@ -57,6 +57,14 @@ final class RawHTTPConnection {
         }
     }
 
+    /// Closes with a TCP RST (SO_LINGER 0): the server sees the client vanish, not a half-close.
+    func reset() {
+        guard open else { return }
+        var lin = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lin, socklen_t(MemoryLayout<linger>.size))
+        close()
+    }
+
     /// Half-closes the sending side (the server then sees end of stream).
     func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 

@@ -28,6 +28,7 @@ extension ConfigTests {
             #expect(config.server.workers == 0)
             #expect(config.server.adminListen == ListenAddress(host: "127.0.0.1", port: 9901))
             #expect(config.server.drainTimeoutMs == 10000)
+            #expect(config.server.accessLog == true)
             let limits = config.limits
             #expect(limits.maxHeaderBytes == 32768)
             #expect(limits.maxBodyBytes == 10_485_760)
@@ -156,6 +157,12 @@ extension ConfigTests {
             #expect(errors("[server]\nadmin_listen = \"0.0.0.0:8080\"") == ["server.admin_listen: same address as server.listen[0]"])
             #expect(errors("[server]\nadmin_listen = \"x\"") == ["server.admin_listen: must be host:port, e.g. 0.0.0.0:8080 or [::]:8080"])
             #expect(errors("[server]\nadmin_listen = false") == ["server.admin_listen: must be a string"])
+        }
+
+        @Test func accessLog() throws {
+            #expect(try #require(parse("[server]\naccess_log = false").config).server.accessLog == false)
+            #expect(try #require(parse("[server]\naccess_log = true").config).server.accessLog == true)
+            #expect(errors("[server]\naccess_log = \"yes\"") == ["server.access_log: must be true or false"])
         }
 
         @Test func numbers() {

@@ -20,6 +20,8 @@ import Testing
         #expect(kind("HOST") == .host)
         #expect(kind("authorization") == .authorization)
         #expect(kind("X-Forwarded-For") == .xForwardedFor)
+        #expect(kind("X-Request-Id") == .xRequestID)
+        #expect(kind("x-request-iD") == .xRequestID)
         #expect(kind("x-forwarded-host") == .xForwardedHost)
         #expect(kind("X-Forwarded-Proto") == .xForwardedProto)
         #expect(kind("Hosts") == .other)

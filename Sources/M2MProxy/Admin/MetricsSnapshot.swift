@@ -1,0 +1,80 @@
+/// Everything `/metrics` shows, summed over the loops at scrape time. A plain value, so the
+/// Prometheus rendering is tested without sockets.
+struct MetricsSnapshot {
+    struct RequestCount: Equatable {
+        var route: String
+        var code: Int
+        var count: UInt64
+    }
+
+    struct UpstreamErrorCount: Equatable {
+        var route: String
+        var kind: String
+        var count: UInt64
+    }
+
+    /// Token metrics are labelled {credential, resource} (DESIGN.md §6). Keys that differ only in
+    /// scopes or organization share those labels, so their series are summed (counters,
+    /// histograms) or the soonest expiry is shown: one series per label set, as Prometheus needs.
+    struct TokenGroup {
+        var credential: String
+        var resource: String
+        var outcomes: [String: Int] = [:]
+        var fetchDurations = Histogram()
+        /// Seconds until the soonest expiry of a held token; nil when none is held.
+        var expirySeconds: Int?
+    }
+
+    /// Sorted by route (file order, "none" last), then code.
+    var requests: [RequestCount] = []
+    /// Per route in file order, then "none".
+    var durations: [(route: String, histogram: Histogram)] = []
+    var upstreamErrors: [UpstreamErrorCount] = []
+    var tokens: [TokenGroup] = []
+    var tokenCacheWaits = 0
+    var openConnections = 0
+    var activeRequests = 0
+
+    init() {}
+
+    /// Sums the loops' counters (all built from the same route list).
+    init(metrics: [RequestMetrics], tokens: [TokenSnapshot], tokenCacheWaits: Int, openConnections: Int, activeRequests: Int) {
+        self.tokenCacheWaits = tokenCacheWaits
+        self.openConnections = openConnections
+        self.activeRequests = activeRequests
+        guard let first = metrics.first else { return }
+        for row in 0..<first.rows {
+            let route = first.rowName(row)
+            var byCode: [Int: UInt64] = [:]
+            var histogram = Histogram()
+            for m in metrics {
+                for (column, code) in m.codes.enumerated() {
+                    let n = m.requestCount(row: row, column: column)
+                    if n > 0 { byCode[code, default: 0] &+= n }
+                }
+                histogram.merge(m.durations[row])
+            }
+            for code in byCode.keys.sorted() {
+                requests.append(RequestCount(route: route, code: code, count: byCode[code]!))
+            }
+            durations.append((route, histogram))
+            for kind in UpstreamErrorKind.allCases {
+                let n = metrics.reduce(UInt64(0)) { $0 &+ $1.upstreamErrorCount(row: row, kind: kind) }
+                if n > 0 { upstreamErrors.append(UpstreamErrorCount(route: route, kind: kind.label, count: n)) }
+            }
+        }
+        for t in tokens {
+            let resource = t.resource ?? ""
+            var i = self.tokens.firstIndex { $0.credential == t.credential && $0.resource == resource }
+            if i == nil {
+                self.tokens.append(TokenGroup(credential: t.credential, resource: resource))
+                i = self.tokens.count - 1
+            }
+            for (outcome, n) in t.outcomes { self.tokens[i!].outcomes[outcome, default: 0] += n }
+            self.tokens[i!].fetchDurations.merge(t.fetchDurations)
+            if let left = t.expiresInSeconds {
+                self.tokens[i!].expirySeconds = min(self.tokens[i!].expirySeconds ?? left, left)
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+/// The logging phase (STYLE.md §6): runs exactly once per request, success or error, from
+/// `endRequest()`. It records the request in the loop's metrics and access log. The other
+/// files only drop one-line notes into `reqLog` (status sent, upstream reached, token wait).
+///
+/// A request starts with its first byte and ends when its response is complete, or when the
+/// exchange is cut. A request cut before any status line was sent is counted with status 499
+/// (nginx's "client closed request") and error "aborted".
+extension ClientConnection {
+    /// The first byte of a request arrived.
+    func noteRequestBegan() {
+        reqLog.begin(now: worker.hrNow, bytesWritten: bytesWritten)
+    }
+
+    /// The head is parsed and its headers classified: keep the client's X-Request-Id when there
+    /// is exactly one and it is sane, else generate one (and drop the client's headers).
+    func noteRequestHead() {
+        var found = -1
+        var count = 0
+        for i in 0..<requestHeaderCount where kinds[i] == .xRequestID {
+            count += 1
+            if found < 0 { found = i }
+        }
+        if count == 1 {
+            let value = parser.headers[found].value.trimmed()
+            if RequestLog.isSane(value) {
+                reqLog.requestID = value
+                return
+            }
+        }
+        reqLog.replacesClientID = count > 0
+        reqLog.generateID(worker.requestIDs)
+    }
+
+    /// The upstream phase begins (pooled connection taken or a new one opened).
+    func noteUpstreamStarted() {
+        let now = worker.hrNow
+        if reqLog.tokenWaitStartNs != 0 && reqLog.tokenWaitEndNs == 0 { reqLog.tokenWaitEndNs = now }
+        if reqLog.upstreamStartNs == 0 { reqLog.upstreamStartNs = now }
+    }
+
+    /// The request failed because of the upstream (kept once: the first cause wins).
+    func noteUpstreamError(_ kind: UpstreamErrorKind) {
+        if reqLog.upstreamError == nil { reqLog.upstreamError = kind }
+    }
+
+    /// Called by `endRequest()` only.
+    func logRequest() {
+        let now = worker.hrNow
+        if reqLog.startNs == 0 { reqLog.startNs = now }
+        if reqLog.requestID.isEmpty { reqLog.generateID(worker.requestIDs) }
+        let status = reqLog.status == 0 ? 499 : reqLog.status
+        let duration = now &- reqLog.startNs
+        let routeIndex = route?.index
+        worker.metrics.record(
+            routeIndex: routeIndex, status: status, seconds: Double(duration) / 1e9, upstreamError: reqLog.upstreamError)
+        guard let accessLog = worker.accessLog else { return }
+        var upstreamNs: UInt64? = nil
+        if reqLog.upstreamStartNs != 0 {
+            upstreamNs = (reqLog.upstreamHeadNs != 0 ? reqLog.upstreamHeadNs : now) &- reqLog.upstreamStartNs
+        }
+        var tokenWaitNs: UInt64 = 0
+        if reqLog.tokenWaitStartNs != 0 {
+            tokenWaitNs = (reqLog.tokenWaitEndNs != 0 ? reqLog.tokenWaitEndNs : now) &- reqLog.tokenWaitStartNs
+        }
+        let hasHead = head != nil
+        let received = headEnd > 0 ? UInt64(headEnd) &+ bodyBytes : UInt64(hasHead ? headCount : 0)
+        let wall = AccessLogLineBuilder.wallClock()
+        var error = reqLog.errorCode
+        if error == nil && reqLog.aborted { error = "aborted" }
+        accessLog.append(AccessLogLineBuilder.Record(
+            wallSeconds: wall.seconds, wallNanos: wall.nanos, requestID: reqLog.requestID, routeIndex: routeIndex,
+            method: hasHead ? parser.method : .empty, target: hasHead ? (target.isEmpty ? parser.url : target) : .empty,
+            status: status, bytesIn: received, bytesOut: bytesWritten &- reqLog.bytesWrittenAtStart,
+            durationNs: duration, upstreamNs: upstreamNs, tokenWaitNs: tokenWaitNs, error: error,
+            upstreamError: reqLog.upstreamError))
+    }
+}

@@ -1,0 +1,36 @@
+/// Why an exchange with an upstream failed, for `m2m_upstream_errors_total{kind}` and the
+/// access log's `upstream_error`. Fixed strings so metrics group cleanly (STYLE.md §5).
+enum UpstreamErrorKind: Int, CaseIterable {
+    /// The host name did not resolve.
+    case resolveFailed
+    /// ECONNREFUSED while connecting.
+    case connectRefused
+    /// Any other connect failure (unreachable, closed during connect, ...).
+    case connectFailed
+    /// `connect_timeout_ms` passed while resolving or connecting.
+    case connectTimeout
+    /// Reset or write/read error after connecting.
+    case reset
+    /// The upstream closed the connection (FIN) before its response was complete.
+    case closed
+    /// `response_timeout_ms` passed without response bytes.
+    case responseTimeout
+    /// Unparsable or unexpected response (bad head, bad framing, head too large, stray 101).
+    case invalidResponse
+
+    var label: String {
+        switch self {
+        case .resolveFailed: "resolve_failed"
+        case .connectRefused: "connect_refused"
+        case .connectFailed: "connect_failed"
+        case .connectTimeout: "connect_timeout"
+        case .reset: "reset"
+        case .closed: "closed"
+        case .responseTimeout: "response_timeout"
+        case .invalidResponse: "invalid_response"
+        }
+    }
+
+    /// A read or write error seen on an established upstream connection.
+    static func lost(_ error: UVError) -> UpstreamErrorKind { error == .eof ? .closed : .reset }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// Requests to the proxy's admin listener (`server.admin_listen`), and its outputs parsed.
+struct AdminClient {
+    let port: UInt16
+
+    /// Waits until the admin port accepts connections (it is bound right after the proxy port).
+    init(port: UInt16) throws {
+        self.port = port
+        try Wait.until("the admin port \(port) to accept connections") { Wait.canConnect(port: port) }
+    }
+
+    func request(_ method: String, _ path: String, timeout: Double = 10) throws -> HTTPResponse {
+        let c = try RawHTTPConnection(port: port, timeout: timeout)
+        try c.send("\(method) \(path) HTTP/1.1\r\nHost: admin\r\nContent-Length: 0\r\n\r\n")
+        return try c.readResponse(head: method == "HEAD")
+    }
+
+    func get(_ path: String) throws -> HTTPResponse { try request("GET", path) }
+    func post(_ path: String, timeout: Double = 10) throws -> HTTPResponse { try request("POST", path, timeout: timeout) }
+
+    /// `/metrics` as sample → value (`name{labels}` exactly as printed).
+    func metrics() throws -> [String: Double] {
+        let r = try get("/metrics")
+        guard r.status == 200 else { throw HarnessError("/metrics answered \(r.summary)") }
+        var out: [String: Double] = [:]
+        for line in r.bodyText.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let v = Double(line[line.index(after: space)...]) else {
+                throw HarnessError("bad metrics line: \(line)")
+            }
+            out[String(line[..<space])] = v
+        }
+        return out
+    }
+
+    /// `/tokens` as an array of objects.
+    func tokens() throws -> [[String: Any]] {
+        let r = try get("/tokens")
+        guard r.status == 200, let list = try JSONSerialization.jsonObject(with: Data(r.body)) as? [[String: Any]] else {
+            throw HarnessError("/tokens answered \(r.summary)")
+        }
+        return list
+    }
+}
+
+extension TestConfig {
+    /// Turns the admin listener on at a free port; returns the port.
+    mutating func enableAdmin() throws -> UInt16 {
+        let port = try FreePort.pick()
+        server["admin_listen"] = "\"127.0.0.1:\(port)\""
+        return port
+    }
+}
+
+extension ProxyProcess {
+    /// Access-log lines on stdout so far, parsed (other lines are skipped).
+    var accessLog: [[String: Any]] {
+        process.stdout.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
+    }
+
+    /// Waits (the log is flushed every 100 ms) until at least `count` access-log lines exist.
+    func waitForAccessLog(count: Int, timeout: Double = 5) throws -> [[String: Any]] {
+        var lines: [[String: Any]] = []
+        try Wait.until("\(count) access-log line(s) on stdout", timeout: timeout) {
+            lines = accessLog
+            return lines.count >= count
+        }
+        return lines
+    }
+}
