@@ -106,6 +106,7 @@ cat >"$BENCH_DIR/m2m.conf" <<EOF
 listen = "127.0.0.1:$M2M_PORT"
 workers = 1
 admin_listen = ""
+access_log = false          # nginx runs with access_log off too
 
 [credential.bench]
 token_url = "http://127.0.0.1:$TOKEN_PORT/oidc/token"

@@ -219,6 +219,16 @@ extension ClientConnection {
     /// True for a `.` or `..` segment, also percent-encoded (`%2e`, RFC 3986 §2.3) and with
     /// `%2f` or `\` as separators, which some upstreams decode or accept before resolving.
     private func hasDotSegment(_ path: ByteSpan) -> Bool {
+        // Fast path: most paths contain none of the bytes a dot-segment needs.
+        var suspicious = false
+        for i in 0..<path.count {
+            let c = path[i]
+            if c == UInt8(ascii: ".") || c == UInt8(ascii: "%") {
+                suspicious = true
+                break
+            }
+        }
+        if !suspicious { return false }
         var dots = 0
         var other = false
         var params = false
