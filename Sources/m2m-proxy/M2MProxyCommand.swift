@@ -38,7 +38,10 @@ struct Run: ParsableCommand {
         }
         let log = Log(level: level)
         for w in result.warnings { log.warning("config: \(w)") }
-        let status = ProxyServer.run(config: cfg, log: log)
+        let path = config
+        let status = ProxyServer.run(config: cfg, log: log) {
+            ConfigLoader.load(path: path, environment: ProcessEnvironment.current())
+        }
         if status != 0 { throw ExitCode(status) }
     }
 }

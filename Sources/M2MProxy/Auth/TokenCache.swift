@@ -32,6 +32,8 @@ final class TokenCache {
     func slot(credential: CredentialConfig, resource: String?, scopes: [String], organizationID: String?, routeName: String) -> Int {
         let key = TokenKey(credential: credential, resource: resource, scopes: scopes, organizationID: organizationID)
         if let s = index[key] {
+            // Same key (secret included) after a reload: keep the token, take the new settings.
+            entries[s].credential = credential
             entries[s].routes.append(routeName)
             return s
         }
@@ -40,6 +42,12 @@ final class TokenCache {
         index[key] = s
         entries[s].routes.append(routeName)
         return s
+    }
+
+    /// A reload is about to assign routes again. Slots are never removed, so requests in flight
+    /// keep valid slots; a key no route uses any more is left to expire (never refreshed: unused).
+    func beginGeneration() {
+        for e in entries { e.routes.removeAll() }
     }
 
     // MARK: data path
@@ -121,7 +129,7 @@ final class TokenCache {
 
     /// Fetches the tokens of `prefetch = true` credentials at start.
     func prefetch() {
-        for e in entries where e.credential.prefetch && e.fetch == nil {
+        for e in entries where e.credential.prefetch && e.fetch == nil && !e.routes.isEmpty && e.current == nil {
             startFetch(e)
         }
     }
@@ -258,7 +266,7 @@ final class TokenCache {
     /// What `/tokens` and the metrics show (never the token).
     func snapshot() -> [TokenSnapshot] {
         let now = worker.now
-        return entries.map { e in
+        return entries.filter { !$0.routes.isEmpty }.map { e in
             let left = e.current.map { $0.sendUntil > now ? Int(($0.sendUntil - now) / 1000) : 0 }
             let exp = e.current.map { t -> Int in
                 let end = t.fetchedAt + t.lifetimeMs
@@ -277,7 +285,7 @@ final class TokenCache {
     var prefetchReady: Bool {
         let now = worker.now
         return entries.allSatisfy { e in
-            !e.credential.prefetch || (e.current.map { now < $0.sendUntil } ?? false)
+            e.routes.isEmpty || !e.credential.prefetch || (e.current.map { now < $0.sendUntil } ?? false)
         }
     }
 

@@ -1,7 +1,7 @@
 /// Everything the cache knows about one key (credential, resource, scopes, organization).
 final class TokenEntry {
     let key: TokenKey
-    let credential: CredentialConfig
+    var credential: CredentialConfig
     /// The complete token request, built once per key (the secret stays inside these bytes).
     let requestBytes: [UInt8]
     let label: String

@@ -38,6 +38,25 @@ final class RepeatingTimer {
         uv_timer_start(handle, repeatingTimerCallback, everyMs, everyMs)
         if unref { uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) }
     }
+
+    private var stopped = false
+
+    /// Stops for good: the handle closes and the retain taken in init is dropped in its close
+    /// callback, so the action never runs again.
+    func stop() {
+        guard !stopped else { return }
+        stopped = true
+        uv_timer_stop(handle)
+        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), repeatingTimerCloseCallback)
+    }
+
+    fileprivate func closed() { handle.deallocate() }
+}
+
+private let repeatingTimerCloseCallback: uv_close_cb = { handle in
+    let t = Unmanaged<RepeatingTimer>.fromOpaque(handle!.pointee.data)
+    t._withUnsafeGuaranteedRef { $0.closed() }
+    t.release()
 }
 
 @available(*, unavailable)

@@ -28,6 +28,16 @@ final class AccessLog {
         }
     }
 
+    /// A reload changed the routes: lines name them by their new positions.
+    func setRoutes(routeNames: [String], upstreams: [String]) {
+        builder = AccessLogLineBuilder(routeNames: routeNames, upstreams: upstreams)
+    }
+
+    func stopTimer() {
+        timer?.stop()
+        timer = nil
+    }
+
     func append(_ record: AccessLogLineBuilder.Record) {
         if buffer.remaining < AccessLogLineBuilder.maxLineBytes { flush() }
         builder.append(record, into: buffer)

@@ -4,7 +4,8 @@ private import Glibc
 /// Runs the proxy until SIGTERM/SIGINT: binds the listeners, prefetches tokens, serves, drains.
 public enum ProxyServer {
     /// Exit status: 0 after a drain, 2 when the listeners cannot be bound.
-    public static func run(config: ProxyConfig, log: Log) -> Int32 {
+    /// `reload` reads and validates the configuration again (SIGHUP).
+    public static func run(config: ProxyConfig, log: Log, reload: @escaping () -> ConfigLoadResult = { ConfigLoadResult(config: nil, errors: [ConfigProblem(keyPath: "", message: "reload is not available")], warnings: []) }) -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         let loop = uv_default_loop()!
         if config.server.workers > 1 {
@@ -37,7 +38,16 @@ public enum ProxyServer {
             })
         }
         watchers.append(SignalWatcher(loop: loop, signal: SIGHUP) {
-            log.warning("SIGHUP: configuration reload is not supported yet; keeping the current configuration")
+            guard !worker.isDraining else { return }
+            let result = reload()
+            guard let new = result.config, result.errors.isEmpty else {
+                let why = result.errors.map(\.description).joined(separator: "; ")
+                log.error("reload failed, keeping the current configuration: \(why)")
+                return
+            }
+            for w in result.warnings { log.warning("config: \(w)") }
+            for note in worker.reload(new) { log.warning("reload: \(note)") }
+            log.info("configuration reloaded: \(new.routes.count) route(s), \(new.credentials.count) credential(s)")
         })
         log.info("m2m-proxy \(M2MProxyVersion.string) serving \(config.routes.count) route(s)")
         uv_run(loop, UV_RUN_DEFAULT)

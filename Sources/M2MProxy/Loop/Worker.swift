@@ -12,8 +12,8 @@ final class Worker {
     let loop: UnsafeMutablePointer<uv_loop_t>
     let readBufferSize = 64 * 1024
     let readBuffer: UnsafeMutableRawPointer
-    let limits: LimitsConfig
-    let config: ProxyConfig
+    private(set) var limits: LimitsConfig
+    private(set) var config: ProxyConfig
     let log: Log
     /// Head buffers hold a whole head plus one read beyond it (pipelined bytes or body).
     let headBufferCapacity: Int
@@ -21,7 +21,12 @@ final class Worker {
     let statics = StaticLines()
     let resolver: Resolver
     private(set) var router: Router!
+    /// Routers replaced by reloads: requests in flight still point at their routes (unowned),
+    /// so they stay alive. Reloads are rare and routes small.
+    private var retiredRouters: [Router] = []
+    /// Pools only grow: a slot stays valid for requests of any configuration generation.
     private(set) var upstreamPools: [UpstreamPool] = []
+    private var poolIndex: [String: Int] = [:]
     private(set) var tokenCache: TokenCache!
     private var listeners: [Listener] = []
     private var adminListener: Listener?
@@ -54,10 +59,15 @@ final class Worker {
         resolver = Resolver(loop: loop)
         loop.pointee.data = Unmanaged.passUnretained(self).toOpaque()
 
-        // Routes sharing an upstream authority share a pool; routes sharing a token key share a
-        // token (DESIGN.md §5).
-        var poolIndex: [String: Int] = [:]
         tokenCache = TokenCache(worker: self)
+        router = Router(routes: compileRoutes(config))
+        metrics = RequestMetrics(routeNames: config.routes.map(\.name))
+        configureAccessLog(config)
+    }
+
+    /// Routes sharing an upstream authority share a pool; routes sharing a token key share a
+    /// token (DESIGN.md §5). Existing pools and token slots are reused across reloads.
+    private func compileRoutes(_ config: ProxyConfig) -> [CompiledRoute] {
         var compiled: [CompiledRoute] = []
         for (i, r) in config.routes.enumerated() {
             let key = "\(r.upstream.host):\(r.upstream.port)"
@@ -75,16 +85,76 @@ final class Worker {
             }
             compiled.append(CompiledRoute(index: i, config: r, upstreamSlot: slot, tokenSlot: tokenSlot))
         }
-        router = Router(routes: compiled)
-        metrics = RequestMetrics(routeNames: config.routes.map(\.name))
-        if config.server.accessLog {
-            accessLog = AccessLog(
-                routeNames: config.routes.map(\.name),
-                upstreams: config.routes.map { r in
-                    r.upstream.host.contains(":") ? "[\(r.upstream.host)]:\(r.upstream.port)" : "\(r.upstream.host):\(r.upstream.port)"
-                })
+        return compiled
+    }
+
+    private func configureAccessLog(_ config: ProxyConfig) {
+        guard config.server.accessLog else {
+            accessLog?.flush()
+            accessLog?.stopTimer()
+            accessLog = nil
+            return
+        }
+        let names = config.routes.map(\.name)
+        let upstreams = config.routes.map { r in
+            r.upstream.host.contains(":") ? "[\(r.upstream.host)]:\(r.upstream.port)" : "\(r.upstream.host):\(r.upstream.port)"
+        }
+        if let accessLog {
+            accessLog.setRoutes(routeNames: names, upstreams: upstreams)
+        } else {
+            accessLog = AccessLog(routeNames: names, upstreams: upstreams)
             accessLog!.startTimer(loop: loop)
         }
+    }
+
+    /// SIGHUP (DESIGN.md §2): the new configuration, already validated, takes effect for new
+    /// requests; requests in flight finish on the routes they matched. Tokens of unchanged keys
+    /// are kept (a changed secret is a different key: never an old token). What cannot change
+    /// without a restart (listen addresses, workers, max_header_bytes, whose size the buffers in
+    /// use have) is kept, and the returned notes say so.
+    func reload(_ new: ProxyConfig) -> [String] {
+        var notes: [String] = []
+        var server = new.server
+        var limits = new.limits
+        if new.server.listen != config.server.listen {
+            notes.append("server.listen changed: takes effect at the next restart")
+        }
+        if new.server.adminListen != config.server.adminListen {
+            notes.append("server.admin_listen changed: takes effect at the next restart")
+        }
+        if new.server.workers != config.server.workers {
+            notes.append("server.workers changed: takes effect at the next restart")
+        }
+        server = ServerConfig(
+            listen: config.server.listen, workers: config.server.workers, adminListen: config.server.adminListen,
+            drainTimeoutMs: new.server.drainTimeoutMs, accessLog: new.server.accessLog)
+        if new.limits.maxHeaderBytes != config.limits.maxHeaderBytes {
+            notes.append("limits.max_header_bytes changed: takes effect at the next restart")
+            limits = LimitsConfig(
+                maxHeaderBytes: config.limits.maxHeaderBytes, maxBodyBytes: new.limits.maxBodyBytes,
+                headerTimeoutMs: new.limits.headerTimeoutMs, bodyTimeoutMs: new.limits.bodyTimeoutMs,
+                idleTimeoutMs: new.limits.idleTimeoutMs, connectTimeoutMs: new.limits.connectTimeoutMs,
+                responseTimeoutMs: new.limits.responseTimeoutMs, tokenWaitMs: new.limits.tokenWaitMs,
+                replayBodyBytes: new.limits.replayBodyBytes)
+        }
+        let effective = ProxyConfig(server: server, limits: limits, credentials: new.credentials, routes: new.routes)
+        config = effective
+        self.limits = limits
+        tokenCache.beginGeneration()
+        let routes = compileRoutes(effective)
+        retiredRouters.append(router)
+        router = Router(routes: routes)
+        // Requests of earlier generations log and count under their route's new position, or
+        // as "none" when the route is gone.
+        var position: [String: Int] = [:]
+        for r in routes { position[r.config.name] = r.index }
+        for old in retiredRouters {
+            for r in old.routes { r.index = position[r.config.name] ?? -1 }
+        }
+        metrics = RequestMetrics(routeNames: effective.routes.map(\.name))
+        configureAccessLog(effective)
+        tokenCache.prefetch()
+        return notes
     }
 
     /// Monotonic nanoseconds (`uv_hrtime`), for request and upstream durations.

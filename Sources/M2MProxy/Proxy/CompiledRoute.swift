@@ -3,7 +3,9 @@ private import CLLHTTP
 /// A route prepared for the data path: byte patterns instead of strings, a method bit mask,
 /// pre-formatted header lines, and slots into the per-loop upstream pools and token cache.
 final class CompiledRoute {
-    let index: Int
+    /// Position in the current configuration's route list (metrics, access log); re-pointed by
+    /// a reload, -1 once the route is gone.
+    var index: Int
     let config: RouteConfig
     private let hostBytes: [UInt8]
     private let prefixBytes: [UInt8]
