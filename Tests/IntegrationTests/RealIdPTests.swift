@@ -66,4 +66,38 @@ import Testing
         #expect(enc.status == 200, "form-encoded Basic credentials: \(enc.summary)")
         #expect(idp.tokensIssued(to: "enc-client") == 1)
     }
+
+    /// DESIGN.md §5 against the real server with a short lifetime (4 s: refresh at 2 s, last send
+    /// at 3 s): under steady traffic the upstream, which checks every token's `exp` like a
+    /// resource server, never sees an expired token, no request fails, and refreshes happen.
+    @Test func shortLifetimeNeverDeliversAnExpiredToken() throws {
+        let idp = try RealIdP(clientID: "m2m-short", clientSecret: "s3cret", scopes: Self.scopes, ttl: 4)
+        defer { idp.stop() }
+        let up = try ScriptFixture("token_checking_upstream.py", label: "realidp-checking")
+        var config = TestConfig(listenPort: try FreePort.pick())
+        config.credentials = [.init(name: "glewlwyd", tokenURL: idp.tokenEndpoint, clientID: "m2m-short", clientSecret: "s3cret")]
+        config.routes = [.init(name: "api", upstream: up.url, credential: "glewlwyd", resource: "https://shopping.api", scopes: ["read:products"])]
+        let dir = try TempDir("realidp-short")
+        let proxy = try ProxyProcess(config: config, in: dir)
+        var statuses: [Int] = []
+        let end = Date().addingTimeInterval(9)
+        while Date() < end {
+            let c = try proxy.connect()
+            try c.send("GET /p HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            statuses.append(try c.readResponse().status)
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses.filter { $0 != 200 })")
+        let stats = try Self.stats(up)
+        #expect(stats["expired"] as? Int == 0)
+        #expect(stats["missing"] as? Int == 0)
+        let issued = idp.tokensIssued()
+        #expect(issued >= 3 && issued <= 6, "tokens issued: \(issued)")
+    }
+
+    private static func stats(_ up: ScriptFixture) throws -> [String: Any] {
+        let c = try RawHTTPConnection(port: up.port)
+        try c.send("GET /_stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        return try JSONSerialization.jsonObject(with: Data(c.readResponse().body)) as! [String: Any]
+    }
 }
