@@ -88,16 +88,11 @@ import Testing
             Thread.sleep(forTimeInterval: 0.1)
         }
         #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses.filter { $0 != 200 })")
-        let stats = try Self.stats(up)
+        let stats = try up.getJSON("/_stats")
         #expect(stats["expired"] as? Int == 0)
         #expect(stats["missing"] as? Int == 0)
         let issued = idp.tokensIssued()
         #expect(issued >= 3 && issued <= 6, "tokens issued: \(issued)")
     }
 
-    private static func stats(_ up: ScriptFixture) throws -> [String: Any] {
-        let c = try RawHTTPConnection(port: up.port)
-        try c.send("GET /_stats HTTP/1.1\r\nHost: x\r\n\r\n")
-        return try JSONSerialization.jsonObject(with: Data(c.readResponse().body)) as! [String: Any]
-    }
 }

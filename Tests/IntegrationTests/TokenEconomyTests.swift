@@ -17,11 +17,6 @@ import Testing
         return (bed, up!)
     }
 
-    private static func stats(_ up: ScriptFixture) throws -> [String: Any] {
-        let c = try RawHTTPConnection(port: up.port)
-        try c.send("GET /_stats HTTP/1.1\r\nHost: x\r\n\r\n")
-        return try JSONSerialization.jsonObject(with: Data(c.readResponse().body)) as! [String: Any]
-    }
 
     /// Sends a request every `everyMs` for `seconds`; returns the statuses.
     private static func traffic(_ bed: ProxyTestBed, seconds: Double, everyMs: Int = 100, path: String = "/x") throws -> [Int] {
@@ -43,7 +38,7 @@ import Testing
         let (bed, up) = try Self.bed(mode)
         let statuses = try Self.traffic(bed, seconds: 7)
         #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses.filter { $0 != 200 })")
-        let s = try Self.stats(up)
+        let s = try up.getJSON("/_stats")
         #expect(s["expired"] as? Int == 0)
         let fetched = try bed.tokens.tokenRequestCount()
         #expect(fetched >= 3 && fetched <= 5, "token requests: \(fetched)")
@@ -98,7 +93,7 @@ import Testing
             Thread.sleep(forTimeInterval: 0.2)
         }
         #expect(recovered)
-        #expect(try Self.stats(up)["expired"] as? Int == 0)
+        #expect(try up.getJSON("/_stats")["expired"] as? Int == 0)
     }
 
     /// 429 with Retry-After: 2 → no new token request for 2 s; the 503 carries Retry-After.

@@ -21,6 +21,13 @@ final class ScriptFixture {
 
     var url: String { "http://127.0.0.1:\(port)" }
 
+    /// `GET path` on the fixture itself, answer parsed as a JSON object (e.g. `/_stats`).
+    func getJSON(_ path: String) throws -> [String: Any] {
+        let c = try RawHTTPConnection(port: port)
+        try c.send("GET \(path) HTTP/1.1\r\nHost: fixture\r\n\r\n")
+        return try JSONSerialization.jsonObject(with: Data(c.readResponse().body)) as! [String: Any]
+    }
+
     /// The log's JSON lines as dictionaries.
     func records() throws -> [[String: Any]] {
         guard FileManager.default.fileExists(atPath: logPath) else { return [] }
