@@ -37,6 +37,24 @@ struct SocketAddress {
 
     var isIPv6: Bool { Int32(storage.ss_family) == AF_INET6 }
 
+    /// The address without port, as two integers (for allow_cidrs checks).
+    var ipAddress: IPAddress {
+        var st = storage
+        return withUnsafeBytes(of: &st) { raw in
+            if isIPv6 {
+                // sockaddr_in6: family(2) port(2) flowinfo(4) addr(16)
+                var hi: UInt64 = 0, lo: UInt64 = 0
+                for i in 8..<16 { hi = hi << 8 | UInt64(raw[i]) }
+                for i in 16..<24 { lo = lo << 8 | UInt64(raw[i]) }
+                return IPAddress(isIPv6: true, hi: hi, lo: lo)
+            }
+            // sockaddr_in: family(2) port(2) addr(4)
+            var v: UInt64 = 0
+            for i in 4..<8 { v = v << 8 | UInt64(raw[i]) }
+            return IPAddress(isIPv6: false, hi: 0, lo: v)
+        }
+    }
+
     func withSockAddr<R, E: Error>(_ body: (UnsafePointer<sockaddr>) throws(E) -> R) throws(E) -> R {
         var st = storage
         return try withUnsafePointer(to: &st) { p throws(E) in

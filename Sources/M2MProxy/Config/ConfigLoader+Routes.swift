@@ -162,6 +162,8 @@ extension ConfigLoader {
             }
         }
 
+        let allow = cidrList(reader, "allow_cidrs")
+        if allow.failed { failed = true }
         let organizationID = reader.nonEmptyString("organization_id")
         let preserveHost = reader.bool("preserve_host") ?? false
         let tlsCAFile = reader.nonEmptyString("tls_ca_file")
@@ -180,7 +182,7 @@ extension ConfigLoader {
         return RouteConfig(
             name: name, host: host, pathPrefix: pathPrefix, methods: methods, upstream: upstream,
             credentialIndex: credentialIndex, resource: resource, scopes: scopes, organizationID: organizationID,
-            preserveHost: preserveHost, tlsCAFile: tlsCAFile)
+            preserveHost: preserveHost, tlsCAFile: tlsCAFile, allowCIDRs: allow.list)
     }
 
     /// "/api/" → "/api"; "/" stays "/". Must start with "/"; query, fragment, spaces and control

@@ -88,9 +88,31 @@ extension ConfigLoader {
             }
         }
 
+        let allow = cidrList(reader, "allow_cidrs")
+        let trusted = cidrList(reader, "trusted_proxies")
+        if allow.failed || trusted.failed { failed = true }
+
         reader.reportUnknownKeys()
         guard !failed else { return nil }
         return ServerConfig(
-            listen: listen, workers: workers, adminListen: adminListen, drainTimeoutMs: drainTimeoutMs, accessLog: accessLog)
+            listen: listen, workers: workers, adminListen: adminListen, drainTimeoutMs: drainTimeoutMs, accessLog: accessLog,
+            allowCIDRs: allow.list, trustedProxies: trusted.list ?? [])
+    }
+
+    /// A list of CIDRs (`"10.0.0.0/8"`, `"::1"`); nil when the key is absent.
+    static func cidrList(_ reader: TableReader, _ key: String) -> (list: [CIDR]?, failed: Bool) {
+        guard reader.contains(key) else { return (nil, false) }
+        guard let entries = reader.stringArray(key) else { return (nil, true) }
+        var list: [CIDR] = []
+        var failed = false
+        for entry in entries {
+            if let c = CIDR.parse(entry.value) {
+                list.append(c)
+            } else {
+                reader.diagnostics.error(entry.keyPath, "not an IP address or CIDR (e.g. \"10.0.0.0/8\", \"::1\")")
+                failed = true
+            }
+        }
+        return (list, failed)
     }
 }

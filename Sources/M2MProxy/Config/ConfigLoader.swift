@@ -79,6 +79,15 @@ public enum ConfigLoader {
         for warning in RouteShadowChecker.warnings(for: resolvedRoutes) {
             diagnostics.warning(warning.keyPath, warning.message)
         }
+        // Anyone who reaches a token-injecting route acts with the M2M app's rights: say so when
+        // such a route is open on a non-loopback address with no address restriction at all.
+        if server.allowCIDRs == nil, let exposed = server.listen.first(where: { !(IPAddress.parse($0.host)?.isLoopback ?? false) }) {
+            for (i, r) in resolvedRoutes.enumerated() where r.credentialIndex != nil && r.allowCIDRs == nil {
+                diagnostics.warning(
+                    "route[\(i)]",
+                    "injects a token and is reachable on \(exposed) with no allow_cidrs: anyone who can connect acts with the M2M app's rights")
+            }
+        }
         let config = ProxyConfig(server: server, limits: limits, credentials: resolvedCredentials, routes: resolvedRoutes)
         return ConfigLoadResult(config: config, errors: [], warnings: diagnostics.warnings)
     }

@@ -40,13 +40,24 @@ public struct ServerConfig: Sendable {
     public let drainTimeoutMs: Int
     /// One JSON line per request on stdout (`access_log`, default true).
     public let accessLog: Bool
+    /// Client addresses the proxy listeners serve (`allow_cidrs`); nil = everyone. Others get
+    /// 403 `forbidden`.
+    public let allowCIDRs: [CIDR]?
+    /// Peers whose `X-Forwarded-For` is believed (`trusted_proxies`): the client address is then
+    /// the rightmost address in that header that is not itself a trusted proxy.
+    public let trustedProxies: [CIDR]
 
-    public init(listen: [ListenAddress], workers: Int, adminListen: ListenAddress?, drainTimeoutMs: Int, accessLog: Bool = true) {
+    public init(
+        listen: [ListenAddress], workers: Int, adminListen: ListenAddress?, drainTimeoutMs: Int, accessLog: Bool = true,
+        allowCIDRs: [CIDR]? = nil, trustedProxies: [CIDR] = []
+    ) {
         self.listen = listen
         self.workers = workers
         self.adminListen = adminListen
         self.drainTimeoutMs = drainTimeoutMs
         self.accessLog = accessLog
+        self.allowCIDRs = allowCIDRs
+        self.trustedProxies = trustedProxies
     }
 }
 
@@ -167,11 +178,13 @@ public struct RouteConfig: Sendable {
     public let organizationID: String?
     public let preserveHost: Bool
     public let tlsCAFile: String?
+    /// Client addresses this route serves, on top of `server.allow_cidrs`; nil = no extra limit.
+    public let allowCIDRs: [CIDR]?
 
     public init(
         name: String, host: HostMatch, pathPrefix: String, methods: [String]?, upstream: EndpointURL,
         credentialIndex: Int?, resource: String?, scopes: [String], organizationID: String?,
-        preserveHost: Bool, tlsCAFile: String?
+        preserveHost: Bool, tlsCAFile: String?, allowCIDRs: [CIDR]? = nil
     ) {
         self.name = name
         self.host = host
@@ -184,5 +197,6 @@ public struct RouteConfig: Sendable {
         self.organizationID = organizationID
         self.preserveHost = preserveHost
         self.tlsCAFile = tlsCAFile
+        self.allowCIDRs = allowCIDRs
     }
 }

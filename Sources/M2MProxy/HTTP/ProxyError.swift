@@ -6,6 +6,7 @@ enum ProxyError: Equatable {
     case bodyTooLarge
     case requestTimeout
     case noRoute
+    case forbidden
     case upstreamUnavailable(String)
     case upstreamTimeout(String)
     case tokenUnavailable(String, retryAfterSeconds: Int)
@@ -17,6 +18,7 @@ enum ProxyError: Equatable {
         case .bodyTooLarge: 413
         case .requestTimeout: 408
         case .noRoute: 404
+        case .forbidden: 403
         case .upstreamUnavailable: 502
         case .upstreamTimeout: 504
         case .tokenUnavailable: 503
@@ -31,6 +33,7 @@ enum ProxyError: Equatable {
         case .bodyTooLarge: "body_too_large"
         case .requestTimeout: "request_timeout"
         case .noRoute: "no_route"
+        case .forbidden: "forbidden"
         case .upstreamUnavailable: "upstream_unavailable"
         case .upstreamTimeout: "upstream_timeout"
         case .tokenUnavailable: "token_unavailable"
@@ -44,6 +47,7 @@ enum ProxyError: Equatable {
         case .bodyTooLarge: "request body exceeds limits.max_body_bytes"
         case .requestTimeout: "request was not received in time"
         case .noRoute: "no route matches this request"
+        case .forbidden: "client address not allowed"
         case .upstreamUnavailable(let m): m
         case .upstreamTimeout(let m): m
         case .tokenUnavailable(let m, _): m
@@ -53,6 +57,7 @@ enum ProxyError: Equatable {
     var reasonPhrase: String {
         switch status {
         case 400: "Bad Request"
+        case 403: "Forbidden"
         case 404: "Not Found"
         case 408: "Request Timeout"
         case 413: "Content Too Large"

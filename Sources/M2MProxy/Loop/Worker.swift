@@ -61,6 +61,7 @@ final class Worker {
 
         tokenCache = TokenCache(worker: self)
         router = Router(routes: compileRoutes(config))
+        hasAccessControl = Self.accessControl(config)
         metrics = RequestMetrics(routeNames: config.routes.map(\.name))
         configureAccessLog(config)
     }
@@ -127,7 +128,8 @@ final class Worker {
         }
         server = ServerConfig(
             listen: config.server.listen, workers: config.server.workers, adminListen: config.server.adminListen,
-            drainTimeoutMs: new.server.drainTimeoutMs, accessLog: new.server.accessLog)
+            drainTimeoutMs: new.server.drainTimeoutMs, accessLog: new.server.accessLog,
+            allowCIDRs: new.server.allowCIDRs, trustedProxies: new.server.trustedProxies)
         if new.limits.maxHeaderBytes != config.limits.maxHeaderBytes {
             notes.append("limits.max_header_bytes changed: takes effect at the next restart")
             limits = LimitsConfig(
@@ -144,6 +146,7 @@ final class Worker {
         let routes = compileRoutes(effective)
         retiredRouters.append(router)
         router = Router(routes: routes)
+        hasAccessControl = Self.accessControl(effective)
         // Requests of earlier generations log and count under their route's new position, or
         // as "none" when the route is gone.
         var position: [String: Int] = [:]
@@ -155,6 +158,13 @@ final class Worker {
         configureAccessLog(effective)
         tokenCache.prefetch()
         return notes
+    }
+
+    /// Any allow_cidrs configured: only then is the client address checked per request.
+    private(set) var hasAccessControl = false
+
+    private static func accessControl(_ c: ProxyConfig) -> Bool {
+        c.server.allowCIDRs != nil || c.routes.contains { $0.allowCIDRs != nil }
     }
 
     /// Monotonic nanoseconds (`uv_hrtime`), for request and upstream durations.

@@ -151,6 +151,10 @@ extension ClientConnection {
             return
         }
         route = r
+        if worker.hasAccessControl && !clientAllowed(r) {
+            respond(.forbidden)
+            return
+        }
         if let slot = r.tokenSlot {
             awaitToken(slot: slot)
         } else {
@@ -174,6 +178,31 @@ extension ClientConnection {
         case .failed(let error):
             respond(error)
         }
+    }
+
+    /// `server.allow_cidrs` and the route's `allow_cidrs` must both let the client in. Behind a
+    /// trusted proxy the client is the rightmost X-Forwarded-For address that is not itself a
+    /// trusted proxy (the leftmost ones are whatever the client claimed).
+    private func clientAllowed(_ r: CompiledRoute) -> Bool {
+        let server = worker.config.server
+        var client: IPAddress? = peer
+        if !server.trustedProxies.isEmpty && server.trustedProxies.allows(peer) && xffCount > 0 {
+            // Rare configuration: building strings here is acceptable.
+            var list: [String] = []
+            for i in 0..<requestHeaderCount where kinds[i] == .xForwardedFor {
+                list += parser.headers[i].value.makeString().split(separator: ",").map { String($0).trimmingASCIIWhitespace() }
+            }
+            client = nil
+            for entry in list.reversed() {
+                guard let a = IPAddress.parse(entry) else { break }
+                client = a
+                if !server.trustedProxies.allows(a) { break }
+            }
+        }
+        guard let client else { return false }
+        if let allow = server.allowCIDRs, !allow.allows(client) { return false }
+        if let allow = r.config.allowCIDRs, !allow.allows(client) { return false }
+        return true
     }
 
     /// Origin-form or absolute-form target → `target` (path+query) and `authority`.

@@ -43,6 +43,8 @@ final class ClientConnection: UVStream {
     private(set) var xffLine: StaticBytes
     private(set) var xffSuffix: StaticBytes
     private(set) var clientIP = ""
+    /// The TCP peer, for allow_cidrs and trusted_proxies.
+    private(set) var peer = IPAddress(isIPv6: false, hi: 0, lo: 0)
     /// Kind of each header of the current request, classified once.
     let kinds: UnsafeMutablePointer<HeaderKind>
     var connectionTokens = ConnectionTokens()
@@ -123,7 +125,9 @@ final class ClientConnection: UVStream {
     /// Called by the listener once accepted.
     func start() {
         setNoDelay()
-        clientIP = peerAddress()?.ipString ?? "unknown"
+        let address = peerAddress()
+        clientIP = address?.ipString ?? "unknown"
+        if let address { peer = address.ipAddress }
         xffLine = StaticBytes("X-Forwarded-For: \(clientIP)\r\n")
         xffSuffix = StaticBytes(", \(clientIP)\r\n")
         state = .idle

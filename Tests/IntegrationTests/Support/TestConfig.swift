@@ -21,6 +21,8 @@ struct TestConfig {
         var scopes: [String]? = nil
         var organizationID: String? = nil
         var preserveHost: Bool? = nil
+        /// Raw TOML for `allow_cidrs` (e.g. `["10.0.0.0/8"]`).
+        var allowCIDRs: String? = nil
     }
 
     /// `[server] listen`; nil leaves the key out.
@@ -65,6 +67,7 @@ struct TestConfig {
             if let v = r.scopes { out.append("scopes = \(Self.array(v))") }
             if let v = r.organizationID { out.append("organization_id = \(Self.quote(v))") }
             if let v = r.preserveHost { out.append("preserve_host = \(v)") }
+            if let v = r.allowCIDRs { out.append("allow_cidrs = \(v)") }
         }
         return out.joined(separator: "\n") + "\n"
     }

@@ -1,0 +1,96 @@
+private import Glibc
+
+/// An IP address as two 64-bit halves (IPv4 in the low 32 bits of `lo`), compared without
+/// allocation on the data path.
+public struct IPAddress: Sendable, Equatable {
+    public let isIPv6: Bool
+    public let hi: UInt64
+    public let lo: UInt64
+
+    public init(isIPv6: Bool, hi: UInt64, lo: UInt64) {
+        // IPv4-mapped IPv6 (::ffff:a.b.c.d, what a [::] listener reports for IPv4 peers) is IPv4.
+        if isIPv6 && hi == 0 && (lo >> 32) == 0xFFFF {
+            self.isIPv6 = false
+            self.hi = 0
+            self.lo = lo & 0xFFFF_FFFF
+        } else {
+            self.isIPv6 = isIPv6
+            self.hi = hi
+            self.lo = lo
+        }
+    }
+
+    /// Parses an IP literal (no brackets, no port).
+    public static func parse(_ text: String) -> IPAddress? {
+        if text.contains(":") {
+            var a = in6_addr()
+            guard inet_pton(AF_INET6, text, &a) == 1 else { return nil }
+            return withUnsafeBytes(of: a) { raw in
+                var hi: UInt64 = 0, lo: UInt64 = 0
+                for i in 0..<8 { hi = hi << 8 | UInt64(raw[i]) }
+                for i in 8..<16 { lo = lo << 8 | UInt64(raw[i]) }
+                return IPAddress(isIPv6: true, hi: hi, lo: lo)
+            }
+        }
+        var a = in_addr()
+        guard inet_pton(AF_INET, text, &a) == 1 else { return nil }
+        return IPAddress(isIPv6: false, hi: 0, lo: UInt64(UInt32(bigEndian: a.s_addr)))
+    }
+
+    public var isLoopback: Bool {
+        isIPv6 ? (hi == 0 && lo == 1) : (lo >> 24) == 127
+    }
+}
+
+/// `10.0.0.0/8`, `192.168.1.5` (= /32), `fd00::/8`, `::1` (= /128): the client addresses an
+/// `allow_cidrs` list lets in.
+public struct CIDR: Sendable, Equatable, CustomStringConvertible {
+    public let network: IPAddress
+    public let prefixLength: Int
+    private let maskHi: UInt64
+    private let maskLo: UInt64
+
+    public static func parse(_ text: String) -> CIDR? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let ip = IPAddress.parse(String(parts[0])) else { return nil }
+        let bits = ip.isIPv6 ? 128 : 32
+        var prefix = bits
+        if parts.count == 2 {
+            guard let p = Int(parts[1]), p >= 0, p <= bits else { return nil }
+            prefix = p
+        }
+        return CIDR(ip, prefix)
+    }
+
+    private init(_ ip: IPAddress, _ prefix: Int) {
+        var mh: UInt64 = 0, ml: UInt64 = 0
+        if ip.isIPv6 {
+            mh = prefix >= 64 ? ~0 : (prefix == 0 ? 0 : ~0 << UInt64(64 - prefix))
+            ml = prefix <= 64 ? 0 : (prefix >= 128 ? ~0 : ~0 << UInt64(128 - prefix))
+        } else {
+            ml = prefix == 0 ? 0 : (0xFFFF_FFFF << UInt64(32 - prefix)) & 0xFFFF_FFFF
+        }
+        maskHi = mh
+        maskLo = ml
+        network = IPAddress(isIPv6: ip.isIPv6, hi: ip.hi & mh, lo: ip.lo & ml)
+        prefixLength = prefix
+    }
+
+    public func contains(_ a: IPAddress) -> Bool {
+        a.isIPv6 == network.isIPv6 && (a.hi & maskHi) == network.hi && (a.lo & maskLo) == network.lo
+    }
+
+    public var description: String {
+        let bytes: [UInt8] = network.isIPv6
+            ? (0..<8).map { UInt8(truncatingIfNeeded: network.hi >> UInt64(56 - 8 * $0)) } + (0..<8).map { UInt8(truncatingIfNeeded: network.lo >> UInt64(56 - 8 * $0)) }
+            : (0..<4).map { UInt8(truncatingIfNeeded: network.lo >> UInt64(24 - 8 * $0)) }
+        var buf = [CChar](repeating: 0, count: 64)
+        bytes.withUnsafeBytes { _ = inet_ntop(network.isIPv6 ? AF_INET6 : AF_INET, $0.baseAddress, &buf, 64) }
+        let ip = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return "\(ip)/\(prefixLength)"
+    }
+}
+
+extension Array where Element == CIDR {
+    func allows(_ a: IPAddress) -> Bool { contains { $0.contains(a) } }
+}
