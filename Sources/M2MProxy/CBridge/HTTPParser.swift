@@ -53,6 +53,19 @@ final class HTTPParser {
     private(set) var bodySpans: [ByteSpan] = []
     /// Decoded body bytes of the current message (chunk framing excluded).
     private(set) var bodyBytes: UInt64 = 0
+    /// Chunks seen in the current message.
+    private(set) var chunks: UInt64 = 0
+
+    /// Trailer field bytes of the current message (field lines after the head).
+    private(set) var trailerBytes: UInt64 = 0
+    private var inTrailers = false
+
+    /// Raw framing a chunked message may carry beyond its data: per chunk a size line (with a
+    /// few leading zeros) and its CRLFs, plus the extensions and trailer fields actually seen
+    /// with their punctuation. Leading zeros are the one thing llhttp does not bound.
+    var chunkFramingAllowance: UInt64 {
+        (chunks + 2) * 48 + UInt64(chunkExtensionBytes) * 2 + trailerBytes * 2 + 64
+    }
 
     private enum Pending { case none, headers, message }
 
@@ -93,6 +106,10 @@ final class HTTPParser {
         }
         settings.pointee.on_headers_complete = { p in
             owner(p)._withUnsafeGuaranteedRef { $0.headersComplete() }
+        }
+        settings.pointee.on_chunk_header = { p in
+            owner(p)._withUnsafeGuaranteedRef { $0.chunks &+= 1 }
+            return 0
         }
         settings.pointee.on_chunk_extension_name = { p, _, len in
             owner(p)._withUnsafeGuaranteedRef { $0.chunkExtension(len) }
@@ -200,6 +217,9 @@ final class HTTPParser {
 
     private func messageBegin() {
         chunkExtensionBytes = 0
+        chunks = 0
+        trailerBytes = 0
+        inTrailers = false
         headerCount = 0
         bodyBytes = 0
         method = .empty
@@ -210,6 +230,7 @@ final class HTTPParser {
     }
 
     private func headerField(_ at: UnsafePointer<CChar>, _ len: Int) -> Int32 {
+        if inTrailers { trailerBytes &+= UInt64(len) + 4 }
         if headerCount > 0 && !lastWasValue {
             headers[headerCount - 1].name.extend(at, len)
             return 0
@@ -235,11 +256,13 @@ final class HTTPParser {
     }
 
     private func headerValue(_ at: UnsafePointer<CChar>, _ len: Int) {
+        if inTrailers { trailerBytes &+= UInt64(len) }
         headers[headerCount - 1].value.extend(at, len)
         lastWasValue = true
     }
 
     private func headersComplete() -> Int32 {
+        inTrailers = true
         pending = .headers
         if skipBody && llhttp_get_status_code(parser) >= 200 {
             // llhttp: 1 = no body; on_message_complete (which pauses) follows at once.

@@ -12,6 +12,8 @@ extension ConfigLoader {
             ("response_timeout_ms", \.responseTimeoutMs),
             ("token_wait_ms", \.tokenWaitMs),
             ("replay_body_bytes", \.replayBodyBytes),
+            ("max_connections", \.maxConnections),
+            ("max_requests_per_connection", \.maxRequestsPerConnection),
         ]
     }
 
@@ -33,6 +35,12 @@ extension ConfigLoader {
                     failed = true
                     continue
                 }
+            } else if key == "max_requests_per_connection" {
+                guard value >= 0 else {
+                    reader.diagnostics.error(reader.path(key), "must be 0 (unlimited) or more")
+                    failed = true
+                    continue
+                }
             } else if value <= 0 {
                 reader.diagnostics.error(reader.path(key), "must be a positive integer")
                 failed = true
@@ -48,6 +56,7 @@ extension ConfigLoader {
             headerTimeoutMs: value("header_timeout_ms"), bodyTimeoutMs: value("body_timeout_ms"),
             idleTimeoutMs: value("idle_timeout_ms"), connectTimeoutMs: value("connect_timeout_ms"),
             responseTimeoutMs: value("response_timeout_ms"), tokenWaitMs: value("token_wait_ms"),
-            replayBodyBytes: value("replay_body_bytes"))
+            replayBodyBytes: value("replay_body_bytes"), maxConnections: value("max_connections"),
+            maxRequestsPerConnection: value("max_requests_per_connection"))
     }
 }

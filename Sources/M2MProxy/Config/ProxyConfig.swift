@@ -74,18 +74,23 @@ public struct LimitsConfig: Sendable {
     /// upstream `401 invalid_token` (or a pooled connection closed under it); 0 = only bodyless
     /// requests are replayed.
     public let replayBodyBytes: Int
+    /// Open client connections per worker; more are answered 503 `overloaded` and closed.
+    public let maxConnections: Int
+    /// Requests served on one client connection before it is closed (`Connection: close` on the
+    /// last answer); 0 = unlimited.
+    public let maxRequestsPerConnection: Int
 
     public static let maxReplayBodyBytes = 65536
 
     public static let defaults = LimitsConfig(
         maxHeaderBytes: 32768, maxBodyBytes: 10_485_760, headerTimeoutMs: 10000, bodyTimeoutMs: 30000,
         idleTimeoutMs: 60000, connectTimeoutMs: 3000, responseTimeoutMs: 30000, tokenWaitMs: 5000,
-        replayBodyBytes: 65536)
+        replayBodyBytes: 65536, maxConnections: 10000, maxRequestsPerConnection: 0)
 
     public init(
         maxHeaderBytes: Int, maxBodyBytes: Int, headerTimeoutMs: Int, bodyTimeoutMs: Int,
         idleTimeoutMs: Int, connectTimeoutMs: Int, responseTimeoutMs: Int, tokenWaitMs: Int,
-        replayBodyBytes: Int = 65536
+        replayBodyBytes: Int = 65536, maxConnections: Int = 10000, maxRequestsPerConnection: Int = 0
     ) {
         self.maxHeaderBytes = maxHeaderBytes
         self.maxBodyBytes = maxBodyBytes
@@ -96,6 +101,8 @@ public struct LimitsConfig: Sendable {
         self.responseTimeoutMs = responseTimeoutMs
         self.tokenWaitMs = tokenWaitMs
         self.replayBodyBytes = replayBodyBytes
+        self.maxConnections = maxConnections
+        self.maxRequestsPerConnection = maxRequestsPerConnection
     }
 }
 

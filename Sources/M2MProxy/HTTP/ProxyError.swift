@@ -7,6 +7,7 @@ enum ProxyError: Equatable {
     case requestTimeout
     case noRoute
     case forbidden
+    case overloaded
     case upstreamUnavailable(String)
     case upstreamTimeout(String)
     case tokenUnavailable(String, retryAfterSeconds: Int)
@@ -19,6 +20,7 @@ enum ProxyError: Equatable {
         case .requestTimeout: 408
         case .noRoute: 404
         case .forbidden: 403
+        case .overloaded: 503
         case .upstreamUnavailable: 502
         case .upstreamTimeout: 504
         case .tokenUnavailable: 503
@@ -34,6 +36,7 @@ enum ProxyError: Equatable {
         case .requestTimeout: "request_timeout"
         case .noRoute: "no_route"
         case .forbidden: "forbidden"
+        case .overloaded: "overloaded"
         case .upstreamUnavailable: "upstream_unavailable"
         case .upstreamTimeout: "upstream_timeout"
         case .tokenUnavailable: "token_unavailable"
@@ -48,6 +51,7 @@ enum ProxyError: Equatable {
         case .requestTimeout: "request was not received in time"
         case .noRoute: "no route matches this request"
         case .forbidden: "client address not allowed"
+        case .overloaded: "too many open connections (limits.max_connections); retry later"
         case .upstreamUnavailable(let m): m
         case .upstreamTimeout(let m): m
         case .tokenUnavailable(let m, _): m
@@ -83,6 +87,8 @@ enum ProxyError: Equatable {
         var head = "HTTP/1.1 \(status) \(reasonPhrase)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nCache-Control: no-store\r\n"
         if case .tokenUnavailable(_, let retry) = self {
             head += "Retry-After: \(max(retry, 1))\r\n"
+        } else if self == .overloaded {
+            head += "Retry-After: 1\r\n"
         }
         head += keepAlive ? "\r\n" : "Connection: close\r\n\r\n"
         return Array(head.utf8) + Array(body.utf8)

@@ -7,6 +7,13 @@ public enum ProxyServer {
     /// `reload` reads and validates the configuration again (SIGHUP).
     public static func run(config: ProxyConfig, log: Log, reload: @escaping () -> ConfigLoadResult = { ConfigLoadResult(config: nil, errors: [ConfigProblem(keyPath: "", message: "reload is not available")], warnings: []) }) -> Int32 {
         signal(SIGPIPE, SIG_IGN)
+        // Every client and upstream connection is a descriptor: use the hard limit, as nginx's
+        // worker_rlimit_nofile would.
+        var nofile = rlimit()
+        if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max {
+            nofile.rlim_cur = nofile.rlim_max
+            _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &nofile)
+        }
         let loop = uv_default_loop()!
         if config.server.workers > 1 {
             log.warning("server.workers = \(config.server.workers): this version runs one event loop; multi-loop workers are planned")

@@ -137,7 +137,8 @@ final class Worker {
                 headerTimeoutMs: new.limits.headerTimeoutMs, bodyTimeoutMs: new.limits.bodyTimeoutMs,
                 idleTimeoutMs: new.limits.idleTimeoutMs, connectTimeoutMs: new.limits.connectTimeoutMs,
                 responseTimeoutMs: new.limits.responseTimeoutMs, tokenWaitMs: new.limits.tokenWaitMs,
-                replayBodyBytes: new.limits.replayBodyBytes)
+                replayBodyBytes: new.limits.replayBodyBytes, maxConnections: new.limits.maxConnections,
+                maxRequestsPerConnection: new.limits.maxRequestsPerConnection)
         }
         let effective = ProxyConfig(server: server, limits: limits, credentials: new.credentials, routes: new.routes)
         config = effective
@@ -222,6 +223,12 @@ final class Worker {
         }
         if draining {
             c.close()
+            return
+        }
+        if openConnections > limits.maxConnections {
+            // Over max_connections: a graceful refusal the client can understand and retry,
+            // instead of a silent close or an ever-growing accept backlog.
+            c.refuseOverloaded()
             return
         }
         clients.append(c)

@@ -56,8 +56,15 @@ extension ClientConnection {
         stopTimer()
         requestActive = true
         worker.requestStarted()
+        guard parser.httpMajor == 1 else {
+            // llhttp accepts "HTTP/0.9" and "HTTP/2.0" request lines; this proxy speaks 1.x only.
+            respond(.badRequest("unsupported HTTP version"))
+            return
+        }
         http10 = parser.httpMinor == 0
-        keepAlive = parser.shouldKeepAlive && !worker.isDraining
+        requestsServed += 1
+        let limit = worker.limits.maxRequestsPerConnection
+        keepAlive = parser.shouldKeepAlive && !worker.isDraining && (limit == 0 || requestsServed < limit)
         let method = parser.methodCode
         methodCode = method
         isHEAD = method == HTTPParser.methodHEAD
@@ -73,7 +80,16 @@ extension ClientConnection {
             respond(.badRequest("Transfer-Encoding other than chunked"))
             return
         }
-        if parser.hasTransferEncoding && !Self.isPlainChunked(parser, count: parser.headerCount) {
+        // llhttp flags Transfer-Encoding only for a non-empty value; an empty or blank one next to
+        // a Content-Length would reach an upstream that may let it win (smuggling): any TE line
+        // counts here.
+        let teLines = Self.transferEncodingLines(parser, count: parser.headerCount)
+        if teLines > 0 && http10 {
+            // RFC 9112 §6.1: chunked framing from an HTTP/1.0 client is faulty.
+            respond(.badRequest("Transfer-Encoding in an HTTP/1.0 request"))
+            return
+        }
+        if teLines > 0 && !Self.isPlainChunked(parser, count: parser.headerCount) {
             // llhttp accepts "identity, chunked", repeated TE lines, ...; an upstream may read
             // them differently (smuggling). Only one plain `chunked` is forwarded (nginx: 501).
             respond(.badRequest("Transfer-Encoding must be exactly one \"chunked\""))
@@ -388,6 +404,12 @@ extension ClientConnection {
         }
     }
 
+    static func transferEncodingLines(_ p: HTTPParser, count: Int) -> Int {
+        var n = 0
+        for i in 0..<count where p.headers[i].name.equalsLowercase("transfer-encoding") { n += 1 }
+        return n
+    }
+
     /// Exactly one Transfer-Encoding header whose value is `chunked`.
     static func isPlainChunked(_ p: HTTPParser, count: Int) -> Bool {
         var seen = 0
@@ -520,6 +542,20 @@ extension ClientConnection {
     /// is found, and whatever follows it is kept as the next pipelined request.
     func processRequestBytes(_ base: UnsafeRawPointer, _ count: Int, fromSocket: Bool, forward: Bool) {
         let event = parser.execute(base, count)
+        // Only this message's bytes count (pipelined requests may follow it in the same read).
+        if case .messageComplete(let n) = event {
+            rawBodyBytes &+= UInt64(n)
+        } else {
+            rawBodyBytes &+= UInt64(count)
+        }
+        if parser.isChunked && rawBodyBytes > parser.bodyBytes &+ parser.chunkFramingAllowance {
+            // Chunk-size lines (leading zeros), extensions and trailers are forwarded raw and
+            // llhttp does not bound their length: a body may not carry more framing than a
+            // generous allowance per chunk.
+            keepAlive = false
+            respond(.badRequest("chunked framing too large"))
+            return
+        }
         if parser.headerCount > requestHeaderCount && requestHeaderCount > 0 && hasForbiddenTrailer() {
             // Trailers are forwarded as raw bytes: a client must not smuggle an Authorization
             // (on a token route), Host or framing field into them. Checked before forwarding.

@@ -59,6 +59,8 @@ final class ClientConnection: UVStream {
     var hasBody = false
     var bodyDone = false
     var bodyBytes: UInt64 = 0
+    /// Request bytes after the head run through the parser (framing included).
+    var rawBodyBytes: UInt64 = 0
     var expectContinue = false
     var absoluteForm = false
     /// Headers of the request head (the parser may append chunked trailers after them).
@@ -96,6 +98,8 @@ final class ClientConnection: UVStream {
     var upstreamPausedForClient = false
     var clientPausedForUpstream = false
     var requestActive = false
+    /// Requests begun on this connection (limits.max_requests_per_connection).
+    var requestsServed = 0
     var responseConnectionTokens = ConnectionTokens()
     /// Closing after FIN while discarding what the client still sends.
     var lingering = false
@@ -254,6 +258,14 @@ final class ClientConnection: UVStream {
         worker.connectionClosed(self)
     }
 
+    /// Answers 503 `overloaded` and closes (the worker is at max_connections).
+    func refuseOverloaded() {
+        clientIndex = -1
+        let bytes = ProxyError.overloaded.responseBytes(keepAlive: false)
+        _ = bytes.withUnsafeBytes { write($0.baseAddress!, $0.count) }
+        closeWhenFlushed(linger: true)
+    }
+
     /// Shutdown: an idle connection closes now; a busy one after its current response.
     func drain() {
         keepAlive = false
@@ -372,6 +384,7 @@ final class ClientConnection: UVStream {
         hasBody = false
         bodyDone = false
         bodyBytes = 0
+        rawBodyBytes = 0
         expectContinue = false
         absoluteForm = false
         requestHeaderCount = 0

@@ -179,7 +179,7 @@ extension ConfigTests {
     }
 
     @Suite struct ConfigLoaderLimitsTests {
-        @Test(arguments: ConfigLoader.limitKeys.map(\.key).filter { $0 != "replay_body_bytes" })
+        @Test(arguments: ConfigLoader.limitKeys.map(\.key).filter { $0 != "replay_body_bytes" && $0 != "max_requests_per_connection" })
         func mustBePositiveIntegers(key: String) {
             #expect(errors("[limits]\n\(key) = 0") == ["limits.\(key): must be a positive integer"])
             #expect(errors("[limits]\n\(key) = -1") == ["limits.\(key): must be a positive integer"])
@@ -192,6 +192,11 @@ extension ConfigTests {
             #expect(errors("[limits]\nreplay_body_bytes = 65536") == [])
             #expect(errors("[limits]\nreplay_body_bytes = 65537") == ["limits.replay_body_bytes: must be between 0 and 65536"])
             #expect(errors("[limits]\nreplay_body_bytes = -1") == ["limits.replay_body_bytes: must be between 0 and 65536"])
+        }
+
+        @Test func maxRequestsPerConnectionAllowsZero() {
+            #expect(errors("[limits]\nmax_requests_per_connection = 0") == [])
+            #expect(errors("[limits]\nmax_requests_per_connection = -1") == ["limits.max_requests_per_connection: must be 0 (unlimited) or more"])
         }
 
         @Test func wrongTypeMessage() {
