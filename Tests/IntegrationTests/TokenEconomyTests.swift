@@ -190,4 +190,31 @@ import Testing
         #expect(r.header("WWW-Authenticate")?.contains("invalid_token") == true)
         #expect(try up.records().filter { ($0["path"] as? String) == "/echo" }.count == 1)
     }
+
+    /// A 503 for a request whose small body already arrived keeps the connection: the pipelined
+    /// request behind it is answered too.
+    @Test func tokenFailureKeepsTheConnectionForACompleteBody() throws {
+        var mode = TokenMode()
+        mode.status = 500
+        mode.body = "oops"
+        let (bed, up) = try Self.bed(mode)
+        defer { withExtendedLifetime(up) {} }
+        let c = try bed.connect()
+        try c.send("POST /r HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /r2 HTTP/1.1\r\nHost: x\r\n\r\n")
+        let first = try c.readResponse()
+        let second = try c.readResponse()
+        #expect(first.status == 503 && first.header("Connection") == nil)
+        #expect(second.status == 503)
+    }
+
+    /// An endpoint that closes the connection without a byte is reported as such (not "HTTP 0").
+    @Test func droppedTokenConnectionIsReportedPlainly() throws {
+        var mode = TokenMode()
+        mode.drop = true
+        let (bed, up) = try Self.bed(mode)
+        defer { withExtendedLifetime(up) {} }
+        let r = try bed.get("/x")
+        #expect(r.status == 503)
+        #expect((r.json?["message"] as? String)?.contains("closed the connection without answering") == true, "\(r.bodyText)")
+    }
 }

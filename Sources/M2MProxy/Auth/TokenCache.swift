@@ -186,7 +186,15 @@ final class TokenCache {
         case .failure(let failure):
             e.failures += 1
             e.lastError = failure.message
-            e.nextAttemptAt = now + failure.retryDelayMs(failures: e.failures)
+            var delay = failure.retryDelayMs(failures: e.failures)
+            if case .unreachable = failure, !(e.current.map { now < $0.sendUntil } ?? false) {
+                // No usable token: every request is failing, so come back within 5 s of the
+                // endpoint's recovery rather than after a backoff grown toward 60 s.
+                delay = min(delay, 5000)
+            } else if case .transient = failure, !(e.current.map { now < $0.sendUntil } ?? false) {
+                delay = min(delay, 5000)
+            }
+            e.nextAttemptAt = now + delay
             worker.log.warning("token fetch failed \(e.label): \(failure.message)")
             if let t = e.current, e.nextAttemptAt < t.sendUntil {
                 // Still holding a valid token: retry in the background at the backoff point.

@@ -152,6 +152,11 @@ final class TokenFetch: UVStream {
             return
         }
         guard let result else { return }
+        if result.status == 0 {
+            // EOF before a single byte of an answer: llhttp "completes" an empty stream.
+            fail(.unreachable("token endpoint closed the connection without answering"))
+            return
+        }
         finish(classify(status: result.status, body: result.body, retryAfter: result.retryAfter))
     }
 

@@ -168,6 +168,31 @@ final class Worker {
         c.server.allowCIDRs != nil || c.routes.contains { $0.allowCIDRs != nil }
     }
 
+    private var failureLogSecond: UInt64 = 0
+    private var failureLogCount = 0
+    private var failureLogSuppressed = 0
+    static let failureLogsPerSecond = 20
+
+    /// Logs a failed request, at most `failureLogsPerSecond` per second: a token-endpoint
+    /// outage under load must not turn stderr into a flood (the access log has every request).
+    func logFailure(_ message: @autoclosure () -> String) {
+        let second = now / 1000
+        if second != failureLogSecond {
+            if failureLogSuppressed > 0 {
+                log.info("\(failureLogSuppressed) more failed request(s) not logged in the last second")
+            }
+            failureLogSecond = second
+            failureLogCount = 0
+            failureLogSuppressed = 0
+        }
+        if failureLogCount < Self.failureLogsPerSecond {
+            failureLogCount += 1
+            log.info(message())
+        } else {
+            failureLogSuppressed += 1
+        }
+    }
+
     /// Monotonic nanoseconds (`uv_hrtime`), for request and upstream durations.
     var hrNow: UInt64 { uv_hrtime() }
 

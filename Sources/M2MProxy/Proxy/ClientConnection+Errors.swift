@@ -21,15 +21,16 @@ extension ClientConnection {
         // would be read as the next request.
         var close = error.closesConnection || !keepAlive
         if !close && !bodyDone {
-            if hasBody {
-                close = true
-            } else if let head {
+            if let head, !bufferedBytesProcessed && !(hasBody && expectContinue) {
+                // The request may be complete in the head buffer (a small body arrived with the
+                // head): consume it, and the connection stays usable for what follows.
+                bufferedBytesProcessed = true
                 processRequestBytes(head + headEnd, headCount - headEnd, fromSocket: false, forward: false)
-                if !bodyDone { close = true }
             }
+            if !bodyDone { close = true }
         }
         if error.status >= 500 || error.status == 400 {
-            worker.log.info("request failed: \(error.status) \(error.code): \(error.message)")
+            worker.logFailure("request failed: \(error.status) \(error.code): \(error.message)")
         }
         let bytes = error.responseBytes(keepAlive: !close)
         let failed = bytes.withUnsafeBytes { write($0.baseAddress!, $0.count) }
