@@ -19,6 +19,8 @@ enum ParseEvent {
 
 enum ParseError: Equatable {
     case tooManyHeaders
+    /// A chunked trailer field the owner refuses (Authorization, Host, framing fields).
+    case forbiddenTrailer
     /// llhttp's error name and reason, e.g. `HPE_INVALID_HEADER_TOKEN`, for logs and the 400 message.
     case invalid(code: Int32)
 
@@ -104,6 +106,9 @@ final class HTTPParser {
             owner(p)._withUnsafeGuaranteedRef { $0.lastWasValue = true }
             return 0
         }
+        settings.pointee.on_header_field_complete = { p in
+            owner(p)._withUnsafeGuaranteedRef { $0.headerFieldComplete() }
+        }
         settings.pointee.on_headers_complete = { p in
             owner(p)._withUnsafeGuaranteedRef { $0.headersComplete() }
         }
@@ -134,6 +139,7 @@ final class HTTPParser {
     }
 
     deinit {
+        trailerName.deallocate()
         headers.deallocate()
         parser.deallocate()
         settings.deallocate()
@@ -167,6 +173,7 @@ final class HTTPParser {
             }
         }
         if overflow { return .error(.tooManyHeaders) }
+        if forbiddenTrailer { return .error(.forbiddenTrailer) }
         return .error(.invalid(code: Int32(rc.rawValue)))
     }
 
@@ -220,6 +227,8 @@ final class HTTPParser {
         chunks = 0
         trailerBytes = 0
         inTrailers = false
+        forbiddenTrailer = false
+        trailerNameCount = 0
         headerCount = 0
         bodyBytes = 0
         method = .empty
@@ -229,8 +238,25 @@ final class HTTPParser {
         overflow = false
     }
 
+    /// Set when a trailer field's name is one the owner forbids (`isForbiddenTrailer`).
+    private(set) var forbiddenTrailer = false
+    /// Decides on a complete trailer field name (request parsers); nil = trailers not checked.
+    var isForbiddenTrailer: ((ByteSpan) -> Bool)?
+    /// Trailer names arrive in pieces from different reads (the loop's read buffer is reused),
+    /// so their bytes are copied here; only short names can be forbidden ones.
+    private let trailerName = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+    private var trailerNameCount = 0
+
     private func headerField(_ at: UnsafePointer<CChar>, _ len: Int) -> Int32 {
-        if inTrailers { trailerBytes &+= UInt64(len) + 4 }
+        if inTrailers {
+            // Never spans: the pieces of a trailer line may sit in different reads.
+            trailerBytes &+= UInt64(len) + 4
+            if trailerNameCount + len <= 64 {
+                (trailerName + trailerNameCount).copyMemory(from: at, byteCount: len)
+            }
+            trailerNameCount += len
+            return 0
+        }
         if headerCount > 0 && !lastWasValue {
             headers[headerCount - 1].name.extend(at, len)
             return 0
@@ -245,6 +271,19 @@ final class HTTPParser {
         return 0
     }
 
+    private func headerFieldComplete() -> Int32 {
+        guard inTrailers else { return 0 }
+        let n = trailerNameCount
+        trailerNameCount = 0
+        guard n <= 64, let check = isForbiddenTrailer else { return 0 }
+        if check(ByteSpan(base: UnsafeRawPointer(trailerName), count: n)) {
+            // Stop here: the caller answers 400 before forwarding this read.
+            forbiddenTrailer = true
+            return -1
+        }
+        return 0
+    }
+
     /// Chunk extensions have no length limit in llhttp and are forwarded raw: cap them per
     /// message, so that a 1 KB body cannot carry megabytes past max_body_bytes.
     static let maxChunkExtensionBytes = 4096
@@ -256,7 +295,10 @@ final class HTTPParser {
     }
 
     private func headerValue(_ at: UnsafePointer<CChar>, _ len: Int) {
-        if inTrailers { trailerBytes &+= UInt64(len) }
+        if inTrailers {
+            trailerBytes &+= UInt64(len)
+            return
+        }
         headers[headerCount - 1].value.extend(at, len)
         lastWasValue = true
     }

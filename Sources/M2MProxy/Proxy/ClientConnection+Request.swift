@@ -556,13 +556,6 @@ extension ClientConnection {
             respond(.badRequest("chunked framing too large"))
             return
         }
-        if parser.headerCount > requestHeaderCount && requestHeaderCount > 0 && hasForbiddenTrailer() {
-            // Trailers are forwarded as raw bytes: a client must not smuggle an Authorization
-            // (on a token route), Host or framing field into them. Checked before forwarding.
-            keepAlive = false
-            respond(.badRequest("forbidden field in chunked trailer"))
-            return
-        }
         switch event {
         case .needMore:
             if count > 0 { forwardBody(base, count, fromSocket: fromSocket, forward: forward) }
@@ -596,6 +589,12 @@ extension ClientConnection {
             }
         case .headersComplete:
             abort()
+        case .error(.forbiddenTrailer):
+            // Trailers are forwarded as raw bytes: a client must not smuggle an Authorization
+            // (on a token route), Host or framing field into them. The read holding the name's
+            // end is not forwarded; the upstream connection is dropped with the request.
+            keepAlive = false
+            if responseHeadSent { abort() } else { respond(.badRequest("forbidden field in chunked trailer")) }
         case .error(let e):
             if responseHeadSent {
                 abort()
@@ -606,16 +605,14 @@ extension ClientConnection {
         }
     }
 
-    private func hasForbiddenTrailer() -> Bool {
-        for i in requestHeaderCount..<parser.headerCount {
-            switch HeaderKind.classify(parser.headers[i].name) {
-            case .authorization, .proxyAuthorization, .host, .contentLength, .transferEncoding, .connection:
-                return true
-            default:
-                continue
-            }
+    /// Trailer names refused by the request parser (see `HTTPParser.isForbiddenTrailer`).
+    static func isForbiddenTrailerName(_ name: ByteSpan) -> Bool {
+        switch HeaderKind.classify(name) {
+        case .authorization, .proxyAuthorization, .host, .contentLength, .transferEncoding, .connection:
+            return true
+        default:
+            return false
         }
-        return false
     }
 
     private func malformedName(_ e: ParseError) -> String {

@@ -116,6 +116,7 @@ final class ClientConnection: UVStream {
 
     override init(worker: Worker) {
         kinds = .allocate(capacity: 128)
+        parser.isForbiddenTrailer = ClientConnection.isForbiddenTrailerName
         xffLine = worker.statics.empty
         xffSuffix = worker.statics.empty
         super.init(worker: worker)

@@ -72,7 +72,7 @@ final class CompiledRoute {
     }
 
     func matchesMethod(_ code: Int) -> Bool {
-        code < 64 && (methodMask & (1 << UInt64(code))) != 0
+        code >= 0 && code < 64 && (methodMask & (1 << UInt64(code))) != 0
     }
 
     /// llhttp's numeric code for a method name (GET = 1, ...), found once per config.
