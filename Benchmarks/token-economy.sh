@@ -35,14 +35,8 @@ cleanup() {
 trap cleanup EXIT
 
 log() { printf '[economy %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
-port_of() {  # wait for PORT=<n> in a fixture's stdout file
-    for _ in $(seq 100); do
-        if grep -q '^PORT=' "$1" 2>/dev/null; then grep -m1 '^PORT=' "$1" | cut -d= -f2; return; fi
-        sleep 0.1
-    done
-    echo "fixture did not start: $1" >&2; exit 1
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=Benchmarks/fixtures.sh
+source Benchmarks/fixtures.sh  # cwd is the repository root (cd above)
 
 [[ $SKIP_INSTALL == 1 ]] || bash scripts/install-deps.sh build test bench >/dev/null
 [[ $SKIP_BUILD == 1 ]] || swift build -c release >/dev/null
