@@ -116,11 +116,6 @@ final class TokenCache {
         return .tokenUnavailable(why, retryAfterSeconds: 1)
     }
 
-    func unavailableError(slot: Int) -> ProxyError {
-        let e = entries[slot]
-        return .tokenUnavailable(e.lastError ?? "token expired", retryAfterSeconds: retryAfterSeconds(e, now: worker.now))
-    }
-
     private func retryAfterSeconds(_ e: TokenEntry, now: UInt64) -> Int {
         e.nextAttemptAt > now ? Int((e.nextAttemptAt - now + 999) / 1000) : 1
     }

@@ -544,11 +544,11 @@ extension ClientConnection {
         let event = parser.execute(base, count)
         // Only this message's bytes count (pipelined requests may follow it in the same read).
         if case .messageComplete(let n) = event {
-            rawBodyBytes &+= UInt64(n)
+            bodyBytes &+= UInt64(n)
         } else {
-            rawBodyBytes &+= UInt64(count)
+            bodyBytes &+= UInt64(count)
         }
-        if parser.isChunked && rawBodyBytes > parser.bodyBytes &+ parser.chunkFramingAllowance {
+        if parser.isChunked && bodyBytes > parser.bodyBytes &+ parser.chunkFramingAllowance {
             // Chunk-size lines (leading zeros), extensions and trailers are forwarded raw and
             // llhttp does not bound their length: a body may not carry more framing than a
             // generous allowance per chunk.
@@ -639,7 +639,6 @@ extension ClientConnection {
     }
 
     private func forwardBody(_ base: UnsafeRawPointer, _ count: Int, fromSocket: Bool, forward: Bool) {
-        bodyBytes += UInt64(count)
         if !fromSocket, let head { forwardedFromHead = (base + count) - UnsafeRawPointer(head) }
         guard forward, let u = upstream else { return }
         if fromSocket { keepForReplay(base, count) }

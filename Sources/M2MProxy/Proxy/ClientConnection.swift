@@ -58,9 +58,9 @@ final class ClientConnection: UVStream {
     var isHEAD = false
     var hasBody = false
     var bodyDone = false
+    /// Request bytes after the head run through the parser, framing included (the access log's
+    /// bytes in, and the chunk-framing bound).
     var bodyBytes: UInt64 = 0
-    /// Request bytes after the head run through the parser (framing included).
-    var rawBodyBytes: UInt64 = 0
     var expectContinue = false
     var absoluteForm = false
     /// Headers of the request head (the parser may append chunked trailers after them).
@@ -385,7 +385,6 @@ final class ClientConnection: UVStream {
         hasBody = false
         bodyDone = false
         bodyBytes = 0
-        rawBodyBytes = 0
         expectContinue = false
         absoluteForm = false
         requestHeaderCount = 0
