@@ -119,8 +119,14 @@ final class HTTPParser {
         settings.pointee.on_chunk_extension_name = { p, _, len in
             owner(p)._withUnsafeGuaranteedRef { $0.chunkExtension(len) }
         }
+        settings.pointee.on_chunk_extension_name_complete = { p in
+            owner(p)._withUnsafeGuaranteedRef { $0.chunkExtensionPieceComplete() }
+        }
         settings.pointee.on_chunk_extension_value = { p, _, len in
             owner(p)._withUnsafeGuaranteedRef { $0.chunkExtension(len) }
+        }
+        settings.pointee.on_chunk_extension_value_complete = { p in
+            owner(p)._withUnsafeGuaranteedRef { $0.chunkExtensionPieceComplete() }
         }
         settings.pointee.on_body = { p, at, len in
             owner(p)._withUnsafeGuaranteedRef { o in
@@ -224,6 +230,7 @@ final class HTTPParser {
 
     private func messageBegin() {
         chunkExtensionBytes = 0
+        chunkExtensionPiece = 0
         chunks = 0
         trailerBytes = 0
         inTrailers = false
@@ -288,10 +295,21 @@ final class HTTPParser {
     /// message, so that a 1 KB body cannot carry megabytes past max_body_bytes.
     static let maxChunkExtensionBytes = 4096
     private var chunkExtensionBytes = 0
+    /// Bytes of the extension name or value being parsed (it may span reads).
+    private var chunkExtensionPiece = 0
 
     private func chunkExtension(_ len: Int) -> Int32 {
         chunkExtensionBytes += len
+        chunkExtensionPiece += len
         return chunkExtensionBytes > Self.maxChunkExtensionBytes ? -1 : 0
+    }
+
+    /// llhttp accepts `5;=v` and `5;a=` (an empty name or value) and reports the empty piece;
+    /// RFC 9112 §7.1.1 makes both a token (or a quoted string), never empty. An upstream that
+    /// splits the line differently is a framing disagreement, so refuse it like nginx does.
+    private func chunkExtensionPieceComplete() -> Int32 {
+        defer { chunkExtensionPiece = 0 }
+        return chunkExtensionPiece == 0 ? -1 : 0
     }
 
     private func headerValue(_ at: UnsafePointer<CChar>, _ len: Int) {
