@@ -34,6 +34,45 @@ import Testing
         }
     }
 
+    /// A route's max_upstream_connections: five concurrent slow requests share two upstream
+    /// connections (the others wait in the pool's queue and are served as connections free up).
+    @Test func maxUpstreamConnectionsQueuesRequestsOnTheLimit() throws {
+        let bed = try ProxyTestBed(label: "upstream-limit") { c, up, _ in
+            c.routes = [.init(name: "limited", upstream: up.url, extra: ["max_upstream_connections": "2"])]
+        }
+        var clients: [RawHTTPConnection] = []
+        for i in 0..<5 {
+            let c = try bed.connect()
+            try c.send("GET /slow?ms=300&i=\(i) HTTP/1.1\r\nHost: x\r\n\r\n")
+            clients.append(c)
+        }
+        for c in clients { #expect(try c.readResponse().status == 200) }
+        let seen = try bed.upstream.requests().filter { $0.path == "/slow" }
+        #expect(seen.count == 5)
+        #expect(Set(seen.map(\.remotePort)).count == 2, "upstream connections: \(Set(seen.map(\.remotePort)))")
+    }
+
+    /// A request that waits longer than connect_timeout_ms for a connection of a route at its
+    /// limit gets 503 overloaded, and the connection that was busy is unaffected.
+    @Test func maxUpstreamConnectionsWaitTimesOutWith503() throws {
+        let bed = try ProxyTestBed(label: "upstream-limit-timeout") { c, up, _ in
+            c.limits = ["connect_timeout_ms": 300]
+            c.routes = [.init(name: "limited", upstream: up.url, extra: ["max_upstream_connections": "1"])]
+        }
+        let busy = try bed.connect()
+        try busy.send("GET /slow?ms=2000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        try Wait.until("the slow request to reach the upstream", timeout: 5) {
+            (try? bed.upstream.requests().contains { $0.path == "/slow" }) == true
+        }
+        let r = try bed.get("/fast")
+        #expect(r.status == 503)
+        #expect(r.json?["error"] as? String == "overloaded")
+        #expect((r.json?["message"] as? String)?.contains("max_upstream_connections") == true)
+        #expect(r.header("Retry-After") == "1")
+        #expect(try busy.readResponse().status == 200)
+        #expect(try bed.get("/after").status == 200)
+    }
+
     @Test func maxRequestsPerConnectionClosesAfterTheLimit() throws {
         let bed = try ProxyTestBed(limits: ["max_requests_per_connection": 2])
         let c = try bed.connect()

@@ -166,6 +166,16 @@ extension ConfigLoader {
         if allow.failed { failed = true }
         let organizationID = reader.nonEmptyString("organization_id")
         let preserveHost = reader.bool("preserve_host") ?? false
+        var maxUpstreamConnections = 0
+        if let n = reader.int("max_upstream_connections") {
+            if n < 0 {
+                fail("max_upstream_connections", "must be 0 (no limit) or more")
+            } else {
+                maxUpstreamConnections = n
+            }
+        } else if reader.contains("max_upstream_connections") {
+            failed = true
+        }
         let tlsCAFile = reader.nonEmptyString("tls_ca_file")
         if tlsCAFile != nil, upstream?.scheme == .http {
             diagnostics.warning(reader.path("tls_ca_file"), "has no effect for an http upstream")
@@ -182,7 +192,8 @@ extension ConfigLoader {
         return RouteConfig(
             name: name, host: host, pathPrefix: pathPrefix, methods: methods, upstream: upstream,
             credentialIndex: credentialIndex, resource: resource, scopes: scopes, organizationID: organizationID,
-            preserveHost: preserveHost, tlsCAFile: tlsCAFile, allowCIDRs: allow.list)
+            preserveHost: preserveHost, tlsCAFile: tlsCAFile, allowCIDRs: allow.list,
+            maxUpstreamConnections: maxUpstreamConnections)
     }
 
     /// "/api/" → "/api"; "/" stays "/". Must start with "/"; query, fragment, spaces and control

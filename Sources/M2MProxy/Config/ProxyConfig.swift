@@ -187,11 +187,14 @@ public struct RouteConfig: Sendable {
     public let tlsCAFile: String?
     /// Client addresses this route serves, on top of `server.allow_cidrs`; nil = no extra limit.
     public let allowCIDRs: [CIDR]?
+    /// Connections (connecting, busy and idle) this route may hold to its upstream per worker;
+    /// 0 = no limit. Requests beyond it wait up to `connect_timeout_ms` for one to free up.
+    public let maxUpstreamConnections: Int
 
     public init(
         name: String, host: HostMatch, pathPrefix: String, methods: [String]?, upstream: EndpointURL,
         credentialIndex: Int?, resource: String?, scopes: [String], organizationID: String?,
-        preserveHost: Bool, tlsCAFile: String?, allowCIDRs: [CIDR]? = nil
+        preserveHost: Bool, tlsCAFile: String?, allowCIDRs: [CIDR]? = nil, maxUpstreamConnections: Int = 0
     ) {
         self.name = name
         self.host = host
@@ -205,5 +208,6 @@ public struct RouteConfig: Sendable {
         self.preserveHost = preserveHost
         self.tlsCAFile = tlsCAFile
         self.allowCIDRs = allowCIDRs
+        self.maxUpstreamConnections = maxUpstreamConnections
     }
 }

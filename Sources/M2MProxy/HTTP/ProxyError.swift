@@ -8,6 +8,8 @@ enum ProxyError: Equatable {
     case noRoute
     case forbidden
     case overloaded
+    /// The route's `max_upstream_connections` stayed in use for `connect_timeout_ms`.
+    case upstreamBusy(limit: Int)
     case upstreamUnavailable(String)
     case upstreamTimeout(String)
     case tokenUnavailable(String, retryAfterSeconds: Int)
@@ -20,7 +22,7 @@ enum ProxyError: Equatable {
         case .requestTimeout: 408
         case .noRoute: 404
         case .forbidden: 403
-        case .overloaded: 503
+        case .overloaded, .upstreamBusy: 503
         case .upstreamUnavailable: 502
         case .upstreamTimeout: 504
         case .tokenUnavailable: 503
@@ -36,7 +38,7 @@ enum ProxyError: Equatable {
         case .requestTimeout: "request_timeout"
         case .noRoute: "no_route"
         case .forbidden: "forbidden"
-        case .overloaded: "overloaded"
+        case .overloaded, .upstreamBusy: "overloaded"
         case .upstreamUnavailable: "upstream_unavailable"
         case .upstreamTimeout: "upstream_timeout"
         case .tokenUnavailable: "token_unavailable"
@@ -52,6 +54,7 @@ enum ProxyError: Equatable {
         case .noRoute: "no route matches this request"
         case .forbidden: "client address not allowed"
         case .overloaded: "too many open connections (limits.max_connections); retry later"
+        case .upstreamBusy(let limit): "all \(limit) upstream connections of this route are busy (route max_upstream_connections); retry later"
         case .upstreamUnavailable(let m): m
         case .upstreamTimeout(let m): m
         case .tokenUnavailable(let m, _): m
@@ -87,7 +90,7 @@ enum ProxyError: Equatable {
         var head = "HTTP/1.1 \(status) \(reasonPhrase)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nCache-Control: no-store\r\n"
         if case .tokenUnavailable(_, let retry) = self {
             head += "Retry-After: \(max(retry, 1))\r\n"
-        } else if self == .overloaded {
+        } else if status == 503 {
             head += "Retry-After: 1\r\n"
         }
         head += keepAlive ? "\r\n" : "Connection: close\r\n\r\n"

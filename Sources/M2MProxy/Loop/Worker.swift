@@ -71,14 +71,18 @@ final class Worker {
     private func compileRoutes(_ config: ProxyConfig) -> [CompiledRoute] {
         var compiled: [CompiledRoute] = []
         for (i, r) in config.routes.enumerated() {
-            let key = "\(r.upstream.host):\(r.upstream.port)"
+            // A route with its own connection limit gets its own pool, so the limit is the route's.
+            var key = "\(r.upstream.host):\(r.upstream.port)"
+            if r.maxUpstreamConnections > 0 { key += " route=\(r.name) max=\(r.maxUpstreamConnections)" }
             let slot: Int
             if let s = poolIndex[key] {
                 slot = s
             } else {
                 slot = upstreamPools.count
                 poolIndex[key] = slot
-                upstreamPools.append(UpstreamPool(slot: slot, host: r.upstream.host, port: r.upstream.port, worker: self, maxIdle: 256))
+                upstreamPools.append(UpstreamPool(
+                    slot: slot, host: r.upstream.host, port: r.upstream.port, worker: self, maxIdle: 256,
+                    maxConnections: r.maxUpstreamConnections))
             }
             var tokenSlot: Int? = nil
             if let ci = r.credentialIndex {

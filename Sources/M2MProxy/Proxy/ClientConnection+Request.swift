@@ -326,12 +326,35 @@ extension ClientConnection {
             upstream = c
             c.attach(self)
             sendRequest()
+        } else if pool.isAtLimit {
+            state = .waitingUpstream
+            pool.enqueue(self)
+            startTimer(ms: worker.limits.connectTimeoutMs)
         } else {
             let c = pool.makeConnection()
             upstream = c
             state = .connectingUpstream
             c.open(for: self)
         }
+    }
+
+    /// The pool hands over a connection that just finished another exchange. False when this
+    /// client no longer waits (the pool then offers it to the next one).
+    func upstreamGranted(_ c: UpstreamConnection) -> Bool {
+        guard state == .waitingUpstream, !isClosing else { return false }
+        stopTimer()
+        upstream = c
+        c.attach(self)
+        sendRequest()
+        return true
+    }
+
+    /// A connection of the pool closed: there is room to open one.
+    func upstreamSlotFreed() -> Bool {
+        guard state == .waitingUpstream, !isClosing else { return false }
+        stopTimer()
+        connectUpstream()
+        return true
     }
 
     // MARK: token cache callbacks

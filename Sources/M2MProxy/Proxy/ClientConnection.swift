@@ -18,6 +18,9 @@ final class ClientConnection: UVStream {
         case waitingToken
         /// Waiting for an upstream connection (its own connect timeout applies).
         case connectingUpstream
+        /// Queued in the upstream pool, which is at the route's `max_upstream_connections`
+        /// (connect_timeout_ms).
+        case waitingUpstream
         /// Request head sent; body and/or response streaming.
         case forwarding
         /// After a 101: bytes pass through both ways until either side closes.
@@ -173,7 +176,7 @@ final class ClientConnection: UVStream {
             } else {
                 close()
             }
-        case .waitingToken, .connectingUpstream, .forwarding:
+        case .waitingToken, .waitingUpstream, .connectingUpstream, .forwarding:
             if error == .eof && (bodyDone || !hasBody) {
                 // Half-close after a complete request: answer it (and any complete pipelined
                 // requests after it), then close.
@@ -208,6 +211,11 @@ final class ClientConnection: UVStream {
         case .waitingToken:
             if let slot = route?.tokenSlot { worker.tokenCache.unpark(self, slot: slot) }
             respond(worker.tokenCache.waitTimeoutError(slot: route?.tokenSlot ?? 0))
+        case .waitingUpstream:
+            guard let route else { return abort() }
+            let pool = worker.upstreamPools[route.upstreamSlot]
+            pool.dequeue(self)
+            respond(.upstreamBusy(limit: pool.maxConnections))
         case .forwarding where !bodyDone:
             respond(.requestTimeout)
         default:
@@ -251,6 +259,9 @@ final class ClientConnection: UVStream {
     }
 
     override func onClosed() {
+        if state == .waitingUpstream, let route {
+            worker.upstreamPools[route.upstreamSlot].dequeue(self)
+        }
         if let u = upstream {
             upstream = nil
             u.abandon()
@@ -280,6 +291,9 @@ final class ClientConnection: UVStream {
         reqLog.aborted = true
         if state == .waitingToken, let slot = route?.tokenSlot {
             worker.tokenCache.unpark(self, slot: slot)
+        }
+        if state == .waitingUpstream, let route {
+            worker.upstreamPools[route.upstreamSlot].dequeue(self)
         }
         if let u = upstream {
             upstream = nil

@@ -166,6 +166,10 @@ final class UpstreamConnection: UVStream {
         error == .econnrefused ? .connectRefused : .connectFailed
     }
 
+    override func onClosed() {
+        pool.connectionClosed(self)
+    }
+
     /// Drops the connection without reuse (request abandoned, framing unknown).
     func abandon() {
         client = nil

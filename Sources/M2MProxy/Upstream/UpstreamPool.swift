@@ -8,14 +8,32 @@ final class UpstreamPool {
     unowned(unsafe) let worker: Worker
     private var idle: [UpstreamConnection] = []
     let maxIdle: Int
+    /// Connections open or opening (busy and idle); at most `maxConnections` unless 0.
+    private(set) var openConnections = 0
+    let maxConnections: Int
+    /// Clients waiting for a connection while the pool is at `maxConnections`, oldest first
+    /// (Envoy's pending-request queue; nginx's `max_conns` would fail them over instead).
+    private var waiters: [ClientConnection] = []
 
-    init(slot: Int, host: String, port: UInt16, worker: Worker, maxIdle: Int) {
+    init(slot: Int, host: String, port: UInt16, worker: Worker, maxIdle: Int, maxConnections: Int = 0) {
         self.slot = slot
         self.host = host
         self.port = port
         self.worker = worker
-        self.maxIdle = maxIdle
-        idle.reserveCapacity(maxIdle)
+        self.maxIdle = maxConnections > 0 ? min(maxIdle, maxConnections) : maxIdle
+        self.maxConnections = maxConnections
+        idle.reserveCapacity(self.maxIdle)
+    }
+
+    /// No idle connection and no room for another: a request must wait.
+    var isAtLimit: Bool { maxConnections > 0 && openConnections >= maxConnections }
+
+    func enqueue(_ client: ClientConnection) {
+        waiters.append(client)
+    }
+
+    func dequeue(_ client: ClientConnection) {
+        if let i = waiters.firstIndex(where: { $0 === client }) { waiters.remove(at: i) }
     }
 
     /// An idle connection that is still open, or nil (the caller then opens a new one).
@@ -27,11 +45,19 @@ final class UpstreamPool {
     }
 
     func makeConnection() -> UpstreamConnection {
-        UpstreamConnection(pool: self)
+        openConnections += 1
+        return UpstreamConnection(pool: self)
     }
 
-    /// Returns a connection after a complete exchange; closes it when the pool is full.
+    /// Returns a connection after a complete exchange: to the oldest waiting client, else to the
+    /// idle list; closes it when that is full.
     func release(_ c: UpstreamConnection) {
+        if !c.isClosing {
+            while !waiters.isEmpty {
+                let next = waiters.removeFirst()
+                if next.upstreamGranted(c) { return }
+            }
+        }
         if idle.count < maxIdle && !c.isClosing {
             c.becomeIdle()
             idle.append(c)
@@ -43,6 +69,16 @@ final class UpstreamPool {
     /// An idle connection closed by the upstream (EOF while idle) leaves the pool.
     func remove(_ c: UpstreamConnection) {
         if let i = idle.firstIndex(where: { $0 === c }) { idle.remove(at: i) }
+    }
+
+    /// A connection's handles are closed: its place goes to the oldest waiting client.
+    func connectionClosed(_ c: UpstreamConnection) {
+        openConnections -= 1
+        remove(c)
+        while !waiters.isEmpty && !isAtLimit {
+            let next = waiters.removeFirst()
+            if next.upstreamSlotFreed() { return }
+        }
     }
 
     func closeAll() {

@@ -23,6 +23,8 @@ struct TestConfig {
         var preserveHost: Bool? = nil
         /// Raw TOML for `allow_cidrs` (e.g. `["10.0.0.0/8"]`).
         var allowCIDRs: String? = nil
+        /// Any other keys, as raw TOML values (e.g. `"max_upstream_connections": "2"`).
+        var extra: [String: String] = [:]
     }
 
     /// `[server] listen`; nil leaves the key out.
@@ -68,6 +70,7 @@ struct TestConfig {
             if let v = r.organizationID { out.append("organization_id = \(Self.quote(v))") }
             if let v = r.preserveHost { out.append("preserve_host = \(v)") }
             if let v = r.allowCIDRs { out.append("allow_cidrs = \(v)") }
+            for (k, v) in r.extra.sorted(by: { $0.key < $1.key }) { out.append("\(k) = \(v)") }
         }
         return out.joined(separator: "\n") + "\n"
     }

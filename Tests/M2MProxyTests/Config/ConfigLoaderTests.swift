@@ -202,6 +202,14 @@ extension ConfigTests {
         @Test func wrongTypeMessage() {
             #expect(errors("[limits]\nmax_body_bytes = \"10MB\"") == ["limits.max_body_bytes: must be an integer"])
         }
+
+        @Test func maxUpstreamConnectionsPerRoute() throws {
+            let route = "[[route]]\nupstream = \"http://a:1\"\n"
+            #expect(try #require(parse(route).config).routes[0].maxUpstreamConnections == 0)
+            #expect(try #require(parse(route + "max_upstream_connections = 8").config).routes[0].maxUpstreamConnections == 8)
+            #expect(errors(route + "max_upstream_connections = -1") == ["route[0].max_upstream_connections: must be 0 (no limit) or more"])
+            #expect(errors(route + "max_upstream_connections = \"8\"") == ["route[0].max_upstream_connections: must be an integer"])
+        }
     }
 
     @Suite struct ConfigLoaderUnknownKeyTests {
