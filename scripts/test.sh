@@ -2,32 +2,141 @@
 # test.sh — the ONE test command (README, .ci/run):  bash scripts/test.sh
 #
 # Installs the system packages the build and the tests need (scripts/install-deps.sh build test
-# compose; needs root unless they are already installed), then builds and runs the whole test
-# suite (unit + integration; the integration tests start a real OAuth 2.0 server themselves, and
-# ComposeFileTests validate docker-compose.yml with docker-compose 2.x, no Docker engine).
-# Swift Testing runs tests in parallel inside one process; nothing else is parallelized here.
+# compose; needs root unless they are already installed), then runs, in order, stopping at the
+# first red stage:
+#   suite   swift build + swift test: unit and integration tests (the integration tests start a
+#           real OAuth 2.0 server themselves; ComposeFileTests validate docker-compose.yml with
+#           docker-compose 2.x, no Docker engine)                              ~3-5 min
+#   asan    the whole suite again, built with AddressSanitizer (.build-asan)   ~5 min
+#   tsan    the whole suite again, built with ThreadSanitizer (.build-tsan)    ~6 min
+#   fuzz    each libFuzzer harness for FUZZ_SECONDS (default 30) (scripts/fuzz.sh)  ~4 min
+#   soak    Benchmarks/soak.sh --ci: 3 minutes of mixed traffic and faults     ~4 min
+#
+#   bash scripts/test.sh                 all stages (what CI runs)
+#   bash scripts/test.sh --quick         the suite only
+#   bash scripts/test.sh --only tsan     one stage (suite, asan, tsan, fuzz, soak)
+#
+# Sanitizer stages: the proxies the integration tests spawn are the sanitized binary too and
+# write their reports to files (ASAN_OPTIONS/TSAN_OPTIONS log_path), since their stderr goes to
+# the tests' scratch directories; any report fails the stage. A test that fails under a
+# sanitizer's slowdown without a report is run once more (the suite stage has already checked
+# behaviour at full speed); failing twice fails the stage.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+stages=(suite asan tsan fuzz soak)
+case ${1:-} in
+    --quick) stages=(suite) ;;
+    --only) stages=("${2:?--only needs a stage name}") ;;
+    "") ;;
+    *) echo "usage: bash scripts/test.sh [--quick | --only STAGE]" >&2; exit 2 ;;
+esac
+
+groups=(build test compose)
 if [[ ${SKIP_INSTALL:-0} == 1 ]]; then
     echo "test.sh: SKIP_INSTALL=1, not installing system packages"
 elif [[ $(id -u) == 0 ]]; then
-    bash scripts/install-deps.sh build test compose
+    bash scripts/install-deps.sh "${groups[@]}"
 elif command -v sudo >/dev/null 2>&1; then
-    sudo bash scripts/install-deps.sh build test compose
+    sudo bash scripts/install-deps.sh "${groups[@]}"
 else
-    echo "test.sh: not root and no sudo: assuming the packages of scripts/install-deps.sh build test compose are installed" >&2
+    echo "test.sh: not root and no sudo: assuming the packages of scripts/install-deps.sh ${groups[*]} are installed" >&2
 fi
 
-echo "test.sh: swift build"
-swift build
-echo "test.sh: swift test"
-log=$(mktemp /tmp/m2m-test.XXXXXX)
-trap 'rm -f "$log"' EXIT
+work=$(mktemp -d /tmp/m2m-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+summary=()
+started=$SECONDS
+
+note() { summary+=("$1"); echo "test.sh: $1"; }
+
+# Runs `swift test` with the given extra arguments; prints the result lines; returns its status.
+run_suite() { # log args...
+    local log=$1; shift
+    local rc=0
+    swift test "$@" 2>&1 | tee "$log" || rc=$?
+    grep -E "Test run with [0-9]+ tests?|Executed [0-9]+ tests?, with" "$log" | tail -n 2 || true
+    return "$rc"
+}
+
+stage_suite() {
+    echo "test.sh: swift build"
+    swift build || { note "suite: FAILED (swift build)"; return 1; }
+    echo "test.sh: swift test"
+    local t0=$SECONDS
+    if run_suite "$work/suite.log"; then
+        note "suite: passed ($(grep -oE 'Test run with [0-9]+ tests?' "$work/suite.log" | tail -1), $((SECONDS - t0)) s)"
+    else
+        note "suite: FAILED"
+        return 1
+    fi
+}
+
+stage_sanitizer() { # address|thread
+    local san=$1 short=${1:0:1}san
+    local scratch=".build-$short" reports="$work/$short-reports"
+    mkdir -p "$reports"
+    local t0=$SECONDS
+    echo "test.sh: $short: building with -sanitize=$san into $scratch"
+    swift build --build-tests --sanitize="$san" --scratch-path "$scratch" \
+        || { note "$short: FAILED (build)"; return 1; }
+    # TOMLKit leaks its C++ tables (see README, Reliability): leak detection stays off.
+    export ASAN_OPTIONS="detect_leaks=0:log_path=$reports/report"
+    export TSAN_OPTIONS="log_path=$reports/report"
+    local rc=0
+    run_suite "$work/$short.log" --skip-build --sanitize="$san" --scratch-path "$scratch" || rc=$?
+    if [[ $rc != 0 ]]; then
+        echo "test.sh: $short: the suite failed once under the sanitizer; running it again"
+        rc=0
+        run_suite "$work/$short-again.log" --skip-build --sanitize="$san" --scratch-path "$scratch" || rc=$?
+    fi
+    unset ASAN_OPTIONS TSAN_OPTIONS
+    local found
+    found=$(find "$reports" -type f -size +0 | sort)
+    if [[ -n $found ]]; then
+        echo "test.sh: $short: sanitizer reports:"
+        for f in $found; do echo "== $f"; head -n 60 "$f"; done
+        note "$short: FAILED ($(echo "$found" | wc -l) report file(s))"
+        return 1
+    fi
+    if [[ $rc != 0 ]]; then
+        note "$short: FAILED (tests failed twice, no sanitizer report)"
+        return 1
+    fi
+    note "$short: passed, no reports ($(grep -ohE 'Test run with [0-9]+ tests?' "$work/$short"*.log | tail -1), $((SECONDS - t0)) s)"
+}
+
+stage_asan() { stage_sanitizer address; }
+stage_tsan() { stage_sanitizer thread; }
+
+stage_fuzz() {
+    local t0=$SECONDS secs=${FUZZ_SECONDS:-30}
+    if bash scripts/fuzz.sh "$secs" | tee "$work/fuzz.log"; then
+        note "fuzz: no crashes, ${secs} s per target ($(grep -oE '^[a-z]+: [0-9]+ executions' "$work/fuzz.log" | paste -sd, -); $((SECONDS - t0)) s)"
+    else
+        note "fuzz: FAILED (see above)"
+        return 1
+    fi
+}
+
+stage_soak() {
+    local t0=$SECONDS
+    # The suite stage's debug build is not what users run: soak the release build.
+    if bash Benchmarks/soak.sh --ci 2>&1 | tee "$work/soak.log"; then
+        note "soak: passed ($((SECONDS - t0)) s)"
+    else
+        note "soak: FAILED (see above)"
+        return 1
+    fi
+}
+
 rc=0
-swift test 2>&1 | tee "$log" || rc=$?
+for s in "${stages[@]}"; do
+    echo
+    echo "test.sh: ===== stage $s ====="
+    if ! "stage_$s"; then rc=1; break; fi
+done
 echo
-echo "test.sh: summary (swift test exit status $rc)"
-grep -E "Executed [0-9]+ tests?, with" "$log" | tail -n 1 || true
-grep -E "Test run with [0-9]+ tests?" "$log" | tail -n 1 || true
+echo "test.sh: summary ($((SECONDS - started)) s)"
+for line in "${summary[@]}"; do echo "  $line"; done
 exit "$rc"
