@@ -34,7 +34,7 @@
 #   instr      valgrind --tool=callgrind, m2m-proxy (objcopy --strip-debug copy) and nginx,
 #              (Ir(N) - Ir(0)) / N with N = INSTR_REQUESTS over INSTR_CONNS connections
 #   rss        m2m-proxy RSS right after start (idle) and with IDLE_CONNS idle keep-alive clients
-#   malloc     Benchmarks/malloc-count.sh, when it exists (allocations per request)
+#   malloc     Benchmarks/malloc-count.sh (allocations per request, LD_PRELOAD counter)
 # CPU pinning (PIN=split, the shared harness's): wrk on CPU 0; the upstream and a 1-worker proxy on
 # CPU 1. A 2-worker proxy gets CPUS_2W (default "1,2" with >= 3 cores; "0,1" on 2 cores, i.e.
 # it shares CPU 0 with wrk and CPU 1 with the upstream: the report says so).
@@ -44,7 +44,7 @@
 #   M2M_POOL_KEY=<section.key> (m2m-proxy's idle upstream pool cap, set to UPSTREAM_IDLE_POOL
 #     when the build accepts the key; see below) TOKEN_LIFETIME=86400
 #   PHASES="load syscalls instr rss malloc" SYSCALL_REQUESTS=20000 SYSCALL_CONNS=50
-#   INSTR_REQUESTS=20000 INSTR_CONNS=50 IDLE_CONNS=10000
+#   INSTR_REQUESTS=20000 INSTR_CONNS=50 IDLE_CONNS=10000 MALLOC_REQUESTS=10000 MALLOC_CONNS=8
 #   QUIET_MAX=0.25 QUIET_WAIT=180 QUIET_SAMPLE=1 NOISY_MAX=0.10 RETRY_NOISY=2 (noise gating: wait
 #     for <= QUIET_MAX foreign cores before a cell, re-run a cell that saw > NOISY_MAX; QUIET_SAMPLE=0
 #     skips the pre-run sample)
@@ -73,12 +73,14 @@ fi
 
 # shellcheck source=Benchmarks/lib.sh
 source "$HERE/lib.sh"
+# shellcheck source=Benchmarks/fixtures.sh
+source "$HERE/fixtures.sh"
 
 : "${QUICK:=0}" "${ROUNDS:=3}" "${CONNS:=50 256}" "${DURATION:=10}" "${WARMUP:=2}" "${WRK_THREADS:=1}"
 : "${WORKERS:=1 2}" "${BODIES:=small big}" "${PHASES:=load syscalls instr rss malloc}"
 : "${PIN:=split}" "${QUIET_MAX:=0.25}" "${QUIET_WAIT:=180}" "${QUIET_SAMPLE:=1}" "${NOISY_MAX:=0.10}" "${RETRY_NOISY:=2}"
 : "${SYSCALL_REQUESTS:=20000}" "${SYSCALL_CONNS:=50}" "${INSTR_REQUESTS:=20000}" "${INSTR_CONNS:=50}"
-: "${IDLE_CONNS:=10000}" "${TOKEN_LIFETIME:=86400}" "${M2M_POOL_KEY:=}"
+: "${IDLE_CONNS:=10000}" "${MALLOC_REQUESTS:=10000}" "${MALLOC_CONNS:=8}" "${TOKEN_LIFETIME:=86400}" "${M2M_POOL_KEY:=}"
 : "${RESULTS_DIR:=/tmp/m2m-bench/results/$(date +%Y%m%d-%H%M%S)}"
 : "${REPORT:=$HERE/results/$(date -u +%Y-%m-%d-%H%M)$([[ $QUICK == 1 ]] && echo -quick).md}"
 : "${M2M_BIN:=$ROOT/.build/release/m2m-proxy}"
@@ -86,6 +88,7 @@ source "$HERE/lib.sh"
 : "${TOKEN_PORT:=19021}" "${VG_NGINX_PORT:=19031}" "${VG_M2M_PORT:=19032}"
 declare -A BASE_PORT=([nginx]=$NGINX_PROXY_PORT [haproxy]=$HAPROXY_PORT [m2m-proxy]=19020)
 M2M=m2m-proxy     # target name in the tables
+port_for() { echo $((BASE_PORT[$1] + 2 * ($2 - 1))); }   # port_for TARGET WORKERS
 read -r -a WORKER_COUNTS <<<"$WORKERS"
 read -r -a BODY_KINDS <<<"$BODIES"
 phase() { [[ " $PHASES " == *" $1 "* ]]; }
@@ -140,7 +143,7 @@ trap 'exit 130' INT TERM
 # ---- fresh state -----------------------------------------------------------------
 reap_stale
 PORTS=("$UPSTREAM_PORT" "$TOKEN_PORT")
-for w in "${WORKER_COUNTS[@]}"; do for t in nginx haproxy $M2M; do PORTS+=($((${BASE_PORT[$t]} + 2 * (w - 1)))); done; done
+for w in "${WORKER_COUNTS[@]}"; do for t in nginx haproxy $M2M; do PORTS+=("$(port_for "$t" "$w")"); done; done
 phase instr && PORTS+=("$VG_NGINX_PORT" "$VG_M2M_PORT")
 for p in "${PORTS[@]}"; do require_free_port "$p"; done
 rm -rf "$BENCH_DIR"; mkdir -p "$BENCH_DIR" "$RESULTS_DIR"
@@ -153,9 +156,9 @@ export BENCH_TOKEN="$TOKEN"
 render_upstream_conf "$BENCH_DIR/upstream" "$UPSTREAM_MODE"
 check_nginx_conf "$BENCH_DIR/upstream"
 for w in "${WORKER_COUNTS[@]}"; do
-    NGINX_WORKER_PROCESSES=$w render_nginx_proxy_conf "$BENCH_DIR/nginx-w$w" $((${BASE_PORT[nginx]} + 2 * (w - 1)))
+    NGINX_WORKER_PROCESSES=$w render_nginx_proxy_conf "$BENCH_DIR/nginx-w$w" "$(port_for nginx "$w")"
     check_nginx_conf "$BENCH_DIR/nginx-w$w"
-    HAPROXY_THREADS=$w render_haproxy_conf "$BENCH_DIR/haproxy-w$w" $((${BASE_PORT[haproxy]} + 2 * (w - 1)))
+    HAPROXY_THREADS=$w render_haproxy_conf "$BENCH_DIR/haproxy-w$w" "$(port_for haproxy "$w")"
     "$HAPROXY_BIN" -q -c -f "$BENCH_DIR/haproxy-w$w/haproxy.cfg" || die "haproxy -c failed for $w thread(s)"
 done
 
@@ -172,33 +175,9 @@ m2m_conf() {  # m2m_conf PORT WORKERS [POOL_KEY] -> config text
             *) die "M2M_POOL_KEY must be limits.<key> or server.<key>" ;;
         esac
     fi
-    cat <<EOF
-# written by Benchmarks/compare.sh
-[server]
-listen = "127.0.0.1:$port"
-workers = $w
-admin_listen = ""
-access_log = false          # nginx and haproxy log nothing either
-$server_extra
-
-[limits]
-max_connections = $((IDLE_CONNS + 2000))   # the rss phase holds IDLE_CONNS idle clients
-$limits_extra
-
-[credential.bench]
-token_url = "http://127.0.0.1:$TOKEN_PORT/oidc/token"
-client_id = "bench-client"
-client_secret = "bench-secret"
-prefetch = true
-
-[[route]]
-name = "bench"
-path_prefix = "/api"
-upstream = "http://127.0.0.1:$UPSTREAM_PORT"
-credential = "bench"
-resource = "https://api.bench.invalid/items"
-scopes = ["read:items"]
-EOF
+    m2m_bench_conf "$port" "$w" "$TOKEN_PORT" "$UPSTREAM_PORT" "$server_extra" \
+        "max_connections = $((IDLE_CONNS + 2000))   # the rss phase holds IDLE_CONNS idle clients
+$limits_extra"
 }
 M2M_KEY_USED=""
 if [[ -z $M2M_FAIL ]]; then
@@ -215,7 +194,7 @@ if [[ -z $M2M_FAIL ]]; then
         fi
     fi
     for w in "${WORKER_COUNTS[@]}"; do
-        m2m_conf $((${BASE_PORT[$M2M]} + 2 * (w - 1))) "$w" "$M2M_KEY_USED" >"$BENCH_DIR/m2m-w$w.conf"
+        m2m_conf "$(port_for $M2M "$w")" "$w" "$M2M_KEY_USED" >"$BENCH_DIR/m2m-w$w.conf"
     done
 fi
 
@@ -227,9 +206,9 @@ start_nginx upstream "$UPSTREAM_CPU"; PGID[direct:1]=${STARTED_PIDS[-1]#*:}; POR
 INSTANCES=(direct:1)
 for w in "${WORKER_COUNTS[@]}"; do
     start_nginx "nginx-w$w" "${PROXY_CPUS[$w]}"
-    PGID[nginx:$w]=${STARTED_PIDS[-1]#*:}; PORT[nginx:$w]=$((${BASE_PORT[nginx]} + 2 * (w - 1)))
+    PGID[nginx:$w]=${STARTED_PIDS[-1]#*:}; PORT[nginx:$w]=$(port_for nginx "$w")
     start_server "haproxy-w$w" "${PROXY_CPUS[$w]}" "$HAPROXY_BIN" -db -f "$BENCH_DIR/haproxy-w$w/haproxy.cfg"
-    PGID[haproxy:$w]=${STARTED_PIDS[-1]#*:}; PORT[haproxy:$w]=$((${BASE_PORT[haproxy]} + 2 * (w - 1)))
+    PGID[haproxy:$w]=${STARTED_PIDS[-1]#*:}; PORT[haproxy:$w]=$(port_for haproxy "$w")
     INSTANCES+=("nginx:$w" "haproxy:$w")
 done
 for i in "${INSTANCES[@]}"; do
@@ -262,7 +241,7 @@ print(json.dumps({"status": 200, "body": body}))' "$BENCH_DIR/token" "$TOKEN_LIF
         || die "token double: POST /_mode failed"
     for w in "${WORKER_COUNTS[@]}"; do
         start_server "m2m-w$w" "${PROXY_CPUS[$w]}" "$M2M_BIN" --config "$BENCH_DIR/m2m-w$w.conf"
-        PGID[$M2M:$w]=${STARTED_PIDS[-1]#*:}; PORT[$M2M:$w]=$((${BASE_PORT[$M2M]} + 2 * (w - 1)))
+        PGID[$M2M:$w]=${STARTED_PIDS[-1]#*:}; PORT[$M2M:$w]=$(port_for $M2M "$w")
         if ! wait_port "${PORT[$M2M:$w]}" 15 "${PGID[$M2M:$w]}"; then
             if kill -0 "${PGID[$M2M:$w]}" 2>/dev/null; then
                 m2m_give_up "it ($w worker(s)) did not listen on 127.0.0.1:${PORT[$M2M:$w]} within 15 s"
@@ -535,9 +514,11 @@ fi
 MALLOC_OUT="$RESULTS_DIR/malloc.txt"
 : >"$MALLOC_OUT"
 if [[ -z $M2M_FAIL ]] && phase malloc; then
-    if [[ -f $HERE/malloc-count.sh ]]; then
-        log "malloc: bash Benchmarks/malloc-count.sh"
-        SKIP_BUILD=1 SKIP_INSTALL=1 M2M_BIN="$M2M_BIN" bash "$HERE/malloc-count.sh" >"$MALLOC_OUT" 2>&1 \
+    if [[ -f $HERE/malloc-count.sh ]]; then   # (a tree without it just reports "not measured")
+        log "malloc: bash Benchmarks/malloc-count.sh ($MALLOC_REQUESTS requests over $MALLOC_CONNS connections)"
+        # explicit knobs: this script's WORKERS/CONNS mean lists, malloc-count.sh's one value
+        SKIP_BUILD=1 SKIP_INSTALL=1 M2M_BIN="$M2M_BIN" WORKERS=1 CONNS="$MALLOC_CONNS" REQUESTS="$MALLOC_REQUESTS" \
+            WARMUP_REQUESTS=2000 MAX_PER_REQUEST="" bash "$HERE/malloc-count.sh" >"$MALLOC_OUT" 2>&1 \
             || echo "malloc-count.sh exited with status $?" >>"$MALLOC_OUT"
     else
         echo "Benchmarks/malloc-count.sh is not in this tree" >"$MALLOC_OUT"
@@ -563,7 +544,7 @@ command	$( ((QUICK)) && echo "bash Benchmarks/compare.sh --quick" || echo "bash 
 quick	$QUICK
 host	$NCPU cpus, $(uname -r), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 versions	nginx $("$NGINX_BIN" -v 2>&1 | sed 's/.*\///'), haproxy $("$HAPROXY_BIN" -v | awk 'NR == 1 {print $3}'), wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2), valgrind $(valgrind --version 2>/dev/null | sed 's/valgrind-//'), m2m-proxy $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- Sources 2>/dev/null || echo "+dirty Sources")
-rounds	$ROUNDS rounds, ${WARMUP} s warm-up + ${DURATION} s per cell, wrk -t$WRK_THREADS
+rounds	$ROUNDS round(s), ${WARMUP} s warm-up + ${DURATION} s per cell, wrk -t$WRK_THREADS
 pinning	PIN=$PIN: wrk on CPU ${WRK_CPU:-any}, upstream on CPU ${UPSTREAM_CPU:-any}, 1-worker proxies on CPU ${PROXY_CPUS[1]:-any}; $share2
 pools	idle upstream pool per worker: nginx keepalive $UPSTREAM_IDLE_POOL, haproxy pool-max-conn $UPSTREAM_IDLE_POOL, m2m-proxy $POOL_NOTE
 setup	token ${#TOKEN} B (Authorization: Bearer), bodies 200 B and $BIG_BYTES B, nginx proxy_buffering $NGINX_PROXY_BUFFERING, upstream mode $UPSTREAM_MODE, access logs off
