@@ -4,7 +4,7 @@
 # visits every target in turn, so machine drift hits all of them alike).
 #
 #   bash Benchmarks/compare.sh              # full: 3 rounds x 10 s per cell (~25 min incl. phases)
-#   bash Benchmarks/compare.sh --quick      # smoke: 1 round x 3 s, no warm-up, short phases (< 3 min)
+#   bash Benchmarks/compare.sh --quick      # smoke: 1 round x 3 s, targets primed once, short phases (< 3 min)
 #   ROUNDS=5 DURATION=20 bash Benchmarks/compare.sh
 #   (bash Benchmarks/proxy-vs-nginx.sh is the same script under its old name.)
 #
@@ -33,7 +33,8 @@
 #              keep-alive connections from Benchmarks/kaclient.py (exact count)
 #   instr      valgrind --tool=callgrind, m2m-proxy (objcopy --strip-debug copy) and nginx,
 #              (Ir(N) - Ir(0)) / N with N = INSTR_REQUESTS over INSTR_CONNS connections
-#   rss        m2m-proxy RSS right after start (idle) and with IDLE_CONNS idle keep-alive clients
+#   rss        m2m-proxy RSS right after start (idle), idle after the load, and, on a fresh
+#              instance, with IDLE_CONNS idle keep-alive clients (each served one request)
 #   malloc     Benchmarks/malloc-count.sh (allocations per request, LD_PRELOAD counter)
 # CPU pinning (PIN=split, the shared harness's): wrk on CPU 0; the upstream and a 1-worker proxy on
 # CPU 1. A 2-worker proxy gets CPUS_2W (default "1,2" with >= 3 cores; "0,1" on 2 cores, i.e.
@@ -65,8 +66,9 @@ for arg in "$@"; do
     esac
 done
 if [[ ${QUICK:-0} == 1 ]]; then
-    # < 3 min on a busy 2-core VM: no warm-up run, no pre-run quiet sample (the load during each
-    # run is still recorded), no re-runs, shorter strace/callgrind phases.
+    # < 3 min on a busy 2-core VM: no warm-up per cell (each target is primed once instead), no
+    # pre-run quiet sample (the load during each run is still recorded), no re-runs, shorter
+    # strace/callgrind phases.
     : "${ROUNDS:=1}" "${DURATION:=3}" "${WARMUP:=0}" "${QUIET_WAIT:=0}" "${RETRY_NOISY:=0}" "${QUIET_SAMPLE:=0}"
     : "${SYSCALL_REQUESTS:=3000}" "${INSTR_REQUESTS:=3000}"
 fi
@@ -85,7 +87,7 @@ source "$HERE/fixtures.sh"
 : "${REPORT:=$HERE/results/$(date -u +%Y-%m-%d-%H%M)$([[ $QUICK == 1 ]] && echo -quick).md}"
 : "${M2M_BIN:=$ROOT/.build/release/m2m-proxy}"
 # Ports: 1 worker keeps the old numbers (19011 nginx, 19012 haproxy, 19020 m2m-proxy).
-: "${TOKEN_PORT:=19021}" "${VG_NGINX_PORT:=19031}" "${VG_M2M_PORT:=19032}"
+: "${TOKEN_PORT:=19021}" "${VG_NGINX_PORT:=19031}" "${VG_M2M_PORT:=19032}" "${RSS_M2M_PORT:=19033}"
 declare -A BASE_PORT=([nginx]=$NGINX_PROXY_PORT [haproxy]=$HAPROXY_PORT [m2m-proxy]=19020)
 M2M=m2m-proxy     # target name in the tables
 port_for() { echo $((BASE_PORT[$1] + 2 * ($2 - 1))); }   # port_for TARGET WORKERS
@@ -145,6 +147,7 @@ reap_stale
 PORTS=("$UPSTREAM_PORT" "$TOKEN_PORT")
 for w in "${WORKER_COUNTS[@]}"; do for t in nginx haproxy $M2M; do PORTS+=("$(port_for "$t" "$w")"); done; done
 phase instr && PORTS+=("$VG_NGINX_PORT" "$VG_M2M_PORT")
+phase rss && PORTS+=("$RSS_M2M_PORT")
 for p in "${PORTS[@]}"; do require_free_port "$p"; done
 rm -rf "$BENCH_DIR"; mkdir -p "$BENCH_DIR" "$RESULTS_DIR"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -396,6 +399,19 @@ one_run() {  # re-measure (up to RETRY_NOISY times) when foreign load hit the ru
 if phase load; then
     log "instances: ${INSTANCES[*]}; workers: $WORKERS; bodies: $BODIES; conns: $CONNS; rounds: $ROUNDS; ${WARMUP}s warm-up + ${DURATION}s each"
     log "PIN=$PIN: wrk cpu ${WRK_CPU:-any}, upstream cpu ${UPSTREAM_CPU:-any}, 1-worker proxies cpu ${PROXY_CPUS[1]:-any}, 2-worker proxies cpus ${CPUS_2W:-any}"
+    if [[ $WARMUP == 0 ]]; then
+        # No warm-up per cell (--quick): prime every target once instead, so that no cell pays
+        # the cold start (first upstream connects, first-touch of buffers: a 70 ms p99 for
+        # m2m-proxy's first cell when measured cold).
+        maxc=$(tr ' ' '\n' <<<"$CONNS" | sort -n | tail -n 1)
+        for i in "${INSTANCES[@]}"; do
+            args=(); [[ $i == direct:* ]] && args=("${AUTH_ARGS[@]}")
+            for b in "${BODY_KINDS[@]}"; do
+                wrk_cmd -t"$WRK_THREADS" -c"$maxc" -d1s "${args[@]}" "http://127.0.0.1:${PORT[$i]}${BODY_PATH[$b]}" >/dev/null
+            done
+        done
+        log "primed every target: 1 s of wrk at $maxc connections per body"
+    fi
     for ((r = 1; r <= ROUNDS; r++)); do
         for w in "${WORKER_COUNTS[@]}"; do
             for b in "${BODY_KINDS[@]}"; do
@@ -490,27 +506,39 @@ if phase instr; then
 fi
 
 # ---- m2m-proxy RSS with IDLE_CONNS idle keep-alive client connections ----------------------
+# On a fresh 1-worker instance: the loaded one keeps what the 64 KiB cells made it grow to, which
+# would be counted against the connections. The loaded one's idle RSS is recorded too.
 if [[ -z $M2M_FAIL ]] && phase rss; then
     printf 'idle-after-load\t%s\t1\t0\t%s\n' "$M2M" "$(group_status_kb "${PGID[$M2M:1]}" VmRSS)" >>"$RSS_TSV"
-    log "rss: holding $IDLE_CONNS idle keep-alive connections to $M2M (1 worker)"
-    start_server idle-holder "$WRK_CPU" python3 "$HERE/idle-conns.py" --port "${PORT[$M2M:1]}" --conns "$IDLE_CONNS"
-    holder=${STARTED_PIDS[-1]#*:}
-    for ((k = 0; k < 3000; k++)); do  # up to 300 s
-        grep -q '^READY' "$BENCH_DIR/logs/idle-holder.out" 2>/dev/null && break
-        kill -0 "$holder" 2>/dev/null || break
-        sleep 0.1
-    done
-    if grep -q '^READY' "$BENCH_DIR/logs/idle-holder.out" 2>/dev/null; then
-        printf 'idle-conns\t%s\t1\t%s\t%s\n' "$M2M" "$IDLE_CONNS" "$(group_status_kb "${PGID[$M2M:1]}" VmRSS)" >>"$RSS_TSV"
-        log "rss: $(tail -n 1 "$RSS_TSV" | cut -f5) kB with $IDLE_CONNS idle connections"
-    else
-        log "rss: the idle-connection holder failed: $(tail -n 2 "$BENCH_DIR/logs/idle-holder.out")"
+    m2m_conf "$RSS_M2M_PORT" 1 "$M2M_KEY_USED" >"$BENCH_DIR/m2m-rss.conf"
+    start_server m2m-rss "${PROXY_CPUS[1]}" "$M2M_BIN" --config "$BENCH_DIR/m2m-rss.conf"
+    rss_pid=${STARTED_PIDS[-1]#*:}
+    if ! wait_port "$RSS_M2M_PORT" 15 "$rss_pid" || [[ $(probe m2m-rss "$RSS_M2M_PORT" "$REQ_PATH") != 200 ]]; then
+        log "rss: the fresh m2m-proxy did not serve on $RSS_M2M_PORT"
         printf 'idle-conns-failed\t%s\t1\t%s\t0\n' "$M2M" "$IDLE_CONNS" >>"$RSS_TSV"
+    else
+        printf 'idle-fresh\t%s\t1\t0\t%s\n' "$M2M" "$(group_status_kb "$rss_pid" VmRSS)" >>"$RSS_TSV"
+        log "rss: holding $IDLE_CONNS idle keep-alive connections to a fresh $M2M (1 worker)"
+        start_server idle-holder "$WRK_CPU" python3 "$HERE/idle-conns.py" --port "$RSS_M2M_PORT" --conns "$IDLE_CONNS"
+        holder=${STARTED_PIDS[-1]#*:}
+        for ((k = 0; k < 3000; k++)); do  # up to 300 s
+            grep -q '^READY' "$BENCH_DIR/logs/idle-holder.out" 2>/dev/null && break
+            kill -0 "$holder" 2>/dev/null || break
+            sleep 0.1
+        done
+        if grep -q '^READY' "$BENCH_DIR/logs/idle-holder.out" 2>/dev/null; then
+            printf 'idle-conns\t%s\t1\t%s\t%s\n' "$M2M" "$IDLE_CONNS" "$(group_status_kb "$rss_pid" VmRSS)" >>"$RSS_TSV"
+            log "rss: $(tail -n 1 "$RSS_TSV" | cut -f5) kB with $IDLE_CONNS idle connections"
+        else
+            log "rss: the idle-connection holder failed: $(tail -n 2 "$BENCH_DIR/logs/idle-holder.out")"
+            printf 'idle-conns-failed\t%s\t1\t%s\t0\n' "$M2M" "$IDLE_CONNS" >>"$RSS_TSV"
+        fi
+        stop_server idle-holder
     fi
-    stop_server idle-holder
+    stop_server m2m-rss
 fi
 
-# ---- allocations per request (the workers branch's LD_PRELOAD counter, when present) -------
+# ---- allocations per request (Benchmarks/malloc-count.sh: LD_PRELOAD counter) ---------------
 MALLOC_OUT="$RESULTS_DIR/malloc.txt"
 : >"$MALLOC_OUT"
 if [[ -z $M2M_FAIL ]] && phase malloc; then
