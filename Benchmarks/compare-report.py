@@ -293,7 +293,9 @@ def main() -> int:
     p("- req/s = wrk requests / duration; p50/p99 from wrk's latency histogram; min–max over rounds.")
     p("- CPU µs/req = user+sys time of the target's own processes (/proc/PID/stat) per request; for `direct` it is "
       "the upstream's. Loopback softirq work is billed to no process and is not included.")
-    p("- Peak RSS = VmHWM summed over the target's processes (nginx: master + workers), reset before each cell.")
+    p("- Peak RSS = VmHWM summed over the target's processes (nginx: master + workers), reset before each cell "
+      "(the reset sets it to the current RSS, so memory a process kept from an earlier cell, e.g. buffers grown "
+      "for 64 KiB responses in an earlier round, shows in later cells).")
     p("- new upstream conns /1k req = TCP connects beyond wrk's own per 1000 requests (pool churn; netns-wide).")
     p("- foreign load = cores used by processes the benchmark did not start (other jobs on the machine); "
       "distrust rows above ~0.1.")
