@@ -35,7 +35,8 @@
 #              (Ir(N) - Ir(0)) / N with N = INSTR_REQUESTS over INSTR_CONNS connections
 #   rss        m2m-proxy RSS right after start (idle), idle after the load, and, on a fresh
 #              instance, with IDLE_CONNS idle keep-alive clients (each served one request)
-#   malloc     Benchmarks/malloc-count.sh (allocations per request, LD_PRELOAD counter)
+#   malloc     Benchmarks/malloc-count.sh when the tree has it (the workers branch's LD_PRELOAD
+#              counter; it measures .build/release/m2m-proxy)
 # CPU pinning (PIN=split, the shared harness's): wrk on CPU 0; the upstream and a 1-worker proxy on
 # CPU 1. A 2-worker proxy gets CPUS_2W (default "1,2" with >= 3 cores; "0,1" on 2 cores, i.e.
 # it shares CPU 0 with wrk and CPU 1 with the upstream: the report says so).
@@ -45,7 +46,8 @@
 #   M2M_POOL_KEY=<section.key> (m2m-proxy's idle upstream pool cap, set to UPSTREAM_IDLE_POOL
 #     when the build accepts the key; see below) TOKEN_LIFETIME=86400
 #   PHASES="load syscalls instr rss malloc" SYSCALL_REQUESTS=20000 SYSCALL_CONNS=50
-#   INSTR_REQUESTS=20000 INSTR_CONNS=50 IDLE_CONNS=10000 MALLOC_REQUESTS=10000 MALLOC_CONNS=8
+#   INSTR_REQUESTS=20000 INSTR_CONNS=50 IDLE_CONNS=10000 MALLOC_REQUESTS=10000 MALLOC_CONNS=4
+#   MALLOC_WARMUP=1000 (warm-up requests)
 #   QUIET_MAX=0.25 QUIET_WAIT=180 QUIET_SAMPLE=1 NOISY_MAX=0.10 RETRY_NOISY=2 (noise gating: wait
 #     for <= QUIET_MAX foreign cores before a cell, re-run a cell that saw > NOISY_MAX; QUIET_SAMPLE=0
 #     skips the pre-run sample)
@@ -75,14 +77,12 @@ fi
 
 # shellcheck source=Benchmarks/lib.sh
 source "$HERE/lib.sh"
-# shellcheck source=Benchmarks/fixtures.sh
-source "$HERE/fixtures.sh"
 
 : "${QUICK:=0}" "${ROUNDS:=3}" "${CONNS:=50 256}" "${DURATION:=10}" "${WARMUP:=2}" "${WRK_THREADS:=1}"
 : "${WORKERS:=1 2}" "${BODIES:=small big}" "${PHASES:=load syscalls instr rss malloc}"
 : "${PIN:=split}" "${QUIET_MAX:=0.25}" "${QUIET_WAIT:=180}" "${QUIET_SAMPLE:=1}" "${NOISY_MAX:=0.10}" "${RETRY_NOISY:=2}"
 : "${SYSCALL_REQUESTS:=20000}" "${SYSCALL_CONNS:=50}" "${INSTR_REQUESTS:=20000}" "${INSTR_CONNS:=50}"
-: "${IDLE_CONNS:=10000}" "${MALLOC_REQUESTS:=10000}" "${MALLOC_CONNS:=8}" "${TOKEN_LIFETIME:=86400}" "${M2M_POOL_KEY:=}"
+: "${IDLE_CONNS:=10000}" "${MALLOC_REQUESTS:=10000}" "${MALLOC_CONNS:=4}" "${MALLOC_WARMUP:=1000}" "${TOKEN_LIFETIME:=86400}" "${M2M_POOL_KEY:=}"
 : "${RESULTS_DIR:=/tmp/m2m-bench/results/$(date +%Y%m%d-%H%M%S)}"
 : "${REPORT:=$HERE/results/$(date -u +%Y-%m-%d-%H%M)$([[ $QUICK == 1 ]] && echo -quick).md}"
 : "${M2M_BIN:=$ROOT/.build/release/m2m-proxy}"
@@ -178,9 +178,33 @@ m2m_conf() {  # m2m_conf PORT WORKERS [POOL_KEY] -> config text
             *) die "M2M_POOL_KEY must be limits.<key> or server.<key>" ;;
         esac
     fi
-    m2m_bench_conf "$port" "$w" "$TOKEN_PORT" "$UPSTREAM_PORT" "$server_extra" \
-        "max_connections = $((IDLE_CONNS + 2000))   # the rss phase holds IDLE_CONNS idle clients
-$limits_extra"
+    cat <<EOF
+# written by Benchmarks/compare.sh
+[server]
+listen = "127.0.0.1:$port"
+workers = $w
+admin_listen = ""
+access_log = false          # nginx and haproxy log nothing either
+$server_extra
+
+[limits]
+max_connections = $((IDLE_CONNS + 2000))   # the rss phase holds IDLE_CONNS idle clients
+$limits_extra
+
+[credential.bench]
+token_url = "http://127.0.0.1:$TOKEN_PORT/oidc/token"
+client_id = "bench-client"
+client_secret = "bench-secret"
+prefetch = true
+
+[[route]]
+name = "bench"
+path_prefix = "/api"
+upstream = "http://127.0.0.1:$UPSTREAM_PORT"
+credential = "bench"
+resource = "https://api.bench.invalid/items"
+scopes = ["read:items"]
+EOF
 }
 M2M_KEY_USED=""
 if [[ -z $M2M_FAIL ]]; then
@@ -538,15 +562,16 @@ if [[ -z $M2M_FAIL ]] && phase rss; then
     stop_server m2m-rss
 fi
 
-# ---- allocations per request (Benchmarks/malloc-count.sh: LD_PRELOAD counter) ---------------
+# ---- allocations per request (Benchmarks/malloc-count.sh, the workers branch's LD_PRELOAD counter) ---
 MALLOC_OUT="$RESULTS_DIR/malloc.txt"
 : >"$MALLOC_OUT"
 if [[ -z $M2M_FAIL ]] && phase malloc; then
     if [[ -f $HERE/malloc-count.sh ]]; then   # (a tree without it just reports "not measured")
         log "malloc: bash Benchmarks/malloc-count.sh ($MALLOC_REQUESTS requests over $MALLOC_CONNS connections)"
-        # explicit knobs: this script's WORKERS/CONNS mean lists, malloc-count.sh's one value
-        SKIP_BUILD=1 SKIP_INSTALL=1 M2M_BIN="$M2M_BIN" WORKERS=1 CONNS="$MALLOC_CONNS" REQUESTS="$MALLOC_REQUESTS" \
-            WARMUP_REQUESTS=2000 MAX_PER_REQUEST="" bash "$HERE/malloc-count.sh" >"$MALLOC_OUT" 2>&1 \
+        # explicit knobs: here WORKERS/CONNS are lists and WARMUP is seconds; there one value each,
+        # WARMUP in requests. It measures .build/release/m2m-proxy (built above unless SKIP_BUILD).
+        SKIP_BUILD=1 SKIP_INSTALL=1 WORKERS=1 CONNS="$MALLOC_CONNS" REQUESTS="$MALLOC_REQUESTS" \
+            WARMUP="$MALLOC_WARMUP" MAX_PER_REQUEST="" bash "$HERE/malloc-count.sh" >"$MALLOC_OUT" 2>&1 \
             || echo "malloc-count.sh exited with status $?" >>"$MALLOC_OUT"
     else
         echo "Benchmarks/malloc-count.sh is not in this tree" >"$MALLOC_OUT"
