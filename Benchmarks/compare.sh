@@ -43,8 +43,10 @@
 #
 # Knobs (env): ROUNDS=3 DURATION=10 WARMUP=2 CONNS="50 256" WORKERS="1 2" BODIES="small big"
 #   WRK_THREADS=1 PIN=split|proxy-alone|none CPUS_2W=... UPSTREAM_IDLE_POOL=64
-#   M2M_POOL_KEY=<section.key> (m2m-proxy's idle upstream pool cap, set to UPSTREAM_IDLE_POOL
-#     when the build accepts the key; see below) TOKEN_LIFETIME=86400
+#   M2M_POOL_KEY=<limits|server|route>.<key> (m2m-proxy's idle upstream pool cap, set to
+#     UPSTREAM_IDLE_POOL when the build accepts the key; empty = its built-in cap of 256 idle per
+#     upstream and worker. route.max_upstream_connections exists but caps busy + idle and queues
+#     the rest, unlike nginx's keepalive, so it is not the default) TOKEN_LIFETIME=86400
 #   PHASES="load syscalls instr rss malloc" SYSCALL_REQUESTS=20000 SYSCALL_CONNS=50
 #   INSTR_REQUESTS=20000 INSTR_CONNS=50 IDLE_CONNS=10000 MALLOC_REQUESTS=10000 MALLOC_CONNS=4
 #   MALLOC_WARMUP=1000 (warm-up requests)
@@ -52,6 +54,7 @@
 #     for <= QUIET_MAX foreign cores before a cell, re-run a cell that saw > NOISY_MAX; QUIET_SAMPLE=0
 #     skips the pre-run sample)
 #   SKIP_INSTALL=1 (no apt) SKIP_BUILD=1 (use the existing binary) M2M_BIN=.build/release/m2m-proxy
+#   LOCK_WAIT=900 (seconds to wait for another run of this script to finish: one run at a time)
 #   RESULTS_DIR=/tmp/m2m-bench/results/<timestamp> (raw)  REPORT=Benchmarks/results/<date>.md
 # Exit status: 0 all measured and clean; 1 setup failure; 2 a run saw non-2xx or socket errors;
 #   3 the references were measured but m2m-proxy could not be (reason printed, rows still shown).
@@ -82,7 +85,7 @@ source "$HERE/lib.sh"
 : "${WORKERS:=1 2}" "${BODIES:=small big}" "${PHASES:=load syscalls instr rss malloc}"
 : "${PIN:=split}" "${QUIET_MAX:=0.25}" "${QUIET_WAIT:=180}" "${QUIET_SAMPLE:=1}" "${NOISY_MAX:=0.10}" "${RETRY_NOISY:=2}"
 : "${SYSCALL_REQUESTS:=20000}" "${SYSCALL_CONNS:=50}" "${INSTR_REQUESTS:=20000}" "${INSTR_CONNS:=50}"
-: "${IDLE_CONNS:=10000}" "${MALLOC_REQUESTS:=10000}" "${MALLOC_CONNS:=4}" "${MALLOC_WARMUP:=1000}" "${TOKEN_LIFETIME:=86400}" "${M2M_POOL_KEY:=}"
+: "${LOCK_WAIT:=900}" "${IDLE_CONNS:=10000}" "${MALLOC_REQUESTS:=10000}" "${MALLOC_CONNS:=4}" "${MALLOC_WARMUP:=1000}" "${TOKEN_LIFETIME:=86400}" "${M2M_POOL_KEY:=}"
 : "${RESULTS_DIR:=/tmp/m2m-bench/results/$(date +%Y%m%d-%H%M%S)}"
 : "${REPORT:=$HERE/results/$(date -u +%Y-%m-%d-%H%M)$([[ $QUICK == 1 ]] && echo -quick).md}"
 : "${M2M_BIN:=$ROOT/.build/release/m2m-proxy}"
@@ -143,6 +146,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- fresh state -----------------------------------------------------------------
+# One run at a time per machine: ports are fixed, and reap_stale below stops every process an
+# earlier run recorded, which would be a live run's processes if two overlapped.
+mkdir -p /tmp/m2m-bench
+exec 8>/tmp/m2m-bench/lock
+if ! flock -n 8; then
+    log "another benchmark run holds /tmp/m2m-bench/lock; waiting up to ${LOCK_WAIT}s"
+    flock -w "$LOCK_WAIT" 8 || die "another benchmark run still holds /tmp/m2m-bench/lock after ${LOCK_WAIT}s"
+fi
 reap_stale
 PORTS=("$UPSTREAM_PORT" "$TOKEN_PORT")
 for w in "${WORKER_COUNTS[@]}"; do for t in nginx haproxy $M2M; do PORTS+=("$(port_for "$t" "$w")"); done; done
@@ -168,14 +179,15 @@ done
 # m2m-proxy config: same upstream, same token, W event loops. The idle upstream pool cap is set
 # through M2M_POOL_KEY ("section.key") when this build accepts it; otherwise the built-in cap
 # applies and the report says so.
-POOL_NOTE="built-in cap (no config key set: M2M_POOL_KEY is empty)"
+POOL_NOTE="built-in cap of 256 idle per upstream (no idle-cap key in this build; M2M_POOL_KEY is empty)"
 m2m_conf() {  # m2m_conf PORT WORKERS [POOL_KEY] -> config text
-    local port=$1 w=$2 key=${3:-} limits_extra="" server_extra=""
+    local port=$1 w=$2 key=${3:-} limits_extra="" server_extra="" route_extra=""
     if [[ -n $key ]]; then
         case ${key%%.*} in
             limits) limits_extra="${key#*.} = $UPSTREAM_IDLE_POOL" ;;
             server) server_extra="${key#*.} = $UPSTREAM_IDLE_POOL" ;;
-            *) die "M2M_POOL_KEY must be limits.<key> or server.<key>" ;;
+            route)  route_extra="${key#*.} = $UPSTREAM_IDLE_POOL" ;;
+            *) die "M2M_POOL_KEY must be limits.<key>, server.<key> or route.<key>" ;;
         esac
     fi
     cat <<EOF
@@ -204,6 +216,7 @@ upstream = "http://127.0.0.1:$UPSTREAM_PORT"
 credential = "bench"
 resource = "https://api.bench.invalid/items"
 scopes = ["read:items"]
+$route_extra
 EOF
 }
 M2M_KEY_USED=""

@@ -43,10 +43,11 @@ _starttime() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null; }
 start_server() {   # start_server NAME CPU_LIST cmd args...   (CPU_LIST "" = no pinning)
     local name=$1 cpus=$2; shift 2
     mkdir -p "$PIDDIR_STATE" "$BENCH_DIR/logs"
+    # 8>&-: servers must not inherit compare.sh's run lock (fd 8), or a leftover one would hold it
     if [[ -n "$cpus" ]]; then
-        setsid taskset -c "$cpus" "$@" >"$BENCH_DIR/logs/$name.out" 2>&1 </dev/null &
+        setsid taskset -c "$cpus" "$@" >"$BENCH_DIR/logs/$name.out" 2>&1 </dev/null 8>&- &
     else
-        setsid "$@" >"$BENCH_DIR/logs/$name.out" 2>&1 </dev/null &
+        setsid "$@" >"$BENCH_DIR/logs/$name.out" 2>&1 </dev/null 8>&- &
     fi
     local pid=$!
     sleep 0.05
