@@ -112,6 +112,18 @@ if [[ $PIN == none ]]; then : "${CPUS_2W:=}"; elif ((NCPU >= 3)); then : "${CPUS
 for w in "${WORKER_COUNTS[@]}"; do [[ $w == 1 ]] || PROXY_CPUS[$w]=$CPUS_2W; done
 ((NCPU >= 2)) || [[ $PIN == none ]] || die "PIN=$PIN needs 2 cores; use PIN=none"
 
+for w in "${WORKER_COUNTS[@]}"; do [[ $w =~ ^[1-9][0-9]*$ ]] || die "WORKERS: '$w' is not a worker count >= 1"; done
+
+# One run at a time per machine: ports are fixed, and reap_stale stops every process an
+# earlier run recorded, which would be a live run's processes if two overlapped;
+# taken before the build, which would disturb a run in progress.
+mkdir -p /tmp/m2m-bench
+exec 8>/tmp/m2m-bench/lock
+if ! flock -n 8; then
+    log "another benchmark run holds /tmp/m2m-bench/lock; waiting up to ${LOCK_WAIT}s"
+    flock -w "$LOCK_WAIT" 8 || die "another benchmark run still holds /tmp/m2m-bench/lock after ${LOCK_WAIT}s"
+fi
+
 # ---- deps + build --------------------------------------------------------------
 if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
     [[ $(id -u) == 0 ]] || die "run as root (installs Debian packages), or set SKIP_INSTALL=1"
@@ -146,14 +158,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- fresh state -----------------------------------------------------------------
-# One run at a time per machine: ports are fixed, and reap_stale below stops every process an
-# earlier run recorded, which would be a live run's processes if two overlapped.
-mkdir -p /tmp/m2m-bench
-exec 8>/tmp/m2m-bench/lock
-if ! flock -n 8; then
-    log "another benchmark run holds /tmp/m2m-bench/lock; waiting up to ${LOCK_WAIT}s"
-    flock -w "$LOCK_WAIT" 8 || die "another benchmark run still holds /tmp/m2m-bench/lock after ${LOCK_WAIT}s"
-fi
 reap_stale
 PORTS=("$UPSTREAM_PORT" "$TOKEN_PORT")
 for w in "${WORKER_COUNTS[@]}"; do for t in nginx haproxy $M2M; do PORTS+=("$(port_for "$t" "$w")"); done; done
