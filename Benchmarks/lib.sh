@@ -1,8 +1,10 @@
 # shellcheck shell=bash
-# Helpers for Benchmarks/proxy-vs-nginx.sh (sourced, not executed). Everything listens on
+# Helpers for Benchmarks/compare.sh (sourced, not executed). Everything listens on
 # 127.0.0.1 only. Copied from the team's shared wrk harness (bench/lib.sh) so that the project
 # does not depend on files outside it; changes: state lives under /tmp/m2m-bench (not the shared
-# harness's /tmp/proxy-bench), so a run never reaps processes of a shared-harness run.
+# harness's /tmp/proxy-bench), so a run never reaps processes of a shared-harness run; the worker
+# count of nginx and haproxy is a parameter (NGINX_WORKER_PROCESSES, HAPROXY_THREADS); the
+# upstream also serves a 64 KiB body at $BIG_PATH.
 
 BENCH_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
@@ -19,6 +21,10 @@ BENCH_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 BODY_JSON='{"items":[{"id":1,"name":"alpha","qty":3},{"id":2,"name":"bravo","qty":5},{"id":3,"name":"charlie","qty":8}],"total":3,"page":1,"next":null,"generated":"2024-01-01T00:00:00Z","source":"bench-fixture"}'
 REQ_PATH=/api/items
+BIG_PATH=/api/big          # BIG_BYTES (64 KiB) body, a static file of the upstream
+: "${BIG_BYTES:=65536}"
+: "${NGINX_WORKER_PROCESSES:=1}"              # per call: NGINX_WORKER_PROCESSES=2 render_nginx_proxy_conf ...
+: "${HAPROXY_THREADS:=1}"                     # per call: HAPROXY_THREADS=2 render_haproxy_conf ...
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -37,10 +43,11 @@ _starttime() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null; }
 start_server() {   # start_server NAME CPU_LIST cmd args...   (CPU_LIST "" = no pinning)
     local name=$1 cpus=$2; shift 2
     mkdir -p "$PIDDIR_STATE" "$BENCH_DIR/logs"
+    # 8>&-: servers must not inherit compare.sh's run lock (fd 8), or a leftover one would hold it
     if [[ -n "$cpus" ]]; then
-        setsid taskset -c "$cpus" "$@" >"$BENCH_DIR/logs/$name.out" 2>&1 </dev/null &
+        setsid taskset -c "$cpus" "$@" >"$BENCH_DIR/logs/$name.out" 2>&1 </dev/null 8>&- &
     else
-        setsid "$@" >"$BENCH_DIR/logs/$name.out" 2>&1 </dev/null &
+        setsid "$@" >"$BENCH_DIR/logs/$name.out" 2>&1 </dev/null 8>&- &
     fi
     local pid=$!
     sleep 0.05
@@ -119,7 +126,7 @@ wait_port() {      # wait_port PORT TIMEOUT_S [PID]
 _nginx_common() {  # _nginx_common PREFIX  -> main-context lines shared by every nginx we run
     local p=$1
     cat <<EOF
-worker_processes 1;
+worker_processes ${NGINX_WORKER_PROCESSES};
 daemon off;
 pid $p/nginx.pid;
 error_log $p/error.log warn;
@@ -164,11 +171,25 @@ render_upstream_conf() {   # render_upstream_conf PREFIX MODE(auth|plain) [EXTRA
             $auth_if
             return 200 '$BODY_JSON';
         }
+        location = $BIG_PATH {
+            $auth_if
+            alias $p/www/big.json;
+        }
         location / { return 404; }
     }
 }
 EOF
     } >"$p/nginx.conf"
+    mkdir -p "$p/www"
+    big_body >"$p/www/big.json"
+}
+
+big_body() {  # the BIG_BYTES-byte JSON body of $BIG_PATH (deterministic)
+    python3 -c '
+import sys
+n = int(sys.argv[1]); head = "{\"blob\":\""; tail = "\"}"
+fill = "abcdefghijklmnopqrstuvwxyz0123456789" * (n // 36 + 1)
+sys.stdout.write(head + fill[:n - len(head) - len(tail)] + tail)' "$BIG_BYTES"
 }
 
 render_nginx_proxy_conf() {  # render_nginx_proxy_conf PREFIX PORT [EXTRA_MAIN]
@@ -208,7 +229,7 @@ render_haproxy_conf() {   # render_haproxy_conf DIR PORT
     mkdir -p "$d"
     cat >"$d/haproxy.cfg" <<EOF
 global
-    nbthread 1
+    nbthread $HAPROXY_THREADS
     maxconn 8000          # needs ~2*maxconn fds; the hard fd limit here is 20000
     # no 'log' line: nothing is logged, like access_log off in nginx
 
@@ -242,28 +263,26 @@ cpu_snap() {   # per line of /proc/stat ("cpu", "cpu0", ...): NAME USR_SYS IRQ_S
     awk '/^cpu/ { printf "%s %d %d %d %d ", $1, $2+$3+$4, $7+$8, $5+$6, $9 }' /proc/stat
 }
 
-group_ticks() {  # utime+stime of every process in the given process groups
-    local pg pids=() p sum=0 t
-    for pg in "$@"; do
-        while read -r p; do pids+=("$p"); done < <(pgrep -g "$pg" 2>/dev/null || true)
-    done
-    for p in "${pids[@]:-}"; do
-        [[ -n $p ]] || continue
-        t=$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0)
-        sum=$((sum + ${t:-0}))
-    done
-    echo "$sum"
+group_ticks() {  # utime+stime of every process in the given process groups (one awk, no pgrep per group)
+    # comm (field 2) may hold spaces: cut the line after its closing ") " first; then pgrp is
+    # field 3 and utime/stime are fields 12/13. cat, because awk stops at a process that just exited.
+    cat /proc/[0-9]*/stat 2>/dev/null | awk -v want=" $* " '{
+        line = $0; sub(/^.*\) /, "", line); split(line, f, " ");
+        if (index(want, " " f[3] " ")) s += f[12] + f[13] } END { print s + 0 }'
 }
 
 foreign_load() {   # foreign_load SECONDS PGIDS... -> cores used by processes not in PGIDS
+    # Divides by the elapsed time /proc/stat saw (all ticks / cpus), not by SECONDS: taking the
+    # snapshots (pgrep, awk per process) adds time of its own, a lot of it for a short SECONDS.
     local s=$1; shift
     local a b oa ob
     a=$(cpu_snap); oa=$(group_ticks "$@")
     sleep "$s"
     b=$(cpu_snap); ob=$(group_ticks "$@")
-    awk -v a="$a" -v b="$b" -v oa="$oa" -v ob="$ob" -v hz="$CLK_TCK" -v s="$s" 'BEGIN {
+    awk -v a="$a" -v b="$b" -v oa="$oa" -v ob="$ob" -v hz="$CLK_TCK" -v ncpu="$(nproc)" 'BEGIN {
         split(a, A, " "); split(b, B, " ");
-        f = ((B[2]+B[3]-A[2]-A[3]) - (ob-oa)) / hz / s; if (f < 0) f = 0; printf "%.2f", f }'
+        el = 0; for (k = 2; k <= 5; k++) el += B[k] - A[k]; secs = el / hz / ncpu; if (secs <= 0) secs = 1;
+        f = ((B[2]+B[3]-A[2]-A[3]) - (ob-oa)) / hz / secs; if (f < 0) f = 0; printf "%.2f", f }'
 }
 
 tcp_active_opens() {  # netns-wide count of connect()s that reached SYN_SENT (includes other users of this netns)

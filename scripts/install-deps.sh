@@ -11,7 +11,7 @@
 #              also needs libc6, libstdc++6 and libgcc-s1, which the slim image already has
 #              (apt depends on them); libssl3 is for the TLS support that is planned.
 #     test     build + python3, curl, openssl, and the real OAuth2 server (glewlwyd)
-#     bench    test + nginx-light, haproxy, wrk, valgrind, strace
+#     bench    build + python3, curl, nginx-light, haproxy, wrk, valgrind, strace, binutils (objcopy)
 #     compose  docker-compose 2.x (from trixie, pinned low) to validate docker-compose.yml
 #              with `docker-compose config`; no Docker engine is installed
 #   default: build test
@@ -38,7 +38,7 @@ for g in "${groups[@]}"; do
     runtime) want+=(libuv1 libssl3 ca-certificates); need_trixie=1; need_llhttp=1 ;;
     test)    want+=(libuv1-dev pkg-config python3 curl openssl ca-certificates
                     glewlwyd dbconfig-sqlite3 sqlite3 jq util-linux iproute2 procps); need_trixie=1; need_llhttp=1 ;;
-    bench)   want+=(libuv1-dev pkg-config python3 curl nginx-light haproxy wrk valgrind strace
+    bench)   want+=(libuv1-dev pkg-config python3 curl nginx-light haproxy wrk valgrind strace binutils
                     util-linux iproute2 procps); need_trixie=1; need_llhttp=1 ;;
     compose) trixie_want+=(docker-compose); need_trixie=1 ;;
     *) echo "install-deps: unknown group '$g' (build|runtime|test|bench|compose)" >&2; exit 64 ;;
