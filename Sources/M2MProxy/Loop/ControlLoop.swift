@@ -25,6 +25,10 @@ final class ControlLoop {
     private var scrapes: [Int: PendingScrape] = [:]
     private var nextScrape = 0
     private var watchers: [SignalWatcher] = []
+    private var reloadGeneration = 0
+    /// Workers that have not applied the latest reload yet, and what to log once all have.
+    private var reloadPending: Set<Int> = []
+    private var reloadDoneMessage = ""
     /// The token slot of each route of the configuration in force (nil: no credential).
     private var tokenSlots: [Int?] = []
 
@@ -172,9 +176,23 @@ final class ControlLoop {
         tokenSlots = slots
         let board = tokenCache.board
         for note in worker.reload(new, tokenSlots: slots, board: board) { log.warning("reload: \(note)") }
-        for r in remotes where !r.stopped { r.mailbox.post(.reload(new, tokenSlots: slots, board: board)) }
+        reloadGeneration += 1
+        let running = remotes.filter { !$0.stopped }
+        for r in running {
+            r.mailbox.post(.reload(new, tokenSlots: slots, board: board, generation: reloadGeneration))
+        }
         tokenCache.prefetch()
-        log.info("configuration reloaded: \(new.routes.count) route(s), \(new.credentials.count) credential(s)")
+        // "reloaded" is logged once every loop serves the new configuration, so that whoever
+        // waits for the line (an operator, a test) can rely on it for every connection.
+        reloadPending = Set(running.map(\.id))
+        reloadDoneMessage = "configuration reloaded: \(new.routes.count) route(s), \(new.credentials.count) credential(s)"
+        logReloadIfDone()
+    }
+
+    private func logReloadIfDone() {
+        guard reloadPending.isEmpty, !reloadDoneMessage.isEmpty else { return }
+        log.info(reloadDoneMessage)
+        reloadDoneMessage = ""
     }
 
     // MARK: messages
@@ -193,9 +211,15 @@ final class ControlLoop {
             p.waitingFor.remove(w)
             scrapes[scrape] = p
             finishScrapeIfComplete(scrape)
+        case .reloaded(let generation, let w):
+            guard generation == reloadGeneration else { return }
+            reloadPending.remove(w)
+            logReloadIfDone()
         case .stopped(let w):
             guard let r = remote(w) else { return }
             r.stopped = true
+            reloadPending.remove(w)
+            logReloadIfDone()
             // A stopped loop answers no scrape: complete those that waited for it.
             for id in Array(scrapes.keys) {
                 scrapes[id]!.waitingFor.remove(w)

@@ -14,6 +14,8 @@ enum ControlMessage: Sendable {
     case refreshDue(slot: Int, seq: UInt64)
     /// A worker's answer to `WorkerMessage.scrapeMetrics`.
     case metrics(scrape: Int, worker: Int, WorkerMetrics)
+    /// A worker applied the reload numbered `generation`.
+    case reloaded(generation: Int, worker: Int)
     /// A worker loop drained (or hit its drain deadline) and its thread is about to end.
     case stopped(worker: Int)
 }
@@ -24,7 +26,7 @@ enum WorkerMessage: Sendable {
     case token(slot: Int, failure: TokenFailure?)
     /// SIGHUP: the validated configuration, the token slot of every route (nil: no credential)
     /// and every slot's board (slots only grow).
-    case reload(ProxyConfig, tokenSlots: [Int?], board: [TokenBoardSlot])
+    case reload(ProxyConfig, tokenSlots: [Int?], board: [TokenBoardSlot], generation: Int)
     /// SIGTERM/SIGINT.
     case drain(timeoutMs: Int)
     case scrapeMetrics(scrape: Int)

@@ -357,8 +357,9 @@ final class Worker {
         switch message {
         case .token(let slot, let failure):
             tokens.wake(slot: slot, failure: failure)
-        case .reload(let config, let tokenSlots, let board):
+        case .reload(let config, let tokenSlots, let board, let generation):
             _ = reload(config, tokenSlots: tokenSlots, board: board)
+            control.post(.reloaded(generation: generation, worker: id))
         case .drain(let timeoutMs):
             beginDrain(timeoutMs: timeoutMs)
         case .scrapeMetrics(let scrape):
