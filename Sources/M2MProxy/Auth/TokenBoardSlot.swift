@@ -48,9 +48,9 @@ final class TokenBoardSlot: Sendable {
 
     /// Records a use of `token` by a request (relaxed: a hint for the refresh timer, no data
     /// hangs on it). The store is skipped when already set, so steady state only reads the line.
-    func noteUse(_ token: CachedToken) {
-        if usedSeq.load(ordering: .relaxed) != token.seq {
-            usedSeq.store(token.seq, ordering: .relaxed)
+    func noteUse(seq: UInt64) {
+        if usedSeq.load(ordering: .relaxed) != seq {
+            usedSeq.store(seq, ordering: .relaxed)
         }
     }
 }

@@ -1,8 +1,9 @@
 /// A worker loop's side of the shared token cache (DESIGN.md §1, §5). The `TokenCache` with its
 /// fetches and timers lives on the control loop; a worker reads published tokens from the
-/// slots' `TokenBoardSlot`s without a lock, parks requests that find none on its own loop, and
-/// asks the control loop (one message per slot, however many requests park) to get one. The
-/// control loop answers with `wake`, on this loop, once a token or a failure is there.
+/// slots' `TokenBoardSlot`s without a lock (`TokenView`), parks requests that find none on its
+/// own loop, and asks the control loop (one message per slot, however many requests park) to
+/// get one. The control loop answers with `wake`, on this loop, once a token or a failure is
+/// there.
 ///
 /// Loop-confined: one per worker.
 final class TokenClient {
@@ -11,91 +12,96 @@ final class TokenClient {
         case parked
     }
 
-    /// What this loop last saw of a slot, plus its parked requests.
-    private struct Local {
-        var version: UInt64 = .max
-        var token: CachedToken?
-        var waiters: [ClientConnection] = []
-        /// The seq of a token this loop saw rejected (401 invalid_token): not sent again even
-        /// if the control loop has not withdrawn it yet.
-        var rejectedSeq: UInt64 = 0
-    }
-
     unowned(unsafe) let worker: Worker
     let workerID: Int
     private let control: Mailbox<ControlMessage>
-    private var board: [TokenBoardSlot]
-    private var local: [Local]
+    /// One view per slot, owned here (see `TokenView` for why not a Swift array).
+    private var views: UnsafeMutablePointer<TokenView>
+    private var slotCount: Int
+    /// Requests parked per slot.
+    private var waiters: [[ClientConnection]]
 
     init(worker: Worker, workerID: Int, control: Mailbox<ControlMessage>, board: [TokenBoardSlot]) {
         self.worker = worker
         self.workerID = workerID
         self.control = control
-        self.board = board
-        local = Array(repeating: Local(), count: board.count)
+        slotCount = board.count
+        views = .allocate(capacity: max(board.count, 1))
+        for (i, b) in board.enumerated() { (views + i).initialize(to: TokenView(board: b)) }
+        waiters = Array(repeating: [], count: board.count)
     }
 
-    /// A reload added slots (slots never go away).
+    deinit {
+        for i in 0..<slotCount { views[i].dispose() }
+        views.deallocate()
+    }
+
+    /// A reload added slots (slots never go away; existing views are kept).
     func setBoard(_ board: [TokenBoardSlot]) {
-        self.board = board
-        while local.count < board.count { local.append(Local()) }
+        guard board.count > slotCount else { return }
+        let grown = UnsafeMutablePointer<TokenView>.allocate(capacity: board.count)
+        grown.moveInitialize(from: views, count: slotCount)
+        views.deallocate()
+        for i in slotCount..<board.count { (grown + i).initialize(to: TokenView(board: board[i])) }
+        views = grown
+        slotCount = board.count
+        while waiters.count < board.count { waiters.append([]) }
     }
 
-    /// The token this loop may send for `slot` now, refreshing its copy when the board moved on.
-    private func usable(_ slot: Int) -> CachedToken? {
-        let b = board[slot]
-        if b.currentVersion != local[slot].version {
-            let (token, version) = b.read()
-            local[slot].token = token
-            local[slot].version = version
-        }
-        guard let t = local[slot].token, worker.now < t.sendUntil, t.seq != local[slot].rejectedSeq else { return nil }
-        return t
+    /// Whether this loop may send `slot`'s token now, refreshing its view when the board moved.
+    /// `now` is the caller's loop time (passed in: reading it through `worker` here cost a
+    /// retain/release pair per call).
+    private func usable(_ slot: Int, now: UInt64) -> Bool {
+        let v = views + slot
+        if v.pointee.isStale { v.pointee.refresh() }
+        let s = v.pointee.seq
+        return s != 0 && now < v.pointee.sendUntil && s != v.pointee.rejectedSeq
     }
 
     // MARK: data path
 
     /// Proceeds with the current token, or parks `client` until the control loop has one (or
     /// a failure: then `tokenFailed` runs).
-    func acquire(slot: Int, for client: ClientConnection) -> Acquire {
-        if let t = usable(slot) {
-            board[slot].noteUse(t)
+    func acquire(slot: Int, for client: ClientConnection, now: UInt64) -> Acquire {
+        if usable(slot, now: now) {
+            let v = views + slot
+            v.pointee.noteUse()
             // Used after its refresh point (the control loop's timer may have found the key
             // idle then): ask for a refresh once per token, not once per request.
-            if worker.now >= t.refreshAt && !t.refreshRequested.exchange(true, ordering: .relaxed) {
-                control.post(.refreshDue(slot: slot, seq: t.seq))
+            if now >= v.pointee.refreshAt && v.pointee.claimRefreshRequest() {
+                control.post(.refreshDue(slot: slot, seq: v.pointee.seq))
             }
             return .ready
         }
         worker.tokenWaits += 1
-        local[slot].waiters.append(client)
-        if local[slot].waiters.count == 1 {
+        waiters[slot].append(client)
+        if waiters[slot].count == 1 {
             control.post(.needToken(slot: slot, worker: workerID))
         }
         return .parked
     }
 
     /// The current `Authorization` line for a slot, borrowed for one synchronous write (this
-    /// loop's copy keeps it alive), and the seq of the token it carries (for `invalidate`).
-    func headerLine(slot: Int) -> (line: ByteSpan, token: UInt64)? {
-        guard let t = usable(slot) else { return nil }
-        return (t.headerLine.span, t.seq)
+    /// loop's view keeps it alive), and the seq of the token it carries (for `invalidate`).
+    func headerLine(slot: Int, now: UInt64) -> (line: ByteSpan, token: UInt64)? {
+        guard usable(slot, now: now) else { return nil }
+        return (views[slot].line, views[slot].seq)
     }
 
     /// An upstream answered 401 `invalid_token` to token `seq`: never send it again from this
     /// loop, and let the control loop drop it (once, not a newer one) and fetch anew.
     func invalidate(slot: Int, token seq: UInt64) {
-        local[slot].rejectedSeq = seq
+        views[slot].rejectedSeq = seq
         control.post(.tokenRejected(slot: slot, seq: seq))
     }
 
     func unpark(_ client: ClientConnection, slot: Int) {
-        if let i = local[slot].waiters.firstIndex(where: { $0 === client }) { local[slot].waiters.remove(at: i) }
+        if let i = waiters[slot].firstIndex(where: { $0 === client }) { waiters[slot].remove(at: i) }
     }
 
     func waitTimeoutError(slot: Int) -> ProxyError {
         var why = "no token within \(worker.limits.tokenWaitMs) ms: timeout waiting for the token endpoint"
-        if slot < board.count, let last = board[slot].lastErrorMessage { why += " (last error: \(last))" }
+        if slot < slotCount, let last = views[slot].lastErrorMessage { why += " (last error: \(last))" }
         return .tokenUnavailable(why, retryAfterSeconds: 1)
     }
 
@@ -104,16 +110,16 @@ final class TokenClient {
     /// A fetch for `slot` ended (or a token was there already): parked requests go on, or fail
     /// with the reason rather than wait out token_wait_ms.
     func wake(slot: Int, failure: TokenFailure?) {
-        guard slot < local.count, !local[slot].waiters.isEmpty else { return }
-        let waiters = local[slot].waiters
-        local[slot].waiters.removeAll()
+        guard slot < waiters.count, !waiters[slot].isEmpty else { return }
+        let parked = waiters[slot]
+        waiters[slot].removeAll()
         if let failure {
             let error = ProxyError.tokenUnavailable(failure.message, retryAfterSeconds: failure.retryAfterSeconds)
-            for w in waiters { w.tokenFailed(error) }
+            for w in parked { w.tokenFailed(error) }
         } else {
             // A request that still finds no usable token (it expired meanwhile, or this loop
             // rejected it) parks again and asks again.
-            for w in waiters { w.tokenReady() }
+            for w in parked { w.tokenReady() }
         }
     }
 }

@@ -26,7 +26,7 @@ import Testing
         let slot = TokenBoardSlot()
         let t = token(7)
         #expect(slot.usedSeq.load(ordering: .relaxed) != 7)
-        slot.noteUse(t)
+        slot.noteUse(seq: t.seq)
         #expect(slot.usedSeq.load(ordering: .relaxed) == 7)
         // A newer token is not "used" until a request uses it.
         #expect(slot.usedSeq.load(ordering: .relaxed) != 8)
