@@ -132,4 +132,36 @@ import Testing
         // Both loops flushed their access logs at exit: one line per request.
         #expect(bed.proxy.accessLog.count == 21)
     }
+
+    /// Token deadlines and "used since its last fetch" across threads: ttl 4 s (refresh point
+    /// 2 s, last send 3 s), a fresh connection every 100 ms for 7 s spread over both loops.
+    /// Every request succeeds, the upstream (which checks `exp`) never sees an expired token,
+    /// and uses recorded on either loop keep the key refreshed ahead of expiry.
+    @Test func usedKeyIsRefreshedAcrossWorkersAndNoExpiredTokenIsSent() throws {
+        var mode = TokenMode()
+        mode.ttl = 4
+        var up: ScriptFixture?
+        var adminPort: UInt16 = 0
+        let bed = try ProxyTestBed(tokenMode: mode, label: "workers-refresh") { c, _, tok in
+            let u = try ScriptFixture("token_checking_upstream.py", label: "checking-upstream")
+            up = u
+            adminPort = try c.enableAdmin()
+            c.server["workers"] = "2"
+            c.credentials = [ProxyTestBed.credential(tok)]
+            c.routes = [.init(name: "api", upstream: u.url, credential: "idp", resource: "https://api.test", scopes: ["read"])]
+        }
+        let admin = try AdminClient(port: adminPort)
+        var statuses: [Int] = []
+        let end = Date().addingTimeInterval(7)
+        while Date() < end {
+            statuses.append(try bed.get("/x").status)
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses.filter { $0 != 200 })")
+        #expect(try up!.getJSON("/_stats")["expired"] as? Int == 0)
+        let fetched = try bed.tokens.tokenRequestCount()
+        #expect(fetched >= 3 && fetched <= 5, "token requests: \(fetched)")
+        let perWorker = try Self.perWorker(admin)
+        #expect(perWorker[0] > 0 && perWorker[1] > 0, "requests per worker: \(perWorker)")
+    }
 }
