@@ -12,8 +12,9 @@ final class TokenClient {
         case parked
     }
 
-    unowned(unsafe) let worker: Worker
     let workerID: Int
+    /// Requests that had to wait for a token on this loop (m2m_token_cache_waits_total).
+    private(set) var waits = 0
     private let control: Mailbox<ControlMessage>
     /// One view per slot, owned here (see `TokenView` for why not a Swift array).
     private var views: UnsafeMutablePointer<TokenView>
@@ -21,8 +22,7 @@ final class TokenClient {
     /// Requests parked per slot.
     private var waiters: [[ClientConnection]]
 
-    init(worker: Worker, workerID: Int, control: Mailbox<ControlMessage>, board: [TokenBoardSlot]) {
-        self.worker = worker
+    init(workerID: Int, control: Mailbox<ControlMessage>, board: [TokenBoardSlot]) {
         self.workerID = workerID
         self.control = control
         slotCount = board.count
@@ -49,8 +49,7 @@ final class TokenClient {
     }
 
     /// Whether this loop may send `slot`'s token now, refreshing its view when the board moved.
-    /// `now` is the caller's loop time (passed in: reading it through `worker` here cost a
-    /// retain/release pair per call).
+    /// `now` is the caller's loop time.
     private func usable(_ slot: Int, now: UInt64) -> Bool {
         let v = views + slot
         if v.pointee.isStale { v.pointee.refresh() }
@@ -73,7 +72,7 @@ final class TokenClient {
             }
             return .ready
         }
-        worker.tokenWaits += 1
+        waits += 1
         waiters[slot].append(client)
         if waiters[slot].count == 1 {
             control.post(.needToken(slot: slot, worker: workerID))
@@ -99,8 +98,8 @@ final class TokenClient {
         if let i = waiters[slot].firstIndex(where: { $0 === client }) { waiters[slot].remove(at: i) }
     }
 
-    func waitTimeoutError(slot: Int) -> ProxyError {
-        var why = "no token within \(worker.limits.tokenWaitMs) ms: timeout waiting for the token endpoint"
+    func waitTimeoutError(slot: Int, waitedMs: Int) -> ProxyError {
+        var why = "no token within \(waitedMs) ms: timeout waiting for the token endpoint"
         if slot < slotCount, let last = views[slot].lastErrorMessage { why += " (last error: \(last))" }
         return .tokenUnavailable(why, retryAfterSeconds: 1)
     }

@@ -31,8 +31,8 @@ final class Worker {
     /// Pools only grow: a slot stays valid for requests of any configuration generation.
     private(set) var upstreamPools: [UpstreamPool] = []
     private var poolIndex: [String: Int] = [:]
-    /// This loop's reader of the shared token cache.
-    private(set) var tokens: TokenClient!
+    /// This loop's reader of the shared token cache (a `let`: used per request without ARC).
+    let tokens: TokenClient
     private var listeners: [Listener] = []
     private var adminListener: Listener?
     /// Serves the admin endpoints (set when `server.admin_listen` is on).
@@ -48,8 +48,6 @@ final class Worker {
     private var clients: [ClientConnection] = []
     private(set) var openConnections = 0
     private(set) var activeRequests = 0
-    /// Requests that had to wait for a token (m2m_token_cache_waits_total).
-    var tokenWaits = 0
     private var draining = false
     private var drainDeadline: UInt64 = 0
     private var drainTimer: RepeatingTimer?
@@ -74,9 +72,9 @@ final class Worker {
         pool = BufferPool(headBufferCapacity: headBufferCapacity)
         resolver = Resolver(loop: loop)
         metrics = RequestMetrics(routeNames: config.routes.map(\.name))
+        tokens = TokenClient(workerID: id, control: control, board: board)
         loop.pointee.data = Unmanaged.passUnretained(self).toOpaque()
 
-        tokens = TokenClient(worker: self, workerID: id, control: control, board: board)
         router = Router(routes: compileRoutes(config, tokenSlots: tokenSlots))
         hasAccessControl = Self.accessControl(config)
         configureAccessLog(config)
@@ -349,7 +347,7 @@ final class Worker {
 
     /// This worker's counters, copied for a scrape.
     func metricsPart() -> WorkerMetrics {
-        WorkerMetrics(worker: id, requests: metrics, tokenWaits: tokenWaits, openConnections: openConnections, activeRequests: activeRequests)
+        WorkerMetrics(worker: id, requests: metrics, tokenWaits: tokens.waits, openConnections: openConnections, activeRequests: activeRequests)
     }
 
     /// A message from the control loop (on this loop's thread).

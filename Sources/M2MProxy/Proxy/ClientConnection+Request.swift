@@ -180,8 +180,7 @@ extension ClientConnection {
 
     /// Proceeds with a valid token, parks until the cache has one, or fails.
     func awaitToken(slot: Int) {
-        let w = worker
-        switch w.tokens.acquire(slot: slot, for: self, now: w.now) {
+        switch worker.tokens.acquire(slot: slot, for: self, now: worker.now) {
         case .ready:
             connectUpstream()
         case .parked:
@@ -432,8 +431,7 @@ extension ClientConnection {
         state = .forwarding
         var tokenLine = ByteSpan.empty
         if let slot = route.tokenSlot {
-            let w = worker
-            guard let held = w.tokens.headerLine(slot: slot, now: w.now) else {
+            guard let held = worker.tokens.headerLine(slot: slot, now: worker.now) else {
                 // The token reached exp - margin while the upstream connection was being set up:
                 // nothing is sent yet, so give the connection back and wait for a fresh token.
                 upstream = nil

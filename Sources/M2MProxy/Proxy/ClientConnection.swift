@@ -207,7 +207,7 @@ final class ClientConnection: UVStream {
             respond(.requestTimeout)
         case .waitingToken:
             if let slot = route?.tokenSlot { worker.tokens.unpark(self, slot: slot) }
-            respond(worker.tokens.waitTimeoutError(slot: route?.tokenSlot ?? 0))
+            respond(worker.tokens.waitTimeoutError(slot: route?.tokenSlot ?? 0, waitedMs: worker.limits.tokenWaitMs))
         case .forwarding where !bodyDone:
             respond(.requestTimeout)
         default:
