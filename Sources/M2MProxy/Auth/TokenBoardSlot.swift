@@ -16,12 +16,12 @@ import Synchronization
 final class TokenBoardSlot: Sendable {
     /// Bumped after every change of `current`, with release ordering (readers acquire).
     private let version = Atomic<UInt64>(0)
-    private let current = Mutex<CachedToken?>(nil)
+    private let current = Locked<CachedToken?>(nil)
     /// `CachedToken.seq` of the last token a request used on any worker: the key was "used
     /// since its last fetch" (DESIGN.md §5) exactly when this equals the current token's seq.
     let usedSeq = Atomic<UInt64>(0)
     /// The last fetch failure's message, for a worker's token_wait_ms timeout answer.
-    private let lastError = Mutex<String?>(nil)
+    private let lastError = Locked<String?>(nil)
 
     init() {}
 

@@ -1,5 +1,4 @@
 internal import CLibUV
-import Synchronization
 
 /// A `uv_async_t` on one loop: any thread may `send()`, and the loop runs `action` on its own
 /// thread soon after (libuv coalesces sends that arrive before the callback ran). The cross-loop
@@ -49,7 +48,7 @@ private let asyncSignalCallback: uv_async_cb = { handle in
 /// Only control-plane traffic goes through it (token wake-ups, reloads, drains, metric
 /// scrapes), never per-request data.
 final class Mailbox<Message: Sendable>: Sendable {
-    private let queue = Mutex<[Message]>([])
+    private let queue = Locked<[Message]>([])
     private let doorbell: AsyncSignal.Doorbell
 
     init(doorbell: AsyncSignal.Doorbell) { self.doorbell = doorbell }

@@ -1,15 +1,10 @@
 internal import CLibUV
 private import Glibc
-import Synchronization
 
 /// Serialises flushes of every worker's access log to the shared descriptor: each flush is
 /// whole lines, and holding the lock across a flush's write(2) calls (a pipe may take a long
 /// buffer in several parts) keeps one loop's lines from landing inside another's.
-private final class AccessLogSink: Sendable {
-    let lock = Mutex<Void>(())
-}
-
-private let accessLogSink = AccessLogSink()
+private let accessLogLock = Locked<Int>(0)
 
 /// One loop's access log: lines are appended to a byte buffer and written to stdout when the
 /// buffer is nearly full, every `flushIntervalMs` by the loop's timer, and at exit. One
@@ -59,7 +54,7 @@ final class AccessLog {
         let base = UnsafeRawPointer(buffer.base)
         let count = buffer.count
         let fd = fd
-        accessLogSink.lock.withLock { _ in
+        accessLogLock.withLock { _ in
             var p = base
             var left = count
             while left > 0 {
