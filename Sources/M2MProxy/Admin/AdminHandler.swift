@@ -9,11 +9,13 @@
 /// - `POST /tokens/refresh[?route=NAME]`: forces a fetch of every key (or the route's) and
 ///   answers once it has finished: 200 with the outcome, or 503 with the failure.
 final class AdminHandler {
-    /// With one loop per worker (the workers issue) this becomes the list of loops, whose
-    /// counters `MetricsSnapshot` already knows how to sum.
-    unowned(unsafe) let worker: Worker
+    /// The control role (on worker 0's loop, where admin connections are served): the token
+    /// cache, and the worker loops whose counters a scrape collects.
+    unowned(unsafe) let control: ControlLoop
 
-    init(worker: Worker) { self.worker = worker }
+    init(control: ControlLoop) { self.control = control }
+
+    private var worker: Worker { control.worker }
 
     func handle(method: String, target: String, reply: @escaping (AdminResponse) -> Void) {
         let (path, query) = Self.split(target)
@@ -26,10 +28,12 @@ final class AdminHandler {
             reply(readiness())
         case "/metrics":
             guard method == "GET" || method == "HEAD" else { return reply(Self.notAllowed("GET")) }
-            reply(AdminResponse(status: 200, contentType: PrometheusText.contentType, body: PrometheusText.render(metricsSnapshot())))
+            control.scrape { [unowned self] parts in
+                reply(AdminResponse(status: 200, contentType: PrometheusText.contentType, body: PrometheusText.render(metricsSnapshot(parts))))
+            }
         case "/tokens":
             guard method == "GET" || method == "HEAD" else { return reply(Self.notAllowed("GET")) }
-            reply(.json(200, .array(worker.tokenCache.snapshot().map(Self.tokenJSON))))
+            reply(.json(200, .array(control.tokenCache.snapshot().map(Self.tokenJSON))))
         case "/tokens/refresh":
             guard method == "POST" else { return reply(Self.notAllowed("POST")) }
             refresh(route: Self.queryValue(query, "route"), reply: reply)
@@ -44,10 +48,10 @@ final class AdminHandler {
         if !worker.listenersUp {
             return .json(503, .object(["status": .string("not_ready"), "reason": .string("listeners are not bound yet")]))
         }
-        if worker.isDraining {
+        if control.draining {
             return .json(503, .object(["status": .string("not_ready"), "reason": .string("draining")]))
         }
-        let cache = worker.tokenCache!
+        let cache = control.tokenCache
         if cache.prefetchReady { return .json(200, .object(["status": .string("ready")])) }
         let waiting = cache.snapshot().filter { $0.prefetch && ($0.secondsLeft ?? 0) == 0 }
         return .json(503, .object([
@@ -66,17 +70,23 @@ final class AdminHandler {
         ]))
     }
 
-    func metricsSnapshot() -> MetricsSnapshot {
-        MetricsSnapshot(
-            metrics: [worker.metrics], tokens: worker.tokenCache.snapshot(), tokenCacheWaits: worker.tokenWaits,
-            openConnections: worker.openConnections, activeRequests: worker.activeRequests)
+    /// Sums the workers' counters (one part per running worker loop).
+    func metricsSnapshot(_ parts: [WorkerMetrics]) -> MetricsSnapshot {
+        var s = MetricsSnapshot(
+            metrics: parts.map(\.requests), tokens: control.tokenCache.snapshot(),
+            tokenCacheWaits: parts.reduce(0) { $0 + $1.tokenWaits },
+            openConnections: parts.reduce(0) { $0 + $1.openConnections },
+            activeRequests: parts.reduce(0) { $0 + $1.activeRequests })
+        s.workerRequests = Array(repeating: 0, count: control.workerCount)
+        for p in parts where p.worker < s.workerRequests.count { s.workerRequests[p.worker] = p.requests.total }
+        return s
     }
 
     private func refresh(route: String?, reply: @escaping (AdminResponse) -> Void) {
         if let route, !worker.config.routes.contains(where: { $0.name == route }) {
             return reply(.error(404, "unknown_route", "no route named \(route)"))
         }
-        let started = worker.tokenCache.forceRefresh(routeName: route) { failure in
+        let started = control.tokenCache.forceRefresh(routeName: route) { failure in
             if let failure {
                 reply(.json(503, .object(["status": .string("failed"), "message": .string(failure)])))
             } else {

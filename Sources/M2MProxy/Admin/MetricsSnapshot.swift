@@ -34,6 +34,8 @@ struct MetricsSnapshot {
     var tokenCacheWaits = 0
     var openConnections = 0
     var activeRequests = 0
+    /// Requests answered by each worker loop, by worker id.
+    var workerRequests: [UInt64] = []
 
     init() {}
 
@@ -43,6 +45,9 @@ struct MetricsSnapshot {
         self.openConnections = openConnections
         self.activeRequests = activeRequests
         guard let first = metrics.first else { return }
+        // A scrape that raced a reload may find loops with different route lists: count only
+        // the loops that agree with the first (the others have just reset their counters).
+        let metrics = metrics.filter { $0.routeNames == first.routeNames }
         for row in 0..<first.rows {
             let route = first.rowName(row)
             var byCode: [Int: UInt64] = [:]

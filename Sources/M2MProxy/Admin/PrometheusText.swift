@@ -6,7 +6,7 @@ enum PrometheusText {
     /// Every metric the proxy exports, declared once (Envoy's `ALL_*_STATS` habit, STYLE.md §9).
     enum Family: CaseIterable {
         case requests, requestDuration, upstreamErrors, tokenRequests, tokenCacheWaits, tokenExpiry
-        case tokenFetchDuration, openConnections, activeRequests
+        case tokenFetchDuration, openConnections, activeRequests, workerRequests
 
         var name: String {
             switch self {
@@ -19,12 +19,13 @@ enum PrometheusText {
             case .tokenFetchDuration: "m2m_token_fetch_duration_seconds"
             case .openConnections: "m2m_open_connections"
             case .activeRequests: "m2m_active_requests"
+            case .workerRequests: "m2m_worker_requests_total"
             }
         }
 
         var type: String {
             switch self {
-            case .requests, .upstreamErrors, .tokenRequests, .tokenCacheWaits: "counter"
+            case .requests, .upstreamErrors, .tokenRequests, .tokenCacheWaits, .workerRequests: "counter"
             case .requestDuration, .tokenFetchDuration: "histogram"
             case .tokenExpiry, .openConnections, .activeRequests: "gauge"
             }
@@ -41,6 +42,7 @@ enum PrometheusText {
             case .tokenFetchDuration: "Token endpoint request latency, by credential and resource."
             case .openConnections: "Open client connections."
             case .activeRequests: "Requests in progress."
+            case .workerRequests: "Requests answered, by worker loop (how SO_REUSEPORT spread the connections)."
             }
         }
     }
@@ -83,6 +85,10 @@ enum PrometheusText {
                 out += "\(n) \(s.openConnections)\n"
             case .activeRequests:
                 out += "\(n) \(s.activeRequests)\n"
+            case .workerRequests:
+                for (worker, count) in s.workerRequests.enumerated() {
+                    out += "\(n){worker=\"\(worker)\"} \(count)\n"
+                }
             }
         }
         return out

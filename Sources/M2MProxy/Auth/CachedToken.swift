@@ -1,8 +1,18 @@
+import Synchronization
+
 /// A token as the data path uses it: the complete `Authorization: Bearer …\r\n` line, formatted
 /// once per token and written by reference into every request head, plus its schedule in loop
-/// milliseconds. Immutable; replaced as a whole.
-final class CachedToken {
+/// milliseconds. Immutable and replaced as a whole, so every worker loop may read it
+/// (`TokenBoardSlot` publishes it).
+final class CachedToken: Sendable {
     let headerLine: StaticBytes
+    /// Unique per fetched token in this process: names the token a request sent (a 401
+    /// invalidates that one, not a newer one) without keeping the object alive or comparing
+    /// addresses that could be reused.
+    let seq: UInt64
+    /// Set once a request used this token after its refresh point: the control loop is asked
+    /// to refresh once, not by every request (see `TokenClient.acquire`).
+    let refreshRequested = Atomic<Bool>(false)
     let fetchedAt: UInt64
     let lifetimeMs: UInt64
     /// Never sent at or after this instant: exp − margin (DESIGN.md §5).
@@ -16,7 +26,8 @@ final class CachedToken {
         return life - TokenSchedule.marginMs(lifetimeMs: life)
     }
 
-    init(accessToken: Secret, fetchedAt: UInt64, lifetimeSeconds: Int) {
+    init(accessToken: Secret, fetchedAt: UInt64, lifetimeSeconds: Int, seq: UInt64) {
+        self.seq = seq
         headerLine = StaticBytes("Authorization: Bearer \(accessToken.value)\r\n")
         self.fetchedAt = fetchedAt
         let life = UInt64(max(lifetimeSeconds, 1)) * 1000
@@ -40,6 +51,3 @@ enum TokenSchedule {
         return min(clamped, lifetimeMs / 2)
     }
 }
-
-@available(*, unavailable)
-extension CachedToken: Sendable {}

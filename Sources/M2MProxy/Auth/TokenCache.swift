@@ -1,4 +1,5 @@
 private import Glibc
+import Synchronization
 
 /// The token cache (Envoy's token provider role, STYLE.md §7): one entry per key, single flight
 /// per key, proactive refresh of used keys, backoff on failure, and parked requests woken when a
@@ -10,22 +11,35 @@ private import Glibc
 /// is fetched again on demand. A failed refresh while the token is still valid is retried with
 /// exponential backoff and full jitter, Retry-After obeyed; refused credentials wait 30 s.
 ///
-/// Loop-confined for now (one event loop); sharing across worker loops is the workers issue.
+/// It lives on the control loop (which is also worker 0's loop) and fetches with that worker's
+/// resolver and loop. Worker loops reach it only through messages (`TokenClient`): single
+/// flight across threads is single flight on one loop. Tokens are published to every worker
+/// through each slot's `TokenBoardSlot`.
 final class TokenCache {
-    enum Acquire {
-        case ready
-        case parked
-        case failed(ProxyError)
-    }
-
     unowned(unsafe) let worker: Worker
     private(set) var entries: [TokenEntry] = []
     private var index: [TokenKey: Int] = [:]
     let store: any TokenStore
+    /// Tells worker `id` that a fetch for `slot` ended (nil: a token is there). Set by the
+    /// control loop: a direct call for its own worker, a message for the others.
+    var wake: (_ worker: Int, _ slot: Int, _ failure: TokenFailure?) -> Void = { _, _, _ in }
+    private var nextSeq: UInt64 = 1
 
     init(worker: Worker, store: any TokenStore = InProcessTokenStore()) {
         self.worker = worker
         self.store = store
+    }
+
+    /// Every slot's board, indexed by slot (what workers read tokens from).
+    var board: [TokenBoardSlot] { entries.map(\.board) }
+
+    /// The token slot of each route of `config` (nil: no credential), creating slots for new keys.
+    func assignSlots(_ config: ProxyConfig) -> [Int?] {
+        config.routes.map { r in
+            r.credentialIndex.map { ci in
+                slot(credential: config.credentials[ci], resource: r.resource, scopes: r.scopes, organizationID: r.organizationID, routeName: r.name)
+            }
+        }
     }
 
     /// The slot for a key, created on first use (routes with equal keys share a slot).
@@ -38,7 +52,7 @@ final class TokenCache {
             return s
         }
         let s = entries.count
-        entries.append(TokenEntry(key: key, credential: credential, requestBytes: TokenRequestBuilder.build(credential: credential, key: key)))
+        entries.append(TokenEntry(slot: s, key: key, credential: credential, requestBytes: TokenRequestBuilder.build(credential: credential, key: key)))
         index[key] = s
         entries[s].routes.append(routeName)
         return s
@@ -50,51 +64,36 @@ final class TokenCache {
         for e in entries { e.routes.removeAll() }
     }
 
-    // MARK: data path
+    // MARK: requests from worker loops
 
-    /// Whether a request can proceed now, must park, or fails at once (endpoint in backoff).
-    func acquire(slot: Int, for client: ClientConnection) -> Acquire {
+    /// A request on `workerID` parked for want of a token: wake that worker once one is there,
+    /// starting a fetch unless one is in flight (single flight across all loops), or at once
+    /// with the reason while the endpoint is in backoff.
+    func need(slot: Int, worker workerID: Int) {
         let e = entries[slot]
         let now = worker.now
         if let t = e.current, now < t.sendUntil {
-            // Proactive refresh, lazily: a key used after its refresh point is fetched in the
-            // background while this request goes on with the current token. An idle key is
-            // never refreshed (DESIGN.md §5); timer-driven refresh is the token-economy issue.
-            e.usedSinceFetch = true
-            if now >= t.refreshAt && e.fetch == nil && now >= e.nextAttemptAt {
-                startFetch(e)
-            }
-            return .ready
+            wake(workerID, slot, nil)
+            return
         }
-        if e.fetch == nil {
-            if now < e.nextAttemptAt, let err = e.lastError {
-                return .failed(.tokenUnavailable(err, retryAfterSeconds: retryAfterSeconds(e, now: now)))
-            }
-            startFetch(e)
-            // A fetch can fail synchronously (e.g. bad address): answer at once.
-            if e.fetch == nil, let err = e.lastError {
-                return .failed(.tokenUnavailable(err, retryAfterSeconds: retryAfterSeconds(e, now: now)))
-            }
+        if e.fetch == nil, now < e.nextAttemptAt, let err = e.lastError {
+            wake(workerID, slot, TokenFailure(message: err, retryAfterSeconds: retryAfterSeconds(e, now: now)))
+            return
         }
-        worker.tokenWaits += 1
-        e.waiters.append(client)
-        return .parked
+        if !e.waitingWorkers.contains(workerID) { e.waitingWorkers.append(workerID) }
+        // A fetch can fail synchronously (e.g. bad address): fetchFinished then wakes at once.
+        if e.fetch == nil { startFetch(e) }
     }
 
-    /// The current `Authorization` line for a slot, borrowed for one synchronous write, and the
-    /// identity of the token it carries (for `invalidate`).
-    func headerLine(slot: Int) -> (line: ByteSpan, token: ObjectIdentifier)? {
-        guard let t = entries[slot].current, worker.now < t.sendUntil else { return nil }
-        return (t.headerLine.span, ObjectIdentifier(t))
-    }
-
-    /// An upstream answered 401 `invalid_token` to the token `sent`: drop it, unless a newer one
-    /// already replaced it (DESIGN.md §5: that token once, not a newer one), and fetch anew.
-    func invalidate(slot: Int, token sent: ObjectIdentifier) {
+    /// An upstream answered 401 `invalid_token` to the token numbered `seq`: drop it, unless a
+    /// newer one already replaced it (DESIGN.md §5: that token once, not a newer one), and
+    /// fetch anew.
+    func rejected(slot: Int, seq: UInt64) {
         let e = entries[slot]
-        guard let t = e.current, ObjectIdentifier(t) == sent else { return }
+        guard let t = e.current, t.seq == seq else { return }
         worker.log.warning("upstream rejected the token for \(e.label) (401 invalid_token): fetching a new one")
         e.current = nil
+        e.board.publish(nil)
         e.timer?.cancel()
         e.outcomes["invalidated", default: 0] += 1
         if e.fetch == nil {
@@ -104,16 +103,12 @@ final class TokenCache {
         }
     }
 
-    func unpark(_ client: ClientConnection, slot: Int) {
+    /// The token numbered `seq` was used after its refresh point: refresh in the background
+    /// while requests go on with it (the timer may have found the key idle at that point).
+    func refreshDue(slot: Int, seq: UInt64) {
         let e = entries[slot]
-        if let i = e.waiters.firstIndex(where: { $0 === client }) { e.waiters.remove(at: i) }
-    }
-
-    func waitTimeoutError(slot: Int) -> ProxyError {
-        let e = entries[slot]
-        var why = "no token within \(worker.limits.tokenWaitMs) ms: timeout waiting for the token endpoint"
-        if let last = e.lastError { why += " (last error: \(last))" }
-        return .tokenUnavailable(why, retryAfterSeconds: 1)
+        guard let t = e.current, t.seq == seq, e.fetch == nil, worker.now >= e.nextAttemptAt else { return }
+        startFetch(e)
     }
 
     private func retryAfterSeconds(_ e: TokenEntry, now: UInt64) -> Int {
@@ -165,22 +160,25 @@ final class TokenCache {
         case .success(let response, let lifetime, let startedAt):
             // The lifetime counts from when the request was sent, not when the answer arrived:
             // a slow endpoint must not push sendUntil past the real exp - margin.
-            let token = CachedToken(accessToken: response.accessToken, fetchedAt: startedAt, lifetimeSeconds: lifetime)
+            let token = CachedToken(accessToken: response.accessToken, fetchedAt: startedAt, lifetimeSeconds: lifetime, seq: nextSeq)
+            nextSeq += 1
             e.current = token
+            e.board.publish(token)
+            e.board.setLastError(nil)
             e.failures = 0
             e.lastError = nil
             e.nextAttemptAt = 0
-            e.usedSinceFetch = false
             schedule(e, at: token.refreshAt, now: now)
             store.publish(e.key, StoredToken(accessToken: response.accessToken, expiresAtUnix: Int(time(nil)) + lifetime))
             worker.log.info("token fetched \(e.label) lifetime=\(lifetime)s")
             checkClaims(e, response)
-            let waiters = e.waiters
-            e.waiters.removeAll()
-            for w in waiters { w.tokenReady() }
+            let waiting = e.waitingWorkers
+            e.waitingWorkers.removeAll()
+            for w in waiting { wake(w, e.slot, nil) }
         case .failure(let failure):
             e.failures += 1
             e.lastError = failure.message
+            e.board.setLastError(failure.message)
             var delay = failure.retryDelayMs(failures: e.failures)
             if case .unreachable = failure, !(e.current.map { now < $0.sendUntil } ?? false) {
                 // No usable token: every request is failing, so come back within 5 s of the
@@ -197,10 +195,10 @@ final class TokenCache {
             }
             // Requests still holding a valid token keep it (DESIGN.md §5); parked ones fail now
             // with the reason rather than waiting out token_wait_ms.
-            let waiters = e.waiters
-            e.waiters.removeAll()
-            let error = ProxyError.tokenUnavailable(failure.message, retryAfterSeconds: retryAfterSeconds(e, now: now))
-            for w in waiters { w.tokenFailed(error) }
+            let waiting = e.waitingWorkers
+            e.waitingWorkers.removeAll()
+            let reason = TokenFailure(message: failure.message, retryAfterSeconds: retryAfterSeconds(e, now: now))
+            for w in waiting { wake(w, e.slot, reason) }
         }
     }
 
@@ -235,7 +233,7 @@ final class TokenCache {
         let now = worker.now
         guard e.fetch == nil else { return }
         guard let t = e.current, now < t.sendUntil else { return }
-        if !e.usedSinceFetch {
+        if e.board.usedSeq.load(ordering: .relaxed) != t.seq {
             // Idle since its last fetch: let it expire; the next request fetches on demand.
             worker.log.debug("token idle, not refreshed \(e.label)")
             return

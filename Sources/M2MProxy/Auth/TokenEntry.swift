@@ -1,5 +1,6 @@
 /// Everything the cache knows about one key (credential, resource, scopes, organization).
 final class TokenEntry {
+    let slot: Int
     let key: TokenKey
     var credential: CredentialConfig
     /// The complete token request, built once per key (the secret stays inside these bytes).
@@ -7,16 +8,15 @@ final class TokenEntry {
     let label: String
     var current: CachedToken?
     var fetch: TokenFetch?
-    /// Requests parked until the first token arrives.
-    var waiters: [ClientConnection] = []
+    /// Where workers read `current` (published on every change).
+    let board = TokenBoardSlot()
+    /// Workers with requests parked until a token (or a failure) is there.
+    var waitingWorkers: [Int] = []
     var lastError: String?
     var failures = 0
     /// No new fetch before this instant (backoff, Retry-After, refused credential).
     var nextAttemptAt: UInt64 = 0
     var warnedClaims = false
-    /// A request used the current token after the fetch that produced it completed (the
-    /// requests that waited for that fetch do not count): only such keys are refreshed.
-    var usedSinceFetch = false
     /// Fires at the refresh point, or at the next retry while a valid token is held.
     var timer: LoopTimer?
     /// Observability (DESIGN.md §6): outcome counts, fetch latency, last outcome.
@@ -28,7 +28,8 @@ final class TokenEntry {
     /// Called once when the fetch in flight (or the next one) finishes: `POST /tokens/refresh`.
     var refreshWaiters: [(String?) -> Void] = []
 
-    init(key: TokenKey, credential: CredentialConfig, requestBytes: [UInt8]) {
+    init(slot: Int, key: TokenKey, credential: CredentialConfig, requestBytes: [UInt8]) {
+        self.slot = slot
         self.key = key
         self.credential = credential
         self.requestBytes = requestBytes

@@ -1,7 +1,10 @@
 /// Immutable bytes at a stable address, made once (per config, per token, per connection) and
 /// then written by reference in iovecs. A Swift `Array` could move or be copied on write; libuv
 /// needs a pointer that stays valid for the duration of `uv_try_write`/`uv_write`.
-final class StaticBytes {
+///
+/// Sendable because nothing writes through `base` after init (a token's header line is read by
+/// every worker loop).
+final class StaticBytes: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let count: Int
 
@@ -26,6 +29,3 @@ final class StaticBytes {
     /// Borrowed view; valid while this object lives.
     var span: ByteSpan { ByteSpan(base: UnsafeRawPointer(base), count: count) }
 }
-
-@available(*, unavailable)
-extension StaticBytes: Sendable {}

@@ -15,54 +15,26 @@ public enum ProxyServer {
             _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &nofile)
         }
         let loop = uv_default_loop()!
-        if config.server.workers > 1 {
-            log.warning("server.workers = \(config.server.workers): this version runs one event loop; multi-loop workers are planned")
-        }
-        let worker = Worker(loop: loop, config: config, log: log)
+        let control = ControlLoop(loop: loop, config: config, log: log, reload: reload)
         do {
-            try worker.listen()
+            try control.start(workers: workerCount(config.server.workers))
         } catch {
             writeStderr("m2m-proxy: \(error.description)\n")
             return 2
         }
-        worker.tokenCache.prefetch()
-
-        let drainMs = config.server.drainTimeoutMs
-        var watchers: [SignalWatcher] = []
-        var drainTimer: RepeatingTimer? = nil
-        for sig in [SIGTERM, SIGINT] {
-            watchers.append(SignalWatcher(loop: loop, signal: sig) {
-                log.info("signal \(sig): stopping")
-                worker.beginDrain(timeoutMs: drainMs)
-                if drainTimer == nil {
-                    drainTimer = RepeatingTimer(loop: loop, everyMs: 50) {
-                        if worker.drainExpired {
-                            log.warning("drain timeout: cutting \(worker.activeRequests) request(s)")
-                            uv_stop(loop)
-                        }
-                    }
-                }
-            })
-        }
-        watchers.append(SignalWatcher(loop: loop, signal: SIGHUP) {
-            guard !worker.isDraining else { return }
-            let result = reload()
-            guard let new = result.config, result.errors.isEmpty else {
-                let why = result.errors.map(\.description).joined(separator: "; ")
-                log.error("reload failed, keeping the current configuration: \(why)")
-                return
-            }
-            for w in result.warnings { log.warning("config: \(w)") }
-            for note in worker.reload(new) { log.warning("reload: \(note)") }
-            log.info("configuration reloaded: \(new.routes.count) route(s), \(new.credentials.count) credential(s)")
-        })
         log.info("m2m-proxy \(M2MProxyVersion.string) serving \(config.routes.count) route(s)")
         uv_run(loop, UV_RUN_DEFAULT)
-        _ = watchers
-        worker.accessLog?.flush()
+        control.joinWorkers()
+        control.worker.accessLog?.flush()
         log.info("stopped")
         return 0
     }
+}
+
+/// `server.workers`: 0 means one loop per online CPU.
+func workerCount(_ configured: Int) -> Int {
+    if configured > 0 { return configured }
+    return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 }
 
 /// Writes straight to fd 2 (no buffering, no Foundation).

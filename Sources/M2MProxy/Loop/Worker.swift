@@ -2,14 +2,18 @@ internal import CLibUV
 private import Glibc
 
 /// One event loop and everything confined to it: listeners, the read buffer, pools, the router,
-/// the upstream pools and (until workers share one, see the workers issue) the token cache.
-/// Reached from callbacks through `handle->data` owners, never through globals.
+/// the upstream pools, the access-log buffer, the metrics counters, and this loop's side of the
+/// shared token cache (`TokenClient`). One per `server.workers` thread; worker 0 runs on the
+/// main loop beside the control role (`ControlLoop`). Reached from callbacks through
+/// `handle->data` owners, never through globals.
 final class Worker {
     /// Above this many queued bytes a writer's source stops reading; below `lowWater` it resumes.
     static let highWater = 256 * 1024
     static let lowWater = 64 * 1024
 
     let loop: UnsafeMutablePointer<uv_loop_t>
+    /// 0 for the worker on the main (control) loop, then 1, 2, ...
+    let id: Int
     let readBufferSize = 64 * 1024
     let readBuffer: UnsafeMutableRawPointer
     private(set) var limits: LimitsConfig
@@ -27,15 +31,16 @@ final class Worker {
     /// Pools only grow: a slot stays valid for requests of any configuration generation.
     private(set) var upstreamPools: [UpstreamPool] = []
     private var poolIndex: [String: Int] = [:]
-    private(set) var tokenCache: TokenCache!
+    /// This loop's reader of the shared token cache (a `let`: used per request without ARC).
+    let tokens: TokenClient
     private var listeners: [Listener] = []
     private var adminListener: Listener?
     /// Serves the admin endpoints (set when `server.admin_listen` is on).
     private(set) var admin: AdminHandler?
     /// True once every `server.listen` address is bound (`/readyz`).
     private(set) var listenersUp = false
-    /// Counters of the logging phase (DESIGN.md §6).
-    private(set) var metrics: RequestMetrics!
+    /// Counters of the logging phase (DESIGN.md §6), copied out at scrape time.
+    var metrics: RequestMetrics
     /// nil when `server.access_log = false`.
     private(set) var accessLog: AccessLog?
     let requestIDs = RequestIDGenerator()
@@ -43,13 +48,22 @@ final class Worker {
     private var clients: [ClientConnection] = []
     private(set) var openConnections = 0
     private(set) var activeRequests = 0
-    /// Requests that had to wait for a token (m2m_token_cache_waits_total).
-    var tokenWaits = 0
     private var draining = false
     private var drainDeadline: UInt64 = 0
+    private var drainTimer: RepeatingTimer?
+    private var stopped = false
+    /// Runs once when this loop has drained (or its drain deadline passed): a worker thread
+    /// stops its loop; worker 0 tells the control role.
+    var onStopped: () -> Void = {}
 
-    init(loop: UnsafeMutablePointer<uv_loop_t>, config: ProxyConfig, log: Log) {
+    /// `tokenSlots`: the token slot of each route (nil: no credential), as the control loop's
+    /// `TokenCache.assignSlots` gave them; `board`: where every slot's token is published.
+    init(
+        loop: UnsafeMutablePointer<uv_loop_t>, id: Int = 0, config: ProxyConfig, log: Log,
+        control: Mailbox<ControlMessage>, board: [TokenBoardSlot], tokenSlots: [Int?]
+    ) {
         self.loop = loop
+        self.id = id
         self.config = config
         self.limits = config.limits
         self.log = log
@@ -57,18 +71,18 @@ final class Worker {
         headBufferCapacity = config.limits.maxHeaderBytes + 2 * readBufferSize + 1024
         pool = BufferPool(headBufferCapacity: headBufferCapacity)
         resolver = Resolver(loop: loop)
+        metrics = RequestMetrics(routeNames: config.routes.map(\.name))
+        tokens = TokenClient(workerID: id, control: control, board: board)
         loop.pointee.data = Unmanaged.passUnretained(self).toOpaque()
 
-        tokenCache = TokenCache(worker: self)
-        router = Router(routes: compileRoutes(config))
+        router = Router(routes: compileRoutes(config, tokenSlots: tokenSlots))
         hasAccessControl = Self.accessControl(config)
-        metrics = RequestMetrics(routeNames: config.routes.map(\.name))
         configureAccessLog(config)
     }
 
     /// Routes sharing an upstream authority share a pool; routes sharing a token key share a
     /// token (DESIGN.md §5). Existing pools and token slots are reused across reloads.
-    private func compileRoutes(_ config: ProxyConfig) -> [CompiledRoute] {
+    private func compileRoutes(_ config: ProxyConfig, tokenSlots: [Int?]) -> [CompiledRoute] {
         var compiled: [CompiledRoute] = []
         for (i, r) in config.routes.enumerated() {
             // A route with its own connection limit gets its own pool, so the limit is the route's.
@@ -84,13 +98,15 @@ final class Worker {
                     slot: slot, host: r.upstream.host, port: r.upstream.port, worker: self, maxIdle: 256,
                     maxConnections: r.maxUpstreamConnections))
             }
-            var tokenSlot: Int? = nil
-            if let ci = r.credentialIndex {
-                tokenSlot = tokenCache.slot(credential: config.credentials[ci], resource: r.resource, scopes: r.scopes, organizationID: r.organizationID, routeName: r.name)
-            }
-            compiled.append(CompiledRoute(index: i, config: r, upstreamSlot: slot, tokenSlot: tokenSlot))
+            compiled.append(CompiledRoute(index: i, config: r, upstreamSlot: slot, tokenSlot: tokenSlots[i]))
         }
         return compiled
+    }
+
+    /// Worker 0 is built before the token cache that assigns its routes' token slots.
+    func installTokenSlots(_ tokenSlots: [Int?], board: [TokenBoardSlot]) {
+        tokens.setBoard(board)
+        router = Router(routes: compileRoutes(config, tokenSlots: tokenSlots))
     }
 
     private func configureAccessLog(_ config: ProxyConfig) {
@@ -117,7 +133,7 @@ final class Worker {
     /// are kept (a changed secret is a different key: never an old token). What cannot change
     /// without a restart (listen addresses, workers, max_header_bytes, whose size the buffers in
     /// use have) is kept, and the returned notes say so.
-    func reload(_ new: ProxyConfig) -> [String] {
+    func reload(_ new: ProxyConfig, tokenSlots: [Int?], board: [TokenBoardSlot]) -> [String] {
         var notes: [String] = []
         var server = new.server
         var limits = new.limits
@@ -147,8 +163,8 @@ final class Worker {
         let effective = ProxyConfig(server: server, limits: limits, credentials: new.credentials, routes: new.routes)
         config = effective
         self.limits = limits
-        tokenCache.beginGeneration()
-        let routes = compileRoutes(effective)
+        tokens.setBoard(board)
+        let routes = compileRoutes(effective, tokenSlots: tokenSlots)
         retiredRouters.append(router)
         router = Router(routes: routes)
         hasAccessControl = Self.accessControl(effective)
@@ -161,7 +177,6 @@ final class Worker {
         }
         metrics = RequestMetrics(routeNames: effective.routes.map(\.name))
         configureAccessLog(effective)
-        tokenCache.prefetch()
         return notes
     }
 
@@ -202,7 +217,8 @@ final class Worker {
 
     deinit { readBuffer.deallocate() }
 
-    /// Binds every `server.listen` address. Throws a one-line reason (address in use, ...).
+    /// Binds every `server.listen` address (SO_REUSEPORT: each worker binds its own socket on
+    /// the same addresses and the kernel spreads connections). Throws a one-line reason.
     func listen() throws(StartupError) {
         for address in config.server.listen {
             let l = Listener(worker: self)
@@ -213,9 +229,13 @@ final class Worker {
                 throw StartupError("cannot listen on \(address): \(error.message)")
             }
             listeners.append(l)
-            log.info("listening on \(address)")
+            if id == 0 { log.info("listening on \(address)") }
         }
         listenersUp = true
+    }
+
+    /// Binds `server.admin_listen` (worker 0 only: the admin endpoints are the control role's).
+    func listenAdmin(handler: AdminHandler) throws(StartupError) {
         if let address = config.server.adminListen {
             let l = Listener(worker: self, kind: .admin)
             do {
@@ -225,7 +245,7 @@ final class Worker {
                 throw StartupError("cannot listen on admin address \(address): \(error.message)")
             }
             adminListener = l
-            admin = AdminHandler(worker: self)
+            admin = handler
             log.info("admin endpoints on \(address)")
         }
     }
@@ -289,27 +309,64 @@ final class Worker {
 
     // MARK: shutdown
 
-    /// Stops accepting; the loop ends once in-flight requests finished or the deadline passed.
+    /// Stops accepting; `onStopped` runs once in-flight requests finished or the deadline passed.
     func beginDrain(timeoutMs: Int) {
         guard !draining else { return }
         draining = true
         drainDeadline = uv_now(loop) + UInt64(timeoutMs)
         for l in listeners { l.close() }
         listeners.removeAll()
-        log.info("draining: \(activeRequests) request(s) in flight")
+        if activeRequests > 0 { log.info("draining\(workerLabel): \(activeRequests) request(s) in flight") }
         // Idle keep-alive connections close now; busy ones close after their response.
         for c in clients { c.drain() }
         for p in upstreamPools { p.closeAll() }
+        drainTimer = RepeatingTimer(loop: loop, everyMs: 50) { [unowned self] in
+            if drainExpired {
+                log.warning("drain timeout\(workerLabel): cutting \(activeRequests) request(s)")
+                stop()
+            }
+        }
         checkDrained()
     }
 
     var isDraining: Bool { draining }
     var drainExpired: Bool { draining && uv_now(loop) >= drainDeadline }
 
+    /// " (worker N)" in logs of loops other than the main one.
+    private var workerLabel: String { id == 0 ? "" : " (worker \(id))" }
+
     /// Done when no request is in flight and every client connection has flushed and closed.
     private func checkDrained() {
         guard draining, activeRequests == 0, openConnections == 0 else { return }
-        uv_stop(loop)
+        stop()
+    }
+
+    private func stop() {
+        guard !stopped else { return }
+        stopped = true
+        drainTimer?.stop()
+        drainTimer = nil
+        onStopped()
+    }
+
+    /// This worker's counters, copied for a scrape.
+    func metricsPart() -> WorkerMetrics {
+        WorkerMetrics(worker: id, requests: metrics, tokenWaits: tokens.waits, openConnections: openConnections, activeRequests: activeRequests)
+    }
+
+    /// A message from the control loop (on this loop's thread).
+    func handle(_ message: WorkerMessage, control: Mailbox<ControlMessage>) {
+        switch message {
+        case .token(let slot, let failure):
+            tokens.wake(slot: slot, failure: failure)
+        case .reload(let config, let tokenSlots, let board, let generation):
+            _ = reload(config, tokenSlots: tokenSlots, board: board)
+            control.post(.reloaded(generation: generation, worker: id))
+        case .drain(let timeoutMs):
+            beginDrain(timeoutMs: timeoutMs)
+        case .scrapeMetrics(let scrape):
+            control.post(.metrics(scrape: scrape, worker: id, metricsPart()))
+        }
     }
 
     var now: UInt64 { uv_now(loop) }

@@ -180,7 +180,7 @@ extension ClientConnection {
 
     /// Proceeds with a valid token, parks until the cache has one, or fails.
     func awaitToken(slot: Int) {
-        switch worker.tokenCache.acquire(slot: slot, for: self) {
+        switch worker.tokens.acquire(slot: slot, for: self, now: worker.now) {
         case .ready:
             connectUpstream()
         case .parked:
@@ -191,8 +191,6 @@ extension ClientConnection {
             let now = worker.now
             if tokenWaitDeadline == 0 { tokenWaitDeadline = now + UInt64(worker.limits.tokenWaitMs) }
             startTimer(ms: tokenWaitDeadline > now ? Int(tokenWaitDeadline - now) : 1)
-        case .failed(let error):
-            respond(error)
         }
     }
 
@@ -456,7 +454,7 @@ extension ClientConnection {
         state = .forwarding
         var tokenLine = ByteSpan.empty
         if let slot = route.tokenSlot {
-            guard let held = worker.tokenCache.headerLine(slot: slot) else {
+            guard let held = worker.tokens.headerLine(slot: slot, now: worker.now) else {
                 // The token reached exp - margin while the upstream connection was being set up:
                 // nothing is sent yet, so give the connection back and wait for a fresh token.
                 upstream = nil

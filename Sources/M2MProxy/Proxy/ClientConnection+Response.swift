@@ -126,7 +126,7 @@ extension ClientConnection {
         responseHeadStart = 0
         responseHeadParsed = 0
         responseConnectionTokens.reset()
-        worker.tokenCache.invalidate(slot: slot, token: sent)
+        worker.tokens.invalidate(slot: slot, token: sent)
         awaitToken(slot: slot)
     }
 

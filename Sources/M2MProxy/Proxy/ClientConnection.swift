@@ -77,7 +77,7 @@ final class ClientConnection: UVStream {
     var requestBytesSent = false
     var methodCode = 0
     /// The token the forwarded head carried (for a 401 replay), and whether it was replayed.
-    var sentToken: ObjectIdentifier?
+    var sentToken: UInt64?
     /// Loop time by which a parked request gets its token or a 503 (0 = never parked).
     var tokenWaitDeadline: UInt64 = 0
     var replayed = false
@@ -209,8 +209,8 @@ final class ClientConnection: UVStream {
         case .readingHead:
             respond(.requestTimeout)
         case .waitingToken:
-            if let slot = route?.tokenSlot { worker.tokenCache.unpark(self, slot: slot) }
-            respond(worker.tokenCache.waitTimeoutError(slot: route?.tokenSlot ?? 0))
+            if let slot = route?.tokenSlot { worker.tokens.unpark(self, slot: slot) }
+            respond(worker.tokens.waitTimeoutError(slot: route?.tokenSlot ?? 0, waitedMs: worker.limits.tokenWaitMs))
         case .waitingUpstream:
             guard let route else { return abort() }
             let pool = worker.upstreamPools[route.upstreamSlot]
@@ -290,7 +290,7 @@ final class ClientConnection: UVStream {
     func abort() {
         reqLog.aborted = true
         if state == .waitingToken, let slot = route?.tokenSlot {
-            worker.tokenCache.unpark(self, slot: slot)
+            worker.tokens.unpark(self, slot: slot)
         }
         if state == .waitingUpstream, let route {
             worker.upstreamPools[route.upstreamSlot].dequeue(self)

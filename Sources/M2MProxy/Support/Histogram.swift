@@ -1,6 +1,6 @@
 /// A Prometheus-style histogram with fixed upper bounds (seconds): plain counters, updated on
 /// the loop that owns it and summed across loops at scrape time, never locked per request.
-struct Histogram {
+struct Histogram: Sendable {
     /// Latency buckets from 1 ms to 30 s, like Prometheus client defaults widened for proxies.
     static let defaultBounds: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 

@@ -1,11 +1,13 @@
 /// One loop's request counters (DESIGN.md §6), updated by the logging phase with plain integer
 /// arithmetic: no lock, no hashing, no allocation per request in steady state. Scrapes read
-/// every loop's counters and sum them (`MetricsSnapshot`).
+/// copy every loop's counters (a value: copy-on-write arrays, so a scrape costs the loop one
+/// copy of its arrays at its next request, not a lock per request) and sum them
+/// (`MetricsSnapshot`).
 ///
 /// Rows are route indexes, plus one last row for requests that matched no route ("none").
 /// Status codes map to columns through a 1000-entry table; a column is added the first time a
 /// code is seen (a handful per process), so the counters stay small and dense.
-final class RequestMetrics {
+struct RequestMetrics: Sendable {
     let routeNames: [String]
     var rows: Int { routeNames.count + 1 }
     private var codeColumn = [Int16](repeating: -1, count: 1000)
@@ -32,7 +34,7 @@ final class RequestMetrics {
     /// Name of a row: the route's name, or "none".
     func rowName(_ row: Int) -> String { row < routeNames.count ? routeNames[row] : "none" }
 
-    func record(routeIndex: Int?, status: Int, seconds: Double, upstreamError: UpstreamErrorKind?) {
+    mutating func record(routeIndex: Int?, status: Int, seconds: Double, upstreamError: UpstreamErrorKind?) {
         let r = row(routeIndex)
         let code = min(max(status, 0), 999)
         var column = Int(codeColumn[code])
@@ -51,10 +53,10 @@ final class RequestMetrics {
 
     func requestCount(row: Int, column: Int) -> UInt64 { requests[column * rows + row] }
 
+    /// Every request counted, whatever its route and code.
+    var total: UInt64 { requests.reduce(0, &+) }
+
     func upstreamErrorCount(row: Int, kind: UpstreamErrorKind) -> UInt64 {
         upstreamErrors[row * UpstreamErrorKind.allCases.count + kind.rawValue]
     }
 }
-
-@available(*, unavailable)
-extension RequestMetrics: Sendable {}

@@ -29,8 +29,11 @@ struct TestConfig {
 
     /// `[server] listen`; nil leaves the key out.
     var listen: String?
-    /// Extra `[server]` keys, as raw TOML values (e.g. `"workers": "2"`).
-    var server: [String: String] = ["admin_listen": "\"\""]
+    /// Extra `[server]` keys, as raw TOML values (e.g. `"workers": "2"`). One worker loop by
+    /// default (the proxy's own default is one per core): access-log order across requests on
+    /// different connections and per-loop limits such as max_connections are then deterministic.
+    /// WorkersTests runs two.
+    var server: [String: String] = ["admin_listen": "\"\"", "workers": "1"]
     /// `[limits]` keys.
     var limits: [String: Int] = [:]
     var credentials: [Credential] = []

@@ -3,14 +3,14 @@ import Testing
 
 @Suite struct PrometheusTextTests {
     private func snapshot() -> MetricsSnapshot {
-        let m = RequestMetrics(routeNames: ["shop", "we\"ird\\na\nme"])
+        var m = RequestMetrics(routeNames: ["shop", "we\"ird\\na\nme"])
         m.record(routeIndex: 0, status: 200, seconds: 0.002, upstreamError: nil)
         m.record(routeIndex: 0, status: 200, seconds: 0.2, upstreamError: nil)
         m.record(routeIndex: 0, status: 502, seconds: 0.001, upstreamError: .connectRefused)
         m.record(routeIndex: 1, status: 499, seconds: 3, upstreamError: nil)
         m.record(routeIndex: nil, status: 404, seconds: 0.0001, upstreamError: nil)
         // A second loop's counters are summed in.
-        let m2 = RequestMetrics(routeNames: ["shop", "we\"ird\\na\nme"])
+        var m2 = RequestMetrics(routeNames: ["shop", "we\"ird\\na\nme"])
         m2.record(routeIndex: 0, status: 200, seconds: 0.004, upstreamError: nil)
         var fetch = Histogram()
         fetch.observe(0.05)

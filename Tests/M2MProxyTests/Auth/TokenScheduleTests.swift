@@ -16,7 +16,7 @@ import Testing
     }
 
     @Test func cachedTokenFormatsTheHeaderLineOnce() {
-        let t = CachedToken(accessToken: Secret("abc.def"), fetchedAt: 1000, lifetimeSeconds: 3600)
+        let t = CachedToken(accessToken: Secret("abc.def"), fetchedAt: 1000, lifetimeSeconds: 3600, seq: 1)
         #expect(String(decoding: t.headerLine.buffer, as: UTF8.self) == "Authorization: Bearer abc.def\r\n")
         #expect(t.sendUntil == 1000 + 3_600_000 - 5000)
         #expect(t.refreshAt == 1000 + 3_600_000 - 300_000)
