@@ -20,6 +20,8 @@ final class Worker {
     let pool: BufferPool
     let statics = StaticLines()
     let resolver: Resolver
+    /// TLS buffers, contexts and the drain handle of this loop (`CBridge/TLSLoopState.swift`).
+    let tls: TLSLoopState
     private(set) var router: Router!
     /// Routers replaced by reloads: requests in flight still point at their routes (unowned),
     /// so they stay alive. Reloads are rare and routes small.
@@ -57,6 +59,7 @@ final class Worker {
         headBufferCapacity = config.limits.maxHeaderBytes + 2 * readBufferSize + 1024
         pool = BufferPool(headBufferCapacity: headBufferCapacity)
         resolver = Resolver(loop: loop)
+        tls = TLSLoopState(loop: loop)
         loop.pointee.data = Unmanaged.passUnretained(self).toOpaque()
 
         tokenCache = TokenCache(worker: self)
