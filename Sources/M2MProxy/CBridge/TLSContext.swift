@@ -42,7 +42,7 @@ final class TLSContext {
         }
         if let ca = s.caFile {
             guard SSL_CTX_load_verify_locations(ctx, ca, nil) == 1 else {
-                return .failure(TLSError("cannot load CA file '\(ca)': \(TLSError.lastOpenSSLReason())"))
+                return .failure(TLSError("cannot load CA file '\(ca)': \(TLSError.lastOpenSSLReason())", subject: .caFile))
             }
         }
         if let cert = s.certFile, let key = s.keyFile {
@@ -77,13 +77,13 @@ final class TLSContext {
 
     private static func loadCertificate(_ ctx: OpaquePointer, cert: String, key: String) -> TLSError? {
         guard SSL_CTX_use_certificate_chain_file(ctx, cert) == 1 else {
-            return TLSError("cannot load certificate file '\(cert)': \(TLSError.lastOpenSSLReason())")
+            return TLSError("cannot load certificate file '\(cert)': \(TLSError.lastOpenSSLReason())", subject: .certFile)
         }
         guard SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 else {
-            return TLSError("cannot load key file '\(key)': \(TLSError.lastOpenSSLReason())")
+            return TLSError("cannot load key file '\(key)': \(TLSError.lastOpenSSLReason())", subject: .keyFile)
         }
         guard SSL_CTX_check_private_key(ctx) == 1 else {
-            return TLSError("key file '\(key)' does not match certificate file '\(cert)'")
+            return TLSError("key file '\(key)' does not match certificate file '\(cert)'", subject: .keyFile)
         }
         return nil
     }
@@ -94,8 +94,20 @@ extension TLSContext: Sendable {}
 
 /// A TLS failure in words (an OpenSSL reason or a verification result), never key material.
 struct TLSError: Error, CustomStringConvertible {
+    /// Which configured file the error is about, so config errors name the key.
+    enum Subject {
+        case caFile
+        case certFile
+        case keyFile
+        case other
+    }
+
     let message: String
-    init(_ m: String) { message = m }
+    let subject: Subject
+    init(_ m: String, subject: Subject = .other) {
+        message = m
+        self.subject = subject
+    }
     var description: String { message }
 
     /// The reason of the most recent OpenSSL error (e.g. "no such file" or "certificate verify
@@ -106,9 +118,10 @@ struct TLSError: Error, CustomStringConvertible {
         defer { ERR_clear_error() }
         guard code != 0 else { return "unknown error" }
         if let r = ERR_reason_error_string(code) { return String(cString: r) }
-        var buf = [CChar](repeating: 0, count: 256)
-        ERR_error_string_n(code, &buf, buf.count)
-        return String(cString: buf)
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { buf in
+            ERR_error_string_n(code, buf.baseAddress, buf.count)
+            return String(cString: buf.baseAddress!)
+        }
     }
 }
 

@@ -117,11 +117,7 @@ extension ConfigLoader {
         if let text = reader.nonEmptyString("upstream", required: true) {
             switch EndpointURLParser.parse(text, kind: .upstream) {
             case .success(let url):
-                if url.scheme == .https && !httpsSupported {
-                    fail("upstream", httpsUnsupportedMessage)
-                } else {
-                    upstream = url
-                }
+                upstream = url
             case .failure(let error):
                 fail("upstream", error.message)
             }
@@ -166,10 +162,8 @@ extension ConfigLoader {
         if allow.failed { failed = true }
         let organizationID = reader.nonEmptyString("organization_id")
         let preserveHost = reader.bool("preserve_host") ?? false
-        let tlsCAFile = reader.nonEmptyString("tls_ca_file")
-        if tlsCAFile != nil, upstream?.scheme == .http {
-            diagnostics.warning(reader.path("tls_ca_file"), "has no effect for an http upstream")
-        }
+        let tls = decodeClientTLS(reader, https: upstream.map { $0.scheme == .https }, target: "an http upstream")
+        if tls.failed { failed = true }
 
         if !hasCredential {
             for key in ["resource", "scopes", "organization_id"] where reader.table.contains(key: key) {
@@ -182,7 +176,7 @@ extension ConfigLoader {
         return RouteConfig(
             name: name, host: host, pathPrefix: pathPrefix, methods: methods, upstream: upstream,
             credentialIndex: credentialIndex, resource: resource, scopes: scopes, organizationID: organizationID,
-            preserveHost: preserveHost, tlsCAFile: tlsCAFile, allowCIDRs: allow.list)
+            preserveHost: preserveHost, tlsCAFile: tls.settings.caFile, allowCIDRs: allow.list, tls: tls.settings)
     }
 
     /// "/api/" → "/api"; "/" stays "/". Must start with "/"; query, fragment, spaces and control

@@ -27,8 +27,8 @@ final class Worker {
     /// so they stay alive. Reloads are rare and routes small.
     private var retiredRouters: [Router] = []
     /// Pools only grow: a slot stays valid for requests of any configuration generation.
-    private(set) var upstreamPools: [UpstreamPool] = []
-    private var poolIndex: [String: Int] = [:]
+    fileprivate(set) var upstreamPools: [UpstreamPool] = []
+    fileprivate var poolIndex: [UpstreamPoolKey: Int] = [:]
     private(set) var tokenCache: TokenCache!
     private var listeners: [Listener] = []
     private var adminListener: Listener?
@@ -74,15 +74,7 @@ final class Worker {
     private func compileRoutes(_ config: ProxyConfig) -> [CompiledRoute] {
         var compiled: [CompiledRoute] = []
         for (i, r) in config.routes.enumerated() {
-            let key = "\(r.upstream.host):\(r.upstream.port)"
-            let slot: Int
-            if let s = poolIndex[key] {
-                slot = s
-            } else {
-                slot = upstreamPools.count
-                poolIndex[key] = slot
-                upstreamPools.append(UpstreamPool(slot: slot, host: r.upstream.host, port: r.upstream.port, worker: self, maxIdle: 256))
-            }
+            let slot = upstreamPoolSlot(r)
             var tokenSlot: Int? = nil
             if let ci = r.credentialIndex {
                 tokenSlot = tokenCache.slot(credential: config.credentials[ci], resource: r.resource, scopes: r.scopes, organizationID: r.organizationID, routeName: r.name)
@@ -132,7 +124,11 @@ final class Worker {
         server = ServerConfig(
             listen: config.server.listen, workers: config.server.workers, adminListen: config.server.adminListen,
             drainTimeoutMs: new.server.drainTimeoutMs, accessLog: new.server.accessLog,
-            allowCIDRs: new.server.allowCIDRs, trustedProxies: new.server.trustedProxies)
+            allowCIDRs: new.server.allowCIDRs, trustedProxies: new.server.trustedProxies,
+            tlsListen: config.server.tlsListen, tls: config.server.tls)
+        if new.server.tlsListen != config.server.tlsListen || new.server.tls != config.server.tls {
+            notes.append("server.tls_listen/tls_cert_file/tls_key_file changed: takes effect at the next restart")
+        }
         if new.limits.maxHeaderBytes != config.limits.maxHeaderBytes {
             notes.append("limits.max_header_bytes changed: takes effect at the next restart")
             limits = LimitsConfig(
@@ -147,6 +143,7 @@ final class Worker {
         config = effective
         self.limits = limits
         tokenCache.beginGeneration()
+        tls.forgetContexts()
         let routes = compileRoutes(effective)
         retiredRouters.append(router)
         router = Router(routes: routes)
@@ -214,6 +211,25 @@ final class Worker {
             listeners.append(l)
             log.info("listening on \(address)")
         }
+        if let settings = config.server.tls, !config.server.tlsListen.isEmpty {
+            let context: TLSContext
+            switch TLSContext.server(settings) {
+            case .success(let c): context = c
+            case .failure(let e): throw StartupError("cannot set up the TLS listener: \(e.message)")
+            }
+            for address in config.server.tlsListen {
+                let l = Listener(worker: self)
+                l.tls = context
+                do {
+                    try l.bind(address)
+                } catch {
+                    l.close()
+                    throw StartupError("cannot listen on \(address): \(error.message)")
+                }
+                listeners.append(l)
+                log.info("listening on \(address) (TLS)")
+            }
+        }
         listenersUp = true
         if let address = config.server.adminListen {
             let l = Listener(worker: self, kind: .admin)
@@ -246,6 +262,10 @@ final class Worker {
         // Counted before accept: a failed accept still closes `c`, which uncounts it.
         openConnections += 1
         guard listener.accept(into: c) else {
+            c.close()
+            return
+        }
+        if let context = listener.tls, !c.enableServerTLS(context) {
             c.close()
             return
         }
@@ -321,3 +341,37 @@ struct StartupError: Error, CustomStringConvertible {
 
 @available(*, unavailable)
 extension Worker: Sendable {}
+
+extension Worker {
+    /// The pool of a route's upstream: routes share one when scheme, host, port and TLS
+    /// settings are all equal. An https pool's TLS context is (re)built on every compile, so a
+    /// reload picks up replaced CA or certificate files.
+    fileprivate func upstreamPoolSlot(_ r: RouteConfig) -> Int {
+        let https = r.upstream.scheme == .https
+        let settings: TLSClientSettings? = https ? r.tls : nil
+        let key = UpstreamPoolKey(host: r.upstream.host, port: r.upstream.port, tls: settings)
+        let pool: UpstreamPool
+        if let s = poolIndex[key] {
+            pool = upstreamPools[s]
+        } else {
+            pool = UpstreamPool(slot: upstreamPools.count, host: r.upstream.host, port: r.upstream.port, tls: settings, worker: self, maxIdle: 256)
+            poolIndex[key] = pool.slot
+            upstreamPools.append(pool)
+        }
+        if let settings {
+            pool.tlsContext = tls.clientContext(settings)
+            if case .failure(let e) = pool.tlsContext {
+                log.error("route \(r.name): TLS setup failed: \(e.message)")
+            }
+        }
+        return pool.slot
+    }
+}
+
+/// What makes two routes' upstream connections interchangeable.
+struct UpstreamPoolKey: Hashable {
+    let host: String
+    let port: UInt16
+    /// nil = http.
+    let tls: TLSClientSettings?
+}
