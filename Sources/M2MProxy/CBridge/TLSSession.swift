@@ -413,7 +413,7 @@ final class TLSSession {
         loop.cipherCount += len
     }
 
-    fileprivate func newSession(_ s: OpaquePointer) -> Bool {
+    fileprivate func newSession(_ s: OpaquePointer) {
         stream.onTLSSession(TLSResumption(s))
     }
 }
@@ -421,10 +421,14 @@ final class TLSSession {
 @available(*, unavailable)
 extension TLSSession: Sendable {}
 
-/// A session to resume (`SSL_SESSION`, owned): the last one an upstream pool received.
+/// A session to resume (`SSL_SESSION`, one reference of its own): the last one an upstream
+/// pool received.
 final class TLSResumption {
     fileprivate let session: OpaquePointer
-    fileprivate init(_ s: OpaquePointer) { session = s }
+    fileprivate init(_ s: OpaquePointer) {
+        SSL_SESSION_up_ref(s)
+        session = s
+    }
     deinit { SSL_SESSION_free(session) }
 }
 
@@ -471,8 +475,10 @@ nonisolated(unsafe) private let tlsBIOMethod: OpaquePointer = {
     return m
 }()
 
-/// `SSL_CTX_sess_set_new_cb`: 1 = we keep the reference (the pool owns the session now).
+/// `SSL_CTX_sess_set_new_cb`: returns 0, OpenSSL keeps its reference; whoever keeps the
+/// session took a reference of its own (`TLSResumption`).
 let tlsNewSessionCallback: @convention(c) (OpaquePointer?, OpaquePointer?) -> Int32 = { ssl, sess in
     guard let sess, let data = SSL_get_ex_data(ssl, 0) else { return 0 }
-    return Unmanaged<TLSSession>.fromOpaque(data)._withUnsafeGuaranteedRef { $0.newSession(sess) } ? 1 : 0
+    Unmanaged<TLSSession>.fromOpaque(data)._withUnsafeGuaranteedRef { $0.newSession(sess) }
+    return 0
 }

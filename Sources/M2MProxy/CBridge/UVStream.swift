@@ -74,8 +74,8 @@ class UVStream {
     func onTimer() {}
     /// Both handles are closed; the object is released right after this returns.
     func onClosed() {}
-    /// A TLS session to resume later arrived (client streams); true = kept.
-    func onTLSSession(_ session: TLSResumption) -> Bool { false }
+    /// A TLS session to resume later arrived (client streams); keep it or drop it.
+    func onTLSSession(_ session: TLSResumption) {}
 
     // MARK: operations
 

@@ -111,9 +111,8 @@ final class UpstreamConnection: UVStream {
         }
     }
 
-    override func onTLSSession(_ session: TLSResumption) -> Bool {
+    override func onTLSSession(_ session: TLSResumption) {
         pool.resumption = session
-        return true
     }
 
     override func onConnect(_ error: UVError?) {
