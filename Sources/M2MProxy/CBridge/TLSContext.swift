@@ -47,6 +47,10 @@ final class TLSContext {
         }
         if let cert = s.certFile, let key = s.keyFile {
             if let problem = loadCertificate(ctx, cert: cert, key: key) { return .failure(problem) }
+        } else {
+            // Notes that the server asked for a client certificate we do not have: its refusal
+            // may arrive as a reset rather than an alert, and the error should still say why.
+            SSL_CTX_set_client_cert_cb(ctx, tlsClientCertificateRequested)
         }
         _ = alpn.withUnsafeBufferPointer { SSL_CTX_set_alpn_protos(ctx, $0.baseAddress, UInt32($0.count)) }
         // Client-side session cache: OpenSSL hands every new session (TLS 1.3 tickets arrive

@@ -45,6 +45,10 @@ final class TLSSession {
     /// Inside `received`/`drainHeldInput`/handshake start: owner calls to start/stop reading
     /// are picked up when that finishes instead of re-entering OpenSSL.
     private var processing = false
+    /// The server asked for a client certificate and none is configured.
+    fileprivate var certificateRequestedWithoutOne = false
+    /// Some plaintext came from the peer.
+    private var receivedPlaintext = false
 
     init?(stream: UVStream, context: TLSContext, loop: TLSLoopState, serverName: String?, resume: TLSResumption?) {
         ERR_clear_error()
@@ -125,7 +129,7 @@ final class TLSSession {
         }
         // A socket EOF without close_notify still ends the stream as EOF (HTTP framing tells
         // truncation apart; curl and nginx do the same).
-        stream.tlsReadEnded(error)
+        stream.tlsReadEnded(explain(error))
     }
 
     func ownerStartedReading() {
@@ -205,7 +209,16 @@ final class TLSSession {
                 if !sslWrite(b.base!, b.len) { return .eproto }
             }
         }
-        return flush(reports: true)
+        if let e = flush(reports: true) { return explain(e) }
+        return nil
+    }
+
+    /// A connection dropped before any answer after the server asked for a client certificate
+    /// we do not have: with TLS 1.3 its alert can be lost to a reset, so say what happened.
+    private func explain(_ error: UVError) -> UVError {
+        guard certificateRequestedWithoutOne, !receivedPlaintext, failure == nil else { return error }
+        failure = "the server requested a client certificate and none is configured (tls_cert_file, tls_key_file); then: \(error.message)"
+        return .eproto
     }
 
     private func sslWrite(_ p: UnsafeRawPointer, _ n: Int) -> Bool {
@@ -291,6 +304,7 @@ final class TLSSession {
         while stream.isReading && !stream.isClosing {
             let r = SSL_read(ssl, buf + filled, Int32(cap - filled))
             if r > 0 {
+                receivedPlaintext = true
                 filled += Int(r)
                 if filled == cap {
                     _ = flush(reports: false)
@@ -480,5 +494,13 @@ nonisolated(unsafe) private let tlsBIOMethod: OpaquePointer = {
 let tlsNewSessionCallback: @convention(c) (OpaquePointer?, OpaquePointer?) -> Int32 = { ssl, sess in
     guard let sess, let data = SSL_get_ex_data(ssl, 0) else { return 0 }
     Unmanaged<TLSSession>.fromOpaque(data)._withUnsafeGuaranteedRef { $0.newSession(sess) }
+    return 0
+}
+
+/// `SSL_CTX_set_client_cert_cb` of contexts without a client certificate: note it, send none.
+let tlsClientCertificateRequested: @convention(c) (OpaquePointer?, UnsafeMutablePointer<OpaquePointer?>?, UnsafeMutablePointer<OpaquePointer?>?) -> Int32 = { ssl, _, _ in
+    if let data = SSL_get_ex_data(ssl, 0) {
+        Unmanaged<TLSSession>.fromOpaque(data)._withUnsafeGuaranteedRef { $0.certificateRequestedWithoutOne = true }
+    }
     return 0
 }

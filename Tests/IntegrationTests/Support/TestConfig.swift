@@ -8,6 +8,8 @@ struct TestConfig {
         var clientSecretFile: String? = nil
         var authMethod: String? = nil
         var prefetch: Bool? = nil
+        /// Extra keys as raw TOML values (e.g. `"tls_ca_file": "\"/ca.pem\""`).
+        var extra: [String: String] = [:]
     }
 
     struct Route {
@@ -23,6 +25,8 @@ struct TestConfig {
         var preserveHost: Bool? = nil
         /// Raw TOML for `allow_cidrs` (e.g. `["10.0.0.0/8"]`).
         var allowCIDRs: String? = nil
+        /// Extra keys as raw TOML values (e.g. `"tls_ca_file": "\"/ca.pem\""`).
+        var extra: [String: String] = [:]
     }
 
     /// `[server] listen`; nil leaves the key out.
@@ -54,6 +58,7 @@ struct TestConfig {
             if let f = c.clientSecretFile { out.append("client_secret_file = \(Self.quote(f))") }
             if let m = c.authMethod { out.append("auth_method = \(Self.quote(m))") }
             if let p = c.prefetch { out.append("prefetch = \(p)") }
+            for (k, v) in c.extra.sorted(by: { $0.key < $1.key }) { out.append("\(k) = \(v)") }
         }
         for r in routes {
             out.append("\n[[route]]")
@@ -68,6 +73,7 @@ struct TestConfig {
             if let v = r.organizationID { out.append("organization_id = \(Self.quote(v))") }
             if let v = r.preserveHost { out.append("preserve_host = \(v)") }
             if let v = r.allowCIDRs { out.append("allow_cidrs = \(v)") }
+            for (k, v) in r.extra.sorted(by: { $0.key < $1.key }) { out.append("\(k) = \(v)") }
         }
         return out.joined(separator: "\n") + "\n"
     }
