@@ -13,6 +13,11 @@
 #              off, proxy_set_header Authorization "Bearer <token>") -> upstream
 #   m2m-proxy  wrk -> m2m-proxy :19020 (workers = 1) -> upstream; it gets the token from a tiny
 #              token endpoint on :19021 (Benchmarks/token-endpoint.py) that always returns it
+#   nginx-https, m2m-proxy-https (HTTPS=1, the default): the same two proxies, selected by
+#              "Host: tls.bench", forwarding to the same upstream nginx over TLS on :19002
+#              (certificates from Tests/Fixtures/make_tls_certs.sh, verified by both proxies
+#              against the test CA; nginx: proxy_ssl_session_reuse on, keepalive pool;
+#              m2m-proxy: its pooled keep-alive TLS connections with session resumption)
 # The upstream is nginx (UPSTREAM_MODE=auth): 401 unless the request carries exactly
 # "Authorization: Bearer <token>", where <token> is a fixed 900-byte JWT-shaped string
 # (Benchmarks/gen-token.py, or BENCH_TOKEN). A preflight checks each target answers 200 with
@@ -22,7 +27,7 @@
 #   PIN=split|proxy-alone|none (split: wrk on CPU 0, upstream + proxies on CPU 1)
 #   QUIET_MAX=0.25 QUIET_WAIT=180 NOISY_MAX=0.10 RETRY_NOISY=2  (noise gating, see lib.sh)
 #   UPSTREAM_MODE=auth|plain NGINX_PROXY_BUFFERING=off|on UPSTREAM_IDLE_POOL=64
-#   M2M_PORT=19020 TOKEN_PORT=19021 M2M_BIN=.build/release/m2m-proxy
+#   M2M_PORT=19020 TOKEN_PORT=19021 M2M_BIN=.build/release/m2m-proxy HTTPS=1 UPSTREAM_TLS_PORT=19002
 #   SKIP_INSTALL=1 (no apt) SKIP_BUILD=1 (use the existing binary) RESULTS_DIR=...
 # Exit status: 0 all measured and clean; 1 setup failure; 2 a run saw non-2xx or socket errors;
 #   3 the references were measured but m2m-proxy could not be (reason printed, rows still shown).
@@ -51,6 +56,9 @@ source "$HERE/lib.sh"
 : "${M2M_PORT:=19020}" "${TOKEN_PORT:=19021}"
 : "${M2M_BIN:=$ROOT/.build/release/m2m-proxy}"
 M2M=m2m-proxy     # target name in the tables
+: "${HTTPS:=1}" "${UPSTREAM_TLS_PORT:=19002}"
+TLS_HOST=tls.bench   # Host header that selects the https-upstream route in both proxies
+declare -A HOSTHDR   # target -> Host header wrk sends ("" = none)
 
 case $PIN in
     split)       WRK_CPU=0;  UPSTREAM_CPU=1;  PROXY_CPU=1 ;;
@@ -87,6 +95,7 @@ trap 'exit 130' INT TERM
 # ---- fresh state -----------------------------------------------------------------
 reap_stale
 for p in "$UPSTREAM_PORT" "$NGINX_PROXY_PORT" "$M2M_PORT" "$TOKEN_PORT"; do require_free_port "$p"; done
+[[ $HTTPS == 1 ]] && require_free_port "$UPSTREAM_TLS_PORT"
 rm -rf "$BENCH_DIR"; mkdir -p "$BENCH_DIR" "$RESULTS_DIR"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -96,6 +105,64 @@ export BENCH_TOKEN="$TOKEN"
 
 render_upstream_conf "$BENCH_DIR/upstream" "$UPSTREAM_MODE"
 render_nginx_proxy_conf "$BENCH_DIR/nginx-proxy" "$NGINX_PROXY_PORT"
+if [[ $HTTPS == 1 ]]; then
+    # https-upstream rows: the upstream nginx also serves TLS, each proxy gets a tls.bench
+    # server/route to it. Appended inside http {} of the rendered configs.
+    bash "$ROOT/Tests/Fixtures/make_tls_certs.sh" "$BENCH_DIR/tls" >/dev/null 2>&1 || die "make_tls_certs.sh failed"
+    add_to_http() {  # add_to_http CONF BLOCK
+        python3 -c 'import sys; p, b = sys.argv[1], sys.argv[2]; t = open(p).read().rstrip()
+assert t.endswith("}"); open(p, "w").write(t[:-1] + b + "\n}\n")' "$1" "$2"
+    }
+    auth_if=""
+    [[ $UPSTREAM_MODE == auth ]] && auth_if="if (\$http_authorization != \"Bearer $TOKEN\") { return 401; }"
+    add_to_http "$BENCH_DIR/upstream/nginx.conf" "
+    server {
+        listen 127.0.0.1:$UPSTREAM_TLS_PORT ssl backlog=4096;
+        ssl_certificate $BENCH_DIR/tls/server.pem;
+        ssl_certificate_key $BENCH_DIR/tls/server.key;
+        ssl_session_cache shared:SSL:10m;
+        default_type application/json;
+        location = $REQ_PATH {
+            $auth_if
+            return 200 '$BODY_JSON';
+        }
+        location / { return 404; }
+    }"
+    add_to_http "$BENCH_DIR/nginx-proxy/nginx.conf" "
+    upstream api_tls {
+        server 127.0.0.1:$UPSTREAM_TLS_PORT;
+        keepalive $UPSTREAM_IDLE_POOL;
+        keepalive_requests 1000000;
+        keepalive_timeout 120s;
+    }
+    server {
+        listen 127.0.0.1:$NGINX_PROXY_PORT;
+        server_name $TLS_HOST;
+        location / {
+            proxy_pass https://api_tls;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+            proxy_set_header Authorization \"Bearer $TOKEN\";
+            proxy_buffering $NGINX_PROXY_BUFFERING;
+            proxy_ssl_session_reuse on;
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate $BENCH_DIR/tls/ca.pem;
+            proxy_ssl_name localhost;
+            proxy_ssl_server_name on;
+        }
+    }"
+    TLS_ROUTE="
+[[route]]
+name = \"bench-https\"
+host = \"$TLS_HOST\"
+path_prefix = \"/api\"
+upstream = \"https://localhost:$UPSTREAM_TLS_PORT\"
+tls_ca_file = \"$BENCH_DIR/tls/ca.pem\"
+credential = \"bench\"
+resource = \"https://api.bench.invalid/items\"
+scopes = [\"read:items\"]
+"
+fi
 check_nginx_conf "$BENCH_DIR/upstream"
 check_nginx_conf "$BENCH_DIR/nginx-proxy"
 
@@ -114,6 +181,7 @@ client_id = "bench-client"
 client_secret = "bench-secret"
 prefetch = true
 
+${TLS_ROUTE:-}
 [[route]]
 name = "bench"
 path_prefix = "/api"
@@ -164,8 +232,9 @@ fi
 # ---- preflight: the header really arrives, the body is the fixture -------------------
 AUTH_ARGS=()
 [[ $UPSTREAM_MODE == auth ]] && AUTH_ARGS=(-H "Authorization: Bearer $TOKEN")
-probe() {  # probe NAME PORT curl-args...  -> HTTP code
+probe() {  # probe NAME PORT curl-args...  -> HTTP code (the target's Host header, if any, too)
     local name=$1 port=$2; shift 2
+    if [[ -n ${HOSTHDR[$name]:-} ]]; then set -- "$@" -H "Host: ${HOSTHDR[$name]}"; fi
     curl -s -o "$BENCH_DIR/probe-$name.body" -w '%{http_code}' --max-time 5 "$@" "http://127.0.0.1:$port$REQ_PATH" || echo 000
 }
 if [[ $UPSTREAM_MODE == auth ]]; then
@@ -180,6 +249,14 @@ for t in "${TARGETS[@]}"; do
     [[ "$(cat "$BENCH_DIR/probe-$t.body")" == "$BODY_JSON" ]] || die "preflight $t: body differs from the fixture"
     log "preflight $t: 200, body ok"
 done
+if [[ $HTTPS == 1 ]]; then
+    PORT[nginx-https]=$NGINX_PROXY_PORT; PGID[nginx-https]=${PGID[nginx]}; HOSTHDR[nginx-https]=$TLS_HOST
+    code=$(probe nginx-https "$NGINX_PROXY_PORT")
+    [[ $code == 200 ]] || die "preflight nginx-https: HTTP $code (want 200)"
+    [[ "$(cat "$BENCH_DIR/probe-nginx-https.body")" == "$BODY_JSON" ]] || die "preflight nginx-https: body differs from the fixture"
+    log "preflight nginx-https: 200, body ok"
+    TARGETS+=(nginx-https)
+fi
 if [[ -z $M2M_FAIL ]]; then
     code=$(probe "$M2M" "$M2M_PORT")
     if [[ $code != 200 ]]; then
@@ -189,12 +266,22 @@ if [[ -z $M2M_FAIL ]]; then
     else
         log "preflight $M2M: 200, body ok"
         TARGETS+=("$M2M")
+        if [[ $HTTPS == 1 ]]; then
+            PORT[$M2M-https]=$M2M_PORT; PGID[$M2M-https]=${PGID[$M2M]}; HOSTHDR[$M2M-https]=$TLS_HOST
+            code=$(probe "$M2M-https" "$M2M_PORT")
+            if [[ $code == 200 && "$(cat "$BENCH_DIR/probe-$M2M-https.body")" == "$BODY_JSON" ]]; then
+                log "preflight $M2M-https: 200, body ok"
+                TARGETS+=("$M2M-https")
+            else
+                log "$M2M-https NOT MEASURED: preflight HTTP $code or body differs"
+            fi
+        fi
     fi
 fi
 
 # ---- measure -------------------------------------------------------------------------
 pgids_alive() { local t; for t in "${!PGID[@]}"; do kill -0 "${PGID[$t]}" 2>/dev/null && echo "${PGID[$t]}"; done; }
-mapfile -t ALL_PGIDS < <(pgids_alive)
+mapfile -t ALL_PGIDS < <(pgids_alive | sort -u)   # https targets share their proxy's process
 wrk_cmd() { if [[ -n $WRK_CPU ]]; then taskset -c "$WRK_CPU" wrk "$@"; else wrk "$@"; fi; }
 
 wait_quiet() {
@@ -214,6 +301,7 @@ printf 'round\tconns\ttarget\trps\tp50_us\tp90_us\tp99_us\tmean_us\tmax_us\trequ
 one_attempt() {  # one_attempt ROUND CONNS TARGET -> prints one runs.tsv row (same as the shared harness)
     local r=$1 c=$2 t=$3 url="http://127.0.0.1:${PORT[$3]}$REQ_PATH" args=() fb a b oa ob ca cb ta tb ua ub out res wt
     [[ $t == direct ]] && args=("${AUTH_ARGS[@]}")
+    if [[ -n ${HOSTHDR[$t]:-} ]]; then args+=(-H "Host: ${HOSTHDR[$t]}"); fi
     fb=$(wait_quiet)
     wrk_cmd -t"$WRK_THREADS" -c"$c" -d"${WARMUP}s" "${args[@]}" "$url" >/dev/null
     a=$(cpu_snap); oa=$(group_ticks "${ALL_PGIDS[@]}"); ca=$(tcp_active_opens)

@@ -75,6 +75,7 @@ def main() -> int:
         print()
         if a.put:
             ratio(a.put, "nginx")
+            ratio(a.put + "-https", "nginx-https")
             ratio(a.put, "haproxy")
             ratio(a.put, "direct")
         ratio("nginx", "direct")
@@ -98,6 +99,12 @@ def main() -> int:
         for c in conns:
             print(f"| {c} | {cell(c, 'direct')} | {cell(c, 'nginx')} | {cell(c, n)} | "
                   f"{rat(c, n, 'nginx')} | {rat(c, n, 'direct')} |")
+        if any(t == "nginx-https" for (_, t) in med):
+            print("\nhttps upstream (both proxies originate TLS to the same upstream):\n")
+            print(f"| conns | nginx-https req/s | {n}-https req/s | {n}-https/nginx-https |")
+            print("|---|---|---|---|")
+            for c in conns:
+                print(f"| {c} | {cell(c, 'nginx-https')} | {cell(c, n + '-https')} | {rat(c, n + '-https', 'nginx-https')} |")
     if bad:
         print(f"\nFAIL: {bad} non-2xx responses or socket errors (see runs.tsv)")
         return 2
