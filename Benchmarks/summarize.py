@@ -42,7 +42,7 @@ def main() -> int:
     med = {}
     for c in conns:
         print(f"\n## {c} connections ({len(by[(c, targets[0])])} rounds, median shown)")
-        print(f"{'target':<12}{'req/s':>10}{'min':>9}{'max':>9}{'spread':>8}"
+        print(f"{'target':<16}{'req/s':>10}{'min':>9}{'max':>9}{'spread':>8}"
               f"{'p50 ms':>8}{'p99 ms':>8}{'non2xx':>8}{'errors':>8}{'cpu0':>6}{'cpu1':>6}{'srv cores':>10}{'foreign':>8}{'conn/1k':>8}{'us/req':>8}")
         for t in targets:
             rs = by[(c, t)]
@@ -53,7 +53,7 @@ def main() -> int:
             errs = sum(int(r[k]) for r in rs for k in ("err_connect", "err_read", "err_write", "err_timeout"))
             bad += non2xx + errs
             spread = (max(rps) - min(rps)) / m * 100 if m else 0
-            print(f"{t:<12}{m:>10.0f}{min(rps):>9.0f}{max(rps):>9.0f}{spread:>7.1f}%"
+            print(f"{t:<16}{m:>10.0f}{min(rps):>9.0f}{max(rps):>9.0f}{spread:>7.1f}%"
                   f"{fmt_ms(st.median(float(r['p50_us']) for r in rs)):>8}"
                   f"{fmt_ms(st.median(float(r['p99_us']) for r in rs)):>8}"
                   f"{non2xx:>8}{errs:>8}"

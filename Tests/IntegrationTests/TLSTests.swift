@@ -224,28 +224,36 @@ import Testing
     }
 
     @Test func slowClientBackpressureOverTLSUpstream() throws {
-        // The client reads slowly: the proxy stops reading the TLS upstream, and decrypted bytes
-        // held meanwhile must still arrive, in order, when it reads again.
+        // The client reads 1 MiB, then nothing for 1.5 s with a 16 KiB receive buffer: the proxy
+        // stops reading the TLS upstream mid-read, and the decrypted bytes it held back must
+        // still arrive, in order, once the client reads again, with the proxy's memory bounded.
         let bed = try Bed(routeTLS: Self.caKeys(try TestPKI.get()))
-        let n = 3_000_000
-        let c = try RawHTTPConnection(port: bed.proxy.port, timeout: 30, receiveBufferBytes: 16 * 1024)
-        try c.send("GET /bytes?n=\(n) HTTP/1.1\r\nHost: client.test\r\n\r\n")
-        var got: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 8192)
-        var headerDone = false
-        var bodyStart = 0
-        while got.count - bodyStart < n || !headerDone {
-            let k = try chunk.withUnsafeMutableBytes { try c.readSome(into: $0, timeout: 30) }
-            if k == 0 { break }
-            got += chunk[0..<k]
-            if !headerDone, let r = got.firstRange(of: Array("\r\n\r\n".utf8)) {
-                headerDone = true
-                bodyStart = r.upperBound
+        let size = 64 << 20
+        let c = try RawHTTPConnection(port: bed.proxy.port, timeout: 30, receiveBufferBytes: 16 << 10)
+        try c.send("GET /bytes?n=\(size) HTTP/1.1\r\nHost: client.test\r\n\r\n")
+        let head = try c.readInterimHead()
+        #expect(head.status == 200)
+        var checker = PatternStream.Checker()
+        let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 8)
+        defer { piece.deallocate() }
+        func read(upTo limit: Int) throws {
+            while checker.count < limit {
+                let n = try c.readSome(into: UnsafeMutableRawBufferPointer(rebasing: piece[0..<min(piece.count, limit - checker.count)]))
+                if n == 0 { break }
+                checker.feed(UnsafeRawBufferPointer(rebasing: piece[0..<n]))
             }
-            if got.count < 1_000_000 { usleep(2000) }
         }
-        #expect(got.count - bodyStart == n)
-        #expect(Array(got[bodyStart...]) == UpstreamFixture.pattern(n))
+        try read(upTo: 1 << 20)
+        var peak = 0
+        let pauseEnd = Date().addingTimeInterval(1.5)
+        while Date() < pauseEnd {
+            peak = max(peak, try bed.proxy.residentBytes())
+            usleep(50_000)
+        }
+        try read(upTo: size)
+        #expect(peak < 64 << 20, "proxy RSS reached \(peak >> 20) MiB while the client paused")
+        #expect(checker.count == size, "received \(checker.count) of \(size) bytes")
+        #expect(checker.firstMismatch == nil, "body differs from the pattern at offset \(checker.firstMismatch ?? -1)")
     }
 
     @Test func inboundTLSListener() throws {

@@ -6,7 +6,10 @@ internal import COpenSSL
 /// handle that delivers decrypted bytes held back by backpressure.
 final class TLSLoopState {
     /// Plaintext from `SSL_read`, handed to the owner's `onRead` and consumed before it returns.
-    static let plainCapacity = 64 * 1024
+    /// Half a socket read: large transfers arrive in 32 KiB pieces, so an owner that stops
+    /// reading (backpressure) does so between pieces and the rest waits, decrypted or not, in
+    /// its `TLSSession` (exercised by TLSTests' slow client).
+    static let plainCapacity = 32 * 1024
     /// Ciphertext produced by `SSL_write`/handshakes, gathered so a 64 KiB write leaves as one
     /// `uv_try_write`, then flushed before control returns to the loop.
     static let cipherCapacity = 96 * 1024

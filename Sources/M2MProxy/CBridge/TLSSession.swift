@@ -134,7 +134,7 @@ final class TLSSession {
 
     func ownerStartedReading() {
         guard !processing else { return }
-        if phase == .established, heldCount > 0 || heldEnd != nil || SSL_has_pending(ssl) == 1 {
+        if heldEnd != nil || (phase == .established && (heldCount > 0 || SSL_has_pending(ssl) == 1)) {
             schedule()
         }
         updateSocket()
@@ -148,10 +148,22 @@ final class TLSSession {
     /// Run from the loop's idle handle after the owner resumed reading.
     func drainHeldInput() {
         drainScheduled = false
-        guard stream.isReading, !stream.isClosing, phase == .established else {
+        guard stream.isReading, !stream.isClosing else {
             updateSocket()
             return
         }
+        if phase == .established {
+            drainEstablished()
+        }
+        if heldCount == 0, let end = heldEnd, stream.isReading, !stream.isClosing {
+            heldEnd = nil
+            stream.tlsReadEnded(end)
+            return
+        }
+        updateSocket()
+    }
+
+    private func drainEstablished() {
         processing = true
         if heldCount > 0, let held {
             input = UnsafeRawPointer(held + heldStart)
@@ -171,12 +183,6 @@ final class TLSSession {
             process()
         }
         processing = false
-        if heldCount == 0, let end = heldEnd, stream.isReading, !stream.isClosing {
-            heldEnd = nil
-            stream.tlsReadEnded(end)
-            return
-        }
-        updateSocket()
     }
 
     // MARK: owner writes
@@ -242,8 +248,6 @@ final class TLSSession {
             SSL_shutdown(ssl)
             ERR_clear_error()
             _ = flush(reports: false)
-        } else {
-            loop.cipherCount = 0
         }
         phase = .closed
     }
@@ -291,7 +295,6 @@ final class TLSSession {
     private func fail(_ reason: String) {
         phase = .failed
         failure = reason
-        loop.cipherCount = 0
         stream.tlsFailed()
     }
 
