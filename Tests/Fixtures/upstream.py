@@ -8,7 +8,7 @@
                                                signed by CA is required)
 
 With TLS every log entry also has ``"tls": {"resumed": bool, "version", "alpn",
-"client_cn"}``: distinct ``conn_id`` values are the TLS connections accepted, ``resumed`` says
+"client_cn", "sni"}`` (sni: the server name the client sent, null for none): distinct ``conn_id`` values are the TLS connections accepted, ``resumed`` says
 whether the handshake resumed a session. Failed handshakes are logged as one line
 ``{"tls_handshake_failed": "<reason>"}``.
 
@@ -109,7 +109,8 @@ class Handler(socketserver.BaseRequestHandler):
                     if k == "commonName":
                         cn = v
             self.tls = {"resumed": self.request.session_reused, "version": self.request.version(),
-                        "alpn": self.request.selected_alpn_protocol(), "client_cn": cn}
+                        "alpn": self.request.selected_alpn_protocol(), "client_cn": cn,
+                        "sni": getattr(self.request, "sni_name", None)}
             self.rfile = self.request.makefile("rb", buffering=65536)
 
     def send(self, data):
@@ -391,6 +392,10 @@ def server_tls_context(cert, key, client_ca):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     ctx.set_alpn_protocols(["http/1.1"])
+
+    def remember_sni(sock, name, _ctx):
+        sock.sni_name = name
+    ctx.sni_callback = remember_sni
     if client_ca:
         ctx.load_verify_locations(client_ca)
         ctx.verify_mode = ssl.CERT_REQUIRED

@@ -61,6 +61,7 @@ import Testing
         let seen = try #require(try bed.upstreamRequests().last)
         let tls = try #require(seen["tls"] as? [String: Any])
         #expect(tls["alpn"] as? String == "http/1.1")
+        #expect(tls["sni"] as? String == "localhost")
         #expect(["TLSv1.2", "TLSv1.3"].contains(tls["version"] as? String ?? ""))
         let headers = seen["headers"] as? [[String]] ?? []
         #expect(headers.contains(["X-Forwarded-Proto", "http"]))
@@ -97,6 +98,9 @@ import Testing
             c.routes = [.init(upstream: "https://127.0.0.1:\(up.port)", extra: Self.caKeys(pki))]
         }
         #expect(try good.get("/x").status == 200)
+        // No SNI for an IP literal (RFC 6066 §3).
+        let seen = try #require(try good.upstreamRequests().last)
+        #expect((seen["tls"] as? [String: Any])?["sni"] is NSNull)
         let bad = try Bed(cert: "wrong") { c, up, _, pki in
             c.routes = [.init(upstream: "https://127.0.0.1:\(up.port)", extra: Self.caKeys(pki))]
         }

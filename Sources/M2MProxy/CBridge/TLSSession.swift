@@ -71,7 +71,10 @@ final class TLSSession {
                 let isIP = IPAddress.parse(name) != nil
                 if !isIP {
                     // SNI is for host names only (RFC 6066 §3).
-                    SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name), UnsafeMutableRawPointer(mutating: name))
+                    // (OpenSSL copies the name.)
+                    name.withCString { c in
+                        _ = SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name), UnsafeMutableRawPointer(mutating: c))
+                    }
                 }
                 if context.verifies {
                     let param = SSL_get0_param(ssl)
