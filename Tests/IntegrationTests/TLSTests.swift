@@ -202,6 +202,30 @@ import Testing
         #expect((last["tls"] as? [String: Any])?["resumed"] as? Bool == true)
     }
 
+    @Test func routesWithDifferentTLSSettingsDoNotShareConnections() throws {
+        // Same upstream host and port, different trust: a connection verified with one route's
+        // settings must never carry the other route's requests.
+        let bed = try Bed { c, up, _, pki in
+            c.routes = [
+                .init(name: "ca", pathPrefix: "/ca", upstream: up.url, extra: Self.caKeys(pki)),
+                .init(name: "insecure", pathPrefix: "/insecure", upstream: up.url, extra: ["tls_insecure_skip_verify": "true"]),
+                .init(name: "ca-again", pathPrefix: "/again", upstream: up.url, extra: Self.caKeys(pki)),
+            ]
+        }
+        let c = try bed.proxy.connect()
+        for path in ["/ca/1", "/insecure/1", "/again/1", "/ca/2", "/insecure/2", "/again/2"] {
+            try c.send("GET \(path) HTTP/1.1\r\nHost: client.test\r\n\r\n")
+            #expect(try c.readResponse().status == 200)
+        }
+        let seen = try bed.upstreamRequests()
+        func conns(_ prefix: String) -> Set<Int> {
+            Set(seen.filter { ($0["path"] as? String ?? "").hasPrefix(prefix) }.map { $0["conn_id"] as! Int })
+        }
+        #expect(conns("/insecure").count == 1)
+        #expect(conns("/ca").union(conns("/again")).count == 1, "equal settings share one pool")
+        #expect(conns("/insecure").isDisjoint(with: conns("/ca")))
+    }
+
     @Test func fiveMegabytesBothWaysIntact() throws {
         let bed = try Bed(routeTLS: Self.caKeys(try TestPKI.get()))
         let n = 5_000_000
