@@ -226,6 +226,28 @@ import Testing
         #expect(conns("/insecure").isDisjoint(with: conns("/ca")))
     }
 
+    @Test func reloadRebuildsTheTLSContextFromReplacedFiles() throws {
+        // The CA file first holds a CA that did not sign the upstream's certificate; replaced by
+        // the right one (same path, same config) a SIGHUP must make the route work.
+        let pki = try TestPKI.get()
+        let dir = try TempDir("tls-reload")
+        let caPath = dir.file("trust.pem")
+        try FileManager.default.copyItem(atPath: pki.file("otherca.pem"), toPath: caPath)
+        let bed = try Bed { c, up, _, _ in
+            c.routes = [.init(upstream: up.url, extra: ["tls_ca_file": Self.quoted(caPath)])]
+        }
+        #expect(try bed.get("/before").status == 502)
+        try FileManager.default.removeItem(atPath: caPath)
+        try FileManager.default.copyItem(atPath: pki.caFile, toPath: caPath)
+        let before = bed.proxy.output.components(separatedBy: "configuration reloaded").count
+        bed.proxy.process.signal(SIGHUP)
+        try Wait.until("the reload in the proxy's log") {
+            bed.proxy.output.components(separatedBy: "configuration reloaded").count > before
+        }
+        let r = try bed.get("/after")
+        #expect(r.status == 200, "\(r.bodyText)")
+    }
+
     @Test func fiveMegabytesBothWaysIntact() throws {
         let bed = try Bed(routeTLS: Self.caKeys(try TestPKI.get()))
         let n = 5_000_000
