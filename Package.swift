@@ -15,10 +15,13 @@ let package = Package(
         // (the latter from trixie; see scripts/install-deps.sh). Nothing is vendored.
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CLLHTTP", providers: [.apt(["libllhttp-dev"])]),
+        // OpenSSL 3 (Debian's libssl-dev) for TLS to upstreams, token endpoints and the optional
+        // TLS listener. Macros are called through the functions they expand to: no C shim.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(
             name: "M2MProxy",
             dependencies: [
-                "CLibUV", "CLLHTTP",
+                "CLibUV", "CLLHTTP", "COpenSSL",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: [

@@ -36,7 +36,7 @@ bench_token() {
 # ---- process bookkeeping -----------------------------------------------------
 # Every server is started with setsid, so its PID is also its process-group id;
 # stopping it signals that group only (nginx master + worker, valgrind, ...).
-PIDDIR_STATE=/tmp/m2m-bench/pids             # survives BENCH_DIR wipes so re-runs can reap leftovers
+: "${PIDDIR_STATE:=/tmp/m2m-bench/pids}"      # survives BENCH_DIR wipes so re-runs can reap leftovers; own dir = runs that do not reap each other
 
 _starttime() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null; }
 

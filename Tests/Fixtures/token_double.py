@@ -3,7 +3,9 @@
 
     python3 token_double.py --port 0 --log FILE [--mode JSON]
 
-Binds 127.0.0.1 and prints ``PORT=<n>`` on stdout once listening.
+Binds 127.0.0.1 and prints ``PORT=<n>`` on stdout once listening. With
+``--tls-cert CERT --tls-key KEY`` it also serves the same endpoints over HTTPS on a second port,
+printed as ``TLS_PORT=<n>`` (before ``PORT``); the plain port stays for /_mode and /_stats.
 
 POST /oidc/token   records the raw request as one JSON line in FILE (before answering):
                    {"method","path","version","headers":[[name,value],...],"body_latin1",
@@ -22,6 +24,7 @@ parameter, if any), sub and client_id (the authenticated client id), iat, exp = 
 scope (as requested) and jti = the request counter, so every token is distinct.
 """
 import argparse
+import ssl
 import base64
 import json
 import sys
@@ -158,11 +161,21 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--log", required=True)
     ap.add_argument("--mode", default=None, help="initial mode as JSON (same keys as POST /_mode)")
+    ap.add_argument("--tls-cert", help="also serve HTTPS with this certificate chain (PEM)")
+    ap.add_argument("--tls-key", help="the key of --tls-cert (PEM)")
     args = ap.parse_args()
     LOG_FILE = open(args.log, "a", encoding="utf-8")
     if args.mode:
         STATE["mode"].update(json.loads(args.mode))
     server = Server(("127.0.0.1", args.port), Handler)
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        tls_server = Server(("127.0.0.1", 0), Handler)
+        # Handshakes run in the handler threads, so one failing client blocks nobody.
+        tls_server.socket = ctx.wrap_socket(tls_server.socket, server_side=True, do_handshake_on_connect=False)
+        threading.Thread(target=tls_server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+        print("TLS_PORT=%d" % tls_server.server_address[1], flush=True)
     print("PORT=%d" % server.server_address[1], flush=True)
     try:
         server.serve_forever(poll_interval=0.2)

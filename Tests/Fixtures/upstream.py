@@ -3,6 +3,14 @@
 
     python3 upstream.py --port 0 --log FILE
     python3 upstream.py --pattern-sha256 N     (prints the SHA-256 of pattern(N), for large bodies)
+    python3 upstream.py ... --tls-cert CERT --tls-key KEY [--tls-client-ca CA]
+                                               (HTTPS; with --tls-client-ca a client certificate
+                                               signed by CA is required)
+
+With TLS every log entry also has ``"tls": {"resumed": bool, "version", "alpn",
+"client_cn", "sni"}`` (sni: the server name the client sent, null for none): distinct ``conn_id`` values are the TLS connections accepted, ``resumed`` says
+whether the handshake resumed a session. Failed handshakes are logged as one line
+``{"tls_handshake_failed": "<reason>"}``.
 
 Binds 127.0.0.1, prints ``PORT=<n>`` on stdout once listening, and appends one JSON line per
 request to FILE *before* answering it, so a test that has read the response can read the entry:
@@ -47,6 +55,7 @@ import itertools
 import json
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -55,6 +64,7 @@ from urllib.parse import parse_qs, urlsplit
 
 LOG_LOCK = threading.Lock()
 LOG_FILE = None
+TLS_CONTEXT = None
 CONN_IDS = itertools.count(1)
 
 
@@ -83,6 +93,25 @@ class Handler(socketserver.BaseRequestHandler):
         self.conn_id = next(CONN_IDS)
         self.remote_port = self.client_address[1]
         self.close_next = False
+        self.tls = None
+        self.tls_failed = False
+        if TLS_CONTEXT is not None:
+            try:
+                self.request = TLS_CONTEXT.wrap_socket(self.request, server_side=True)
+            except (ssl.SSLError, OSError) as e:
+                self.tls_failed = True
+                log_request({"tls_handshake_failed": str(e)})
+                return
+            cert = self.request.getpeercert()
+            cn = None
+            for rdn in (cert or {}).get("subject", ()):
+                for k, v in rdn:
+                    if k == "commonName":
+                        cn = v
+            self.tls = {"resumed": self.request.session_reused, "version": self.request.version(),
+                        "alpn": self.request.selected_alpn_protocol(), "client_cn": cn,
+                        "sni": getattr(self.request, "sni_name", None)}
+            self.rfile = self.request.makefile("rb", buffering=65536)
 
     def send(self, data):
         self.request.sendall(data)
@@ -157,6 +186,8 @@ class Handler(socketserver.BaseRequestHandler):
         return digest.hexdigest(), got
 
     def handle(self):
+        if self.tls_failed:
+            return
         index = 0
         try:
             while True:
@@ -203,6 +234,8 @@ class Handler(socketserver.BaseRequestHandler):
                 "headers": headers, "body_len": body_len, "body_sha256": body_sha256,
                 "remote_port": self.remote_port, "conn_id": self.conn_id, "conn_index": index,
             }
+            if self.tls is not None:
+                entry["tls"] = self.tls
             entry.update(extra)
             log_request(entry)
 
@@ -355,6 +388,20 @@ class PatternBody:
             offset += k
 
 
+def server_tls_context(cert, key, client_ca):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.set_alpn_protocols(["http/1.1"])
+
+    def remember_sni(sock, name, _ctx):
+        sock.sni_name = name
+    ctx.sni_callback = remember_sni
+    if client_ca:
+        ctx.load_verify_locations(client_ca)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
 class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -366,6 +413,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--log")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate chain (PEM)")
+    ap.add_argument("--tls-key", help="the key of --tls-cert (PEM)")
+    ap.add_argument("--tls-client-ca", help="require a client certificate signed by this CA")
     ap.add_argument("--pattern-sha256", type=int, metavar="N",
                     help="print the SHA-256 of pattern(N) (the body of /bytes?n=N) and exit")
     args = ap.parse_args()
@@ -378,6 +428,9 @@ def main():
     if not args.log:
         ap.error("--log is required")
     LOG_FILE = open(args.log, "a", encoding="utf-8")
+    global TLS_CONTEXT
+    if args.tls_cert:
+        TLS_CONTEXT = server_tls_context(args.tls_cert, args.tls_key, args.tls_client_ca)
     server = Server(("127.0.0.1", args.port), Handler)
     print("PORT=%d" % server.server_address[1], flush=True)
     try:

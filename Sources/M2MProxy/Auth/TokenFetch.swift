@@ -38,6 +38,10 @@ final class TokenFetch: UVStream {
             guard !finished else { return }
             switch result {
             case .success(let address):
+                if let problem = startTLS() {
+                    fail(.transient("TLS setup for the token endpoint failed: \(problem)"))
+                    return
+                }
                 do throws(UVError) {
                     try connect(to: address)
                 } catch {
@@ -54,8 +58,24 @@ final class TokenFetch: UVStream {
         close()
     }
 
+    /// For an https token_url: TLS with the credential's settings.
+    private func startTLS() -> String? {
+        let url = entry.credential.tokenURL
+        guard url.scheme == .https else { return nil }
+        switch worker.tls.clientContext(entry.credential.tls) {
+        case .success(let ctx):
+            return enableClientTLS(ctx, serverName: url.host, resume: nil) ? nil : "cannot create a TLS connection"
+        case .failure(let e):
+            return e.message
+        }
+    }
+
     override func onConnect(_ error: UVError?) {
         guard !finished else { return }
+        if let error, error == .eproto {
+            fail(.transient("TLS handshake with the token endpoint failed: \(tlsFailure ?? "unknown error")"))
+            return
+        }
         if let error {
             fail(.unreachable("token endpoint unreachable: \(error.message)"))
             return
@@ -90,6 +110,8 @@ final class TokenFetch: UVStream {
         if error == .eof {
             evaluate(eof: true)
             if !finished { fail(.transient("token endpoint closed the connection before answering")) }
+        } else if error == .eproto {
+            fail(.transient("TLS with the token endpoint failed: \(tlsFailure ?? "unknown error")"))
         } else {
             fail(.unreachable("token endpoint connection failed: \(error.message)"))
         }

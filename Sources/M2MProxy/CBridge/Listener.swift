@@ -14,6 +14,8 @@ final class Listener {
 
     unowned(unsafe) let worker: Worker
     let kind: Kind
+    /// Set for a `tls_listen` listener: accepted connections speak TLS.
+    var tls: TLSContext?
     private let tcp: UnsafeMutablePointer<uv_tcp_t>
     private var closed = false
 

@@ -19,6 +19,8 @@ struct UVError: Error, CustomStringConvertible, Equatable {
     static let econnrefused = UVError(Int32(UV_ECONNREFUSED.rawValue))
     static let etimedout = UVError(Int32(UV_ETIMEDOUT.rawValue))
     static let eaddrinuse = UVError(Int32(UV_EADDRINUSE.rawValue))
+    /// A TLS failure (handshake, certificate, alert): `UVStream.tlsFailure` says which.
+    static let eproto = UVError(Int32(UV_EPROTO.rawValue))
 
     /// Throws for a negative libuv return code.
     @discardableResult

@@ -25,6 +25,11 @@ class UVStream {
     private var openHandles = 2
     private(set) var isClosing = false
     private(set) var isReading = false
+    /// Whether libuv reads the socket. The same as `isReading` without TLS; with TLS it differs
+    /// during a handshake and while decrypted bytes wait for the owner (`TLSSession`).
+    private var socketReading = false
+    /// TLS on this stream, nil for plain TCP (`UVStream+TLS.swift`).
+    var tls: TLSSession?
     /// Loop time (ms) of the current deadline, 0 = none; and what the libuv timer is armed for.
     private var deadline: UInt64 = 0
     private var armedFor: UInt64 = 0
@@ -56,7 +61,7 @@ class UVStream {
         shutdownReq.deallocate()
     }
 
-    private var stream: UnsafeMutablePointer<uv_stream_t> {
+    var stream: UnsafeMutablePointer<uv_stream_t> {
         UnsafeMutableRawPointer(tcp).assumingMemoryBound(to: uv_stream_t.self)
     }
 
@@ -73,6 +78,8 @@ class UVStream {
     func onTimer() {}
     /// Both handles are closed; the object is released right after this returns.
     func onClosed() {}
+    /// A TLS session to resume later arrived (client streams); keep it or drop it.
+    func onTLSSession(_ session: TLSResumption) {}
 
     // MARK: operations
 
@@ -87,13 +94,34 @@ class UVStream {
     func startReading() {
         guard !isReading, !isClosing else { return }
         isReading = true
+        if let tls {
+            tls.ownerStartedReading()
+            return
+        }
+        socketReading = true
         uv_read_start(stream, uvStreamAllocCallback, uvStreamReadCallback)
     }
 
     func stopReading() {
         guard isReading, !isClosing else { return }
         isReading = false
+        if let tls {
+            tls.ownerStoppedReading()
+            return
+        }
+        socketReading = false
         uv_read_stop(stream)
+    }
+
+    /// For `TLSSession`: reads the socket or not, whatever the owner wants.
+    func setSocketReading(_ on: Bool) {
+        guard on != socketReading, !isClosing else { return }
+        socketReading = on
+        if on {
+            uv_read_start(stream, uvStreamAllocCallback, uvStreamReadCallback)
+        } else {
+            uv_read_stop(stream)
+        }
     }
 
     func connect(to address: SocketAddress) throws(UVError) {
@@ -142,16 +170,23 @@ class UVStream {
     func shutdownWrite() {
         guard !isClosing, !shutdownStarted else { return }
         shutdownStarted = true
+        tls?.shutdown()
         if uv_shutdown(shutdownReq, stream, uvStreamShutdownCallback) != 0 { shutdownStarted = false }
     }
 
     /// Closes both handles. Queued writes complete with ECANCELED first.
     func close() {
+        closeHandles(notify: true)
+    }
+
+    private func closeHandles(notify: Bool) {
         guard !isClosing else { return }
-        if isReading {
+        if socketReading {
             uv_read_stop(stream)
-            isReading = false
+            socketReading = false
         }
+        isReading = false
+        tls?.close(notify: notify)
         uv_timer_stop(timer)
         isClosing = true
         uv_close(UnsafeMutableRawPointer(tcp).assumingMemoryBound(to: uv_handle_t.self), uvStreamCloseCallback)
@@ -167,7 +202,7 @@ class UVStream {
             var lin = linger(l_onoff: 1, l_linger: 0)
             setsockopt(fd, SOL_SOCKET, SO_LINGER, &lin, socklen_t(MemoryLayout<linger>.size))
         }
-        close()
+        closeHandles(notify: false)
     }
 
     /// Writes the pieces in order. Tries a synchronous `uv_try_write` first (one syscall fewer per
@@ -178,6 +213,13 @@ class UVStream {
     func write(_ iov: IOVecList) -> UVError? {
         guard !isClosing else { return .ecanceled }
         bytesWritten &+= UInt64(iov.totalBytes)
+        if let tls { return tls.write(iov) }
+        return rawWrite(iov, reports: true)
+    }
+
+    /// Bytes as they go on the wire. `reports`: the completion is the owner's (`onWriteDone`,
+    /// `pendingWrites`); TLS's own records (handshake, alerts) are not.
+    func rawWrite(_ iov: IOVecList, reports: Bool) -> UVError? {
         var skip = 0
         if tcp.pointee.write_queue_size == 0 {
             let n = uv_try_write(stream, iov.bufs, UInt32(iov.count))
@@ -203,6 +245,7 @@ class UVStream {
             }
         }
         wr.count = out
+        wr.reports = reports
         var buf = uv_buf_t(base: wr.buffer.assumingMemoryBound(to: CChar.self), len: out)
         wr.req.pointee.data = Unmanaged.passRetained(wr).toOpaque()
         let rc = uv_write(wr.req, stream, &buf, 1, uvStreamWriteCallback)
@@ -211,8 +254,17 @@ class UVStream {
             worker.pool.give(wr)
             return UVError(rc)
         }
-        pendingWrites += 1
+        if reports { pendingWrites += 1 }
         return nil
+    }
+
+    func rawWrite(_ base: UnsafeRawPointer, _ count: Int, reports: Bool) -> UVError? {
+        guard !isClosing else { return .ecanceled }
+        return withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: 1) { storage in
+            var iov = IOVecList(storage: storage)
+            iov.append(base, count)
+            return rawWrite(iov, reports: reports)
+        }
     }
 
     /// Convenience for a single contiguous piece.
@@ -248,17 +300,44 @@ class UVStream {
     }
 
     fileprivate func handleWriteDone(_ wr: WriteRequest, status: Int32) {
-        pendingWrites -= 1
+        let reports = wr.reports
         worker.pool.give(wr)
+        guard reports else { return }
+        pendingWrites -= 1
         onWriteDone(status < 0 ? UVError(status) : nil)
     }
 
-    fileprivate func handleReadEnd(_ status: Int32) {
-        if isReading {
+    func handleReadEnd(_ status: Int32) {
+        if socketReading {
             uv_read_stop(stream)
-            isReading = false
+            socketReading = false
         }
+        isReading = false
         onReadEnd(UVError(status))
+    }
+
+    fileprivate func handleRead(_ nread: Int) {
+        if let tls {
+            if nread > 0 {
+                tls.received(worker.readBuffer, nread)
+            } else if nread < 0 {
+                tls.socketEnded(UVError(Int32(nread)))
+            }
+            return
+        }
+        if nread > 0 {
+            onRead(UnsafeRawBufferPointer(start: worker.readBuffer, count: nread))
+        } else if nread < 0 {
+            handleReadEnd(Int32(nread))
+        }
+    }
+
+    fileprivate func handleConnect(_ status: Int32) {
+        if status == 0, let tls {
+            tls.startClientHandshake()
+        } else {
+            onConnect(status < 0 ? UVError(status) : nil)
+        }
     }
 }
 
@@ -281,13 +360,7 @@ private let uvStreamAllocCallback: uv_alloc_cb = { handle, _, buf in
 }
 
 private let uvStreamReadCallback: uv_read_cb = { stream, nread, _ in
-    owner(stream!.pointee.data)._withUnsafeGuaranteedRef { s in
-        if nread > 0 {
-            s.onRead(UnsafeRawBufferPointer(start: s.worker.readBuffer, count: nread))
-        } else if nread < 0 {
-            s.handleReadEnd(Int32(nread))
-        }
-    }
+    owner(stream!.pointee.data)._withUnsafeGuaranteedRef { s in s.handleRead(nread) }
 }
 
 private let uvStreamWriteCallback: uv_write_cb = { req, status in
@@ -302,9 +375,7 @@ private let uvStreamShutdownCallback: uv_shutdown_cb = { _, _ in
 }
 
 private let uvStreamConnectCallback: uv_connect_cb = { req, status in
-    owner(req!.pointee.data)._withUnsafeGuaranteedRef { s in
-        s.onConnect(status < 0 ? UVError(status) : nil)
-    }
+    owner(req!.pointee.data)._withUnsafeGuaranteedRef { s in s.handleConnect(status) }
 }
 
 private let uvStreamTimerCallback: uv_timer_cb = { timer in

@@ -13,6 +13,8 @@ final class WriteRequest {
     private(set) var buffer: UnsafeMutableRawPointer
     private(set) var capacity: Int
     var count = 0
+    /// False for bytes TLS wrote on its own: their completion is not the owner's.
+    var reports = true
 
     init(capacity: Int) {
         req = .allocate(capacity: 1)

@@ -36,11 +36,7 @@ extension ConfigLoader {
         if let text = reader.nonEmptyString("token_url", required: true) {
             switch EndpointURLParser.parse(text, kind: .tokenEndpoint) {
             case .success(let url):
-                if url.scheme == .https && !httpsSupported {
-                    diagnostics.error(reader.path("token_url"), httpsUnsupportedMessage)
-                } else {
-                    tokenURL = url
-                }
+                tokenURL = url
             case .failure(let error):
                 diagnostics.error(reader.path("token_url"), error.message)
             }
@@ -62,16 +58,14 @@ extension ConfigLoader {
         }
 
         let prefetch = reader.bool("prefetch") ?? false
-        let tlsCAFile = reader.nonEmptyString("tls_ca_file")
-        if tlsCAFile != nil, tokenURL?.scheme == .http {
-            diagnostics.warning(reader.path("tls_ca_file"), "has no effect for an http token_url")
-        }
+        let tls = decodeClientTLS(reader, https: tokenURL.map { $0.scheme == .https }, target: "an http token_url")
+        if tls.failed { failed = true }
         reader.reportUnknownKeys()
 
         guard !failed, let tokenURL, let clientID, let clientSecret else { return nil }
         return CredentialConfig(
             name: name, tokenURL: tokenURL, clientID: clientID, clientSecret: Secret(clientSecret),
-            authMethod: authMethod, prefetch: prefetch, tlsCAFile: tlsCAFile)
+            authMethod: authMethod, prefetch: prefetch, tlsCAFile: tls.settings.caFile, tls: tls.settings)
     }
 
     /// `KEY` or `KEY_file`, exactly one of them, non-empty.

@@ -117,11 +117,7 @@ extension ConfigLoader {
         if let text = reader.nonEmptyString("upstream", required: true) {
             switch EndpointURLParser.parse(text, kind: .upstream) {
             case .success(let url):
-                if url.scheme == .https && !httpsSupported {
-                    fail("upstream", httpsUnsupportedMessage)
-                } else {
-                    upstream = url
-                }
+                upstream = url
             case .failure(let error):
                 fail("upstream", error.message)
             }
@@ -176,10 +172,8 @@ extension ConfigLoader {
         } else if reader.contains("max_upstream_connections") {
             failed = true
         }
-        let tlsCAFile = reader.nonEmptyString("tls_ca_file")
-        if tlsCAFile != nil, upstream?.scheme == .http {
-            diagnostics.warning(reader.path("tls_ca_file"), "has no effect for an http upstream")
-        }
+        let tls = decodeClientTLS(reader, https: upstream.map { $0.scheme == .https }, target: "an http upstream")
+        if tls.failed { failed = true }
 
         if !hasCredential {
             for key in ["resource", "scopes", "organization_id"] where reader.table.contains(key: key) {
@@ -192,7 +186,7 @@ extension ConfigLoader {
         return RouteConfig(
             name: name, host: host, pathPrefix: pathPrefix, methods: methods, upstream: upstream,
             credentialIndex: credentialIndex, resource: resource, scopes: scopes, organizationID: organizationID,
-            preserveHost: preserveHost, tlsCAFile: tlsCAFile, allowCIDRs: allow.list,
+            preserveHost: preserveHost, tlsCAFile: tls.settings.caFile, allowCIDRs: allow.list, tls: tls.settings,
             maxUpstreamConnections: maxUpstreamConnections)
     }
 

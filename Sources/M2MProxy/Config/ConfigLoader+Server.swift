@@ -92,11 +92,67 @@ extension ConfigLoader {
         let trusted = cidrList(reader, "trusted_proxies")
         if allow.failed || trusted.failed { failed = true }
 
+        let tlsListener = decodeTLSListener(reader, listen: listen, admin: adminListen)
+        if tlsListener.failed { failed = true }
+
         reader.reportUnknownKeys()
         guard !failed else { return nil }
         return ServerConfig(
             listen: listen, workers: workers, adminListen: adminListen, drainTimeoutMs: drainTimeoutMs, accessLog: accessLog,
-            allowCIDRs: allow.list, trustedProxies: trusted.list ?? [])
+            allowCIDRs: allow.list, trustedProxies: trusted.list ?? [], tlsListen: tlsListener.listen, tls: tlsListener.tls)
+    }
+
+    /// `tls_listen` (a string or an array, like `listen`) with `tls_cert_file` and `tls_key_file`.
+    private static func decodeTLSListener(_ reader: TableReader, listen: [ListenAddress], admin: ListenAddress?)
+        -> (listen: [ListenAddress], tls: TLSServerSettings?, failed: Bool)
+    {
+        let diagnostics = reader.diagnostics
+        var failed = false
+        var addresses: [ListenAddress] = []
+        if reader.contains("tls_listen") {
+            if let entries = reader.stringOrStringArray("tls_listen") {
+                for entry in entries {
+                    switch ListenAddressParser.parse(entry.value) {
+                    case .success(let address):
+                        if let clash = listen.firstIndex(of: address) {
+                            diagnostics.error(entry.keyPath, "same address as \(reader.path("listen"))[\(clash)]")
+                            failed = true
+                        } else if address == admin {
+                            diagnostics.error(entry.keyPath, "same address as \(reader.path("admin_listen"))")
+                            failed = true
+                        } else if let earlier = addresses.firstIndex(of: address) {
+                            diagnostics.error(entry.keyPath, "duplicate of \(reader.path("tls_listen"))[\(earlier)]")
+                            failed = true
+                        }
+                        addresses.append(address)
+                    case .failure(let error):
+                        diagnostics.error(entry.keyPath, error.message)
+                        failed = true
+                    }
+                }
+            } else {
+                failed = true
+            }
+        }
+        let cert = reader.nonEmptyString("tls_cert_file")
+        let key = reader.nonEmptyString("tls_key_file")
+        if (reader.table.contains(key: "tls_cert_file") && cert == nil) || (reader.table.contains(key: "tls_key_file") && key == nil) {
+            failed = true
+        }
+        guard !addresses.isEmpty else {
+            for k in ["tls_cert_file", "tls_key_file"] where reader.table.contains(key: k) {
+                diagnostics.warning(reader.path(k), "has no effect without tls_listen")
+            }
+            return ([], nil, failed)
+        }
+        for (k, v) in [("tls_cert_file", cert), ("tls_key_file", key)] where v == nil && !reader.table.contains(key: k) {
+            diagnostics.error(reader.path(k), "is required with tls_listen")
+            failed = true
+        }
+        guard !failed, let cert, let key else { return (addresses, nil, true) }
+        let settings = TLSServerSettings(certFile: cert, keyFile: key)
+        if !checkServerTLS(reader, settings) { failed = true }
+        return (addresses, settings, failed)
     }
 
     /// A list of CIDRs (`"10.0.0.0/8"`, `"::1"`); nil when the key is absent.

@@ -7,11 +7,6 @@ import TOMLKit
 /// validator in the `ConfigLoader+Section.swift` files, and all problems are collected rather than
 /// stopping at the first, so `m2m-proxy check` shows everything in one run.
 public enum ConfigLoader {
-    /// `https` token endpoints and upstreams are refused until the data path speaks TLS.
-    /// Flip this (and delete the message) when it does; nothing else depends on it.
-    static let httpsSupported = false
-    static let httpsUnsupportedMessage = "https is not supported yet (TLS support is planned); use http"
-
     /// Reads and validates the file. Never throws, never crashes on bad input.
     ///
     /// `*_file` paths inside the config are used as written, i.e. relative ones are relative to

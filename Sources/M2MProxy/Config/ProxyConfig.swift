@@ -46,11 +46,18 @@ public struct ServerConfig: Sendable {
     /// Peers whose `X-Forwarded-For` is believed (`trusted_proxies`): the client address is then
     /// the rightmost address in that header that is not itself a trusted proxy.
     public let trustedProxies: [CIDR]
+    /// TLS listeners (`tls_listen`), served with `tls`; their clients' requests carry
+    /// `X-Forwarded-Proto: https`.
+    public let tlsListen: [ListenAddress]
+    /// Set exactly when `tlsListen` is not empty.
+    public let tls: TLSServerSettings?
 
     public init(
         listen: [ListenAddress], workers: Int, adminListen: ListenAddress?, drainTimeoutMs: Int, accessLog: Bool = true,
-        allowCIDRs: [CIDR]? = nil, trustedProxies: [CIDR] = []
+        allowCIDRs: [CIDR]? = nil, trustedProxies: [CIDR] = [], tlsListen: [ListenAddress] = [], tls: TLSServerSettings? = nil
     ) {
+        self.tlsListen = tlsListen
+        self.tls = tls
         self.listen = listen
         self.workers = workers
         self.adminListen = adminListen
@@ -145,19 +152,21 @@ public struct CredentialConfig: Sendable {
     public let clientSecret: Secret
     public let authMethod: ClientAuthMethod
     public let prefetch: Bool
-    public let tlsCAFile: String?
+    /// TLS to the token endpoint (https token_url).
+    public let tls: TLSClientSettings
+    public var tlsCAFile: String? { tls.caFile }
 
     public init(
         name: String, tokenURL: EndpointURL, clientID: String, clientSecret: Secret,
-        authMethod: ClientAuthMethod, prefetch: Bool, tlsCAFile: String?
+        authMethod: ClientAuthMethod, prefetch: Bool, tlsCAFile: String?, tls: TLSClientSettings? = nil
     ) {
+        self.tls = tls ?? TLSClientSettings(caFile: tlsCAFile)
         self.name = name
         self.tokenURL = tokenURL
         self.clientID = clientID
         self.clientSecret = clientSecret
         self.authMethod = authMethod
         self.prefetch = prefetch
-        self.tlsCAFile = tlsCAFile
     }
 }
 
@@ -184,7 +193,9 @@ public struct RouteConfig: Sendable {
     public let scopes: [String]
     public let organizationID: String?
     public let preserveHost: Bool
-    public let tlsCAFile: String?
+    /// TLS to the upstream (https upstream).
+    public let tls: TLSClientSettings
+    public var tlsCAFile: String? { tls.caFile }
     /// Client addresses this route serves, on top of `server.allow_cidrs`; nil = no extra limit.
     public let allowCIDRs: [CIDR]?
     /// Connections (connecting, busy and idle) this route may hold to its upstream per worker;
@@ -194,8 +205,10 @@ public struct RouteConfig: Sendable {
     public init(
         name: String, host: HostMatch, pathPrefix: String, methods: [String]?, upstream: EndpointURL,
         credentialIndex: Int?, resource: String?, scopes: [String], organizationID: String?,
-        preserveHost: Bool, tlsCAFile: String?, allowCIDRs: [CIDR]? = nil, maxUpstreamConnections: Int = 0
+        preserveHost: Bool, tlsCAFile: String?, allowCIDRs: [CIDR]? = nil, tls: TLSClientSettings? = nil,
+        maxUpstreamConnections: Int = 0
     ) {
+        self.tls = tls ?? TLSClientSettings(caFile: tlsCAFile)
         self.name = name
         self.host = host
         self.pathPrefix = pathPrefix
@@ -206,7 +219,6 @@ public struct RouteConfig: Sendable {
         self.scopes = scopes
         self.organizationID = organizationID
         self.preserveHost = preserveHost
-        self.tlsCAFile = tlsCAFile
         self.allowCIDRs = allowCIDRs
         self.maxUpstreamConnections = maxUpstreamConnections
     }

@@ -12,6 +12,8 @@ final class StaticLines {
     let commaSpace = StaticBytes(", ")
     /// Ends every forwarded request head.
     let headTail = StaticBytes("X-Forwarded-Proto: http\r\nVia: 1.1 m2m-proxy\r\n\r\n")
+    /// The same for clients of a TLS listener.
+    let headTailTLS = StaticBytes("X-Forwarded-Proto: https\r\nVia: 1.1 m2m-proxy\r\n\r\n")
     let continue100 = StaticBytes("HTTP/1.1 100 Continue\r\n\r\n")
     let connectionClose = StaticBytes("Connection: close\r\n")
     let connectionKeepAlive = StaticBytes("Connection: keep-alive\r\n")

@@ -24,13 +24,15 @@ final class Worker {
     let pool: BufferPool
     let statics = StaticLines()
     let resolver: Resolver
+    /// TLS buffers, contexts and the drain handle of this loop (`CBridge/TLSLoopState.swift`).
+    let tls: TLSLoopState
     private(set) var router: Router!
     /// Routers replaced by reloads: requests in flight still point at their routes (unowned),
     /// so they stay alive. Reloads are rare and routes small.
     private var retiredRouters: [Router] = []
     /// Pools only grow: a slot stays valid for requests of any configuration generation.
-    private(set) var upstreamPools: [UpstreamPool] = []
-    private var poolIndex: [String: Int] = [:]
+    fileprivate(set) var upstreamPools: [UpstreamPool] = []
+    fileprivate var poolIndex: [UpstreamPoolKey: Int] = [:]
     /// This loop's reader of the shared token cache (a `let`: used per request without ARC).
     let tokens: TokenClient
     private var listeners: [Listener] = []
@@ -73,6 +75,7 @@ final class Worker {
         resolver = Resolver(loop: loop)
         metrics = RequestMetrics(routeNames: config.routes.map(\.name))
         tokens = TokenClient(workerID: id, control: control, board: board)
+        tls = TLSLoopState(loop: loop)
         loop.pointee.data = Unmanaged.passUnretained(self).toOpaque()
 
         router = Router(routes: compileRoutes(config, tokenSlots: tokenSlots))
@@ -85,19 +88,7 @@ final class Worker {
     private func compileRoutes(_ config: ProxyConfig, tokenSlots: [Int?]) -> [CompiledRoute] {
         var compiled: [CompiledRoute] = []
         for (i, r) in config.routes.enumerated() {
-            // A route with its own connection limit gets its own pool, so the limit is the route's.
-            var key = "\(r.upstream.host):\(r.upstream.port)"
-            if r.maxUpstreamConnections > 0 { key += " route=\(r.name) max=\(r.maxUpstreamConnections)" }
-            let slot: Int
-            if let s = poolIndex[key] {
-                slot = s
-            } else {
-                slot = upstreamPools.count
-                poolIndex[key] = slot
-                upstreamPools.append(UpstreamPool(
-                    slot: slot, host: r.upstream.host, port: r.upstream.port, worker: self, maxIdle: 256,
-                    maxConnections: r.maxUpstreamConnections))
-            }
+            let slot = upstreamPoolSlot(r)
             compiled.append(CompiledRoute(index: i, config: r, upstreamSlot: slot, tokenSlot: tokenSlots[i]))
         }
         return compiled
@@ -149,7 +140,11 @@ final class Worker {
         server = ServerConfig(
             listen: config.server.listen, workers: config.server.workers, adminListen: config.server.adminListen,
             drainTimeoutMs: new.server.drainTimeoutMs, accessLog: new.server.accessLog,
-            allowCIDRs: new.server.allowCIDRs, trustedProxies: new.server.trustedProxies)
+            allowCIDRs: new.server.allowCIDRs, trustedProxies: new.server.trustedProxies,
+            tlsListen: config.server.tlsListen, tls: config.server.tls)
+        if new.server.tlsListen != config.server.tlsListen || new.server.tls != config.server.tls {
+            notes.append("server.tls_listen/tls_cert_file/tls_key_file changed: takes effect at the next restart")
+        }
         if new.limits.maxHeaderBytes != config.limits.maxHeaderBytes {
             notes.append("limits.max_header_bytes changed: takes effect at the next restart")
             limits = LimitsConfig(
@@ -164,6 +159,7 @@ final class Worker {
         config = effective
         self.limits = limits
         tokens.setBoard(board)
+        tls.forgetContexts()
         let routes = compileRoutes(effective, tokenSlots: tokenSlots)
         retiredRouters.append(router)
         router = Router(routes: routes)
@@ -231,6 +227,25 @@ final class Worker {
             listeners.append(l)
             if id == 0 { log.info("listening on \(address)") }
         }
+        if let settings = config.server.tls, !config.server.tlsListen.isEmpty {
+            let context: TLSContext
+            switch TLSContext.server(settings) {
+            case .success(let c): context = c
+            case .failure(let e): throw StartupError("cannot set up the TLS listener: \(e.message)")
+            }
+            for address in config.server.tlsListen {
+                let l = Listener(worker: self)
+                l.tls = context
+                do {
+                    try l.bind(address)
+                } catch {
+                    l.close()
+                    throw StartupError("cannot listen on \(address): \(error.message)")
+                }
+                listeners.append(l)
+                log.info("listening on \(address) (TLS)")
+            }
+        }
         listenersUp = true
     }
 
@@ -267,6 +282,10 @@ final class Worker {
         // Counted before accept: a failed accept still closes `c`, which uncounts it.
         openConnections += 1
         guard listener.accept(into: c) else {
+            c.close()
+            return
+        }
+        if let context = listener.tls, !c.enableServerTLS(context) {
             c.close()
             return
         }
@@ -379,3 +398,43 @@ struct StartupError: Error, CustomStringConvertible {
 
 @available(*, unavailable)
 extension Worker: Sendable {}
+
+extension Worker {
+    /// The pool of a route's upstream: routes share one when scheme, host, port and TLS
+    /// settings are all equal. An https pool's TLS context is (re)built on every compile, so a
+    /// reload picks up replaced CA or certificate files.
+    fileprivate func upstreamPoolSlot(_ r: RouteConfig) -> Int {
+        let https = r.upstream.scheme == .https
+        let settings: TLSClientSettings? = https ? r.tls : nil
+        // A route with its own connection limit gets its own pool, so the limit is the route's.
+        let limit = r.maxUpstreamConnections
+        let key = UpstreamPoolKey(host: r.upstream.host, port: r.upstream.port, tls: settings,
+                                  limitedRoute: limit > 0 ? r.name : nil, maxConnections: limit)
+        let pool: UpstreamPool
+        if let s = poolIndex[key] {
+            pool = upstreamPools[s]
+        } else {
+            pool = UpstreamPool(slot: upstreamPools.count, host: r.upstream.host, port: r.upstream.port, tls: settings, worker: self, maxIdle: 256, maxConnections: limit)
+            poolIndex[key] = pool.slot
+            upstreamPools.append(pool)
+        }
+        if let settings {
+            pool.tlsContext = tls.clientContext(settings)
+            if case .failure(let e) = pool.tlsContext {
+                log.error("route \(r.name): TLS setup failed: \(e.message)")
+            }
+        }
+        return pool.slot
+    }
+}
+
+/// What makes two routes' upstream connections interchangeable.
+struct UpstreamPoolKey: Hashable {
+    let host: String
+    let port: UInt16
+    /// nil = http.
+    let tls: TLSClientSettings?
+    /// Set when the route has `max_upstream_connections`: its pool is its own.
+    let limitedRoute: String?
+    let maxConnections: Int
+}

@@ -420,6 +420,7 @@ extension ClientConnection {
             abort()
         } else {
             let what = error == .eof ? "upstream closed the connection before responding"
+                : error == .eproto ? "TLS with upstream failed: \(c.tlsFailure ?? "unknown error")"
                 : "upstream connection failed before responding: \(error.message)"
             respond(.upstreamUnavailable(what))
         }
@@ -524,7 +525,7 @@ extension ClientConnection {
                 iov.append(s.crlf)
             }
             if let line = reqLog.forwardedLine { iov.append(line) }
-            iov.append(s.headTail)
+            iov.append(isTLS ? s.headTailTLS : s.headTail)
             // A retry re-sends the body bytes that had been forwarded out of the head buffer.
             if bufferedBytesProcessed && forwardedFromHead > headEnd {
                 iov.append(head + headEnd, forwardedFromHead - headEnd)

@@ -54,6 +54,10 @@ final class UpstreamConnection: UVStream {
             switch result {
             case .success(let address):
                 state = .connecting
+                if let tlsError = startTLS() {
+                    fail(.upstreamUnavailable("TLS setup for upstream failed: \(tlsError)"), kind: .tls)
+                    return
+                }
                 do throws(UVError) {
                     try connect(to: address)
                 } catch {
@@ -96,8 +100,27 @@ final class UpstreamConnection: UVStream {
         startReading()
     }
 
+    /// For an https upstream: TLS from the pool's context, resuming its last session.
+    private func startTLS() -> String? {
+        guard let context = pool.tlsContext else { return nil }
+        switch context {
+        case .success(let ctx):
+            return enableClientTLS(ctx, serverName: pool.host, resume: pool.resumption) ? nil : "cannot create a TLS connection"
+        case .failure(let e):
+            return e.message
+        }
+    }
+
+    override func onTLSSession(_ session: TLSResumption) {
+        pool.resumption = session
+    }
+
     override func onConnect(_ error: UVError?) {
         guard state == .connecting, !isClosing else { return }
+        if let error, error == .eproto {
+            fail(.upstreamUnavailable("TLS handshake with upstream failed: \(tlsFailure ?? "unknown error")"), kind: .tls)
+            return
+        }
         if let error {
             fail(.upstreamUnavailable("cannot connect to upstream: \(error.message)"), kind: Self.connectKind(error))
             return

@@ -17,6 +17,8 @@ enum UpstreamErrorKind: Int, CaseIterable {
     case responseTimeout
     /// Unparsable or unexpected response (bad head, bad framing, head too large, stray 101).
     case invalidResponse
+    /// TLS handshake, certificate verification or a TLS alert.
+    case tls
 
     var label: String {
         switch self {
@@ -28,9 +30,12 @@ enum UpstreamErrorKind: Int, CaseIterable {
         case .closed: "closed"
         case .responseTimeout: "response_timeout"
         case .invalidResponse: "invalid_response"
+        case .tls: "tls"
         }
     }
 
     /// A read or write error seen on an established upstream connection.
-    static func lost(_ error: UVError) -> UpstreamErrorKind { error == .eof ? .closed : .reset }
+    static func lost(_ error: UVError) -> UpstreamErrorKind {
+        error == .eof ? .closed : error == .eproto ? .tls : .reset
+    }
 }

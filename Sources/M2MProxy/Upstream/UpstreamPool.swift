@@ -1,10 +1,17 @@
-/// Keep-alive connections to one upstream (host:port), per loop. Idle connections are reused
-/// most-recently-used first, so a burst's extra connections age out and the upstream sees as
-/// few connections as the load needs.
+/// Keep-alive connections to one upstream (scheme, host:port and TLS settings), per loop. Idle
+/// connections are reused most-recently-used first, so a burst's extra connections age out and
+/// the upstream sees as few connections as the load needs.
 final class UpstreamPool {
     let slot: Int
     let host: String
     let port: UInt16
+    /// TLS settings for an https upstream, nil for http.
+    let tlsSettings: TLSClientSettings?
+    /// The context new connections use (rebuilt on reload), or why it could not be built.
+    var tlsContext: Result<TLSContext, TLSError>?
+    /// The last session the upstream gave us: new connections resume it (TLS 1.3 tickets
+    /// arrive after the handshake, through `onTLSSession`).
+    var resumption: TLSResumption?
     unowned(unsafe) let worker: Worker
     private var idle: [UpstreamConnection] = []
     let maxIdle: Int
@@ -15,10 +22,11 @@ final class UpstreamPool {
     /// (Envoy's pending-request queue; nginx's `max_conns` would fail them over instead).
     private var waiters: [ClientConnection] = []
 
-    init(slot: Int, host: String, port: UInt16, worker: Worker, maxIdle: Int, maxConnections: Int = 0) {
+    init(slot: Int, host: String, port: UInt16, tls: TLSClientSettings?, worker: Worker, maxIdle: Int, maxConnections: Int = 0) {
         self.slot = slot
         self.host = host
         self.port = port
+        tlsSettings = tls
         self.worker = worker
         self.maxIdle = maxConnections > 0 ? min(maxIdle, maxConnections) : maxIdle
         self.maxConnections = maxConnections

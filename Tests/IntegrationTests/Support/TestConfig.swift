@@ -8,6 +8,8 @@ struct TestConfig {
         var clientSecretFile: String? = nil
         var authMethod: String? = nil
         var prefetch: Bool? = nil
+        /// Extra keys as raw TOML values (e.g. `"tls_ca_file": "\"/ca.pem\""`).
+        var extra: [String: String] = [:]
     }
 
     struct Route {
@@ -59,6 +61,7 @@ struct TestConfig {
             if let f = c.clientSecretFile { out.append("client_secret_file = \(Self.quote(f))") }
             if let m = c.authMethod { out.append("auth_method = \(Self.quote(m))") }
             if let p = c.prefetch { out.append("prefetch = \(p)") }
+            for (k, v) in c.extra.sorted(by: { $0.key < $1.key }) { out.append("\(k) = \(v)") }
         }
         for r in routes {
             out.append("\n[[route]]")

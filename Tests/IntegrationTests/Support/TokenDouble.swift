@@ -6,11 +6,20 @@ final class TokenDouble {
     let port: UInt16
     let logPath: String
 
-    init(in dir: TempDir, mode: TokenMode? = nil) throws {
+    /// The HTTPS port when started with `tls:` (the plain port stays for /_mode and /_stats).
+    private(set) var tlsPort: UInt16?
+
+    init(in dir: TempDir, mode: TokenMode? = nil, tls: (cert: String, key: String)? = nil) throws {
         logPath = dir.file("token-double.jsonl")
         var args = [TestPaths.fixture("token_double.py"), "--port", "0", "--log", logPath]
         if let mode { args += ["--mode", mode.json] }
+        if let tls { args += ["--tls-cert", tls.cert, "--tls-key", tls.key] }
         process = try ChildProcess(name: "token-double", executable: TestPaths.python, arguments: args, in: dir)
+        if tls != nil {
+            let text = try process.waitForStdoutValue("TLS_PORT")
+            guard let p = UInt16(text) else { throw HarnessError("token double printed a bad TLS port: \(text)") }
+            tlsPort = p
+        }
         let text = try process.waitForStdoutValue("PORT")
         guard let p = UInt16(text) else { throw HarnessError("token double printed a bad port: \(text)") }
         port = p
@@ -18,6 +27,9 @@ final class TokenDouble {
 
     /// What goes in `token_url`.
     var tokenURL: String { "http://127.0.0.1:\(port)/oidc/token" }
+
+    /// `token_url` of the HTTPS endpoint (started with `tls:`).
+    var tlsTokenURL: String { "https://localhost:\(tlsPort ?? 0)/oidc/token" }
 
     func setMode(_ mode: TokenMode) throws {
         let body = mode.json

@@ -4,17 +4,23 @@ final class UpstreamFixture {
     let port: UInt16
     let logPath: String
 
-    init(in dir: TempDir, name: String = "upstream") throws {
+    /// Set for an HTTPS upstream (`tls:`): then `url` is `https://localhost:<port>`.
+    let isTLS: Bool
+
+    /// `tls`: serve HTTPS with this certificate (and require client certificates by `clientCA`).
+    init(in dir: TempDir, name: String = "upstream", tls: (cert: String, key: String)? = nil, clientCA: String? = nil) throws {
         logPath = dir.file("\(name).jsonl")
-        process = try ChildProcess(
-            name: name, executable: TestPaths.python,
-            arguments: [TestPaths.fixture("upstream.py"), "--port", "0", "--log", logPath], in: dir)
+        var args = [TestPaths.fixture("upstream.py"), "--port", "0", "--log", logPath]
+        if let tls { args += ["--tls-cert", tls.cert, "--tls-key", tls.key] }
+        if let clientCA { args += ["--tls-client-ca", clientCA] }
+        isTLS = tls != nil
+        process = try ChildProcess(name: name, executable: TestPaths.python, arguments: args, in: dir)
         let text = try process.waitForStdoutValue("PORT")
         guard let p = UInt16(text) else { throw HarnessError("upstream printed a bad port: \(text)") }
         port = p
     }
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    var url: String { isTLS ? "https://localhost:\(port)" : "http://127.0.0.1:\(port)" }
 
     func requests() throws -> [UpstreamRequest] { try JSONLines.decode(UpstreamRequest.self, file: logPath) }
 

@@ -293,9 +293,13 @@ extension ConfigTests {
             ])
         }
 
-        @Test func httpsIsRefusedForNow() {
-            #expect(credentialErrors(valid.replacingOccurrences(of: "http://", with: "https://"))
-                == ["credential.c.token_url: https is not supported yet (TLS support is planned); use http"])
+        @Test func httpsTokenURLIsAccepted() throws {
+            let toml = "[credential.c]\n" + valid.replacingOccurrences(of: "http://", with: "https://")
+                + "[[route]]\nupstream = \"http://a\"\ncredential = \"c\""
+            let config = try #require(parse(toml).config)
+            #expect(config.credentials[0].tokenURL.scheme == .https)
+            #expect(config.credentials[0].tokenURL.port == 443)
+            #expect(config.credentials[0].tls == .standard)
         }
 
         @Test func tokenURLErrors() {
@@ -403,11 +407,11 @@ extension ConfigTests {
     }
 
     @Suite struct ConfigLoaderRouteTests {
-        @Test func upstreamRules() {
+        @Test func upstreamRules() throws {
             #expect(errors(route("")) == ["route[0].upstream: is required"])
             #expect(errors(route("upstream = \"ftp://a\"")) == ["route[0].upstream: scheme must be http or https"])
-            #expect(errors(route("upstream = \"https://a\""))
-                == ["route[0].upstream: https is not supported yet (TLS support is planned); use http"])
+            #expect(errors(route("upstream = \"https://a\"")) == [])
+            #expect(try #require(parse(route("upstream = \"https://a\"")).config).routes[0].tls == .standard)
             #expect(errors(route("upstream = \"http://a/?x=1\"")) == ["route[0].upstream: must not contain a query or fragment"])
             #expect(errors(route("upstream = \"http://:80\"")) == ["route[0].upstream: host is missing"])
             #expect(errors(route("upstream = 5")) == ["route[0].upstream: must be a string"])
