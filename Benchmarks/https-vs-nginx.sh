@@ -79,7 +79,7 @@ M2M_FAIL=""   # why m2m-proxy is not measured ("" = it is)
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then
     mkdir -p /tmp/m2m-bench
     log "swift build -c release (log: /tmp/m2m-bench/build.log)"
-    if ! (cd "$ROOT" && swift build -c release) >/tmp/m2m-bench/build.log 2>&1; then
+    if ! (cd "$ROOT" && swift build -c release --static-swift-stdlib) >/tmp/m2m-bench/build.log 2>&1; then
         tail -n 20 /tmp/m2m-bench/build.log >&2
         M2M_FAIL="swift build -c release failed (see /tmp/m2m-bench/build.log)"
     fi

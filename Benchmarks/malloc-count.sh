@@ -31,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ ${SKIP_BUILD:-0} != 1 ]]; then (cd "$ROOT" && swift build -c release >&2); fi
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then (cd "$ROOT" && swift build -c release --static-swift-stdlib >&2); fi
 gcc -shared -fPIC -O2 -o "$WORK/malloc_count.so" "$HERE/malloc_count.c" -ldl
 
 python3 "$ROOT/Tests/Fixtures/upstream.py" --port 0 --log /dev/null >"$WORK/upstream.out" 2>&1 &

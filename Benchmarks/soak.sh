@@ -67,7 +67,7 @@ source Benchmarks/fixtures.sh  # cwd is the repository root (cd above)
 
 if [[ $SKIP_BUILD != 1 ]]; then
     log "building release"
-    swift build -c release >"$WORK/build.log" 2>&1 || { tail -30 "$WORK/build.log"; exit 1; }
+    swift build -c release --static-swift-stdlib >"$WORK/build.log" 2>&1 || { tail -30 "$WORK/build.log"; exit 1; }
 fi
 BIN=.build/release/m2m-proxy
 [[ -x $BIN ]] || { echo "no $BIN (run without SKIP_BUILD=1)" >&2; exit 1; }

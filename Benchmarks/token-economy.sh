@@ -39,7 +39,7 @@ log() { printf '[economy %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 source Benchmarks/fixtures.sh  # cwd is the repository root (cd above)
 
 [[ $SKIP_INSTALL == 1 ]] || bash scripts/install-deps.sh build test bench >/dev/null
-[[ $SKIP_BUILD == 1 ]] || swift build -c release >/dev/null
+[[ $SKIP_BUILD == 1 ]] || swift build -c release --static-swift-stdlib >/dev/null
 BIN=.build/release/m2m-proxy
 
 python3 Tests/Fixtures/token_checking_upstream.py --port 0 --log "$WORK/upstream.jsonl" >"$WORK/upstream.out" 2>&1 &

@@ -85,7 +85,7 @@ WORK=$(mktemp -d /tmp/m2m-demo.XXXXXX)
 chmod 700 "$WORK"
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then
     info "swift build -c release (log: $WORK/build.log)"
-    swift build -c release >"$WORK/build.log" 2>&1 || { tail -n 30 "$WORK/build.log" >&2; fail "swift build -c release failed"; }
+    swift build -c release --static-swift-stdlib >"$WORK/build.log" 2>&1 || { tail -n 30 "$WORK/build.log" >&2; fail "swift build -c release failed"; }
     tail -n 1 "$WORK/build.log" | sed 's/^/    /'
 fi
 BIN=${DEMO_PROXY_BIN:-$ROOT/.build/release/m2m-proxy}
