@@ -7,7 +7,7 @@ import Testing
 @Suite struct BackpressureTests {
     /// What a proxy that streams may hold: its baseline plus queues of a few hundred KiB. A proxy
     /// that buffers would pass this within a fraction of a second at loopback speed.
-    static let rssLimit = 64 << 20
+    static let rssLimit = Sanitizers.rssBound(64 << 20)
 
     /// Response side: the upstream serves 300 MB, the client reads 1 MiB and then nothing for
     /// 2 s with a 16 KiB receive buffer; the proxy must stop reading the upstream meanwhile.
