@@ -286,13 +286,7 @@ import Testing
         var checker = PatternStream.Checker()
         let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 8)
         defer { piece.deallocate() }
-        func read(upTo limit: Int) throws {
-            while checker.count < limit {
-                let n = try c.readSome(into: UnsafeMutableRawBufferPointer(rebasing: piece[0..<min(piece.count, limit - checker.count)]))
-                if n == 0 { break }
-                checker.feed(UnsafeRawBufferPointer(rebasing: piece[0..<n]))
-            }
-        }
+        func read(upTo limit: Int) throws { try c.readPattern(into: &checker, upTo: limit, piece: piece) }
         try read(upTo: 1 << 20)
         var peak = 0
         let pauseEnd = Date().addingTimeInterval(1.5)

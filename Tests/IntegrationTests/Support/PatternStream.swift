@@ -47,3 +47,15 @@ enum PatternStream {
         return p.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
+
+extension RawHTTPConnection {
+    /// Reads body bytes into `checker` until it has seen `limit` bytes or the peer closes,
+    /// through `piece` (a caller-owned buffer, reused across calls).
+    func readPattern(into checker: inout PatternStream.Checker, upTo limit: Int, piece: UnsafeMutableRawBufferPointer) throws {
+        while checker.count < limit {
+            let n = try readSome(into: UnsafeMutableRawBufferPointer(rebasing: piece[0..<min(piece.count, limit - checker.count)]))
+            if n == 0 { break }
+            checker.feed(UnsafeRawBufferPointer(rebasing: piece[0..<n]))
+        }
+    }
+}
