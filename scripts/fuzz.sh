@@ -4,6 +4,12 @@
 # keeps the input as .build-fuzz/artifacts/<target>/crash-* (reproduce: .build-fuzz/fuzz-<target> FILE).
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]      targets: request router config token
+#
+# FUZZ_SEED=N makes a run reproducible: libFuzzer's mutations follow the seed, and the grown corpus
+# of earlier runs is left out (only the committed seeds are read), so a slower machine runs a prefix
+# of the same input sequence. CI (scripts/test.sh) uses a fixed seed so that a red fuzz stage means
+# a change broke something, not that a random walk found an old bug; campaigns without a seed
+# (the default) are how new bugs are found, and each crash input joins Fuzz/corpus/<target>/.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -23,10 +29,16 @@ failed=()
 for t in "${targets[@]}"; do
     art="$root/.build-fuzz/artifacts/$t"
     work="$root/.build-fuzz/corpus/$t"   # grown corpus; the committed seeds stay untouched
+    seed_args=()
+    if [ -n "${FUZZ_SEED:-}" ]; then
+        work="$root/.build-fuzz/corpus-seeded/$t"
+        rm -rf "$work"
+        seed_args=(-seed="$FUZZ_SEED")
+    fi
     log="$root/.build-fuzz/$t.log"
     mkdir -p "$art" "$work"
     echo "== $t: ${secs}s"
-    "$root/.build-fuzz/fuzz-$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    "$root/.build-fuzz/fuzz-$t" "${seed_args[@]}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$art/" "$work" "$root/Fuzz/corpus/$t" >"$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

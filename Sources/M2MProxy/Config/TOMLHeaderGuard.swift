@@ -11,6 +11,8 @@
 /// It follows just enough TOML to know where a header can start: at the beginning of a line,
 /// outside strings (all four kinds), comments, arrays and inline tables. Everything else is left to
 /// toml++; on text toml++ rejects earlier anyway, a different first error is harmless.
+/// toml++ skips a UTF-8 byte-order mark at the start, so the scan does too: a header on the first
+/// line after a BOM is still at the start of its line (the config fuzzer found `BOM[\u{17}`).
 enum TOMLHeaderGuard {
     /// `(line, column, message)` of the first unsafe header (1-based, columns in bytes), or nil.
     static func firstUnsafeHeader(in text: String) -> (line: Int, column: Int, message: String)? {
@@ -29,6 +31,10 @@ enum TOMLHeaderGuard {
 
         init(bytes: [UInt8]) {
             self.bytes = bytes
+            if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+                index = 3
+                lineStart = 3
+            }
         }
 
         func peek() -> UInt8? {

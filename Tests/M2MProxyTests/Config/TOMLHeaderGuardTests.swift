@@ -8,7 +8,8 @@ extension ConfigTests {
         }
 
         /// Each of these aborts inside toml++ (marzer/tomlplusplus#301) if it gets through.
-        @Test(arguments: ["[#server]", "[[[a]]]", "[[=", "[ =x]", "[[ #]]", "x = 1\n  [$a]", "a = [}", "a = [1, }", "a = [{b = 1}, [}]]"])
+        @Test(arguments: ["[#server]", "[[[a]]]", "[[=", "[ =x]", "[[ #]]", "x = 1\n  [$a]", "a = [}", "a = [1, }", "a = [{b = 1}, [}]]",
+                           "\u{FEFF}[\t\u{17}serve]", "\u{FEFF}[[#a]]"])
         func unsafeHeaders(text: String) {
             #expect(unsafe(text) != nil)
             #expect(ConfigLoader.parse(text: text, environment: [:]).errors.count == 1)
@@ -16,6 +17,8 @@ extension ConfigTests {
 
         @Test func positionIsReported() {
             #expect(unsafe("[a]\nb = 1\n  [#c]")! == (3, 3))
+            // Columns count from after a byte-order mark, as toml++ does.
+            #expect(unsafe("\u{FEFF}[#c]")! == (1, 1))
         }
 
         @Test(arguments: [
@@ -29,6 +32,7 @@ extension ConfigTests {
             "a = [{ b = 1 }, { c = [2] }]",
             "# [#comment]\n  # [#comment]",
             "[a] # [#comment",
+            "\u{FEFF}[server]\nlisten = \"127.0.0.1:1\"",
         ])
         func safeText(text: String) {
             #expect(unsafe(text) == nil)
