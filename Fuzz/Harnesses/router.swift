@@ -91,7 +91,7 @@ private func reference(_ c: RouteConfig, host: [UInt8], path: [UInt8], method: I
         if path.count > pre.count && path[pre.count] != UInt8(ascii: "/") && path[pre.count] != UInt8(ascii: "?") { return false }
     }
     if let methods = c.methods {
-        return methods.contains { CompiledRoute.methodCode($0) == method }
+        return methods.contains { HTTPMethod.code(named: $0) == method }
     }
     return true
 }

@@ -104,6 +104,11 @@ extension ConfigLoader {
                 if method.isEmpty || !method.utf8.allSatisfy(isTokenByte) {
                     diagnostics.error(entry.keyPath, "must be an HTTP method name like GET")
                     failed = true
+                } else if HTTPMethod.code(named: method) == nil {
+                    // The parser refuses such a request line (400) before routing: the route could
+                    // never match on this method.
+                    diagnostics.error(entry.keyPath, "unknown HTTP method \"\(method)\" (llhttp refuses it, so no request could match)")
+                    failed = true
                 } else if !list.contains(method) {
                     list.append(method)
                 }

@@ -1,5 +1,3 @@
-private import CLLHTTP
-
 /// A route prepared for the data path: byte patterns instead of strings, a method bit mask,
 /// pre-formatted header lines, and slots into the per-loop upstream pools and token cache.
 final class CompiledRoute {
@@ -32,7 +30,7 @@ final class CompiledRoute {
         if let methods = config.methods {
             var mask: UInt64 = 0
             for m in methods {
-                if let code = CompiledRoute.methodCode(m) { mask |= 1 << UInt64(code) }
+                if let code = HTTPMethod.code(named: m) { mask |= 1 << UInt64(code) }
             }
             methodMask = mask
         } else {
@@ -73,16 +71,6 @@ final class CompiledRoute {
 
     func matchesMethod(_ code: Int) -> Bool {
         code >= 0 && code < 64 && (methodMask & (1 << UInt64(code))) != 0
-    }
-
-    /// llhttp's numeric code for a method name (GET = 1, ...), found once per config.
-    static func methodCode(_ name: String) -> Int? {
-        for code in 0..<64 {
-            guard let cName = llhttp_method_name(llhttp_method_t(UInt32(code))) else { continue }
-            let s = String(cString: cName)
-            if s == name && s != "<unknown>" { return code }
-        }
-        return nil
     }
 }
 

@@ -471,6 +471,10 @@ extension ConfigTests {
             #expect(errors(route("methods = [\"GET\", \"\"]\nupstream = \"http://a\"")) == ["route[0].methods[1]: must be an HTTP method name like GET"])
             #expect(errors(route("methods = [\"GE T\"]\nupstream = \"http://a\"")) == ["route[0].methods[0]: must be an HTTP method name like GET"])
             #expect(errors(route("methods = \"GET\"\nupstream = \"http://a\"")) == ["route[0].methods: must be an array of strings"])
+            // A token llhttp does not know used to abort the proxy when routes were compiled.
+            #expect(errors(route("methods = [\"GET\", \"foo\"]\nupstream = \"http://a\"")) == ["route[0].methods[1]: unknown HTTP method \"FOO\" (llhttp refuses it, so no request could match)"])
+            #expect(errors(route("methods = [\"DESCRIBE\"]\nupstream = \"http://a\"")).count == 1)
+            #expect(try #require(parse(route("methods = [\"purge\", \"QUERY\"]\nupstream = \"http://a\"")).config).routes[0].methods == ["PURGE", "QUERY"])
         }
 
         @Test func credentialReference() {

@@ -44,8 +44,8 @@ import Testing
     }
 
     @Test func methodsAndFileOrder() {
-        let get = CompiledRoute.methodCode("GET")!
-        let post = CompiledRoute.methodCode("POST")!
+        let get = HTTPMethod.code(named: "GET")!
+        let post = HTTPMethod.code(named: "POST")!
         let r = Router(routes: [Self.route(0, methods: ["GET", "HEAD"]), Self.route(1, prefix: "/")])
         #expect(match(r, host: "a", path: "/x", method: get) == 0)
         #expect(match(r, host: "a", path: "/x", method: post) == 1)
