@@ -1,4 +1,4 @@
-public import CLibUV
+import CLibUV
 
 /// A fixed-capacity list of `uv_buf_t` built on the stack for one writev: heads are written as
 /// pieces (parts of the client's head by reference plus pre-formatted lines) without copying.

@@ -55,6 +55,7 @@ struct SocketAddress {
         }
     }
 
+    @discardableResult
     func withSockAddr<R, E: Error>(_ body: (UnsafePointer<sockaddr>) throws(E) -> R) throws(E) -> R {
         var st = storage
         return try withUnsafePointer(to: &st) { p throws(E) in
