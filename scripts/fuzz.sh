@@ -35,6 +35,9 @@ for t in "${targets[@]}"; do
         rm -rf "$work"
         seed_args=(-seed="$FUZZ_SEED")
     fi
+    for spec in ${FUZZ_RUNS:-}; do
+        [ "${spec%%=*}" = "$t" ] && seed_args+=(-runs="${spec#*=}")
+    done
     log="$root/.build-fuzz/$t.log"
     mkdir -p "$art" "$work"
     echo "== $t: ${secs}s"
