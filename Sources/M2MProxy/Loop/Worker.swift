@@ -417,8 +417,7 @@ extension Worker {
         if let s = poolIndex[key] {
             pool = upstreamPools[s]
         } else {
-            pool = UpstreamPool(slot: upstreamPools.count, host: r.upstream.host, port: r.upstream.port, tls: settings,
-                                worker: self, maxIdle: limits.upstreamIdleConnections, maxConnections: limit)
+            pool = UpstreamPool(slot: upstreamPools.count, host: r.upstream.host, port: r.upstream.port, tls: settings, worker: self, maxIdle: limits.upstreamIdleConnections, maxConnections: limit)
             poolIndex[key] = pool.slot
             upstreamPools.append(pool)
         }
