@@ -48,8 +48,9 @@
 #   instr      valgrind --tool=callgrind, m2m-proxy (objcopy --strip-debug copy) and nginx,
 #              (Ir(N) - Ir(0)) / N with N = INSTR_REQUESTS over INSTR_CONNS connections; with
 #              TLS=1 also m2m-proxy-tls and nginx-tls, as (Ir(W + N) - Ir(W)) / N after W =
-#              2 x INSTR_CONNS warm-up requests in both runs, so that the upstream TLS handshakes
-#              (one per pooled connection) are outside the difference
+#              INSTR_TLS_WARMUP warm-up requests in both runs, so that the upstream TLS handshakes
+#              (one per pooled connection) are outside the difference (m2m-proxy gets
+#              connect_timeout_ms = 60000 there: 50 handshakes under valgrind exceed 3 s)
 #   rss        m2m-proxy RSS right after start (idle), idle after the load, and, on a fresh
 #              instance, with IDLE_CONNS idle keep-alive clients (each served one request)
 #   malloc     Benchmarks/malloc-count.sh when the tree has it (the workers branch's LD_PRELOAD
@@ -68,7 +69,7 @@
 #     it caps busy + idle and queues the rest) TOKEN_LIFETIME=86400
 #   TLS=1 (0 = no https rows) TLS_CONNS="50 256" (cells of CONNS that get https rows)
 #   UPSTREAM_TLS_PORT=19002 NGINX_TLS_PORT=19041 M2M_TLS_PORT=19042
-#   INSTR_TLS=1 (0 = no callgrind rows for the -tls targets)
+#   INSTR_TLS=1 (0 = no callgrind rows for the -tls targets) INSTR_TLS_WARMUP=2*INSTR_CONNS
 #   PHASES="load syscalls instr rss malloc" SYSCALL_REQUESTS=20000 SYSCALL_CONNS=50
 #   INSTR_REQUESTS=20000 INSTR_CONNS=50 IDLE_CONNS=10000 MALLOC_REQUESTS=10000 MALLOC_CONNS=4
 #   MALLOC_WARMUP=1000 (warm-up requests)
