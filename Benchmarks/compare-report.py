@@ -5,8 +5,8 @@
 
 Reads RESULTS_DIR/{meta.txt, runs.tsv, syscalls.tsv, instr.tsv, rss.tsv, malloc.txt} (written by
 compare.sh) and prints: the set-up, the issue's targets with pass/miss, the wrk table (medians
-over rounds), m2m-proxy's ratios to nginx and HAProxy, syscalls and instructions per request,
-memory, allocations. Exit 2 when any wrk run saw a non-2xx/3xx response or a socket error.
+over rounds), m2m-proxy's ratios to nginx and HAProxy, the https-upstream ratios (m2m-proxy-tls
+vs nginx-tls, issue 5), syscalls and instructions per request, memory, allocations. Exit 2 when any wrk run saw a non-2xx/3xx response or a socket error.
 Python stdlib only.
 """
 import csv
@@ -17,6 +17,7 @@ import sys
 from collections import defaultdict
 
 M2M = "m2m-proxy"
+M2M_TLS = M2M + "-tls"
 BODY_LABEL = {"small": "200 B", "big": "64 KiB"}
 
 
@@ -90,7 +91,8 @@ def main() -> int:
     p(f"Command: `{meta.get('command', '')}`")
     p("")
     for k, label in [("host", "Host"), ("versions", "Versions"), ("rounds", "Rounds"), ("pinning", "Pinning"),
-                     ("pools", "Upstream pools"), ("setup", "Set-up"), ("m2m", "m2m-proxy"), ("hwm", "Peak RSS"),
+                     ("pools", "Upstream pools"), ("setup", "Set-up"), ("m2m", "m2m-proxy"), ("tls", "https upstream"),
+                     ("hwm", "Peak RSS"),
                      ("syscalls", "Syscalls"), ("instr", "Instructions")]:
         if meta.get(k):
             p(f"- {label}: {meta[k]}")
@@ -212,7 +214,7 @@ def main() -> int:
                 continue
             rps = [float(x["rps"]) for x in rs]
             bad += sum(int(x[k]) for x in rs for k in ("non2xx", "err_connect", "err_read", "err_write", "err_timeout"))
-            cpu_note = " (upstream)" if t == "direct" else ""
+            cpu_note = " (upstream)" if t in ("direct", "direct-tls") else ""
             p(f"| {cell[0]} | {cell[1]} | {BODY_LABEL.get(cell[2], cell[2])} | {t} | {st.median(rps):,.0f} "
               f"| {min(rps):,.0f}–{max(rps):,.0f} | {med(cell, t, 'p50_us') / 1000:.2f} | {med(cell, t, 'p99_us') / 1000:.2f} "
               f"| {med(cell, t, 'target_cpu_us_per_req'):.1f}{cpu_note} | {mb(med(cell, t, 'peak_rss_kb')):.1f} "
@@ -243,6 +245,39 @@ def main() -> int:
           f"| {rc(cell, M2M, 'haproxy', 'p99_us')} |")
     p("")
 
+    # ---- https upstream (issue 5) ------------------------------------------------------------------
+    tls_cells = [c for c in cells if any(c + (t,) in by for t in ("direct-tls", "nginx-tls", M2M_TLS))]
+    if tls_cells:
+        p("## https upstream (issue 5): both proxies originate TLS to the same upstream")
+        p("")
+        p("1-worker nginx and m2m-proxy of their own whose one upstream is the https server of the same upstream "
+          "nginx (verified against the test CA, SNI, session reuse, idle pools as for http). Ratios of medians "
+          "(per-round paired ratios in brackets); the http ratio of the same cell for comparison.")
+        p("")
+        p("| workers | conns | body | direct-tls req/s | nginx-tls req/s | m2m-proxy-tls req/s | req/s m2m-tls/nginx-tls "
+          "| CPU/req m2m-tls/nginx-tls | p99 m2m-tls/nginx-tls | p99 ms nginx-tls / m2m-tls | req/s m2m/nginx (http) |")
+        p("|---|---|---|---|---|---|---|---|---|---|---|")
+
+        def rps(cell, t):
+            v = med(cell, t, "rps")
+            return "not measured" if v is None else f"{v:,.0f}"
+
+        def p99s(cell):
+            a, b = med(cell, "nginx-tls", "p99_us"), med(cell, M2M_TLS, "p99_us")
+            return f"{a / 1000:.2f} / {b / 1000:.2f}" if a is not None and b is not None else "–"
+
+        for cell in tls_cells:
+            p(f"| {cell[0]} | {cell[1]} | {BODY_LABEL.get(cell[2], cell[2])} | {rps(cell, 'direct-tls')} "
+              f"| {rps(cell, 'nginx-tls')} | {rps(cell, M2M_TLS)} | {rc(cell, M2M_TLS, 'nginx-tls', 'rps')} "
+              f"| {rc(cell, M2M_TLS, 'nginx-tls', 'target_cpu_us_per_req')} | {rc(cell, M2M_TLS, 'nginx-tls', 'p99_us')} "
+              f"| {p99s(cell)} | {rc(cell, M2M, 'nginx', 'rps')} |")
+        p("")
+        if "nginx-tls" in instr and M2M_TLS in instr:
+            a, b = float(instr[M2M_TLS]["per_request"]), float(instr["nginx-tls"]["per_request"])
+            p(f"Instructions per request over https (callgrind): m2m-proxy-tls {a:,.0f}, nginx-tls {b:,.0f} "
+              f"({a / b:.2f} ×); see the instructions table.")
+            p("")
+
     # ---- syscalls, instructions, memory, allocations ---------------------------------------------
     if sysc:
         any_row = next(iter(sysc.values()))
@@ -251,7 +286,7 @@ def main() -> int:
         p("")
         p("| target | syscalls / request | top syscalls, per request |")
         p("|---|---|---|")
-        for t in ("direct", "nginx", "haproxy", M2M):
+        for t in ("direct", "nginx", "haproxy", M2M, "nginx-tls", M2M_TLS):
             if t in sysc:
                 p(f"| {t}{' (upstream)' if t == 'direct' else ''} | {float(sysc[t]['per_request']):.2f} | {sysc[t]['top']} |")
         p("")
@@ -262,11 +297,16 @@ def main() -> int:
         p("")
         p("| target | instructions / request | Ir(0 requests) | Ir(N requests) |")
         p("|---|---|---|---|")
-        for t in ("nginx", M2M):
+        for t in ("nginx", M2M, "nginx-tls", M2M_TLS):
             if t in instr:
                 x = instr[t]
                 p(f"| {t} | {float(x['per_request']):,.0f} | {int(x['ir_0']):,} | {int(x['ir_n']):,} |")
         p("")
+        warm = {t: int(x.get("warmup") or 0) for t, x in instr.items()}
+        if any(warm.values()):
+            p(f"The -tls rows send {max(warm.values())} warm-up requests in both runs before the counted ones, so the "
+              "upstream TLS handshakes of the pool are outside the difference; the http rows count from 0.")
+            p("")
     if rss:
         p("## Memory (RSS of the target's processes)")
         p("")
@@ -304,6 +344,10 @@ def main() -> int:
     p("- foreign load = cores used by processes the benchmark did not start (other jobs on the machine); "
       "distrust rows above ~0.1.")
     p("- direct has no workers: it is measured once per (conns, body), in the 1-worker pass.")
+    if any(t.endswith("-tls") for t in targets):
+        p("- -tls targets: 1 worker, 200 B only; direct-tls is wrk's own TLS to the upstream, so its CPU µs/req "
+          "is the upstream's and wrk (CPU 0) pays the client side of TLS; nginx-tls and m2m-proxy-tls are the "
+          "proxies of their own (1 worker, the https upstream only).")
     if bad:
         p(f"\n**FAIL: {bad} non-2xx responses or socket errors (see runs.tsv).**")
     print("\n".join(out))

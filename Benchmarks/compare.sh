@@ -3,10 +3,11 @@
 # proxy, and with the upstream hit directly, in ONE run with interleaved rounds (every round
 # visits every target in turn, so machine drift hits all of them alike).
 #
-#   bash Benchmarks/compare.sh              # full: 3 rounds x 10 s per cell (~25 min incl. phases)
-#   bash Benchmarks/compare.sh --quick      # smoke: 1 round x 3 s, targets primed once, short phases (< 3 min)
+#   bash Benchmarks/compare.sh              # full: 3 rounds x 10 s per cell (~30 min incl. phases)
+#   bash Benchmarks/compare.sh --quick      # smoke: 1 round x 3 s, targets primed once, short phases (< 4 min)
 #   ROUNDS=5 DURATION=20 bash Benchmarks/compare.sh
-#   (bash Benchmarks/proxy-vs-nginx.sh is the same script under its old name.)
+#   (bash Benchmarks/proxy-vs-nginx.sh is the same script under its old name. The TLS issue's
+#   separate https script is folded in: its rows are the *-tls targets below.)
 #
 # Run as root on Debian 12: it installs the `bench` group of scripts/install-deps.sh (wrk,
 # nginx-light, haproxy, valgrind, strace, binutils, ...) and builds m2m-proxy in release mode.
@@ -18,7 +19,19 @@
 #   haproxy    nbthread W, http-reuse always, pool-max-conn UPSTREAM_IDLE_POOL, set-header, no log
 #   m2m-proxy  release build, server.workers = W, access_log = false; one route with a credential
 #              whose token comes from the in-repo token double (Tests/Fixtures/token_double.py,
-#              set to answer the benchmark token with an expires_in of TOKEN_LIFETIME = 1 day)
+#              set to answer the benchmark token with an expires_in of TOKEN_LIFETIME = 1 day);
+#              limits.upstream_idle_connections = UPSTREAM_IDLE_POOL (see M2M_POOL_KEY)
+# https upstream (TLS=1, the default; 1 worker, 200 B, TLS_CONNS): the upstream nginx also serves
+# the 200 B body over TLS on UPSTREAM_TLS_PORT (certificates made at run time with openssl by
+# Tests/Fixtures/make_tls_certs.sh: a test CA and a leaf for localhost), and:
+#   direct-tls     wrk -> https upstream itself (wrk's own TLS, sending the token)
+#   nginx-tls      1-worker nginx on NGINX_TLS_PORT, as nginx above but proxy_pass https:// with
+#                  proxy_ssl_verify on (test CA), proxy_ssl_name localhost + SNI,
+#                  proxy_ssl_session_reuse on, keepalive UPSTREAM_IDLE_POOL
+#   m2m-proxy-tls  1-worker m2m-proxy on M2M_TLS_PORT, as above but its route's upstream is
+#                  https://localhost:UPSTREAM_TLS_PORT with tls_ca_file (verified, SNI, session
+#                  resumption, pooled like http)
+# Own processes, so the http targets run exactly as without TLS; clients talk plain http to them.
 # The upstream answers 401 unless the exact 900-byte token arrives (Benchmarks/gen-token.py), so
 # only a really injected header counts; a preflight checks status and body of every target.
 #
@@ -29,10 +42,15 @@
 # cell through /proc/PID/clear_refs), CPU µs per request of the target's processes
 # (/proc/PID/stat utime+stime deltas), new upstream connections per 1000 requests.
 # Then, separate short phases (1 worker, 200 B body):
-#   syscalls   strace -c -f attached to each target, SYSCALL_REQUESTS requests over SYSCALL_CONNS
-#              keep-alive connections from Benchmarks/kaclient.py (exact count)
+#   syscalls   strace -c -f attached to each target (the -tls ones too, except direct-tls),
+#              SYSCALL_REQUESTS requests over SYSCALL_CONNS keep-alive connections from
+#              Benchmarks/kaclient.py (exact count)
 #   instr      valgrind --tool=callgrind, m2m-proxy (objcopy --strip-debug copy) and nginx,
-#              (Ir(N) - Ir(0)) / N with N = INSTR_REQUESTS over INSTR_CONNS connections
+#              (Ir(N) - Ir(0)) / N with N = INSTR_REQUESTS over INSTR_CONNS connections; with
+#              TLS=1 also m2m-proxy-tls and nginx-tls, as (Ir(W + N) - Ir(W)) / N after W =
+#              INSTR_TLS_WARMUP warm-up requests in both runs, so that the upstream TLS handshakes
+#              (one per pooled connection) are outside the difference (m2m-proxy gets
+#              connect_timeout_ms = 60000 there: 50 handshakes under valgrind exceed 3 s)
 #   rss        m2m-proxy RSS right after start (idle), idle after the load, and, on a fresh
 #              instance, with IDLE_CONNS idle keep-alive clients (each served one request)
 #   malloc     Benchmarks/malloc-count.sh when the tree has it (the workers branch's LD_PRELOAD
@@ -43,10 +61,15 @@
 #
 # Knobs (env): ROUNDS=3 DURATION=10 WARMUP=2 CONNS="50 256" WORKERS="1 2" BODIES="small big"
 #   WRK_THREADS=1 PIN=split|proxy-alone|none CPUS_2W=... UPSTREAM_IDLE_POOL=64
-#   M2M_POOL_KEY=<limits|server|route>.<key> (m2m-proxy's idle upstream pool cap, set to
-#     UPSTREAM_IDLE_POOL when the build accepts the key; empty = its built-in cap of 256 idle per
-#     upstream and worker. route.max_upstream_connections exists but caps busy + idle and queues
-#     the rest, unlike nginx's keepalive, so it is not the default) TOKEN_LIFETIME=86400
+#   M2M_POOL_KEY=limits.upstream_idle_connections (m2m-proxy's idle upstream pool cap, set to
+#     UPSTREAM_IDLE_POOL so that all three proxies keep equal idle pools, which the 256-connection
+#     rows need: with fewer idle slots than clients a proxy churns upstream connections. Used
+#     only when `m2m-proxy check` accepts it (an older build keeps its built-in cap of 256 and the
+#     report says so); empty = the built-in cap. route.max_upstream_connections is no substitute:
+#     it caps busy + idle and queues the rest) TOKEN_LIFETIME=86400
+#   TLS=1 (0 = no https rows) TLS_CONNS="50 256" (cells of CONNS that get https rows)
+#   UPSTREAM_TLS_PORT=19002 NGINX_TLS_PORT=19041 M2M_TLS_PORT=19042
+#   INSTR_TLS=1 (0 = no callgrind rows for the -tls targets) INSTR_TLS_WARMUP=2*INSTR_CONNS
 #   PHASES="load syscalls instr rss malloc" SYSCALL_REQUESTS=20000 SYSCALL_CONNS=50
 #   INSTR_REQUESTS=20000 INSTR_CONNS=50 IDLE_CONNS=10000 MALLOC_REQUESTS=10000 MALLOC_CONNS=4
 #   MALLOC_WARMUP=1000 (warm-up requests)
@@ -85,18 +108,22 @@ source "$HERE/lib.sh"
 : "${WORKERS:=1 2}" "${BODIES:=small big}" "${PHASES:=load syscalls instr rss malloc}"
 : "${PIN:=split}" "${QUIET_MAX:=0.25}" "${QUIET_WAIT:=180}" "${QUIET_SAMPLE:=1}" "${NOISY_MAX:=0.10}" "${RETRY_NOISY:=2}"
 : "${SYSCALL_REQUESTS:=20000}" "${SYSCALL_CONNS:=50}" "${INSTR_REQUESTS:=20000}" "${INSTR_CONNS:=50}"
-: "${LOCK_WAIT:=900}" "${IDLE_CONNS:=10000}" "${MALLOC_REQUESTS:=10000}" "${MALLOC_CONNS:=4}" "${MALLOC_WARMUP:=1000}" "${TOKEN_LIFETIME:=86400}" "${M2M_POOL_KEY:=}"
+: "${LOCK_WAIT:=900}" "${IDLE_CONNS:=10000}" "${MALLOC_REQUESTS:=10000}" "${MALLOC_CONNS:=4}" "${MALLOC_WARMUP:=1000}" "${TOKEN_LIFETIME:=86400}"
+: "${M2M_POOL_KEY=limits.upstream_idle_connections}"   # no colon: an explicit empty value means the built-in cap
+: "${TLS:=1}" "${TLS_CONNS:=50 256}" "${INSTR_TLS:=1}"   # UPSTREAM_TLS_PORT: lib.sh
 : "${RESULTS_DIR:=/tmp/m2m-bench/results/$(date +%Y%m%d-%H%M%S)}"
 : "${REPORT:=$HERE/results/$(date -u +%Y-%m-%d-%H%M)$([[ $QUICK == 1 ]] && echo -quick).md}"
 : "${M2M_BIN:=$ROOT/.build/release/m2m-proxy}"
 # Ports: 1 worker keeps the old numbers (19011 nginx, 19012 haproxy, 19020 m2m-proxy).
 : "${TOKEN_PORT:=19021}" "${VG_NGINX_PORT:=19031}" "${VG_M2M_PORT:=19032}" "${RSS_M2M_PORT:=19033}"
+: "${NGINX_TLS_PORT:=19041}" "${M2M_TLS_PORT:=19042}"   # the -tls proxies (1 worker)
 declare -A BASE_PORT=([nginx]=$NGINX_PROXY_PORT [haproxy]=$HAPROXY_PORT [m2m-proxy]=19020)
 M2M=m2m-proxy     # target name in the tables
 port_for() { echo $((BASE_PORT[$1] + 2 * ($2 - 1))); }   # port_for TARGET WORKERS
 read -r -a WORKER_COUNTS <<<"$WORKERS"
 read -r -a BODY_KINDS <<<"$BODIES"
 phase() { [[ " $PHASES " == *" $1 "* ]]; }
+[[ $TLS == 0 || $TLS == 1 ]] || die "TLS must be 0 or 1"
 declare -A BODY_PATH=([small]=$REQ_PATH [big]=$BIG_PATH)
 for b in "${BODY_KINDS[@]}"; do [[ -n ${BODY_PATH[$b]:-} ]] || die "BODIES: '$b' is not small or big"; done
 
@@ -113,6 +140,9 @@ for w in "${WORKER_COUNTS[@]}"; do [[ $w == 1 ]] || PROXY_CPUS[$w]=$CPUS_2W; don
 ((NCPU >= 2)) || [[ $PIN == none ]] || die "PIN=$PIN needs 2 cores; use PIN=none"
 
 for w in "${WORKER_COUNTS[@]}"; do [[ $w =~ ^[1-9][0-9]*$ ]] || die "WORKERS: '$w' is not a worker count >= 1"; done
+if ((TLS)) && [[ " $WORKERS " != *" 1 "* || " $BODIES " != *" small "* ]]; then
+    log "the https rows are 1 worker, 200 B: WORKERS has no 1 or BODIES no small, so TLS=0"; TLS=0
+fi
 
 # One run at a time per machine: ports are fixed, and reap_stale stops every process an
 # earlier run recorded, which would be a live run's processes if two overlapped;
@@ -136,6 +166,7 @@ if phase syscalls; then command -v strace >/dev/null || die "strace not installe
 if phase instr; then for tool in valgrind objcopy; do command -v "$tool" >/dev/null || die "$tool not installed"; done; fi
 
 M2M_FAIL=""   # why m2m-proxy is not measured ("" = it is)
+TLS_FAIL=""   # why m2m-proxy-tls is not measured while m2m-proxy is
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then
     mkdir -p /tmp/m2m-bench
     log "swift build -c release (log: /tmp/m2m-bench/build.log)"
@@ -160,6 +191,7 @@ trap 'exit 130' INT TERM
 # ---- fresh state -----------------------------------------------------------------
 reap_stale
 PORTS=("$UPSTREAM_PORT" "$TOKEN_PORT")
+if ((TLS)); then PORTS+=("$UPSTREAM_TLS_PORT" "$NGINX_TLS_PORT" "$M2M_TLS_PORT"); fi
 for w in "${WORKER_COUNTS[@]}"; do for t in nginx haproxy $M2M; do PORTS+=("$(port_for "$t" "$w")"); done; done
 phase instr && PORTS+=("$VG_NGINX_PORT" "$VG_M2M_PORT")
 phase rss && PORTS+=("$RSS_M2M_PORT")
@@ -171,6 +203,14 @@ TOKEN=$(bench_token)
 (umask 077; printf '%s' "$TOKEN" >"$BENCH_DIR/token")
 export BENCH_TOKEN="$TOKEN"
 
+# https upstream (TLS=1): the upstream nginx also serves TLS, with certificates made now.
+if ((TLS)); then
+    TLS_DIR=$BENCH_DIR/tls
+    bash "$ROOT/Tests/Fixtures/make_tls_certs.sh" "$TLS_DIR" >"$BENCH_DIR/tls-certs.log" 2>&1 \
+        || { tail -n 20 "$BENCH_DIR/tls-certs.log" >&2; die "Tests/Fixtures/make_tls_certs.sh failed"; }
+else
+    TLS_DIR=""
+fi
 render_upstream_conf "$BENCH_DIR/upstream" "$UPSTREAM_MODE"
 check_nginx_conf "$BENCH_DIR/upstream"
 for w in "${WORKER_COUNTS[@]}"; do
@@ -179,13 +219,17 @@ for w in "${WORKER_COUNTS[@]}"; do
     HAPROXY_THREADS=$w render_haproxy_conf "$BENCH_DIR/haproxy-w$w" "$(port_for haproxy "$w")"
     "$HAPROXY_BIN" -q -c -f "$BENCH_DIR/haproxy-w$w/haproxy.cfg" || die "haproxy -c failed for $w thread(s)"
 done
+if ((TLS)); then   # a 1-worker nginx of its own, so the http targets run exactly as without TLS
+    NGINX_PROXY_TLS=1 render_nginx_proxy_conf "$BENCH_DIR/nginx-tls" "$NGINX_TLS_PORT"
+    check_nginx_conf "$BENCH_DIR/nginx-tls"
+fi
 
 # m2m-proxy config: same upstream, same token, W event loops. The idle upstream pool cap is set
 # through M2M_POOL_KEY ("section.key") when this build accepts it; otherwise the built-in cap
 # applies and the report says so.
-POOL_NOTE="built-in cap of 256 idle per upstream (no idle-cap key in this build; M2M_POOL_KEY is empty)"
-m2m_conf() {  # m2m_conf PORT WORKERS [POOL_KEY] -> config text
-    local port=$1 w=$2 key=${3:-} limits_extra="" server_extra="" route_extra=""
+POOL_NOTE="built-in cap of 256 idle per upstream and worker (M2M_POOL_KEY is empty)"
+m2m_conf() {  # m2m_conf PORT WORKERS [POOL_KEY] [http|tls] -> config text (tls: the https upstream)
+    local port=$1 w=$2 key=${3:-} kind=${4:-http} limits_extra="" server_extra="" route_extra="" upstream tls_line=""
     if [[ -n $key ]]; then
         case ${key%%.*} in
             limits) limits_extra="${key#*.} = $UPSTREAM_IDLE_POOL" ;;
@@ -193,6 +237,11 @@ m2m_conf() {  # m2m_conf PORT WORKERS [POOL_KEY] -> config text
             route)  route_extra="${key#*.} = $UPSTREAM_IDLE_POOL" ;;
             *) die "M2M_POOL_KEY must be limits.<key>, server.<key> or route.<key>" ;;
         esac
+    fi
+    upstream="http://127.0.0.1:$UPSTREAM_PORT"
+    if [[ $kind == tls ]]; then
+        upstream="https://localhost:$UPSTREAM_TLS_PORT"
+        tls_line="tls_ca_file = \"$TLS_DIR/ca.pem\""
     fi
     cat <<EOF
 # written by Benchmarks/compare.sh
@@ -206,6 +255,7 @@ $server_extra
 [limits]
 max_connections = $((IDLE_CONNS + 2000))   # the rss phase holds IDLE_CONNS idle clients
 $limits_extra
+${M2M_LIMITS_EXTRA:-}
 
 [credential.bench]
 token_url = "http://127.0.0.1:$TOKEN_PORT/oidc/token"
@@ -216,7 +266,8 @@ prefetch = true
 [[route]]
 name = "bench"
 path_prefix = "/api"
-upstream = "http://127.0.0.1:$UPSTREAM_PORT"
+upstream = "$upstream"
+$tls_line
 credential = "bench"
 resource = "https://api.bench.invalid/items"
 scopes = ["read:items"]
@@ -240,6 +291,7 @@ if [[ -z $M2M_FAIL ]]; then
     for w in "${WORKER_COUNTS[@]}"; do
         m2m_conf "$(port_for $M2M "$w")" "$w" "$M2M_KEY_USED" >"$BENCH_DIR/m2m-w$w.conf"
     done
+    if ((TLS)); then m2m_conf "$M2M_TLS_PORT" 1 "$M2M_KEY_USED" tls >"$BENCH_DIR/m2m-tls.conf"; fi
 fi
 
 # ---- servers -----------------------------------------------------------------------
@@ -255,7 +307,12 @@ for w in "${WORKER_COUNTS[@]}"; do
     PGID[haproxy:$w]=${STARTED_PIDS[-1]#*:}; PORT[haproxy:$w]=$(port_for haproxy "$w")
     INSTANCES+=("nginx:$w" "haproxy:$w")
 done
-for i in "${INSTANCES[@]}"; do
+if ((TLS)); then
+    # direct-tls is the upstream nginx's TLS server; nginx-tls a 1-worker proxy of its own
+    PGID[direct-tls:1]=${PGID[direct:1]}; PORT[direct-tls:1]=$UPSTREAM_TLS_PORT
+    start_nginx nginx-tls "${PROXY_CPUS[1]}"; PGID[nginx-tls:1]=${STARTED_PIDS[-1]#*:}; PORT[nginx-tls:1]=$NGINX_TLS_PORT
+fi
+for i in "${INSTANCES[@]}" $( ((TLS == 0)) || echo direct-tls:1 nginx-tls:1); do
     wait_port "${PORT[$i]}" 30 "${PGID[$i]}" || { tail -n 20 "$BENCH_DIR/logs/"*.out >&2 || true; die "$i did not listen on ${PORT[$i]}"; }
 done
 
@@ -269,6 +326,7 @@ m2m_give_up() {  # m2m_give_up REASON: stop m2m-proxy, go on with the references
         fi
         stop_server "m2m-w$w"
     done
+    stop_server m2m-tls
 }
 
 if [[ -z $M2M_FAIL ]]; then
@@ -295,6 +353,15 @@ print(json.dumps({"status": 200, "body": body}))' "$BENCH_DIR/token" "$TOKEN_LIF
             break
         fi
     done
+    if [[ -z $M2M_FAIL ]] && ((TLS)); then
+        start_server m2m-tls "${PROXY_CPUS[1]}" "$M2M_BIN" --config "$BENCH_DIR/m2m-tls.conf"
+        PGID[$M2M-tls:1]=${STARTED_PIDS[-1]#*:}; PORT[$M2M-tls:1]=$M2M_TLS_PORT
+        if ! wait_port "$M2M_TLS_PORT" 15 "${PGID[$M2M-tls:1]}"; then
+            TLS_FAIL="it did not listen on 127.0.0.1:$M2M_TLS_PORT within 15 s"
+            log "$M2M-tls NOT MEASURED: $TLS_FAIL"; tail -n 15 "$BENCH_DIR/logs/m2m-tls.out" | sed 's/^/    /' >&2
+            stop_server m2m-tls; unset "PGID[$M2M-tls:1]"
+        fi
+    fi
 fi
 
 # ---- preflight: the header really arrives, the body is the fixture -------------------
@@ -302,15 +369,23 @@ AUTH_ARGS=()
 [[ $UPSTREAM_MODE == auth ]] && AUTH_ARGS=(-H "Authorization: Bearer $TOKEN")
 printf '%s' "$BODY_JSON" >"$BENCH_DIR/want-small"
 big_body >"$BENCH_DIR/want-big"
+# direct-tls is the only https URL (wrk and curl do not verify it); the proxies listen on http.
+base_url() { if [[ $1 == direct-tls:* ]]; then echo "https://127.0.0.1:${PORT[$1]}"; else echo "http://127.0.0.1:${PORT[$1]}"; fi; }
+target_args() {  # target_args INSTANCE -> sets ARGS: the request headers wrk and curl send (the token, for direct)
+    ARGS=()
+    if [[ $1 == direct:* || $1 == direct-tls:* ]]; then ARGS=("${AUTH_ARGS[@]}"); fi
+}
 probe() {  # probe NAME PORT PATH curl-args...  -> HTTP code
     local name=$1 port=$2 path=$3; shift 3
     curl -s -o "$BENCH_DIR/probe-$name.body" -w '%{http_code}' --max-time 5 "$@" "http://127.0.0.1:$port$path" || echo 000
 }
 preflight() {  # preflight INSTANCE -> "" when fine, else the reason
-    local i=$1 b code args=()
-    [[ $i == direct:* ]] && args=("${AUTH_ARGS[@]}")
-    for b in small big; do
-        code=$(probe "${i%%:*}-$b" "${PORT[$i]}" "${BODY_PATH[$b]}" "${args[@]}")
+    local i=$1 b code bodies=(small big)
+    target_args "$i"
+    [[ $i == *-tls:* ]] && bodies=(small)   # the TLS server has the 200 B body only
+    for b in "${bodies[@]}"; do
+        code=$(curl -sk -o "$BENCH_DIR/probe-${i%%:*}-$b.body" -w '%{http_code}' --max-time 5 "${ARGS[@]}" \
+            "$(base_url "$i")${BODY_PATH[$b]}" || echo 000)
         if [[ $code != 200 ]]; then echo "$b body: HTTP $code (want 200; 401 = the upstream did not get 'Bearer <token>')"; return; fi
         cmp -s "$BENCH_DIR/probe-${i%%:*}-$b.body" "$BENCH_DIR/want-$b" || { echo "$b body: differs from the upstream's fixture"; return; }
     done
@@ -332,6 +407,22 @@ if [[ -z $M2M_FAIL ]]; then
         log "preflight $M2M:$w: 200, bodies ok"
     done
     [[ -n $M2M_FAIL ]] || for w in "${WORKER_COUNTS[@]}"; do INSTANCES+=("$M2M:$w"); done
+fi
+# https upstream rows (1 worker, 200 B)
+if ((TLS)); then
+    TLS_INSTANCES=(direct-tls:1 nginx-tls:1)
+    [[ -n $M2M_FAIL || -n $TLS_FAIL ]] || TLS_INSTANCES+=("$M2M-tls:1")
+    for i in "${TLS_INSTANCES[@]}"; do
+        why=$(preflight "$i")
+        if [[ -z $why ]]; then
+            log "preflight $i: 200, body ok"; INSTANCES+=("$i")
+        elif [[ $i == "$M2M-tls:1" ]]; then
+            TLS_FAIL="preflight: $why"; log "$M2M-tls NOT MEASURED: $TLS_FAIL"
+            stop_server m2m-tls; unset "PGID[$M2M-tls:1]"
+        else
+            die "preflight $i: $why"
+        fi
+    done
 fi
 
 pids_of() { pgrep -g "$1" 2>/dev/null || true; }
@@ -359,7 +450,7 @@ if [[ -z $M2M_FAIL ]] && phase rss; then
     done
 fi
 for i in "${INSTANCES[@]}"; do
-    [[ $i == direct:* ]] || printf 'idle-start\t%s\t%s\t0\t%s\n' "${i%%:*}" "${i#*:}" "$(group_status_kb "${PGID[$i]}" VmRSS)" >>"$RSS_TSV"
+    [[ $i == direct:* || $i == direct-tls:* ]] || printf 'idle-start\t%s\t%s\t0\t%s\n' "${i%%:*}" "${i#*:}" "$(group_status_kb "${PGID[$i]}" VmRSS)" >>"$RSS_TSV"
 done
 
 # ---- measure: wrk, interleaved rounds ---------------------------------------------------
@@ -388,8 +479,9 @@ col() { local i; for i in "${!COLS[@]}"; do [[ ${COLS[$i]} == "$1" ]] && { echo 
 C_FOREIGN=$(col foreign_during)
 
 one_attempt() {  # one_attempt ROUND WORKERS CONNS BODY INSTANCE -> prints one runs.tsv row
-    local r=$1 w=$2 c=$3 b=$4 i=$5 t=${5%%:*} url="http://127.0.0.1:${PORT[$5]}${BODY_PATH[$4]}" args=() fb a bb oa ob ca cb ta tb ua ub out res wt hwm
-    [[ $t == direct ]] && args=("${AUTH_ARGS[@]}")
+    local r=$1 w=$2 c=$3 b=$4 i=$5 t=${5%%:*} url fb a bb oa ob ca cb ta tb ua ub out res wt hwm ARGS args
+    url="$(base_url "$i")${BODY_PATH[$b]}"
+    target_args "$i"; args=("${ARGS[@]}")
     fb=$(wait_quiet)
     [[ $WARMUP == 0 ]] || wrk_cmd -t"$WRK_THREADS" -c"$c" -d"${WARMUP}s" "${args[@]}" "$url" >/dev/null
     reset_hwm "${PGID[$i]}"
@@ -446,10 +538,10 @@ if phase load; then
         # m2m-proxy's first cell when measured cold).
         maxc=$(tr ' ' '\n' <<<"$CONNS" | sort -n | tail -n 1)
         for i in "${INSTANCES[@]}"; do
-            args=(); [[ $i == direct:* ]] && args=("${AUTH_ARGS[@]}")
+            target_args "$i"
             # the small body only: a 64 KiB prime would leave grown buffers in the peak RSS of
             # the small-body cells that come first
-            wrk_cmd -t"$WRK_THREADS" -c"$maxc" -d1s "${args[@]}" "http://127.0.0.1:${PORT[$i]}$REQ_PATH" >/dev/null
+            wrk_cmd -t"$WRK_THREADS" -c"$maxc" -d1s "${ARGS[@]}" "$(base_url "$i")$REQ_PATH" >/dev/null
         done
         log "primed every target: 1 s of wrk at $maxc connections, 200 B body"
     fi
@@ -459,6 +551,8 @@ if phase load; then
                 for c in $CONNS; do
                     for i in "${INSTANCES[@]}"; do
                         [[ ${i#*:} == "$w" || ($i == direct:1 && $w == "${WORKER_COUNTS[0]}") ]] || continue
+                        # https rows: 1 worker, 200 B, TLS_CONNS only
+                        [[ $i != *-tls:* || ($b == small && " $TLS_CONNS " == *" $c "*) ]] || continue
                         one_run "$r" "$w" "$c" "$b" "$i"
                     done
                 done
@@ -501,7 +595,7 @@ strace_one() {  # strace_one INSTANCE
 }
 if phase syscalls; then
     for i in "${INSTANCES[@]}"; do
-        [[ ${i#*:} == 1 ]] || continue
+        [[ ${i#*:} == 1 && $i != direct-tls:* ]] || continue   # (kaclient speaks plain http only)
         # warm the idle upstream pool at this client count, so no connect lands in the counted run
         hdr=(); [[ $i == direct:* ]] && hdr=(--header "Authorization: Bearer $TOKEN")
         client_cmd python3 "$HERE/kaclient.py" --port "${PORT[$i]}" --conns "$SYSCALL_CONNS" --requests $((SYSCALL_CONNS * 20)) \
@@ -512,13 +606,19 @@ fi
 
 # ---- instructions per proxied request (callgrind) --------------------------------------------
 INSTR_TSV="$RESULTS_DIR/instr.tsv"
-printf 'target\trequests\tconns\tir_0\tir_n\tper_request\n' >"$INSTR_TSV"
+printf 'target\trequests\tconns\tir_0\tir_n\tper_request\twarmup\n' >"$INSTR_TSV"
+VG_WARMUP=0  # requests sent before the counted ones, in both runs
 vg_measure() {  # vg_measure NAME PORT NREQ CMD... -> total Ir of the run
     local name=$1 port=$2 n=$3 out pid ir; shift 3
     out="$RESULTS_DIR/callgrind.$name.$n.out"
     start_server "vg-$name-$n" "${PROXY_CPUS[1]}" valgrind --tool=callgrind --callgrind-out-file="$out" "$@"
     pid=${STARTED_PIDS[-1]#*:}
     wait_port "$port" 120 "$pid" || { tail -n 20 "$BENCH_DIR/logs/vg-$name-$n.out" >&2; log "instr $name: did not listen on $port"; return 1; }
+    if ((VG_WARMUP > 0)); then
+        client_cmd python3 "$HERE/kaclient.py" --port "$port" --conns "$INSTR_CONNS" --requests "$VG_WARMUP" \
+            >"$RESULTS_DIR/instr-$name.warmup.client" 2>&1 \
+            || { log "instr $name: warm-up failed: $(cat "$RESULTS_DIR/instr-$name.warmup.client")"; stop_server "vg-$name-$n"; return 1; }
+    fi
     client_cmd python3 "$HERE/kaclient.py" --port "$port" --conns "$INSTR_CONNS" --requests "$n" >"$RESULTS_DIR/instr-$name.$n.client" 2>&1 \
         || { log "instr $name: client failed: $(cat "$RESULTS_DIR/instr-$name.$n.client")"; stop_server "vg-$name-$n"; return 1; }
     stop_server "vg-$name-$n"
@@ -528,10 +628,10 @@ vg_measure() {  # vg_measure NAME PORT NREQ CMD... -> total Ir of the run
 }
 instr_one() {  # instr_one NAME PORT CMD...
     local name=$1 port=$2 i0 in; shift 2
-    log "instr $name: callgrind, 0 then $INSTR_REQUESTS requests over $INSTR_CONNS connections"
+    log "instr $name: callgrind, ${VG_WARMUP} warm-up requests, then 0 or $INSTR_REQUESTS requests over $INSTR_CONNS connections"
     i0=$(vg_measure "$name" "$port" 0 "$@") && in=$(vg_measure "$name" "$port" "$INSTR_REQUESTS" "$@") || return 0
-    awk -v t="$name" -v n="$INSTR_REQUESTS" -v c="$INSTR_CONNS" -v a="$i0" -v b="$in" \
-        'BEGIN { printf "%s\t%d\t%d\t%d\t%d\t%.0f\n", t, n, c, a, b, (b - a) / n }' >>"$INSTR_TSV"
+    awk -v t="$name" -v n="$INSTR_REQUESTS" -v c="$INSTR_CONNS" -v a="$i0" -v b="$in" -v wu="$VG_WARMUP" \
+        'BEGIN { printf "%s\t%d\t%d\t%d\t%d\t%.0f\t%d\n", t, n, c, a, b, (b - a) / n, wu }' >>"$INSTR_TSV"
     log "instr $name: $(tail -n 1 "$INSTR_TSV" | cut -f6) instructions per request"
 }
 if phase instr; then
@@ -543,6 +643,21 @@ if phase instr; then
         objcopy --strip-debug "$M2M_BIN" "$BENCH_DIR/m2m-proxy.stripped"
         m2m_conf "$VG_M2M_PORT" 1 "$M2M_KEY_USED" >"$BENCH_DIR/m2m-vg.conf"
         instr_one "$M2M" "$VG_M2M_PORT" "$BENCH_DIR/m2m-proxy.stripped" --config "$BENCH_DIR/m2m-vg.conf"
+    fi
+    if ((TLS)) && [[ $INSTR_TLS == 1 ]]; then
+        # https upstream: the warm-up (in both runs) makes the pooled upstream TLS connections,
+        # so their handshakes cancel out of the difference, as a long-running proxy's would.
+        VG_WARMUP=${INSTR_TLS_WARMUP:-$((2 * INSTR_CONNS))}
+        NGINX_PROXY_TLS=1 render_nginx_proxy_conf "$BENCH_DIR/nginx-vg-tls" "$VG_NGINX_PORT" "master_process off;"
+        check_nginx_conf "$BENCH_DIR/nginx-vg-tls"
+        instr_one nginx-tls "$VG_NGINX_PORT" "$NGINX_BIN" -p "$BENCH_DIR/nginx-vg-tls" -c "$BENCH_DIR/nginx-vg-tls/nginx.conf" -e "$BENCH_DIR/nginx-vg-tls/error.log"
+        if [[ -z $M2M_FAIL && -z $TLS_FAIL ]]; then
+            # Under valgrind 50 TLS handshakes at once take longer than the default 3 s connect
+            # timeout (TLS setup counts as connecting); nginx's proxy_connect_timeout is 60 s.
+            M2M_LIMITS_EXTRA="connect_timeout_ms = 60000" m2m_conf "$VG_M2M_PORT" 1 "$M2M_KEY_USED" tls >"$BENCH_DIR/m2m-vg-tls.conf"
+            instr_one "$M2M-tls" "$VG_M2M_PORT" "$BENCH_DIR/m2m-proxy.stripped" --config "$BENCH_DIR/m2m-vg-tls.conf"
+        fi
+        VG_WARMUP=0
     fi
 fi
 
@@ -608,6 +723,11 @@ if [[ $PIN == split ]]; then
 else
     share2="2-worker proxies on CPUs ${CPUS_2W:-any}"
 fi
+TLS_NOTE="off (TLS=0)"
+if ((TLS)); then
+    TLS_NOTE="https upstream rows at $TLS_CONNS connections, 1 worker, 200 B: the upstream nginx also serves TLS on :$UPSTREAM_TLS_PORT (test CA and ECDSA P-256 localhost certificate made by Tests/Fixtures/make_tls_certs.sh, ssl_session_cache); nginx-tls: proxy_ssl_verify on, proxy_ssl_session_reuse on, keepalive $UPSTREAM_IDLE_POOL; $M2M-tls: an https route with tls_ca_file, pooled like http"
+    [[ -z $TLS_FAIL ]] || TLS_NOTE+="; $M2M-tls NOT MEASURED: $TLS_FAIL"
+fi
 cat >"$RESULTS_DIR/meta.txt" <<EOF
 date	$(date -u '+%Y-%m-%d %H:%M UTC')
 command	$( ((QUICK)) && echo "bash Benchmarks/compare.sh --quick" || echo "bash Benchmarks/compare.sh")
@@ -623,6 +743,7 @@ hwm	$( ((HWM_RESET)) && echo "peak RSS reset before each cell" || echo "peak RSS
 syscalls	$SYSCALL_REQUESTS requests over $SYSCALL_CONNS keep-alive connections (Benchmarks/kaclient.py), strace -c -f on every process of the target
 instr	callgrind, $INSTR_REQUESTS requests over $INSTR_CONNS keep-alive connections, (Ir(N) - Ir(0)) / N
 idleconns	$IDLE_CONNS
+tls	$TLS_NOTE
 EOF
 status=0
 mkdir -p "$(dirname "$REPORT")"

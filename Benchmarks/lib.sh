@@ -4,13 +4,16 @@
 # does not depend on files outside it; changes: state lives under /tmp/m2m-bench (not the shared
 # harness's /tmp/proxy-bench), so a run never reaps processes of a shared-harness run; the worker
 # count of nginx and haproxy is a parameter (NGINX_WORKER_PROCESSES, HAPROXY_THREADS); the
-# upstream also serves a 64 KiB body at $BIG_PATH.
+# upstream also serves a 64 KiB body at $BIG_PATH; with TLS_DIR set, the upstream also serves
+# the 200 B body over TLS and an nginx proxy can use that https upstream (NGINX_PROXY_TLS=1).
 
 BENCH_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 # ---- knobs (env overrides) -------------------------------------------------
 : "${BENCH_DIR:=/tmp/m2m-bench/run}"        # wiped and recreated on every run
 : "${UPSTREAM_PORT:=19001}"
+: "${UPSTREAM_TLS_PORT:=19002}"               # the upstream's TLS server (TLS_DIR set)
+: "${TLS_DIR:=}"                              # ca.pem, server.pem, server.key (Tests/Fixtures/make_tls_certs.sh); "" = no TLS
 : "${NGINX_PROXY_PORT:=19011}"
 : "${HAPROXY_PORT:=19012}"
 : "${UPSTREAM_MODE:=auth}"                    # auth: 401 unless the Bearer token arrives; plain: always 200
@@ -177,8 +180,24 @@ render_upstream_conf() {   # render_upstream_conf PREFIX MODE(auth|plain) [EXTRA
         }
         location / { return 404; }
     }
-}
 EOF
+        if [[ -n $TLS_DIR ]]; then
+            cat <<EOF
+    server {
+        listen 127.0.0.1:$UPSTREAM_TLS_PORT ssl backlog=4096;
+        ssl_certificate $TLS_DIR/server.pem;
+        ssl_certificate_key $TLS_DIR/server.key;
+        ssl_session_cache shared:SSL:10m;
+        default_type application/json;
+        location = $REQ_PATH {
+            $auth_if
+            return 200 '$BODY_JSON';
+        }
+        location / { return 404; }
+    }
+EOF
+        fi
+        echo "}"
     } >"$p/nginx.conf"
     mkdir -p "$p/www"
     big_body >"$p/www/big.json"
@@ -193,8 +212,18 @@ sys.stdout.write(head + fill[:n - len(head) - len(tail)] + tail)' "$BIG_BYTES"
 }
 
 render_nginx_proxy_conf() {  # render_nginx_proxy_conf PREFIX PORT [EXTRA_MAIN]
-    local p=$1 port=$2 extra=${3:-} token
+    # NGINX_PROXY_TLS=1 (per call): to the upstream's TLS server, verified against TLS_DIR/ca.pem
+    # with SNI localhost, sessions reused (proxy_ssl_session_reuse), same keepalive pool.
+    local p=$1 port=$2 extra=${3:-} token up="127.0.0.1:$UPSTREAM_PORT" scheme=http ssl=""
     token=$(bench_token)
+    if [[ ${NGINX_PROXY_TLS:-0} == 1 ]]; then
+        up="127.0.0.1:$UPSTREAM_TLS_PORT" scheme=https
+        ssl="proxy_ssl_session_reuse on;
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate $TLS_DIR/ca.pem;
+            proxy_ssl_name localhost;
+            proxy_ssl_server_name on;"
+    fi
     mkdir -p "$p/tmp"
     {
         _nginx_common "$p"
@@ -203,7 +232,7 @@ render_nginx_proxy_conf() {  # render_nginx_proxy_conf PREFIX PORT [EXTRA_MAIN]
         _nginx_http_common "$p"
         cat <<EOF
     upstream api {
-        server 127.0.0.1:$UPSTREAM_PORT;
+        server $up;
         keepalive $UPSTREAM_IDLE_POOL;
         keepalive_requests 1000000;
         keepalive_timeout 120s;
@@ -211,11 +240,12 @@ render_nginx_proxy_conf() {  # render_nginx_proxy_conf PREFIX PORT [EXTRA_MAIN]
     server {
         listen 127.0.0.1:$port backlog=4096;
         location / {
-            proxy_pass http://api;
+            proxy_pass $scheme://api;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Authorization "Bearer $token";
             proxy_buffering $NGINX_PROXY_BUFFERING;
+            $ssl
         }
     }
 }

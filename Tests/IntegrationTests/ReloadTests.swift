@@ -7,7 +7,7 @@ import Testing
 /// token, and no connection is dropped while reloading under load.
 @Suite struct ReloadTests {
     /// Rewrites the proxy's config file and sends SIGHUP; waits until the log says how it went.
-    private static func reload(_ bed: ProxyTestBed, _ config: TestConfig, expect marker: String) throws {
+    static func reload(_ bed: ProxyTestBed, _ config: TestConfig, expect marker: String) throws {
         let before = bed.proxy.output.components(separatedBy: marker).count
         try config.toml.write(toFile: bed.proxy.configPath, atomically: true, encoding: .utf8)
         bed.proxy.process.signal(SIGHUP)

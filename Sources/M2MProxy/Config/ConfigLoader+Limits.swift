@@ -14,10 +14,12 @@ extension ConfigLoader {
             ("replay_body_bytes", \.replayBodyBytes),
             ("max_connections", \.maxConnections),
             ("max_requests_per_connection", \.maxRequestsPerConnection),
+            ("upstream_idle_connections", \.upstreamIdleConnections),
         ]
     }
 
-    /// `[limits]`: every value a positive integer.
+    /// `[limits]`: every value a positive integer, except the ones where 0 means "none" or
+    /// "unlimited" (`replay_body_bytes`, `max_requests_per_connection`, `upstream_idle_connections`).
     static func decodeLimits(_ reader: TableReader) -> LimitsConfig? {
         var values: [String: Int] = [:]
         var failed = false
@@ -41,6 +43,12 @@ extension ConfigLoader {
                     failed = true
                     continue
                 }
+            } else if key == "upstream_idle_connections" {
+                guard value >= 0 else {
+                    reader.diagnostics.error(reader.path(key), "must be 0 (no keep-alive to upstreams) or more")
+                    failed = true
+                    continue
+                }
             } else if value <= 0 {
                 reader.diagnostics.error(reader.path(key), "must be a positive integer")
                 failed = true
@@ -57,6 +65,7 @@ extension ConfigLoader {
             idleTimeoutMs: value("idle_timeout_ms"), connectTimeoutMs: value("connect_timeout_ms"),
             responseTimeoutMs: value("response_timeout_ms"), tokenWaitMs: value("token_wait_ms"),
             replayBodyBytes: value("replay_body_bytes"), maxConnections: value("max_connections"),
-            maxRequestsPerConnection: value("max_requests_per_connection"))
+            maxRequestsPerConnection: value("max_requests_per_connection"),
+            upstreamIdleConnections: value("upstream_idle_connections"))
     }
 }

@@ -86,18 +86,22 @@ public struct LimitsConfig: Sendable {
     /// Requests served on one client connection before it is closed (`Connection: close` on the
     /// last answer); 0 = unlimited.
     public let maxRequestsPerConnection: Int
+    /// Idle keep-alive connections kept per upstream and worker (nginx's upstream `keepalive N`,
+    /// HAProxy's `pool-max-conn`); 0 = no keep-alive to upstreams (closed after each response).
+    public let upstreamIdleConnections: Int
 
     public static let maxReplayBodyBytes = 65536
 
     public static let defaults = LimitsConfig(
         maxHeaderBytes: 32768, maxBodyBytes: 10_485_760, headerTimeoutMs: 10000, bodyTimeoutMs: 30000,
         idleTimeoutMs: 60000, connectTimeoutMs: 3000, responseTimeoutMs: 30000, tokenWaitMs: 5000,
-        replayBodyBytes: 65536, maxConnections: 10000, maxRequestsPerConnection: 0)
+        replayBodyBytes: 65536, maxConnections: 10000, maxRequestsPerConnection: 0, upstreamIdleConnections: 256)
 
     public init(
         maxHeaderBytes: Int, maxBodyBytes: Int, headerTimeoutMs: Int, bodyTimeoutMs: Int,
         idleTimeoutMs: Int, connectTimeoutMs: Int, responseTimeoutMs: Int, tokenWaitMs: Int,
-        replayBodyBytes: Int = 65536, maxConnections: Int = 10000, maxRequestsPerConnection: Int = 0
+        replayBodyBytes: Int = 65536, maxConnections: Int = 10000, maxRequestsPerConnection: Int = 0,
+        upstreamIdleConnections: Int = 256
     ) {
         self.maxHeaderBytes = maxHeaderBytes
         self.maxBodyBytes = maxBodyBytes
@@ -110,6 +114,7 @@ public struct LimitsConfig: Sendable {
         self.replayBodyBytes = replayBodyBytes
         self.maxConnections = maxConnections
         self.maxRequestsPerConnection = maxRequestsPerConnection
+        self.upstreamIdleConnections = upstreamIdleConnections
     }
 }
 

@@ -153,7 +153,8 @@ final class Worker {
                 idleTimeoutMs: new.limits.idleTimeoutMs, connectTimeoutMs: new.limits.connectTimeoutMs,
                 responseTimeoutMs: new.limits.responseTimeoutMs, tokenWaitMs: new.limits.tokenWaitMs,
                 replayBodyBytes: new.limits.replayBodyBytes, maxConnections: new.limits.maxConnections,
-                maxRequestsPerConnection: new.limits.maxRequestsPerConnection)
+                maxRequestsPerConnection: new.limits.maxRequestsPerConnection,
+                upstreamIdleConnections: new.limits.upstreamIdleConnections)
         }
         let effective = ProxyConfig(server: server, limits: limits, credentials: new.credentials, routes: new.routes)
         config = effective
@@ -161,6 +162,8 @@ final class Worker {
         tokens.setBoard(board)
         tls.forgetContexts()
         let routes = compileRoutes(effective, tokenSlots: tokenSlots)
+        // Every pool, also one no route uses any more (requests in flight still return to it).
+        for p in upstreamPools { p.setIdleCap(limits.upstreamIdleConnections) }
         retiredRouters.append(router)
         router = Router(routes: routes)
         hasAccessControl = Self.accessControl(effective)
@@ -414,7 +417,7 @@ extension Worker {
         if let s = poolIndex[key] {
             pool = upstreamPools[s]
         } else {
-            pool = UpstreamPool(slot: upstreamPools.count, host: r.upstream.host, port: r.upstream.port, tls: settings, worker: self, maxIdle: 256, maxConnections: limit)
+            pool = UpstreamPool(slot: upstreamPools.count, host: r.upstream.host, port: r.upstream.port, tls: settings, worker: self, maxIdle: limits.upstreamIdleConnections, maxConnections: limit)
             poolIndex[key] = pool.slot
             upstreamPools.append(pool)
         }

@@ -1,6 +1,8 @@
 /// Keep-alive connections to one upstream (scheme, host:port and TLS settings), per loop. Idle
 /// connections are reused most-recently-used first, so a burst's extra connections age out and
-/// the upstream sees as few connections as the load needs.
+/// the upstream sees as few connections as the load needs. At most `maxIdle` stay idle
+/// (`limits.upstream_idle_connections`, like nginx's upstream `keepalive N`); 0 closes every
+/// connection after its exchange.
 final class UpstreamPool {
     let slot: Int
     let host: String
@@ -14,7 +16,8 @@ final class UpstreamPool {
     var resumption: TLSResumption?
     unowned(unsafe) let worker: Worker
     private var idle: [UpstreamConnection] = []
-    let maxIdle: Int
+    /// Idle connections kept; set on every configuration compile (`setIdleCap`).
+    private(set) var maxIdle: Int
     /// Connections open or opening (busy and idle); at most `maxConnections` unless 0.
     private(set) var openConnections = 0
     let maxConnections: Int
@@ -28,9 +31,27 @@ final class UpstreamPool {
         self.port = port
         tlsSettings = tls
         self.worker = worker
-        self.maxIdle = maxConnections > 0 ? min(maxIdle, maxConnections) : maxIdle
         self.maxConnections = maxConnections
+        self.maxIdle = Self.idleCap(maxIdle, maxConnections: maxConnections)
         idle.reserveCapacity(self.maxIdle)
+    }
+
+    private static func idleCap(_ maxIdle: Int, maxConnections: Int) -> Int {
+        maxConnections > 0 ? min(maxIdle, maxConnections) : maxIdle
+    }
+
+    /// A reload's `upstream_idle_connections`: idle connections beyond the new cap are closed at
+    /// once (the least recently used first, as they would have aged out), and every later
+    /// return obeys it. Connections busy at the reload are judged when they come back.
+    func setIdleCap(_ maxIdle: Int) {
+        let cap = Self.idleCap(maxIdle, maxConnections: maxConnections)
+        guard cap != self.maxIdle else { return }
+        self.maxIdle = cap
+        let excess = idle.count - cap
+        if excess > 0 {
+            for c in idle[0..<excess] { c.close() }
+            idle.removeFirst(excess)
+        }
     }
 
     /// No idle connection and no room for another: a request must wait.
@@ -58,9 +79,10 @@ final class UpstreamPool {
     }
 
     /// Returns a connection after a complete exchange: to the oldest waiting client, else to the
-    /// idle list; closes it when that is full.
+    /// idle list; closes it when that is full. With a cap of 0 there is no keep-alive at all:
+    /// waiting clients get a fresh connection once this one has closed (`connectionClosed`).
     func release(_ c: UpstreamConnection) {
-        if !c.isClosing {
+        if !c.isClosing && maxIdle > 0 {
             while !waiters.isEmpty {
                 let next = waiters.removeFirst()
                 if next.upstreamGranted(c) { return }

@@ -26,6 +26,20 @@ enum TCPTable {
         return nil
     }
 
+    /// How many IPv4 sockets on 127.0.0.1:`localPort` are in `state`: for a server's port, the
+    /// connections it has accepted and still holds (its listening socket is in another state).
+    static func count(localPort: UInt16, state: Int) throws -> Int {
+        let text = try readAll("/proc/net/tcp")
+        let digits = String(localPort, radix: 16, uppercase: true)
+        let local = "0100007F:" + String(repeating: "0", count: 4 - digits.count) + digits
+        var n = 0
+        for line in text.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if fields.count > 3, fields[1] == local, Int(fields[3], radix: 16) == state { n += 1 }
+        }
+        return n
+    }
+
     /// `String(contentsOfFile:)` stops after the first page of a /proc file (it trusts the size
     /// 0 that stat reports); read until end of file instead.
     private static func readAll(_ path: String) throws -> String {

@@ -179,7 +179,7 @@ extension ConfigTests {
     }
 
     @Suite struct ConfigLoaderLimitsTests {
-        @Test(arguments: ConfigLoader.limitKeys.map(\.key).filter { $0 != "replay_body_bytes" && $0 != "max_requests_per_connection" })
+        @Test(arguments: ConfigLoader.limitKeys.map(\.key).filter { !["replay_body_bytes", "max_requests_per_connection", "upstream_idle_connections"].contains($0) })
         func mustBePositiveIntegers(key: String) {
             #expect(errors("[limits]\n\(key) = 0") == ["limits.\(key): must be a positive integer"])
             #expect(errors("[limits]\n\(key) = -1") == ["limits.\(key): must be a positive integer"])
@@ -201,6 +201,19 @@ extension ConfigTests {
 
         @Test func wrongTypeMessage() {
             #expect(errors("[limits]\nmax_body_bytes = \"10MB\"") == ["limits.max_body_bytes: must be an integer"])
+        }
+
+        /// The idle upstream pool cap: 256 by default (the pool's old built-in cap), 0 allowed
+        /// (no keep-alive to upstreams), negative or non-integer refused with the key path.
+        @Test func upstreamIdleConnections() throws {
+            #expect(try #require(parse("").config).limits.upstreamIdleConnections == 256)
+            #expect(LimitsConfig.defaults.upstreamIdleConnections == 256)
+            #expect(try #require(parse("[limits]\nupstream_idle_connections = 2").config).limits.upstreamIdleConnections == 2)
+            #expect(try #require(parse("[limits]\nupstream_idle_connections = 0").config).limits.upstreamIdleConnections == 0)
+            #expect(errors("[limits]\nupstream_idle_connections = -1")
+                == ["limits.upstream_idle_connections: must be 0 (no keep-alive to upstreams) or more"])
+            #expect(errors("[limits]\nupstream_idle_connections = \"64\"") == ["limits.upstream_idle_connections: must be an integer"])
+            #expect(errors("[limits]\nupstream_idle_connections = 1.5") == ["limits.upstream_idle_connections: must be an integer"])
         }
 
         @Test func maxUpstreamConnectionsPerRoute() throws {
