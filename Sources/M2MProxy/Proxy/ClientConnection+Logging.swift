@@ -50,7 +50,7 @@ extension ClientConnection {
         if reqLog.requestID.isEmpty { reqLog.generateID(worker.requestIDs) }
         let status = reqLog.status == 0 ? 499 : reqLog.status
         let duration = now &- reqLog.startNs
-        let routeIndex = route?.index
+        let routeIndex = routeRef?._withUnsafeGuaranteedRef { $0.index }
         worker.metrics.record(
             routeIndex: routeIndex, status: status, seconds: Double(duration) / 1e9, upstreamError: reqLog.upstreamError)
         guard let accessLog = worker.accessLog else { return }

@@ -3,7 +3,7 @@ internal import CLibUV
 /// Reading the request head, routing it, and forwarding the request to the upstream.
 extension ClientConnection {
     func appendHead(_ data: UnsafeRawBufferPointer) {
-        if head == nil { head = worker.pool.takeHeadBuffer() }
+        if head == nil { head = worker.poolRef._withUnsafeGuaranteedRef { $0.takeHeadBuffer() } }
         guard headCount + data.count <= worker.headBufferCapacity else {
             respond(.headerTooLarge)
             return
@@ -162,16 +162,17 @@ extension ClientConnection {
             // reaches the client through TCP.
             stopReading()
         }
-        guard let r = worker.router.match(host: Router.hostWithoutPort(authority), path: path, method: method) else {
+        let host = Router.hostWithoutPort(authority)
+        guard let ref = worker.routerRef!._withUnsafeGuaranteedRef({ $0.matchRef(host: host, path: path, method: method) }) else {
             respond(.noRoute)
             return
         }
-        route = r
-        if worker.hasAccessControl && !clientAllowed(r) {
+        routeRef = ref
+        if worker.hasAccessControl && !clientAllowed(ref.takeUnretainedValue()) {
             respond(.forbidden)
             return
         }
-        if let slot = r.tokenSlot {
+        if let slot = ref._withUnsafeGuaranteedRef({ $0.tokenSlot }) {
             awaitToken(slot: slot)
         } else {
             connectUpstream()
@@ -180,7 +181,7 @@ extension ClientConnection {
 
     /// Proceeds with a valid token, parks until the cache has one, or fails.
     func awaitToken(slot: Int) {
-        switch worker.tokens.acquire(slot: slot, for: self, now: worker.now) {
+        switch worker.tokensRef._withUnsafeGuaranteedRef({ $0.acquire(slot: slot, for: self, now: worker.now) }) {
         case .ready:
             connectUpstream()
         case .parked:
@@ -317,22 +318,24 @@ extension ClientConnection {
     }
 
     private func connectUpstream() {
-        guard let route else { return }
+        guard let routeRef else { return }
         noteUpstreamStarted()
-        let pool = worker.upstreamPools[route.upstreamSlot]
-        if let c = pool.takeIdle() {
-            upstream = c
-            c.attach(self)
-            sendRequest()
-        } else if pool.isAtLimit {
-            state = .waitingUpstream
-            pool.enqueue(self)
-            startTimer(ms: worker.limits.connectTimeoutMs)
-        } else {
-            let c = pool.makeConnection()
-            upstream = c
-            state = .connectingUpstream
-            c.open(for: self)
+        let slot = routeRef._withUnsafeGuaranteedRef { $0.upstreamSlot }
+        worker.upstreamPool(slot)._withUnsafeGuaranteedRef { pool in
+            if let c = pool.takeIdle() {
+                upstream = c
+                c.attach(self)
+                sendRequest()
+            } else if pool.isAtLimit {
+                state = .waitingUpstream
+                pool.enqueue(self)
+                startTimer(ms: worker.limits.connectTimeoutMs)
+            } else {
+                let c = pool.makeConnection()
+                upstream = c
+                state = .connectingUpstream
+                c.open(for: self)
+            }
         }
     }
 
@@ -372,31 +375,31 @@ extension ClientConnection {
     // MARK: upstream connection callbacks (before the response)
 
     func upstreamReady(_ c: UpstreamConnection) {
-        guard c === upstream, state == .connectingUpstream else { return }
+        guard isUpstream(c), state == .connectingUpstream else { return }
         sendRequest()
     }
 
     func upstreamFailed(_ c: UpstreamConnection, _ error: ProxyError) {
-        guard c === upstream else { return }
+        guard isUpstream(c) else { return }
         upstream = nil
         noteUpstreamError(c.failureKind)
         respond(error)
     }
 
     func upstreamWriteFailed(_ c: UpstreamConnection, _ error: UVError) {
-        guard c === upstream else { return }
+        guard isUpstream(c) else { return }
         upstreamLost(c, error)
     }
 
     func upstreamWriteDrained(_ c: UpstreamConnection) {
-        guard c === upstream, clientPausedForUpstream, c.writeQueueSize <= Worker.lowWater else { return }
+        guard isUpstream(c), clientPausedForUpstream, c.writeQueueSize <= Worker.lowWater else { return }
         clientPausedForUpstream = false
         startReading()
     }
 
     /// The upstream closed or reset the connection mid-exchange.
     func upstreamLost(_ c: UpstreamConnection, _ error: UVError) {
-        guard c === upstream else { return }
+        guard isUpstream(c) else { return }
         upstream = nil
         c.abandon()
         // The upstream may close a pooled connection while it sits idle, and our request can cross
@@ -451,15 +454,22 @@ extension ClientConnection {
 
     /// Writes the request head (and any body bytes already buffered) to the upstream.
     func sendRequest() {
-        guard let route, let u = upstream, let head else { return }
+        guard let routeRef, let upstreamRef, let head else { return }
+        // Borrowed: the route lives with its router, the upstream connection with its handles.
+        routeRef._withUnsafeGuaranteedRef { route in
+            upstreamRef._withUnsafeGuaranteedRef { u in sendRequest(route: route, upstream: u, head: head) }
+        }
+    }
+
+    private func sendRequest(route: CompiledRoute, upstream u: UpstreamConnection, head: UnsafeMutableRawPointer) {
         state = .forwarding
         var tokenLine = ByteSpan.empty
         if let slot = route.tokenSlot {
-            guard let held = worker.tokens.headerLine(slot: slot, now: worker.now) else {
+            guard let held = worker.tokensRef._withUnsafeGuaranteedRef({ $0.headerLine(slot: slot, now: worker.now) }) else {
                 // The token reached exp - margin while the upstream connection was being set up:
                 // nothing is sent yet, so give the connection back and wait for a fresh token.
                 upstream = nil
-                if u.isReusableUnused { worker.upstreamPools[route.upstreamSlot].release(u) } else { u.abandon() }
+                if u.isReusableUnused { worker.upstreamPool(route.upstreamSlot)._withUnsafeGuaranteedRef { $0.release(u) } } else { u.abandon() }
                 awaitToken(slot: slot)
                 return
             }

@@ -5,7 +5,7 @@ internal import CLibUV
 /// body is streamed as it arrives, with backpressure from the client's write queue.
 extension ClientConnection {
     func upstreamData(_ u: UpstreamConnection, _ data: UnsafeRawBufferPointer) {
-        guard u === upstream else { return }
+        guard isUpstream(u) else { return }
         if state == .tunnel {
             tunnelFromUpstream(u, data.baseAddress!, data.count)
             return
@@ -260,7 +260,7 @@ extension ClientConnection {
         let reusable = bodyDone && extraBytes == 0 && u.parser.shouldKeepAlive && !u.parser.messageNeedsEOF && !bodyless
         u.stopTimer()
         if reusable {
-            worker.upstreamPools[u.pool.slot].release(u)
+            worker.upstreamPool(u.poolSlot)._withUnsafeGuaranteedRef { $0.release(u) }
         } else {
             u.abandon()
         }
@@ -269,7 +269,7 @@ extension ClientConnection {
     }
 
     func upstreamEnded(_ u: UpstreamConnection, _ error: UVError) {
-        guard u === upstream else { return }
+        guard isUpstream(u) else { return }
         if state == .tunnel {
             upstream = nil
             u.abandon()
@@ -290,7 +290,7 @@ extension ClientConnection {
     }
 
     func upstreamTimedOut(_ u: UpstreamConnection) {
-        guard u === upstream else { return }
+        guard isUpstream(u) else { return }
         noteUpstreamError(.responseTimeout)
         if responseHeadSent {
             abort()

@@ -55,7 +55,12 @@ final class ClientConnection: UVStream {
     let reqLog = RequestLog()
 
     // MARK: per-request state (reset in `resetRequest`)
-    unowned(unsafe) var route: CompiledRoute? = nil
+    /// The matched route, unretained: a route lives as long as its router, which the worker
+    /// never frees (replaced ones are retired). The data path borrows it with
+    /// `_withUnsafeGuaranteedRef` (an `unowned(unsafe)` optional cost a retain/release pair at
+    /// every `guard let`); `route` is for the rest.
+    var routeRef: Unmanaged<CompiledRoute>? = nil
+    var route: CompiledRoute? { routeRef?.takeUnretainedValue() }
     var keepAlive = true
     var http10 = false
     var isHEAD = false
@@ -90,7 +95,25 @@ final class ClientConnection: UVStream {
     /// Origin-form target (path and query) to forward.
     var target = ByteSpan.empty
     var xffCount = 0
-    var upstream: UpstreamConnection?
+    /// The exchange's upstream connection: owned (retained when set, released when cleared)
+    /// but stored unmanaged, so that the data path borrows it (`upstreamRef`) without a
+    /// retain/release pair per use. While set, the connection's handles are open, and they
+    /// keep it alive anyway until their close callbacks run on a later loop turn.
+    private(set) var upstreamRef: Unmanaged<UpstreamConnection>?
+    var upstream: UpstreamConnection? {
+        get { upstreamRef?.takeUnretainedValue() }
+        set {
+            let old = upstreamRef
+            upstreamRef = newValue.map { Unmanaged.passRetained($0) }
+            old?.release()
+        }
+    }
+
+    /// `c === upstream` without ARC.
+    @inline(__always)
+    func isUpstream(_ c: UpstreamConnection) -> Bool {
+        upstreamRef?.toOpaque() == Unmanaged.passUnretained(c).toOpaque()
+    }
     var bodyFromSocket = false
     var retried = false
     var responseHeadSent = false
@@ -127,6 +150,7 @@ final class ClientConnection: UVStream {
 
     deinit {
         kinds.deallocate()
+        upstreamRef?.release()
         if let head { worker.pool.give(headBuffer: head) }
     }
 
@@ -376,7 +400,7 @@ final class ClientConnection: UVStream {
             headParsed = 0
             if let h = head {
                 head = nil
-                worker.pool.give(headBuffer: h)
+                worker.poolRef._withUnsafeGuaranteedRef { $0.give(headBuffer: h) }
             }
             state = .idle
             startTimer(ms: worker.limits.idleTimeoutMs)
@@ -393,7 +417,7 @@ final class ClientConnection: UVStream {
     }
 
     private func resetRequest() {
-        route = nil
+        routeRef = nil
         http10 = false
         isHEAD = false
         hasBody = false

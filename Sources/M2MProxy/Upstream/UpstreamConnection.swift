@@ -10,9 +10,21 @@ final class UpstreamConnection: UVStream {
     }
 
     unowned(unsafe) let pool: UpstreamPool
+    /// `pool.slot`, read without touching the pool (`Worker.upstreamPool`).
+    let poolSlot: Int
     private(set) var state: State = .resolving
-    /// The client whose request is on this connection (strong while active).
-    var client: ClientConnection?
+    /// The client whose request is on this connection: owned (retained when set, released when
+    /// cleared) but stored unmanaged, so that response bytes reach it without a retain/release
+    /// pair per read (`ClientConnection.upstreamRef` is the same arrangement).
+    private var clientRef: Unmanaged<ClientConnection>?
+    var client: ClientConnection? {
+        get { clientRef?.takeUnretainedValue() }
+        set {
+            let old = clientRef
+            clientRef = newValue.map { Unmanaged.passRetained($0) }
+            old?.release()
+        }
+    }
     let parser = HTTPParser(kind: .response)
     /// Response heads are parsed in place here, so header spans stay valid until written.
     /// Taken from the loop's pool for an exchange and given back when idle: an idle pooled
@@ -32,10 +44,12 @@ final class UpstreamConnection: UVStream {
 
     init(pool: UpstreamPool) {
         self.pool = pool
+        poolSlot = pool.slot
         super.init(worker: pool.worker)
     }
 
     deinit {
+        clientRef?.release()
         if let buffer { worker.pool.give(headBuffer: buffer) }
     }
 
@@ -81,7 +95,7 @@ final class UpstreamConnection: UVStream {
         client = nil
         if let b = buffer {
             buffer = nil
-            worker.pool.give(headBuffer: b)
+            worker.poolRef._withUnsafeGuaranteedRef { $0.give(headBuffer: b) }
         }
         state = .idle
         exchanges += 1
@@ -91,7 +105,7 @@ final class UpstreamConnection: UVStream {
     }
 
     private func beginExchange() {
-        if buffer == nil { buffer = worker.pool.takeHeadBuffer() }
+        if buffer == nil { buffer = worker.poolRef._withUnsafeGuaranteedRef { $0.takeHeadBuffer() } }
         headCount = 0
         receivedResponseBytes = false
         parser.reset()
@@ -147,7 +161,7 @@ final class UpstreamConnection: UVStream {
         switch state {
         case .active:
             receivedResponseBytes = true
-            client?.upstreamData(self, data)
+            clientRef?._withUnsafeGuaranteedRef { $0.upstreamData(self, data) }
         case .idle:
             // An idle upstream must not send anything; its framing is lost: drop it.
             pool.remove(self)
@@ -174,7 +188,7 @@ final class UpstreamConnection: UVStream {
             client?.upstreamWriteFailed(self, error)
             return
         }
-        client?.upstreamWriteDrained(self)
+        clientRef?._withUnsafeGuaranteedRef { $0.upstreamWriteDrained(self) }
     }
 
     private func fail(_ error: ProxyError, kind: UpstreamErrorKind) {
