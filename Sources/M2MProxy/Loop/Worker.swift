@@ -22,7 +22,9 @@ final class Worker {
     /// Head buffers hold a whole head plus one read beyond it (pipelined bytes or body).
     let headBufferCapacity: Int
     let pool: BufferPool
-    let statics = StaticLines()
+    let statics: StaticLines
+    /// `statics` borrowed (see `poolRef`).
+    let staticsRef: Unmanaged<StaticLines>
     let resolver: Resolver
     /// TLS buffers, contexts and the drain handle of this loop (`CBridge/TLSLoopState.swift`).
     let tls: TLSLoopState
@@ -82,6 +84,9 @@ final class Worker {
         readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
         headBufferCapacity = config.limits.maxHeaderBytes + 2 * readBufferSize + 1024
         pool = BufferPool(headBufferCapacity: headBufferCapacity)
+        let statics = StaticLines()
+        self.statics = statics
+        staticsRef = .passUnretained(statics)
         poolRef = .passUnretained(pool)
         resolver = Resolver(loop: loop)
         metrics = RequestMetrics(routeNames: config.routes.map(\.name))
@@ -227,6 +232,10 @@ final class Worker {
 
     /// Monotonic nanoseconds (`uv_hrtime`), for request and upstream durations.
     var hrNow: UInt64 { uv_hrtime() }
+
+    /// Whether requests are written to the access log: only then are the upstream and token
+    /// wait phases timed (two clock reads per request fewer otherwise).
+    var logsAccess: Bool { accessLog != nil }
 
     deinit { readBuffer.deallocate() }
 

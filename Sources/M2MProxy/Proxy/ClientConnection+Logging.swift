@@ -33,6 +33,8 @@ extension ClientConnection {
 
     /// The upstream phase begins (pooled connection taken or a new one opened).
     func noteUpstreamStarted() {
+        // Only the access log reports the phases.
+        guard worker.logsAccess else { return }
         let now = worker.hrNow
         if reqLog.tokenWaitStartNs != 0 && reqLog.tokenWaitEndNs == 0 { reqLog.tokenWaitEndNs = now }
         if reqLog.upstreamStartNs == 0 { reqLog.upstreamStartNs = now }

@@ -145,11 +145,7 @@ extension ClientConnection {
             return
         }
 
-        var path = target
-        for i in 0..<target.count where target[i] == UInt8(ascii: "?") {
-            path = target.slice(from: 0, to: i)
-            break
-        }
+        let path = target.slice(from: 0, to: target.firstIndex(of: UInt8(ascii: "?")))
         if hasDotSegment(path) {
             // A "/products/../admin" (or "/products/%2e%2e/admin") must not ride on the
             // /products route's token.
@@ -264,15 +260,7 @@ extension ClientConnection {
     /// `%2f` or `\` as separators, which some upstreams decode or accept before resolving.
     private func hasDotSegment(_ path: ByteSpan) -> Bool {
         // Fast path: most paths contain none of the bytes a dot-segment needs.
-        var suspicious = false
-        for i in 0..<path.count {
-            let c = path[i]
-            if c == UInt8(ascii: ".") || c == UInt8(ascii: "%") {
-                suspicious = true
-                break
-            }
-        }
-        if !suspicious { return false }
+        if !path.containsEither(UInt8(ascii: "."), UInt8(ascii: "%")) { return false }
         var dots = 0
         var other = false
         var params = false
@@ -476,71 +464,72 @@ extension ClientConnection {
             tokenLine = held.line
             sentToken = held.token
         }
-        let s = worker.statics
         let headerCount = requestHeaderCount
-        let failed: UVError? = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: 20 + headerCount + 2 * xffCount) { storage in
-            var iov = IOVecList(storage: storage)
-            iov.append(parser.method)
-            iov.append(s.space)
-            iov.append(route.basePath)
-            if absoluteQueryOnly { iov.append(s.slash) }
-            iov.append(target)
-            iov.append(s.requestLineEnd)
-            if route.config.preserveHost {
-                iov.append(s.hostPrefix)
-                iov.append(authority)
-                iov.append(s.crlf)
-            } else {
-                iov.append(route.hostLine)
-            }
-            let injecting = route.tokenSlot != nil
-            let lastLineEnd = head + headEnd - 2
-            for i in 0..<headerCount {
-                let kind = kinds[i]
-                switch kind {
-                case .host, .xForwardedFor, .xForwardedHost, .xForwardedProto, .expect:
-                    continue
-                case .authorization where injecting:
-                    continue
-                case .xRequestID where reqLog.replacesClientID:
-                    continue
-                case .upgrade where upgradeRequested:
-                    break
-                default:
-                    if kind.isHopByHop || (kind.isNominatable && connectionTokens.names(parser.headers[i].name)) { continue }
+        let failed: UVError? = worker.staticsRef._withUnsafeGuaranteedRef { s in
+            withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: 20 + headerCount + 2 * xffCount) { storage in
+                var iov = IOVecList(storage: storage)
+                iov.append(parser.method)
+                iov.append(s.space)
+                iov.append(route.basePath)
+                if absoluteQueryOnly { iov.append(s.slash) }
+                iov.append(target)
+                iov.append(s.requestLineEnd)
+                if route.config.preserveHost {
+                    iov.append(s.hostPrefix)
+                    iov.append(authority)
+                    iov.append(s.crlf)
+                } else {
+                    iov.append(route.hostLine)
                 }
-                let start = parser.headers[i].name.base
-                let end = i + 1 < headerCount ? parser.headers[i + 1].name.base : UnsafeRawPointer(lastLineEnd)
-                iov.append(start, end - start)
-            }
-            if injecting { iov.append(tokenLine) }
-            if upgradeRequested { iov.append(s.connectionUpgrade) }
-            if xffCount > 0 {
-                // Append the client's address to the list it sent (all its X-Forwarded-For lines).
-                iov.append(s.xffPrefix)
-                var first = true
-                for i in 0..<headerCount where kinds[i] == .xForwardedFor {
-                    if !first { iov.append(s.commaSpace) }
-                    iov.append(parser.headers[i].value.trimmed())
-                    first = false
+                let injecting = route.tokenSlot != nil
+                let lastLineEnd = head + headEnd - 2
+                for i in 0..<headerCount {
+                    let kind = kinds[i]
+                    switch kind {
+                    case .host, .xForwardedFor, .xForwardedHost, .xForwardedProto, .expect:
+                        continue
+                    case .authorization where injecting:
+                        continue
+                    case .xRequestID where reqLog.replacesClientID:
+                        continue
+                    case .upgrade where upgradeRequested:
+                        break
+                    default:
+                        if kind.isHopByHop || (kind.isNominatable && connectionTokens.names(parser.headers[i].name)) { continue }
+                    }
+                    let start = parser.headers[i].name.base
+                    let end = i + 1 < headerCount ? parser.headers[i + 1].name.base : UnsafeRawPointer(lastLineEnd)
+                    iov.append(start, end - start)
                 }
-                iov.append(xffSuffix)
-            } else {
-                iov.append(xffLine)
+                if injecting { iov.append(tokenLine) }
+                if upgradeRequested { iov.append(s.connectionUpgrade) }
+                if xffCount > 0 {
+                    // Append the client's address to the list it sent (all its X-Forwarded-For lines).
+                    iov.append(s.xffPrefix)
+                    var first = true
+                    for i in 0..<headerCount where kinds[i] == .xForwardedFor {
+                        if !first { iov.append(s.commaSpace) }
+                        iov.append(parser.headers[i].value.trimmed())
+                        first = false
+                    }
+                    iov.append(xffSuffix)
+                } else {
+                    iov.append(xffLine)
+                }
+                let forwardedHost = hostHeader.isEmpty ? authority : hostHeader
+                if !forwardedHost.isEmpty {
+                    iov.append(s.xfhPrefix)
+                    iov.append(forwardedHost)
+                    iov.append(s.crlf)
+                }
+                if let line = reqLog.forwardedLine { iov.append(line) }
+                iov.append(isTLS ? s.headTailTLS : s.headTail)
+                // A retry re-sends the body bytes that had been forwarded out of the head buffer.
+                if bufferedBytesProcessed && forwardedFromHead > headEnd {
+                    iov.append(head + headEnd, forwardedFromHead - headEnd)
+                }
+                return u.write(iov)
             }
-            let forwardedHost = hostHeader.isEmpty ? authority : hostHeader
-            if !forwardedHost.isEmpty {
-                iov.append(s.xfhPrefix)
-                iov.append(forwardedHost)
-                iov.append(s.crlf)
-            }
-            if let line = reqLog.forwardedLine { iov.append(line) }
-            iov.append(isTLS ? s.headTailTLS : s.headTail)
-            // A retry re-sends the body bytes that had been forwarded out of the head buffer.
-            if bufferedBytesProcessed && forwardedFromHead > headEnd {
-                iov.append(head + headEnd, forwardedFromHead - headEnd)
-            }
-            return u.write(iov)
         }
         if let failed {
             upstreamLost(u, failed)
@@ -564,7 +553,8 @@ extension ClientConnection {
         bufferedBytesProcessed = true
         forwardedFromHead = headEnd
         if hasBody && expectContinue && !http10 {
-            write(s.continue100.base, s.continue100.count)
+            let line = worker.statics.continue100
+            write(line.base, line.count)
         }
         processRequestBytes(head + headEnd, headCount - headEnd, fromSocket: false, forward: true)
     }

@@ -119,6 +119,8 @@ final class ClientConnection: UVStream {
     var responseHeadSent = false
     var responseHeadStart = 0
     var responseHeadParsed = 0
+    /// `llhttp_message_needs_eof` of the response, taken when its head is sent.
+    var responseNeedsEOF = false
     var clientWillClose = false
     var dechunk = false
     var upstreamPausedForClient = false
@@ -443,6 +445,7 @@ final class ClientConnection: UVStream {
         responseHeadSent = false
         responseHeadStart = 0
         responseHeadParsed = 0
+        responseNeedsEOF = false
         clientWillClose = false
         dechunk = false
         upstreamPausedForClient = false
