@@ -95,25 +95,19 @@ final class ClientConnection: UVStream {
     /// Origin-form target (path and query) to forward.
     var target = ByteSpan.empty
     var xffCount = 0
-    /// The exchange's upstream connection: owned (retained when set, released when cleared)
-    /// but stored unmanaged, so that the data path borrows it (`upstreamRef`) without a
-    /// retain/release pair per use. While set, the connection's handles are open, and they
-    /// keep it alive anyway until their close callbacks run on a later loop turn.
-    private(set) var upstreamRef: Unmanaged<UpstreamConnection>?
+    /// The exchange's upstream connection, borrowed on the data path through `upstreamRef`.
+    /// While set, the connection's handles are open, and they keep it alive anyway until their
+    /// close callbacks run on a later loop turn.
+    private var upstreamOwner = OwnedRef<UpstreamConnection>()
+    var upstreamRef: Unmanaged<UpstreamConnection>? { upstreamOwner.unmanaged }
     var upstream: UpstreamConnection? {
-        get { upstreamRef?.takeUnretainedValue() }
-        set {
-            let old = upstreamRef
-            upstreamRef = newValue.map { Unmanaged.passRetained($0) }
-            old?.release()
-        }
+        get { upstreamOwner.object }
+        set { upstreamOwner.object = newValue }
     }
 
     /// `c === upstream` without ARC.
     @inline(__always)
-    func isUpstream(_ c: UpstreamConnection) -> Bool {
-        upstreamRef?.toOpaque() == Unmanaged.passUnretained(c).toOpaque()
-    }
+    func isUpstream(_ c: UpstreamConnection) -> Bool { upstreamOwner.holds(c) }
     var bodyFromSocket = false
     var retried = false
     var responseHeadSent = false
@@ -152,7 +146,6 @@ final class ClientConnection: UVStream {
 
     deinit {
         kinds.deallocate()
-        upstreamRef?.release()
         if let head { worker.pool.give(headBuffer: head) }
     }
 

@@ -13,17 +13,12 @@ final class UpstreamConnection: UVStream {
     /// `pool.slot`, read without touching the pool (`Worker.upstreamPool`).
     let poolSlot: Int
     private(set) var state: State = .resolving
-    /// The client whose request is on this connection: owned (retained when set, released when
-    /// cleared) but stored unmanaged, so that response bytes reach it without a retain/release
-    /// pair per read (`ClientConnection.upstreamRef` is the same arrangement).
-    private var clientRef: Unmanaged<ClientConnection>?
+    /// The client whose request is on this connection (owned while active); response bytes
+    /// reach it borrowed, without a retain/release pair per read.
+    private var clientOwner = OwnedRef<ClientConnection>()
     var client: ClientConnection? {
-        get { clientRef?.takeUnretainedValue() }
-        set {
-            let old = clientRef
-            clientRef = newValue.map { Unmanaged.passRetained($0) }
-            old?.release()
-        }
+        get { clientOwner.object }
+        set { clientOwner.object = newValue }
     }
     let parser = HTTPParser(kind: .response)
     /// Response heads are parsed in place here, so header spans stay valid until written.
@@ -49,7 +44,6 @@ final class UpstreamConnection: UVStream {
     }
 
     deinit {
-        clientRef?.release()
         if let buffer { worker.pool.give(headBuffer: buffer) }
     }
 
@@ -161,7 +155,7 @@ final class UpstreamConnection: UVStream {
         switch state {
         case .active:
             receivedResponseBytes = true
-            clientRef?._withUnsafeGuaranteedRef { $0.upstreamData(self, data) }
+            clientOwner.unmanaged?._withUnsafeGuaranteedRef { $0.upstreamData(self, data) }
         case .idle:
             // An idle upstream must not send anything; its framing is lost: drop it.
             pool.remove(self)
@@ -188,7 +182,7 @@ final class UpstreamConnection: UVStream {
             client?.upstreamWriteFailed(self, error)
             return
         }
-        clientRef?._withUnsafeGuaranteedRef { $0.upstreamWriteDrained(self) }
+        clientOwner.unmanaged?._withUnsafeGuaranteedRef { $0.upstreamWriteDrained(self) }
     }
 
     private func fail(_ error: ProxyError, kind: UpstreamErrorKind) {
