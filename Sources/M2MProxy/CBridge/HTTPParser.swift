@@ -44,8 +44,6 @@ final class HTTPParser {
     private(set) var headerCount = 0
     private(set) var method = ByteSpan.empty
     private(set) var url = ByteSpan.empty
-    private(set) var status = ByteSpan.empty
-    private var lastWasValue = false
     private var pending: Pending = .none
     private var overflow = false
     /// For responses to HEAD: tell llhttp there is no body.
@@ -90,10 +88,6 @@ final class HTTPParser {
             owner(p)._withUnsafeGuaranteedRef { $0.url.extend(at!, len) }
             return 0
         }
-        settings.pointee.on_status = { p, at, len in
-            owner(p)._withUnsafeGuaranteedRef { $0.status.extend(at!, len) }
-            return 0
-        }
         settings.pointee.on_header_field = { p, at, len in
             owner(p)._withUnsafeGuaranteedRef { $0.headerField(at!, len) }
         }
@@ -101,14 +95,9 @@ final class HTTPParser {
             owner(p)._withUnsafeGuaranteedRef { $0.headerValue(at!, len) }
             return 0
         }
-        settings.pointee.on_header_value_complete = { p in
-            // Marks the end of a header even when its value was empty (no on_header_value call).
-            owner(p)._withUnsafeGuaranteedRef { $0.lastWasValue = true }
-            return 0
-        }
-        settings.pointee.on_header_field_complete = { p in
-            owner(p)._withUnsafeGuaranteedRef { $0.headerFieldComplete() }
-        }
+        // No on_status, on_header_value_complete or (unless trailers are checked, see
+        // `isForbiddenTrailer`) on_header_field_complete: a callback llhttp need not call costs
+        // nothing, and those ran for every header of every message.
         settings.pointee.on_headers_complete = { p in
             owner(p)._withUnsafeGuaranteedRef { $0.headersComplete() }
         }
@@ -240,15 +229,19 @@ final class HTTPParser {
         bodyBytes = 0
         method = .empty
         url = .empty
-        status = .empty
-        lastWasValue = false
         overflow = false
     }
 
     /// Set when a trailer field's name is one the owner forbids (`isForbiddenTrailer`).
     private(set) var forbiddenTrailer = false
     /// Decides on a complete trailer field name (request parsers); nil = trailers not checked.
-    var isForbiddenTrailer: ((ByteSpan) -> Bool)?
+    var isForbiddenTrailer: ((ByteSpan) -> Bool)? {
+        didSet {
+            settings.pointee.on_header_field_complete = isForbiddenTrailer == nil ? nil : { p in
+                owner(p)._withUnsafeGuaranteedRef { $0.headerFieldComplete() }
+            }
+        }
+    }
     /// Trailer names arrive in pieces from different reads (the loop's read buffer is reused),
     /// so their bytes are copied here; only short names can be forbidden ones.
     private let trailerName = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
@@ -264,17 +257,19 @@ final class HTTPParser {
             trailerNameCount += len
             return 0
         }
-        if headerCount > 0 && !lastWasValue {
-            headers[headerCount - 1].name.extend(at, len)
+        // A name reported in pieces (split across `execute` calls) continues exactly where its
+        // last piece ended; a new field's name never does (a colon and a line end lie between).
+        if headerCount > 0 && headers[headerCount - 1].name.end == UnsafeRawPointer(at) {
+            headers[headerCount - 1].name.count += len
             return 0
         }
+        if len == 0 { return 0 }
         if headerCount == maxHeaders {
             overflow = true
             return -1
         }
         headers[headerCount] = HeaderSpan(name: ByteSpan(base: UnsafeRawPointer(at), count: len), value: .empty)
         headerCount += 1
-        lastWasValue = false
         return 0
     }
 
@@ -318,7 +313,6 @@ final class HTTPParser {
             return
         }
         headers[headerCount - 1].value.extend(at, len)
-        lastWasValue = true
     }
 
     private func headersComplete() -> Int32 {

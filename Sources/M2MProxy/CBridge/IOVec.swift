@@ -13,6 +13,8 @@ struct IOVecList {
         capacity = storage.count
     }
 
+    /// Inlined: a head is some 15 appends, and the call cost more than the append.
+    @inline(__always)
     mutating func append(_ base: UnsafeRawPointer, _ length: Int) {
         guard length > 0 else { return }
         // Coalesce with the previous piece when contiguous: consecutive kept header lines of the
@@ -31,8 +33,10 @@ struct IOVecList {
         totalBytes += length
     }
 
+    @inline(__always)
     mutating func append(_ bytes: StaticBytes) { append(bytes.base, bytes.count) }
 
+    @inline(__always)
     mutating func append(_ span: ByteSpan) { append(span.base, span.count) }
 }
 
@@ -52,7 +56,10 @@ struct ByteSpan {
     /// Case-insensitive comparison of a header name (an HTTP token, as llhttp validated it) with
     /// a lowercase literal, eight bytes at a time. Setting bit 0x20 lowercases letters and leaves
     /// the other token characters that literals use (`-`, digits) unchanged; no token character
-    /// becomes another one this way, so the comparison is exact for tokens.
+    /// becomes another one this way, so the comparison is exact for tokens. Inlined: with a
+    /// literal of known length, most calls (header classification, `Transfer-Encoding` checks)
+    /// end at the length comparison.
+    @inline(__always)
     func equalsLowercase(_ lower: StaticString) -> Bool {
         let n = count
         guard n == lower.utf8CodeUnitCount else { return false }
@@ -89,6 +96,42 @@ struct ByteSpan {
             i += 1
         }
         return false
+    }
+
+    /// Index of the first `byte`, or `count` when there is none; eight bytes at a time (the
+    /// request target is scanned per request).
+    func firstIndex(of byte: UInt8) -> Int {
+        let pattern = 0x0101_0101_0101_0101 &* UInt64(byte)
+        var i = 0
+        while i + 8 <= count {
+            if Self.hasZeroByte(base.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ pattern) { break }
+            i += 8
+        }
+        while i < count, self[i] != byte { i += 1 }
+        return i
+    }
+
+    /// Whether any byte is `a` or `b`, eight bytes at a time.
+    func containsEither(_ a: UInt8, _ b: UInt8) -> Bool {
+        let pa = 0x0101_0101_0101_0101 &* UInt64(a)
+        let pb = 0x0101_0101_0101_0101 &* UInt64(b)
+        var i = 0
+        while i + 8 <= count {
+            let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            if Self.hasZeroByte(w ^ pa) || Self.hasZeroByte(w ^ pb) { return true }
+            i += 8
+        }
+        while i < count {
+            if self[i] == a || self[i] == b { return true }
+            i += 1
+        }
+        return false
+    }
+
+    /// Exact (no false positives) test for a zero byte in a word.
+    @inline(__always)
+    private static func hasZeroByte(_ v: UInt64) -> Bool {
+        (v &- 0x0101_0101_0101_0101) & ~v & 0x8080_8080_8080_8080 != 0
     }
 
     func slice(from: Int, to: Int) -> ByteSpan { ByteSpan(base: base + from, count: to - from) }

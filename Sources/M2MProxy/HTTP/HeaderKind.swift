@@ -88,6 +88,16 @@ struct ConnectionTokens {
 
     /// Splits one Connection header value on commas.
     mutating func add(value: ByteSpan) {
+        // Fast path: the usual whole value ("keep-alive" from an upstream, "close").
+        let whole = value.trimmed()
+        if whole.equalsLowercase("keep-alive") {
+            keepAlive = true
+            return
+        }
+        if whole.equalsLowercase("close") {
+            close = true
+            return
+        }
         var start = 0
         for i in 0...value.count {
             if i == value.count || value[i] == UInt8(ascii: ",") {

@@ -33,6 +33,8 @@ extension ClientConnection {
 
     /// The upstream phase begins (pooled connection taken or a new one opened).
     func noteUpstreamStarted() {
+        // Only the access log reports the phases.
+        guard worker.logsAccess else { return }
         let now = worker.hrNow
         if reqLog.tokenWaitStartNs != 0 && reqLog.tokenWaitEndNs == 0 { reqLog.tokenWaitEndNs = now }
         if reqLog.upstreamStartNs == 0 { reqLog.upstreamStartNs = now }
@@ -50,7 +52,7 @@ extension ClientConnection {
         if reqLog.requestID.isEmpty { reqLog.generateID(worker.requestIDs) }
         let status = reqLog.status == 0 ? 499 : reqLog.status
         let duration = now &- reqLog.startNs
-        let routeIndex = route?.index
+        let routeIndex = routeRef?._withUnsafeGuaranteedRef { $0.index }
         worker.metrics.record(
             routeIndex: routeIndex, status: status, seconds: Double(duration) / 1e9, upstreamError: reqLog.upstreamError)
         guard let accessLog = worker.accessLog else { return }

@@ -3,7 +3,7 @@ internal import CLibUV
 /// Reading the request head, routing it, and forwarding the request to the upstream.
 extension ClientConnection {
     func appendHead(_ data: UnsafeRawBufferPointer) {
-        if head == nil { head = worker.pool.takeHeadBuffer() }
+        if head == nil { head = worker.poolRef._withUnsafeGuaranteedRef { $0.takeHeadBuffer() } }
         guard headCount + data.count <= worker.headBufferCapacity else {
             respond(.headerTooLarge)
             return
@@ -145,11 +145,7 @@ extension ClientConnection {
             return
         }
 
-        var path = target
-        for i in 0..<target.count where target[i] == UInt8(ascii: "?") {
-            path = target.slice(from: 0, to: i)
-            break
-        }
+        let path = target.slice(from: 0, to: target.firstIndex(of: UInt8(ascii: "?")))
         if hasDotSegment(path) {
             // A "/products/../admin" (or "/products/%2e%2e/admin") must not ride on the
             // /products route's token.
@@ -162,16 +158,17 @@ extension ClientConnection {
             // reaches the client through TCP.
             stopReading()
         }
-        guard let r = worker.router.match(host: Router.hostWithoutPort(authority), path: path, method: method) else {
+        let host = Router.hostWithoutPort(authority)
+        guard let ref = worker.routerRef!._withUnsafeGuaranteedRef({ $0.matchRef(host: host, path: path, method: method) }) else {
             respond(.noRoute)
             return
         }
-        route = r
-        if worker.hasAccessControl && !clientAllowed(r) {
+        routeRef = ref
+        if worker.hasAccessControl && !clientAllowed(ref.takeUnretainedValue()) {
             respond(.forbidden)
             return
         }
-        if let slot = r.tokenSlot {
+        if let slot = ref._withUnsafeGuaranteedRef({ $0.tokenSlot }) {
             awaitToken(slot: slot)
         } else {
             connectUpstream()
@@ -180,7 +177,7 @@ extension ClientConnection {
 
     /// Proceeds with a valid token, parks until the cache has one, or fails.
     func awaitToken(slot: Int) {
-        switch worker.tokens.acquire(slot: slot, for: self, now: worker.now) {
+        switch worker.tokensRef._withUnsafeGuaranteedRef({ $0.acquire(slot: slot, for: self, now: worker.now) }) {
         case .ready:
             connectUpstream()
         case .parked:
@@ -263,15 +260,7 @@ extension ClientConnection {
     /// `%2f` or `\` as separators, which some upstreams decode or accept before resolving.
     private func hasDotSegment(_ path: ByteSpan) -> Bool {
         // Fast path: most paths contain none of the bytes a dot-segment needs.
-        var suspicious = false
-        for i in 0..<path.count {
-            let c = path[i]
-            if c == UInt8(ascii: ".") || c == UInt8(ascii: "%") {
-                suspicious = true
-                break
-            }
-        }
-        if !suspicious { return false }
+        if !path.containsEither(UInt8(ascii: "."), UInt8(ascii: "%")) { return false }
         var dots = 0
         var other = false
         var params = false
@@ -317,22 +306,24 @@ extension ClientConnection {
     }
 
     private func connectUpstream() {
-        guard let route else { return }
+        guard let routeRef else { return }
         noteUpstreamStarted()
-        let pool = worker.upstreamPools[route.upstreamSlot]
-        if let c = pool.takeIdle() {
-            upstream = c
-            c.attach(self)
-            sendRequest()
-        } else if pool.isAtLimit {
-            state = .waitingUpstream
-            pool.enqueue(self)
-            startTimer(ms: worker.limits.connectTimeoutMs)
-        } else {
-            let c = pool.makeConnection()
-            upstream = c
-            state = .connectingUpstream
-            c.open(for: self)
+        let slot = routeRef._withUnsafeGuaranteedRef { $0.upstreamSlot }
+        worker.upstreamPool(slot)._withUnsafeGuaranteedRef { pool in
+            if let c = pool.takeIdle() {
+                upstream = c
+                c.attach(self)
+                sendRequest()
+            } else if pool.isAtLimit {
+                state = .waitingUpstream
+                pool.enqueue(self)
+                startTimer(ms: worker.limits.connectTimeoutMs)
+            } else {
+                let c = pool.makeConnection()
+                upstream = c
+                state = .connectingUpstream
+                c.open(for: self)
+            }
         }
     }
 
@@ -372,31 +363,31 @@ extension ClientConnection {
     // MARK: upstream connection callbacks (before the response)
 
     func upstreamReady(_ c: UpstreamConnection) {
-        guard c === upstream, state == .connectingUpstream else { return }
+        guard isUpstream(c), state == .connectingUpstream else { return }
         sendRequest()
     }
 
     func upstreamFailed(_ c: UpstreamConnection, _ error: ProxyError) {
-        guard c === upstream else { return }
+        guard isUpstream(c) else { return }
         upstream = nil
         noteUpstreamError(c.failureKind)
         respond(error)
     }
 
     func upstreamWriteFailed(_ c: UpstreamConnection, _ error: UVError) {
-        guard c === upstream else { return }
+        guard isUpstream(c) else { return }
         upstreamLost(c, error)
     }
 
     func upstreamWriteDrained(_ c: UpstreamConnection) {
-        guard c === upstream, clientPausedForUpstream, c.writeQueueSize <= Worker.lowWater else { return }
+        guard isUpstream(c), clientPausedForUpstream, c.writeQueueSize <= Worker.lowWater else { return }
         clientPausedForUpstream = false
         startReading()
     }
 
     /// The upstream closed or reset the connection mid-exchange.
     func upstreamLost(_ c: UpstreamConnection, _ error: UVError) {
-        guard c === upstream else { return }
+        guard isUpstream(c) else { return }
         upstream = nil
         c.abandon()
         // The upstream may close a pooled connection while it sits idle, and our request can cross
@@ -451,86 +442,94 @@ extension ClientConnection {
 
     /// Writes the request head (and any body bytes already buffered) to the upstream.
     func sendRequest() {
-        guard let route, let u = upstream, let head else { return }
+        guard let routeRef, let upstreamRef, let head else { return }
+        // Borrowed: the route lives with its router, the upstream connection with its handles.
+        routeRef._withUnsafeGuaranteedRef { route in
+            upstreamRef._withUnsafeGuaranteedRef { u in sendRequest(route: route, upstream: u, head: head) }
+        }
+    }
+
+    private func sendRequest(route: CompiledRoute, upstream u: UpstreamConnection, head: UnsafeMutableRawPointer) {
         state = .forwarding
         var tokenLine = ByteSpan.empty
         if let slot = route.tokenSlot {
-            guard let held = worker.tokens.headerLine(slot: slot, now: worker.now) else {
+            guard let held = worker.tokensRef._withUnsafeGuaranteedRef({ $0.headerLine(slot: slot, now: worker.now) }) else {
                 // The token reached exp - margin while the upstream connection was being set up:
                 // nothing is sent yet, so give the connection back and wait for a fresh token.
                 upstream = nil
-                if u.isReusableUnused { worker.upstreamPools[route.upstreamSlot].release(u) } else { u.abandon() }
+                if u.isReusableUnused { worker.upstreamPool(route.upstreamSlot)._withUnsafeGuaranteedRef { $0.release(u) } } else { u.abandon() }
                 awaitToken(slot: slot)
                 return
             }
             tokenLine = held.line
             sentToken = held.token
         }
-        let s = worker.statics
         let headerCount = requestHeaderCount
-        let failed: UVError? = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: 20 + headerCount + 2 * xffCount) { storage in
-            var iov = IOVecList(storage: storage)
-            iov.append(parser.method)
-            iov.append(s.space)
-            iov.append(route.basePath)
-            if absoluteQueryOnly { iov.append(s.slash) }
-            iov.append(target)
-            iov.append(s.requestLineEnd)
-            if route.config.preserveHost {
-                iov.append(s.hostPrefix)
-                iov.append(authority)
-                iov.append(s.crlf)
-            } else {
-                iov.append(route.hostLine)
-            }
-            let injecting = route.tokenSlot != nil
-            let lastLineEnd = head + headEnd - 2
-            for i in 0..<headerCount {
-                let kind = kinds[i]
-                switch kind {
-                case .host, .xForwardedFor, .xForwardedHost, .xForwardedProto, .expect:
-                    continue
-                case .authorization where injecting:
-                    continue
-                case .xRequestID where reqLog.replacesClientID:
-                    continue
-                case .upgrade where upgradeRequested:
-                    break
-                default:
-                    if kind.isHopByHop || (kind.isNominatable && connectionTokens.names(parser.headers[i].name)) { continue }
+        let failed: UVError? = worker.staticsRef._withUnsafeGuaranteedRef { s in
+            withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: 20 + headerCount + 2 * xffCount) { storage in
+                var iov = IOVecList(storage: storage)
+                iov.append(parser.method)
+                iov.append(s.space)
+                iov.append(route.basePath)
+                if absoluteQueryOnly { iov.append(s.slash) }
+                iov.append(target)
+                iov.append(s.requestLineEnd)
+                if route.config.preserveHost {
+                    iov.append(s.hostPrefix)
+                    iov.append(authority)
+                    iov.append(s.crlf)
+                } else {
+                    iov.append(route.hostLine)
                 }
-                let start = parser.headers[i].name.base
-                let end = i + 1 < headerCount ? parser.headers[i + 1].name.base : UnsafeRawPointer(lastLineEnd)
-                iov.append(start, end - start)
-            }
-            if injecting { iov.append(tokenLine) }
-            if upgradeRequested { iov.append(s.connectionUpgrade) }
-            if xffCount > 0 {
-                // Append the client's address to the list it sent (all its X-Forwarded-For lines).
-                iov.append(s.xffPrefix)
-                var first = true
-                for i in 0..<headerCount where kinds[i] == .xForwardedFor {
-                    if !first { iov.append(s.commaSpace) }
-                    iov.append(parser.headers[i].value.trimmed())
-                    first = false
+                let injecting = route.tokenSlot != nil
+                let lastLineEnd = head + headEnd - 2
+                for i in 0..<headerCount {
+                    let kind = kinds[i]
+                    switch kind {
+                    case .host, .xForwardedFor, .xForwardedHost, .xForwardedProto, .expect:
+                        continue
+                    case .authorization where injecting:
+                        continue
+                    case .xRequestID where reqLog.replacesClientID:
+                        continue
+                    case .upgrade where upgradeRequested:
+                        break
+                    default:
+                        if kind.isHopByHop || (kind.isNominatable && connectionTokens.names(parser.headers[i].name)) { continue }
+                    }
+                    let start = parser.headers[i].name.base
+                    let end = i + 1 < headerCount ? parser.headers[i + 1].name.base : UnsafeRawPointer(lastLineEnd)
+                    iov.append(start, end - start)
                 }
-                iov.append(xffSuffix)
-            } else {
-                iov.append(xffLine)
+                if injecting { iov.append(tokenLine) }
+                if upgradeRequested { iov.append(s.connectionUpgrade) }
+                if xffCount > 0 {
+                    // Append the client's address to the list it sent (all its X-Forwarded-For lines).
+                    iov.append(s.xffPrefix)
+                    var first = true
+                    for i in 0..<headerCount where kinds[i] == .xForwardedFor {
+                        if !first { iov.append(s.commaSpace) }
+                        iov.append(parser.headers[i].value.trimmed())
+                        first = false
+                    }
+                    iov.append(xffSuffix)
+                } else {
+                    iov.append(xffLine)
+                }
+                let forwardedHost = hostHeader.isEmpty ? authority : hostHeader
+                if !forwardedHost.isEmpty {
+                    iov.append(s.xfhPrefix)
+                    iov.append(forwardedHost)
+                    iov.append(s.crlf)
+                }
+                if let line = reqLog.forwardedLine { iov.append(line) }
+                iov.append(isTLS ? s.headTailTLS : s.headTail)
+                // A retry re-sends the body bytes that had been forwarded out of the head buffer.
+                if bufferedBytesProcessed && forwardedFromHead > headEnd {
+                    iov.append(head + headEnd, forwardedFromHead - headEnd)
+                }
+                return u.write(iov)
             }
-            let forwardedHost = hostHeader.isEmpty ? authority : hostHeader
-            if !forwardedHost.isEmpty {
-                iov.append(s.xfhPrefix)
-                iov.append(forwardedHost)
-                iov.append(s.crlf)
-            }
-            if let line = reqLog.forwardedLine { iov.append(line) }
-            iov.append(isTLS ? s.headTailTLS : s.headTail)
-            // A retry re-sends the body bytes that had been forwarded out of the head buffer.
-            if bufferedBytesProcessed && forwardedFromHead > headEnd {
-                iov.append(head + headEnd, forwardedFromHead - headEnd)
-            }
-            return u.write(iov)
         }
         if let failed {
             upstreamLost(u, failed)
@@ -554,7 +553,8 @@ extension ClientConnection {
         bufferedBytesProcessed = true
         forwardedFromHead = headEnd
         if hasBody && expectContinue && !http10 {
-            write(s.continue100.base, s.continue100.count)
+            let line = worker.statics.continue100
+            write(line.base, line.count)
         }
         processRequestBytes(head + headEnd, headCount - headEnd, fromSocket: false, forward: true)
     }

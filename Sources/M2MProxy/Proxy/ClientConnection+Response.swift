@@ -5,7 +5,7 @@ internal import CLibUV
 /// body is streamed as it arrives, with backpressure from the client's write queue.
 extension ClientConnection {
     func upstreamData(_ u: UpstreamConnection, _ data: UnsafeRawBufferPointer) {
-        guard u === upstream else { return }
+        guard isUpstream(u) else { return }
         if state == .tunnel {
             tunnelFromUpstream(u, data.baseAddress!, data.count)
             return
@@ -135,40 +135,61 @@ extension ClientConnection {
     private func sendResponseHead(_ u: UpstreamConnection, headEnd: Int, bodyBytes: Int) -> Bool {
         let p = u.parser
         responseHeadSent = true
-        reqLog.status = p.statusCode
-        reqLog.upstreamHeadNs = worker.hrNow
+        let status = p.statusCode
+        reqLog.status = status
+        if worker.logsAccess { reqLog.upstreamHeadNs = worker.hrNow }
         u.stopTimer()
         // HTTP/1.0 clients cannot read chunked bodies: de-chunk and delimit by close.
         p.recordBody = dechunk
-        let noBody = isHEAD || p.statusCode == 204 || p.statusCode == 304 || p.statusCode == 101
-        clientWillClose = !keepAlive || (!noBody && p.messageNeedsEOF) || dechunk || !bodyDone || (clientEOF && nextStart < 0)
+        let noBody = isHEAD || status == 204 || status == 304 || status == 101
+        // Fixed once the head is parsed; `responseComplete` reads it again.
+        responseNeedsEOF = p.messageNeedsEOF
+        clientWillClose = !keepAlive || (!noBody && responseNeedsEOF) || dechunk || !bodyDone || (clientEOF && nextStart < 0)
         // Classify once; the request's kinds are no longer needed, so their slots are reused.
-        for i in 0..<p.headerCount {
-            let kind = HeaderKind.classify(p.headers[i].name)
+        let headers = p.headers
+        let headerCount = p.headerCount
+        for i in 0..<headerCount {
+            let kind = HeaderKind.classify(headers[i].name)
             kinds[i] = kind
-            if kind == .connection { responseConnectionTokens.add(value: p.headers[i].value) }
+            if kind == .connection { responseConnectionTokens.add(value: headers[i].value) }
         }
-        let s = worker.statics
+        let failed = worker.staticsRef._withUnsafeGuaranteedRef { s in
+            writeResponseHead(u, s, headEnd: headEnd, bodyBytes: bodyBytes, status: status, headers: headers, headerCount: headerCount)
+        }
+        if failed != nil {
+            abort()
+            return false
+        }
+        return true
+    }
+
+    private func writeResponseHead(
+        _ u: UpstreamConnection, _ s: StaticLines, headEnd: Int, bodyBytes: Int, status: Int,
+        headers: UnsafeMutablePointer<HeaderSpan>, headerCount: Int
+    ) -> UVError? {
         // llhttp skips empty lines before a status line: so do we.
         while responseHeadStart < headEnd, u.headBuffer.load(fromByteOffset: responseHeadStart, as: UInt8.self) == 0x0D
             || u.headBuffer.load(fromByteOffset: responseHeadStart, as: UInt8.self) == 0x0A {
             responseHeadStart += 1
         }
         let base = u.headBuffer + responseHeadStart
-        var lineEnd = 0
-        while lineEnd + 1 < headEnd - responseHeadStart, base.load(fromByteOffset: lineEnd, as: UInt8.self) != 0x0D {
-            lineEnd += 1
+        // The status line ends at its CR: right before the first field line (llhttp requires CRLF
+        // line ends), or else the first CR (or, defensively, the last byte of the head).
+        let headBytes = headEnd - responseHeadStart
+        var lineEnd = headerCount > 0 ? UnsafeRawPointer(headers[0].name.base) - 2 - UnsafeRawPointer(base) : -1
+        if lineEnd < 8 || lineEnd >= headBytes || base.load(fromByteOffset: lineEnd, as: UInt8.self) != 0x0D {
+            lineEnd = min(ByteSpan(base: base, count: headBytes).firstIndex(of: 0x0D), headBytes - 1)
         }
-        let failed: UVError? = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: 8 + p.headerCount) { storage in
+        return withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: 8 + headerCount) { storage in
             var iov = IOVecList(storage: storage)
             // Always answer as HTTP/1.1 ("HTTP/1.0 200 OK" from an old upstream → "HTTP/1.1 200 OK").
             iov.append(s.http11)
             iov.append(base + 8, lineEnd + 2 - 8)
             let lastLineEnd = u.headBuffer + headEnd - 2
-            for i in 0..<p.headerCount {
-                let name = p.headers[i].name
+            for i in 0..<headerCount {
+                let name = headers[i].name
                 let kind = kinds[i]
-                if kind == .upgrade && p.statusCode == 101 {
+                if kind == .upgrade && status == 101 {
                     // The protocol being switched to: the one hop-by-hop header that must pass.
                 } else if kind.isHopByHop || (kind.isNominatable && responseConnectionTokens.names(name)) {
                     continue
@@ -176,14 +197,13 @@ extension ClientConnection {
                 if dechunk && kind == .transferEncoding { continue }
                 // RFC 9110 §8.6/§6.4.1: no framing on a 204 (or 1xx); no Transfer-Encoding on a
                 // 304. An upstream that sends them anyway must not mislead the client's parser.
-                let status = p.statusCode
                 if kind == .transferEncoding && (status == 204 || status == 304) { continue }
                 if kind == .contentLength && status == 204 { continue }
                 let start = name.base
-                let end = i + 1 < p.headerCount ? p.headers[i + 1].name.base : UnsafeRawPointer(lastLineEnd)
+                let end = i + 1 < headerCount ? headers[i + 1].name.base : UnsafeRawPointer(lastLineEnd)
                 iov.append(start, end - start)
             }
-            if p.statusCode == 101 {
+            if status == 101 {
                 iov.append(s.connectionUpgrade)
             } else if clientWillClose {
                 iov.append(s.connectionClose)
@@ -194,11 +214,6 @@ extension ClientConnection {
             iov.append(u.headBuffer + headEnd, bodyBytes)
             return write(iov)
         }
-        if failed != nil {
-            abort()
-            return false
-        }
-        return true
     }
 
     private func processResponseBody(_ u: UpstreamConnection, _ base: UnsafeRawPointer, _ count: Int) {
@@ -257,10 +272,10 @@ extension ClientConnection {
         // it read as the next client's response.
         let status = u.parser.statusCode
         let bodyless = isHEAD || status == 204 || status == 304
-        let reusable = bodyDone && extraBytes == 0 && u.parser.shouldKeepAlive && !u.parser.messageNeedsEOF && !bodyless
+        let reusable = bodyDone && extraBytes == 0 && u.parser.shouldKeepAlive && !responseNeedsEOF && !bodyless
         u.stopTimer()
         if reusable {
-            worker.upstreamPools[u.pool.slot].release(u)
+            worker.upstreamPool(u.poolSlot)._withUnsafeGuaranteedRef { $0.release(u) }
         } else {
             u.abandon()
         }
@@ -269,7 +284,7 @@ extension ClientConnection {
     }
 
     func upstreamEnded(_ u: UpstreamConnection, _ error: UVError) {
-        guard u === upstream else { return }
+        guard isUpstream(u) else { return }
         if state == .tunnel {
             upstream = nil
             u.abandon()
@@ -290,7 +305,7 @@ extension ClientConnection {
     }
 
     func upstreamTimedOut(_ u: UpstreamConnection) {
-        guard u === upstream else { return }
+        guard isUpstream(u) else { return }
         noteUpstreamError(.responseTimeout)
         if responseHeadSent {
             abort()

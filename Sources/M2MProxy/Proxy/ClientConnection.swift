@@ -55,7 +55,12 @@ final class ClientConnection: UVStream {
     let reqLog = RequestLog()
 
     // MARK: per-request state (reset in `resetRequest`)
-    unowned(unsafe) var route: CompiledRoute? = nil
+    /// The matched route, unretained: a route lives as long as its router, which the worker
+    /// never frees (replaced ones are retired). The data path borrows it with
+    /// `_withUnsafeGuaranteedRef` (an `unowned(unsafe)` optional cost a retain/release pair at
+    /// every `guard let`); `route` is for the rest.
+    var routeRef: Unmanaged<CompiledRoute>? = nil
+    var route: CompiledRoute? { routeRef?.takeUnretainedValue() }
     var keepAlive = true
     var http10 = false
     var isHEAD = false
@@ -90,12 +95,26 @@ final class ClientConnection: UVStream {
     /// Origin-form target (path and query) to forward.
     var target = ByteSpan.empty
     var xffCount = 0
-    var upstream: UpstreamConnection?
+    /// The exchange's upstream connection, borrowed on the data path through `upstreamRef`.
+    /// While set, the connection's handles are open, and they keep it alive anyway until their
+    /// close callbacks run on a later loop turn.
+    private var upstreamOwner = OwnedRef<UpstreamConnection>()
+    var upstreamRef: Unmanaged<UpstreamConnection>? { upstreamOwner.unmanaged }
+    var upstream: UpstreamConnection? {
+        get { upstreamOwner.object }
+        set { upstreamOwner.object = newValue }
+    }
+
+    /// `c === upstream` without ARC.
+    @inline(__always)
+    func isUpstream(_ c: UpstreamConnection) -> Bool { upstreamOwner.holds(c) }
     var bodyFromSocket = false
     var retried = false
     var responseHeadSent = false
     var responseHeadStart = 0
     var responseHeadParsed = 0
+    /// `llhttp_message_needs_eof` of the response, taken when its head is sent.
+    var responseNeedsEOF = false
     var clientWillClose = false
     var dechunk = false
     var upstreamPausedForClient = false
@@ -376,7 +395,7 @@ final class ClientConnection: UVStream {
             headParsed = 0
             if let h = head {
                 head = nil
-                worker.pool.give(headBuffer: h)
+                worker.poolRef._withUnsafeGuaranteedRef { $0.give(headBuffer: h) }
             }
             state = .idle
             startTimer(ms: worker.limits.idleTimeoutMs)
@@ -393,7 +412,7 @@ final class ClientConnection: UVStream {
     }
 
     private func resetRequest() {
-        route = nil
+        routeRef = nil
         http10 = false
         isHEAD = false
         hasBody = false
@@ -419,6 +438,7 @@ final class ClientConnection: UVStream {
         responseHeadSent = false
         responseHeadStart = 0
         responseHeadParsed = 0
+        responseNeedsEOF = false
         clientWillClose = false
         dechunk = false
         upstreamPausedForClient = false

@@ -2,13 +2,26 @@
 /// a linear scan over byte comparisons beats any index for them.
 final class Router {
     let routes: [CompiledRoute]
+    /// The same routes unretained, for the data path (`matchRef`): the router keeps them alive,
+    /// and loading a class out of an Array costs a retain/release pair.
+    private let refs: ContiguousArray<Unmanaged<CompiledRoute>>
 
-    init(routes: [CompiledRoute]) { self.routes = routes }
+    init(routes: [CompiledRoute]) {
+        self.routes = routes
+        refs = ContiguousArray(routes.map { Unmanaged.passUnretained($0) })
+    }
 
     /// `host` is the request's host without port (empty when absent); `path` excludes the query.
     func match(host: ByteSpan, path: ByteSpan, method: Int) -> CompiledRoute? {
-        for r in routes where r.matchesHost(host) && r.matchesPath(path) && r.matchesMethod(method) {
-            return r
+        matchRef(host: host, path: path, method: method)?.takeUnretainedValue()
+    }
+
+    /// `match` without ARC: the route stays alive as long as this router (which the worker keeps,
+    /// also after a reload).
+    func matchRef(host: ByteSpan, path: ByteSpan, method: Int) -> Unmanaged<CompiledRoute>? {
+        for r in refs {
+            let hit = r._withUnsafeGuaranteedRef { $0.matchesHost(host) && $0.matchesPath(path) && $0.matchesMethod(method) }
+            if hit { return r }
         }
         return nil
     }

@@ -10,9 +10,16 @@ final class UpstreamConnection: UVStream {
     }
 
     unowned(unsafe) let pool: UpstreamPool
+    /// `pool.slot`, read without touching the pool (`Worker.upstreamPool`).
+    let poolSlot: Int
     private(set) var state: State = .resolving
-    /// The client whose request is on this connection (strong while active).
-    var client: ClientConnection?
+    /// The client whose request is on this connection (owned while active); response bytes
+    /// reach it borrowed, without a retain/release pair per read.
+    private var clientOwner = OwnedRef<ClientConnection>()
+    var client: ClientConnection? {
+        get { clientOwner.object }
+        set { clientOwner.object = newValue }
+    }
     let parser = HTTPParser(kind: .response)
     /// Response heads are parsed in place here, so header spans stay valid until written.
     /// Taken from the loop's pool for an exchange and given back when idle: an idle pooled
@@ -32,6 +39,7 @@ final class UpstreamConnection: UVStream {
 
     init(pool: UpstreamPool) {
         self.pool = pool
+        poolSlot = pool.slot
         super.init(worker: pool.worker)
     }
 
@@ -81,7 +89,7 @@ final class UpstreamConnection: UVStream {
         client = nil
         if let b = buffer {
             buffer = nil
-            worker.pool.give(headBuffer: b)
+            worker.poolRef._withUnsafeGuaranteedRef { $0.give(headBuffer: b) }
         }
         state = .idle
         exchanges += 1
@@ -91,7 +99,7 @@ final class UpstreamConnection: UVStream {
     }
 
     private func beginExchange() {
-        if buffer == nil { buffer = worker.pool.takeHeadBuffer() }
+        if buffer == nil { buffer = worker.poolRef._withUnsafeGuaranteedRef { $0.takeHeadBuffer() } }
         headCount = 0
         receivedResponseBytes = false
         parser.reset()
@@ -147,7 +155,7 @@ final class UpstreamConnection: UVStream {
         switch state {
         case .active:
             receivedResponseBytes = true
-            client?.upstreamData(self, data)
+            clientOwner.unmanaged?._withUnsafeGuaranteedRef { $0.upstreamData(self, data) }
         case .idle:
             // An idle upstream must not send anything; its framing is lost: drop it.
             pool.remove(self)
@@ -174,7 +182,7 @@ final class UpstreamConnection: UVStream {
             client?.upstreamWriteFailed(self, error)
             return
         }
-        client?.upstreamWriteDrained(self)
+        clientOwner.unmanaged?._withUnsafeGuaranteedRef { $0.upstreamWriteDrained(self) }
     }
 
     private func fail(_ error: ProxyError, kind: UpstreamErrorKind) {

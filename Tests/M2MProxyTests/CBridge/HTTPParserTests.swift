@@ -54,6 +54,25 @@ import Testing
         }
     }
 
+    /// Field lines are told apart by position (a name piece continues only where the last one
+    /// ended): fed one byte per call, empty values and split names still give the same spans.
+    @Test func headFedOneByteAtATime() {
+        let p = HTTPParser(kind: .request)
+        run(p, "GET / HTTP/1.1\r\nX-Empty:\r\nHost: a\r\nX-E2: \r\nX-Long-Name: v  w\r\n\r\n") { base, n in
+            var i = 0
+            while i < n {
+                if case .headersComplete(let c) = p.execute(base + i, 1) {
+                    #expect(i + c == n)
+                    break
+                }
+                i += 1
+            }
+            #expect(p.headerCount == 4)
+            #expect((0..<p.headerCount).map { p.headers[$0].name.makeString() } == ["X-Empty", "Host", "X-E2", "X-Long-Name"])
+            #expect((0..<p.headerCount).map { p.headers[$0].value.makeString() } == ["", "a", "", "v  w"])
+        }
+    }
+
     @Test(arguments: [
         "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",

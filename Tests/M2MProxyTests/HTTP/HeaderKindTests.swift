@@ -43,3 +43,35 @@ import Testing
         }
     }
 }
+
+/// The word-at-a-time scans of the request target.
+@Suite struct ByteSpanScanTests {
+    private func span<R>(_ s: String, _ body: (ByteSpan) -> R) -> R {
+        var b = Array(s.utf8)
+        return b.withUnsafeMutableBytes { body(ByteSpan(base: $0.baseAddress!, count: $0.count)) }
+    }
+
+    @Test func firstIndexAtEveryPosition() {
+        for length in 0..<20 {
+            for at in 0...length {
+                let text = String(repeating: "a", count: at) + (at < length ? "?" : "") + String(repeating: "b", count: max(length - at - 1, 0))
+                #expect(span(text) { $0.firstIndex(of: UInt8(ascii: "?")) } == at, "\(text)")
+            }
+        }
+        #expect(span("a?b?") { $0.firstIndex(of: UInt8(ascii: "?")) } == 1)
+    }
+
+    @Test func containsEitherAtEveryPosition() {
+        for length in 1..<20 {
+            for at in 0..<length {
+                for c in [".", "%"] {
+                    let text = String(repeating: "/", count: at) + c + String(repeating: "x", count: length - at - 1)
+                    #expect(span(text) { $0.containsEither(UInt8(ascii: "."), UInt8(ascii: "%")) }, "\(text)")
+                }
+            }
+            #expect(!span(String(repeating: "/-az09", count: length)) { $0.containsEither(UInt8(ascii: "."), UInt8(ascii: "%")) })
+        }
+        // Bytes next to the searched ones, and high bytes, are no match.
+        #expect(!span("/-/0$&\u{00AE}\u{00A5}/abc") { $0.containsEither(UInt8(ascii: "."), UInt8(ascii: "%")) })
+    }
+}

@@ -81,6 +81,15 @@ import Testing
         #expect(String(decoding: bytes, as: UTF8.self) == "deadbeef00000002")
     }
 
+    @Test func hexDigitsOfEveryNibble() {
+        for x: UInt32 in [0, 0x0123_4567, 0x89ab_cdef, 0xffff_ffff, 0x1000_000a, 0x9a9a_0f0f] {
+            let word = RequestIDGenerator.hexDigits(x)
+            let text = withUnsafeBytes(of: word) { String(decoding: $0, as: UTF8.self) }
+            let hex = String(x, radix: 16)
+            #expect(text == String(repeating: "0", count: 8 - hex.count) + hex)
+        }
+    }
+
     @Test func clientRequestIDSanity() {
         func sane(_ s: String) -> Bool {
             Array(s.utf8).withUnsafeBytes { b in
