@@ -40,15 +40,32 @@ extension WriteRequest: Sendable {}
 
 /// Per-loop free list of write requests and head buffers, so steady-state traffic allocates
 /// nothing (h2o keeps per-thread pools the same way).
+///
+/// A head buffer carries the per-request tables after its bytes: the header spans of the head
+/// parsed in it and one `HeaderKind` per header. A connection holds a head buffer only while a
+/// request (or response) is in progress, so an idle keep-alive connection holds no per-request
+/// memory at all (h2o's per-request pool: what a request uses dies with it).
 final class BufferPool {
+    /// Header slots of a head buffer's tables (llhttp reports at most this many per head).
+    static let headerSlots = 128
+
     private var writeRequests: [WriteRequest] = []
     private var smallWriteRequests: [WriteRequest] = []
     private var headBuffers: [UnsafeMutableRawPointer] = []
+    /// Head bytes a head buffer holds (its tables follow).
     let headBufferCapacity: Int
+    private let spansOffset: Int
+    private let kindsOffset: Int
+    /// Bytes of one head buffer allocation, tables included.
+    let headBufferBytes: Int
     private let maxPooled = 256
 
     init(headBufferCapacity: Int) {
         self.headBufferCapacity = headBufferCapacity
+        let spanAlign = MemoryLayout<HeaderSpan>.alignment
+        spansOffset = (headBufferCapacity + spanAlign - 1) / spanAlign * spanAlign
+        kindsOffset = spansOffset + Self.headerSlots * MemoryLayout<HeaderSpan>.stride
+        headBufferBytes = kindsOffset + Self.headerSlots * MemoryLayout<HeaderKind>.stride
         writeRequests.reserveCapacity(maxPooled)
         headBuffers.reserveCapacity(maxPooled)
     }
@@ -81,7 +98,13 @@ final class BufferPool {
     }
 
     func takeHeadBuffer() -> UnsafeMutableRawPointer {
-        headBuffers.popLast() ?? .allocate(byteCount: headBufferCapacity, alignment: 16)
+        if let b = headBuffers.popLast() {
+            return b
+        }
+        let b = UnsafeMutableRawPointer.allocate(byteCount: headBufferBytes, alignment: 16)
+        (b + spansOffset).bindMemory(to: HeaderSpan.self, capacity: Self.headerSlots)
+        (b + kindsOffset).bindMemory(to: HeaderKind.self, capacity: Self.headerSlots)
+        return b
     }
 
     func give(headBuffer: UnsafeMutableRawPointer) {
@@ -90,6 +113,16 @@ final class BufferPool {
         } else {
             headBuffer.deallocate()
         }
+    }
+
+    /// The header-span table of a head buffer (`headerSlots` entries).
+    func headerSpans(in headBuffer: UnsafeMutableRawPointer) -> UnsafeMutablePointer<HeaderSpan> {
+        (headBuffer + spansOffset).assumingMemoryBound(to: HeaderSpan.self)
+    }
+
+    /// The header-kind table of a head buffer (`headerSlots` entries).
+    func headerKinds(in headBuffer: UnsafeMutableRawPointer) -> UnsafeMutablePointer<HeaderKind> {
+        (headBuffer + kindsOffset).assumingMemoryBound(to: HeaderKind.self)
     }
 }
 

@@ -134,6 +134,8 @@ extension ClientConnection {
     /// with it. Returns false if the client connection failed.
     private func sendResponseHead(_ u: UpstreamConnection, headEnd: Int, bodyBytes: Int) -> Bool {
         let p = u.parser
+        // The parser's table pointer is a var (lent per exchange): one load, not one per use.
+        let headers = p.headers
         responseHeadSent = true
         reqLog.status = p.statusCode
         reqLog.upstreamHeadNs = worker.hrNow
@@ -144,9 +146,9 @@ extension ClientConnection {
         clientWillClose = !keepAlive || (!noBody && p.messageNeedsEOF) || dechunk || !bodyDone || (clientEOF && nextStart < 0)
         // Classify once; the request's kinds are no longer needed, so their slots are reused.
         for i in 0..<p.headerCount {
-            let kind = HeaderKind.classify(p.headers[i].name)
+            let kind = HeaderKind.classify(headers[i].name)
             kinds[i] = kind
-            if kind == .connection { responseConnectionTokens.add(value: p.headers[i].value) }
+            if kind == .connection { responseConnectionTokens.add(value: headers[i].value) }
         }
         let s = worker.statics
         // llhttp skips empty lines before a status line: so do we.
@@ -166,7 +168,7 @@ extension ClientConnection {
             iov.append(base + 8, lineEnd + 2 - 8)
             let lastLineEnd = u.headBuffer + headEnd - 2
             for i in 0..<p.headerCount {
-                let name = p.headers[i].name
+                let name = headers[i].name
                 let kind = kinds[i]
                 if kind == .upgrade && p.statusCode == 101 {
                     // The protocol being switched to: the one hop-by-hop header that must pass.
@@ -180,7 +182,7 @@ extension ClientConnection {
                 if kind == .transferEncoding && (status == 204 || status == 304) { continue }
                 if kind == .contentLength && status == 204 { continue }
                 let start = name.base
-                let end = i + 1 < p.headerCount ? p.headers[i + 1].name.base : UnsafeRawPointer(lastLineEnd)
+                let end = i + 1 < p.headerCount ? headers[i + 1].name.base : UnsafeRawPointer(lastLineEnd)
                 iov.append(start, end - start)
             }
             if p.statusCode == 101 {
