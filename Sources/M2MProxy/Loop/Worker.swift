@@ -22,6 +22,11 @@ final class Worker {
     /// Head buffers hold a whole head plus one read beyond it (pipelined bytes or body).
     let headBufferCapacity: Int
     let pool: BufferPool
+    /// Every `poolTrimIntervalMs` the pool releases the buffers no request took meanwhile: after
+    /// a burst the memory goes back to the kernel within a few seconds, while steady traffic
+    /// keeps reusing its buffers (no allocation per request).
+    static let poolTrimIntervalMs: UInt64 = 2000
+    private let poolTrimTimer: RepeatingTimer
     let statics = StaticLines()
     let resolver: Resolver
     /// TLS buffers, contexts and the drain handle of this loop (`CBridge/TLSLoopState.swift`).
@@ -72,6 +77,10 @@ final class Worker {
         readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
         headBufferCapacity = config.limits.maxHeaderBytes + 2 * readBufferSize + 1024
         pool = BufferPool(headBufferCapacity: headBufferCapacity)
+        // The timer holds the pool, not the worker; it does not keep a draining loop alive.
+        poolTrimTimer = RepeatingTimer(loop: loop, everyMs: Self.poolTrimIntervalMs, unref: true) { [pool] in
+            _ = pool.trim()
+        }
         resolver = Resolver(loop: loop)
         metrics = RequestMetrics(routeNames: config.routes.map(\.name))
         tokens = TokenClient(workerID: id, control: control, board: board)
@@ -370,7 +379,8 @@ final class Worker {
 
     /// This worker's counters, copied for a scrape.
     func metricsPart() -> WorkerMetrics {
-        WorkerMetrics(worker: id, requests: metrics, tokenWaits: tokens.waits, openConnections: openConnections, activeRequests: activeRequests)
+        WorkerMetrics(worker: id, requests: metrics, tokenWaits: tokens.waits, openConnections: openConnections, activeRequests: activeRequests,
+                      bufferPoolBytes: pool.freeBytes)
     }
 
     /// A message from the control loop (on this loop's thread).
