@@ -34,6 +34,8 @@ struct MetricsSnapshot {
     var tokenCacheWaits = 0
     var openConnections = 0
     var activeRequests = 0
+    /// Bytes of free pooled buffers, all loops together.
+    var bufferPoolBytes = 0
     /// Requests answered by each worker loop, by worker id.
     var workerRequests: [UInt64] = []
 

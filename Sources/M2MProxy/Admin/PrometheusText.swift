@@ -6,7 +6,7 @@ enum PrometheusText {
     /// Every metric the proxy exports, declared once (Envoy's `ALL_*_STATS` habit, STYLE.md §9).
     enum Family: CaseIterable {
         case requests, requestDuration, upstreamErrors, tokenRequests, tokenCacheWaits, tokenExpiry
-        case tokenFetchDuration, openConnections, activeRequests, workerRequests
+        case tokenFetchDuration, openConnections, activeRequests, workerRequests, bufferPoolBytes
 
         var name: String {
             switch self {
@@ -20,6 +20,7 @@ enum PrometheusText {
             case .openConnections: "m2m_open_connections"
             case .activeRequests: "m2m_active_requests"
             case .workerRequests: "m2m_worker_requests_total"
+            case .bufferPoolBytes: "m2m_buffer_pool_bytes"
             }
         }
 
@@ -27,7 +28,7 @@ enum PrometheusText {
             switch self {
             case .requests, .upstreamErrors, .tokenRequests, .tokenCacheWaits, .workerRequests: "counter"
             case .requestDuration, .tokenFetchDuration: "histogram"
-            case .tokenExpiry, .openConnections, .activeRequests: "gauge"
+            case .tokenExpiry, .openConnections, .activeRequests, .bufferPoolBytes: "gauge"
             }
         }
 
@@ -43,6 +44,7 @@ enum PrometheusText {
             case .openConnections: "Open client connections."
             case .activeRequests: "Requests in progress."
             case .workerRequests: "Requests answered, by worker loop (how SO_REUSEPORT spread the connections)."
+            case .bufferPoolBytes: "Bytes of free buffers kept for reuse by the worker loops (released when unused for a few seconds)."
             }
         }
     }
@@ -89,6 +91,8 @@ enum PrometheusText {
                 for (worker, count) in s.workerRequests.enumerated() {
                     out += "\(n){worker=\"\(worker)\"} \(count)\n"
                 }
+            case .bufferPoolBytes:
+                out += "\(n) \(s.bufferPoolBytes)\n"
             }
         }
         return out

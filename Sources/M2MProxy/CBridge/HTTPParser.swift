@@ -39,8 +39,15 @@ final class HTTPParser {
 
     private let parser: UnsafeMutablePointer<llhttp_t>
     private let settings: UnsafeMutablePointer<llhttp_settings_t>
-    let maxHeaders: Int
-    let headers: UnsafeMutablePointer<HeaderSpan>
+    /// Header slots available now: the owned table's size, or the lent table's (0 while none is
+    /// lent; a header then fails the parse as too many headers, never writes anywhere).
+    private(set) var maxHeaders: Int
+    /// The header table: owned (`maxHeaders` > 0 at init) or lent per message by the owner
+    /// (`lendHeaders`), so that an idle keep-alive connection holds none.
+    private var headerTable: UnsafeMutablePointer<HeaderSpan>?
+    private let ownsHeaders: Bool
+    /// Valid for `0..<headerCount` while a table is owned or lent.
+    var headers: UnsafeMutablePointer<HeaderSpan> { headerTable.unsafelyUnwrapped }
     private(set) var headerCount = 0
     private(set) var method = ByteSpan.empty
     private(set) var url = ByteSpan.empty
@@ -49,7 +56,13 @@ final class HTTPParser {
     /// For responses to HEAD: tell llhttp there is no body.
     var skipBody = false
     /// When set, body pieces (de-chunked) are collected in `bodySpans` (HTTP/1.0 clients, token answers).
-    var recordBody = false
+    var recordBody = false {
+        didSet {
+            // Reserved on first use only: request parsers never record bodies, so their
+            // connections carry no span array.
+            if recordBody && bodySpans.capacity == 0 { bodySpans.reserveCapacity(32) }
+        }
+    }
     private(set) var bodySpans: [ByteSpan] = []
     /// Decoded body bytes of the current message (chunk framing excluded).
     private(set) var bodyBytes: UInt64 = 0
@@ -69,12 +82,15 @@ final class HTTPParser {
 
     private enum Pending { case none, headers, message }
 
+    /// `maxHeaders` > 0: the parser owns a table of that many headers. 0: it parses heads only
+    /// while the owner lends it a table (`lendHeaders`), as connections do with the one in their
+    /// pooled head buffer.
     init(kind: Kind, maxHeaders: Int = 128) {
         self.maxHeaders = maxHeaders
-        headers = .allocate(capacity: maxHeaders)
+        ownsHeaders = maxHeaders > 0
+        headerTable = maxHeaders > 0 ? .allocate(capacity: maxHeaders) : nil
         parser = .allocate(capacity: 1)
         settings = .allocate(capacity: 1)
-        bodySpans.reserveCapacity(32)
         llhttp_settings_init(settings)
         settings.pointee.on_message_begin = { p in
             owner(p)._withUnsafeGuaranteedRef { $0.messageBegin() }
@@ -135,7 +151,7 @@ final class HTTPParser {
 
     deinit {
         trailerName.deallocate()
-        headers.deallocate()
+        if ownsHeaders { headerTable?.deallocate() }
         parser.deallocate()
         settings.deallocate()
     }
@@ -173,6 +189,22 @@ final class HTTPParser {
     }
 
     func resume() { llhttp_resume(parser) }
+
+    /// Parses heads into `table` (`capacity` slots) from now on; for a parser made with
+    /// `maxHeaders: 0`. The table must stay valid until `returnHeaders`.
+    func lendHeaders(_ table: UnsafeMutablePointer<HeaderSpan>, capacity: Int) {
+        assert(!ownsHeaders, "the parser owns its header table")
+        headerTable = table
+        maxHeaders = capacity
+    }
+
+    /// The lent table goes back (the message is done with): no header span is valid after this.
+    func returnHeaders() {
+        assert(!ownsHeaders, "the parser owns its header table")
+        headerTable = nil
+        maxHeaders = 0
+        headerCount = 0
+    }
 
     /// Tells llhttp the peer closed: completes a close-delimited message. True if that was clean.
     func finish() -> Bool {

@@ -40,16 +40,45 @@ extension WriteRequest: Sendable {}
 
 /// Per-loop free list of write requests and head buffers, so steady-state traffic allocates
 /// nothing (h2o keeps per-thread pools the same way).
+///
+/// A head buffer carries the per-request tables after its bytes: the header spans of the head
+/// parsed in it and one `HeaderKind` per header. A connection holds a head buffer only while a
+/// request (or response) is in progress, so an idle keep-alive connection holds no per-request
+/// memory at all (h2o's per-request pool: what a request uses dies with it).
+///
+/// Free buffers that stayed unused for a whole trim interval are released (`trim`): a burst
+/// leaves no pool of hundreds of 64 KiB+ buffers behind for good.
 final class BufferPool {
+    /// Header slots of a head buffer's tables (llhttp reports at most this many per head).
+    static let headerSlots = 128
+    /// Free buffers of each kind that `trim` keeps however long they were unused, so a trickle
+    /// of requests after a quiet interval still allocates nothing.
+    static let keepFree = 2
+
     private var writeRequests: [WriteRequest] = []
     private var smallWriteRequests: [WriteRequest] = []
     private var headBuffers: [UnsafeMutableRawPointer] = []
+    /// The fewest free entries each list had since the last `trim`: that many were not used
+    /// during the whole interval.
+    private var writeRequestsLow = 0
+    private var smallWriteRequestsLow = 0
+    private var headBuffersLow = 0
+    /// Head bytes a head buffer holds (its tables follow).
     let headBufferCapacity: Int
+    private let spansOffset: Int
+    private let kindsOffset: Int
+    /// Bytes of one head buffer allocation, tables included.
+    let headBufferBytes: Int
     private let maxPooled = 256
 
     init(headBufferCapacity: Int) {
         self.headBufferCapacity = headBufferCapacity
+        let spanAlign = MemoryLayout<HeaderSpan>.alignment
+        spansOffset = (headBufferCapacity + spanAlign - 1) / spanAlign * spanAlign
+        kindsOffset = spansOffset + Self.headerSlots * MemoryLayout<HeaderSpan>.stride
+        headBufferBytes = kindsOffset + Self.headerSlots * MemoryLayout<HeaderKind>.stride
         writeRequests.reserveCapacity(maxPooled)
+        smallWriteRequests.reserveCapacity(maxPooled)
         headBuffers.reserveCapacity(maxPooled)
     }
 
@@ -60,12 +89,14 @@ final class BufferPool {
     func takeWriteRequest(capacity: Int) -> WriteRequest {
         if capacity <= WriteRequest.smallCapacity {
             if let r = smallWriteRequests.popLast() {
+                if smallWriteRequests.count < smallWriteRequestsLow { smallWriteRequestsLow = smallWriteRequests.count }
                 r.count = 0
                 return r
             }
             return WriteRequest(capacity: WriteRequest.smallCapacity)
         }
         if capacity <= WriteRequest.standardCapacity, let r = writeRequests.popLast() {
+            if writeRequests.count < writeRequestsLow { writeRequestsLow = writeRequests.count }
             r.count = 0
             return r
         }
@@ -81,7 +112,14 @@ final class BufferPool {
     }
 
     func takeHeadBuffer() -> UnsafeMutableRawPointer {
-        headBuffers.popLast() ?? .allocate(byteCount: headBufferCapacity, alignment: 16)
+        if let b = headBuffers.popLast() {
+            if headBuffers.count < headBuffersLow { headBuffersLow = headBuffers.count }
+            return b
+        }
+        let b = UnsafeMutableRawPointer.allocate(byteCount: headBufferBytes, alignment: 16)
+        (b + spansOffset).bindMemory(to: HeaderSpan.self, capacity: Self.headerSlots)
+        (b + kindsOffset).bindMemory(to: HeaderKind.self, capacity: Self.headerSlots)
+        return b
     }
 
     func give(headBuffer: UnsafeMutableRawPointer) {
@@ -90,6 +128,55 @@ final class BufferPool {
         } else {
             headBuffer.deallocate()
         }
+    }
+
+    /// The header-span table of a head buffer (`headerSlots` entries).
+    func headerSpans(in headBuffer: UnsafeMutableRawPointer) -> UnsafeMutablePointer<HeaderSpan> {
+        (headBuffer + spansOffset).assumingMemoryBound(to: HeaderSpan.self)
+    }
+
+    /// The header-kind table of a head buffer (`headerSlots` entries).
+    func headerKinds(in headBuffer: UnsafeMutableRawPointer) -> UnsafeMutablePointer<HeaderKind> {
+        (headBuffer + kindsOffset).assumingMemoryBound(to: HeaderKind.self)
+    }
+
+    /// Bytes held by free buffers (the `m2m_buffer_pool_bytes` gauge).
+    var freeBytes: Int {
+        headBuffers.count * headBufferBytes + writeRequests.count * WriteRequest.standardCapacity
+            + smallWriteRequests.count * WriteRequest.smallCapacity
+    }
+
+    /// Releases the free buffers that were not taken since the last call (beyond `keepFree` of
+    /// each kind), oldest first. Returns the bytes released. Called on a timer, never per request.
+    @discardableResult
+    func trim() -> Int {
+        var released = 0
+        let heads = min(headBuffersLow, headBuffers.count - Self.keepFree)
+        if heads > 0 {
+            // Taken and given at the end: the oldest are first.
+            for b in headBuffers[..<heads] { b.deallocate() }
+            headBuffers.removeFirst(heads)
+            released += heads * headBufferBytes
+        }
+        let writes = min(writeRequestsLow, writeRequests.count - Self.keepFree)
+        if writes > 0 {
+            writeRequests.removeFirst(writes)
+            released += writes * WriteRequest.standardCapacity
+        }
+        let smalls = min(smallWriteRequestsLow, smallWriteRequests.count - Self.keepFree)
+        if smalls > 0 {
+            smallWriteRequests.removeFirst(smalls)
+            released += smalls * WriteRequest.smallCapacity
+        }
+        headBuffersLow = headBuffers.count
+        writeRequestsLow = writeRequests.count
+        smallWriteRequestsLow = smallWriteRequests.count
+        if released > 0 {
+            // free() keeps most of it in the allocator's arenas (glibc trims only the top of a
+            // heap, and lowers no mmap threshold): hand the free pages back to the kernel.
+            _ = malloc_trim(0)
+        }
+        return released
     }
 }
 

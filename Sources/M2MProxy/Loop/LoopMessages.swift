@@ -39,4 +39,6 @@ struct WorkerMetrics: Sendable {
     var tokenWaits: Int
     var openConnections: Int
     var activeRequests: Int
+    /// Bytes of free buffers in the worker's pool.
+    var bufferPoolBytes: Int = 0
 }

@@ -25,6 +25,11 @@ final class Worker {
     let statics: StaticLines
     /// `statics` borrowed (see `poolRef`).
     let staticsRef: Unmanaged<StaticLines>
+    /// Every `poolTrimIntervalMs` the pool releases the buffers no request took meanwhile: after
+    /// a burst the memory goes back to the kernel within a few seconds, while steady traffic
+    /// keeps reusing its buffers (no allocation per request).
+    static let poolTrimIntervalMs: UInt64 = 2000
+    private let poolTrimTimer: RepeatingTimer
     let resolver: Resolver
     /// TLS buffers, contexts and the drain handle of this loop (`CBridge/TLSLoopState.swift`).
     let tls: TLSLoopState
@@ -88,6 +93,10 @@ final class Worker {
         self.statics = statics
         staticsRef = .passUnretained(statics)
         poolRef = .passUnretained(pool)
+        // The timer holds the pool, not the worker; it does not keep a draining loop alive.
+        poolTrimTimer = RepeatingTimer(loop: loop, everyMs: Self.poolTrimIntervalMs, unref: true) { [pool] in
+            _ = pool.trim()
+        }
         resolver = Resolver(loop: loop)
         metrics = RequestMetrics(routeNames: config.routes.map(\.name))
         tokens = TokenClient(workerID: id, control: control, board: board)
@@ -399,7 +408,8 @@ final class Worker {
 
     /// This worker's counters, copied for a scrape.
     func metricsPart() -> WorkerMetrics {
-        WorkerMetrics(worker: id, requests: metrics, tokenWaits: tokens.waits, openConnections: openConnections, activeRequests: activeRequests)
+        WorkerMetrics(worker: id, requests: metrics, tokenWaits: tokens.waits, openConnections: openConnections, activeRequests: activeRequests,
+                      bufferPoolBytes: pool.freeBytes)
     }
 
     /// A message from the control loop (on this loop's thread).

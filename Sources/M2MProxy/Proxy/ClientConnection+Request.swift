@@ -3,7 +3,7 @@ internal import CLibUV
 /// Reading the request head, routing it, and forwarding the request to the upstream.
 extension ClientConnection {
     func appendHead(_ data: UnsafeRawBufferPointer) {
-        if head == nil { head = worker.poolRef._withUnsafeGuaranteedRef { $0.takeHeadBuffer() } }
+        if head == nil { takeHead() }
         guard headCount + data.count <= worker.headBufferCapacity else {
             respond(.headerTooLarge)
             return

@@ -134,6 +134,8 @@ extension ClientConnection {
     /// with it. Returns false if the client connection failed.
     private func sendResponseHead(_ u: UpstreamConnection, headEnd: Int, bodyBytes: Int) -> Bool {
         let p = u.parser
+        // The parser's table pointer is a var (lent per exchange): one load, not one per use.
+        let headers = p.headers
         responseHeadSent = true
         let status = p.statusCode
         reqLog.status = status
@@ -146,7 +148,6 @@ extension ClientConnection {
         responseNeedsEOF = p.messageNeedsEOF
         clientWillClose = !keepAlive || (!noBody && responseNeedsEOF) || dechunk || !bodyDone || (clientEOF && nextStart < 0)
         // Classify once; the request's kinds are no longer needed, so their slots are reused.
-        let headers = p.headers
         let headerCount = p.headerCount
         for i in 0..<headerCount {
             let kind = HeaderKind.classify(headers[i].name)

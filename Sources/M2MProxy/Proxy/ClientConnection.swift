@@ -30,11 +30,13 @@ final class ClientConnection: UVStream {
     }
 
     var state: State = .idle
-    let parser = HTTPParser(kind: .request)
+    /// Its header table is the head buffer's (lent while a request is in progress).
+    let parser = HTTPParser(kind: .request, maxHeaders: 0)
     /// Per-connection head buffer, taken from the loop's pool while a request is in progress
     /// (an idle keep-alive connection holds none). The head is parsed in place, so header spans
-    /// stay valid until the request ends; pipelined bytes wait here too.
-    var head: UnsafeMutableRawPointer?
+    /// stay valid until the request ends; pipelined bytes wait here too. It also carries the
+    /// request's header spans and kinds (`BufferPool`): see `takeHead`/`giveHead`.
+    private(set) var head: UnsafeMutableRawPointer?
     var headCount = 0
     var headParsed = 0
     var headEnd = 0
@@ -48,8 +50,10 @@ final class ClientConnection: UVStream {
     private(set) var clientIP = ""
     /// The TCP peer, for allow_cidrs and trusted_proxies.
     private(set) var peer = IPAddress(isIPv6: false, hi: 0, lo: 0)
-    /// Kind of each header of the current request, classified once.
-    let kinds: UnsafeMutablePointer<HeaderKind>
+    /// Kind of each header of the current request, classified once (then of the response's).
+    /// Valid while `head` is held: the table is part of the head buffer.
+    var kinds: UnsafeMutablePointer<HeaderKind> { kindTable.unsafelyUnwrapped }
+    private var kindTable: UnsafeMutablePointer<HeaderKind>?
     var connectionTokens = ConnectionTokens()
     /// The logging phase's notes on the current request (`+Logging.swift`).
     let reqLog = RequestLog()
@@ -137,7 +141,6 @@ final class ClientConnection: UVStream {
     private var pipelinedPending = false
 
     override init(worker: Worker) {
-        kinds = .allocate(capacity: 128)
         parser.isForbiddenTrailer = ClientConnection.isForbiddenTrailerName
         xffLine = worker.statics.empty
         xffSuffix = worker.statics.empty
@@ -145,8 +148,26 @@ final class ClientConnection: UVStream {
     }
 
     deinit {
-        kinds.deallocate()
         if let head { worker.pool.give(headBuffer: head) }
+    }
+
+    /// A request begins: the head buffer and the per-request tables in it come from the pool.
+    func takeHead() {
+        let pool = worker.pool
+        let h = pool.takeHeadBuffer()
+        head = h
+        kindTable = pool.headerKinds(in: h)
+        parser.lendHeaders(pool.headerSpans(in: h), capacity: BufferPool.headerSlots)
+    }
+
+    /// Idle keep-alive (nothing buffered): back to the pool, so an idle connection holds only
+    /// its handles and small fields.
+    private func giveHead() {
+        guard let h = head else { return }
+        head = nil
+        kindTable = nil
+        parser.returnHeaders()
+        worker.pool.give(headBuffer: h)
     }
 
     /// Called by the listener once accepted.
@@ -393,10 +414,7 @@ final class ClientConnection: UVStream {
         } else {
             headCount = 0
             headParsed = 0
-            if let h = head {
-                head = nil
-                worker.poolRef._withUnsafeGuaranteedRef { $0.give(headBuffer: h) }
-            }
+            giveHead()
             state = .idle
             startTimer(ms: worker.limits.idleTimeoutMs)
             startReading()

@@ -20,10 +20,11 @@ final class UpstreamConnection: UVStream {
         get { clientOwner.object }
         set { clientOwner.object = newValue }
     }
-    let parser = HTTPParser(kind: .response)
+    /// Its header table is the head buffer's (lent for an exchange).
+    let parser = HTTPParser(kind: .response, maxHeaders: 0)
     /// Response heads are parsed in place here, so header spans stay valid until written.
     /// Taken from the loop's pool for an exchange and given back when idle: an idle pooled
-    /// connection holds no buffer.
+    /// connection holds no buffer and no header table.
     private var buffer: UnsafeMutableRawPointer?
     var headBuffer: UnsafeMutableRawPointer { buffer! }
     /// A response head must fit in 64 KiB (nginx's default is 4–8 KiB); the rest of the buffer
@@ -89,6 +90,7 @@ final class UpstreamConnection: UVStream {
         client = nil
         if let b = buffer {
             buffer = nil
+            parser.returnHeaders()
             worker.poolRef._withUnsafeGuaranteedRef { $0.give(headBuffer: b) }
         }
         state = .idle
@@ -99,7 +101,11 @@ final class UpstreamConnection: UVStream {
     }
 
     private func beginExchange() {
-        if buffer == nil { buffer = worker.poolRef._withUnsafeGuaranteedRef { $0.takeHeadBuffer() } }
+        if buffer == nil {
+            let b = worker.pool.takeHeadBuffer()
+            buffer = b
+            parser.lendHeaders(worker.pool.headerSpans(in: b), capacity: BufferPool.headerSlots)
+        }
         headCount = 0
         receivedResponseBytes = false
         parser.reset()

@@ -22,7 +22,9 @@ import Testing
             credential: "logto", resource: "https://api", scopes: ["write"], organizationID: nil, secondsLeft: 30,
             expiresInSeconds: 50, fetching: false, lastOutcome: "ok", lastError: nil, outcomes: ["ok": 1],
             fetchDurations: fetch, routes: ["other"], prefetch: false)
-        return MetricsSnapshot(metrics: [m, m2], tokens: [token, token2], tokenCacheWaits: 7, openConnections: 3, activeRequests: 1)
+        var s = MetricsSnapshot(metrics: [m, m2], tokens: [token, token2], tokenCacheWaits: 7, openConnections: 3, activeRequests: 1)
+        s.bufferPoolBytes = 4096
+        return s
     }
 
     @Test func everyFamilyHasHelpAndType() {
@@ -43,6 +45,7 @@ import Testing
         #expect(lines.contains("m2m_token_cache_waits_total 7"))
         #expect(lines.contains("m2m_open_connections 3"))
         #expect(lines.contains("m2m_active_requests 1"))
+        #expect(lines.contains("m2m_buffer_pool_bytes 4096"))
     }
 
     @Test func labelValuesAreEscaped() {

@@ -111,6 +111,35 @@ import Testing
         }
     }
 
+    @Test func lentHeaderTableIsUsedOnlyWhileLent() {
+        // Connections' parsers own no table: an idle keep-alive connection holds none.
+        let p = HTTPParser(kind: .request, maxHeaders: 0)
+        run(p, "GET / HTTP/1.1\r\nHost: a\r\n\r\n") { base, n in
+            guard case .error(let e) = p.execute(base, n) else { Issue.record("parsed without a table"); return }
+            #expect(e.isHeaderOverflow)
+        }
+        let fresh = HTTPParser(kind: .request, maxHeaders: 0)
+        let table = UnsafeMutablePointer<HeaderSpan>.allocate(capacity: 2)
+        defer { table.deallocate() }
+        fresh.lendHeaders(table, capacity: 2)
+        run(fresh, "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n\r\n") { base, n in
+            guard case .headersComplete = fresh.execute(base, n) else { Issue.record("no head"); return }
+            #expect(fresh.headerCount == 2)
+            #expect(table[1].value.makeString() == "b")
+            #expect(fresh.headers == table)
+        }
+        fresh.returnHeaders()
+        #expect(fresh.headerCount == 0)
+        #expect(fresh.maxHeaders == 0)
+    }
+
+    @Test func requestParserKeepsNoBodySpanArray() {
+        let p = HTTPParser(kind: .request)
+        #expect(p.bodySpans.capacity == 0)
+        p.recordBody = true
+        #expect(p.bodySpans.capacity >= 32)
+    }
+
     @Test func responseToHeadHasNoBody() {
         let p = HTTPParser(kind: .response)
         p.skipBody = true
