@@ -79,6 +79,9 @@ final class AdminHandler {
             activeRequests: parts.reduce(0) { $0 + $1.activeRequests })
         s.workerRequests = Array(repeating: 0, count: control.workerCount)
         for p in parts where p.worker < s.workerRequests.count { s.workerRequests[p.worker] = p.requests.total }
+        for p in parts {
+            for h in p.tlsHandshakes { s.addTLSHandshakes(h) }
+        }
         return s
     }
 

@@ -6,7 +6,7 @@ enum PrometheusText {
     /// Every metric the proxy exports, declared once (Envoy's `ALL_*_STATS` habit, STYLE.md §9).
     enum Family: CaseIterable {
         case requests, requestDuration, upstreamErrors, tokenRequests, tokenCacheWaits, tokenExpiry
-        case tokenFetchDuration, openConnections, activeRequests, workerRequests
+        case tokenFetchDuration, openConnections, activeRequests, workerRequests, upstreamTLSHandshakes
 
         var name: String {
             switch self {
@@ -20,12 +20,13 @@ enum PrometheusText {
             case .openConnections: "m2m_open_connections"
             case .activeRequests: "m2m_active_requests"
             case .workerRequests: "m2m_worker_requests_total"
+            case .upstreamTLSHandshakes: "m2m_upstream_tls_handshakes_total"
             }
         }
 
         var type: String {
             switch self {
-            case .requests, .upstreamErrors, .tokenRequests, .tokenCacheWaits, .workerRequests: "counter"
+            case .requests, .upstreamErrors, .tokenRequests, .tokenCacheWaits, .workerRequests, .upstreamTLSHandshakes: "counter"
             case .requestDuration, .tokenFetchDuration: "histogram"
             case .tokenExpiry, .openConnections, .activeRequests: "gauge"
             }
@@ -43,6 +44,7 @@ enum PrometheusText {
             case .openConnections: "Open client connections."
             case .activeRequests: "Requests in progress."
             case .workerRequests: "Requests answered, by worker loop (how SO_REUSEPORT spread the connections)."
+            case .upstreamTLSHandshakes: "Completed TLS handshakes of new upstream connections, by upstream and whether a session was resumed."
             }
         }
     }
@@ -88,6 +90,12 @@ enum PrometheusText {
             case .workerRequests:
                 for (worker, count) in s.workerRequests.enumerated() {
                     out += "\(n){worker=\"\(worker)\"} \(count)\n"
+                }
+            case .upstreamTLSHandshakes:
+                for h in s.tlsHandshakes {
+                    let upstream = escapeLabel(h.upstream)
+                    out += "\(n){upstream=\"\(upstream)\",resumed=\"false\"} \(h.full)\n"
+                    out += "\(n){upstream=\"\(upstream)\",resumed=\"true\"} \(h.resumed)\n"
                 }
             }
         }

@@ -39,4 +39,6 @@ struct WorkerMetrics: Sendable {
     var tokenWaits: Int
     var openConnections: Int
     var activeRequests: Int
+    /// One entry per https upstream pool of the loop.
+    var tlsHandshakes: [MetricsSnapshot.TLSHandshakeCount] = []
 }

@@ -117,6 +117,13 @@ final class UpstreamPool {
         }
     }
 
+    /// This pool's handshake counts for `/metrics` (nil for http), labelled `host:port`.
+    var tlsHandshakeCount: MetricsSnapshot.TLSHandshakeCount? {
+        guard tlsSettings != nil else { return nil }
+        let h = host.contains(":") ? "[\(host)]" : host
+        return .init(upstream: "\(h):\(port)", full: tlsSessions.fullHandshakes, resumed: tlsSessions.resumedHandshakes)
+    }
+
     func closeAll() {
         for c in idle { c.close() }
         idle.removeAll()
