@@ -80,6 +80,9 @@ final class AdminHandler {
         s.bufferPoolBytes = parts.reduce(0) { $0 + $1.bufferPoolBytes }
         s.workerRequests = Array(repeating: 0, count: control.workerCount)
         for p in parts where p.worker < s.workerRequests.count { s.workerRequests[p.worker] = p.requests.total }
+        for p in parts {
+            for h in p.tlsHandshakes { s.addTLSHandshakes(h) }
+        }
         return s
     }
 

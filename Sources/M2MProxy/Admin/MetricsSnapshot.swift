@@ -25,6 +25,14 @@ struct MetricsSnapshot {
         var expirySeconds: Int?
     }
 
+    /// Upstream TLS handshakes of one upstream (`host:port`), summed over the loops and over
+    /// pools that differ only in TLS settings.
+    struct TLSHandshakeCount: Equatable, Sendable {
+        var upstream: String
+        var full: UInt64
+        var resumed: UInt64
+    }
+
     /// Sorted by route (file order, "none" last), then code.
     var requests: [RequestCount] = []
     /// Per route in file order, then "none".
@@ -38,6 +46,8 @@ struct MetricsSnapshot {
     var bufferPoolBytes = 0
     /// Requests answered by each worker loop, by worker id.
     var workerRequests: [UInt64] = []
+    /// One entry per https upstream, in order of first appearance.
+    var tlsHandshakes: [TLSHandshakeCount] = []
 
     init() {}
 
@@ -82,6 +92,16 @@ struct MetricsSnapshot {
             if let left = t.expiresInSeconds {
                 self.tokens[i!].expirySeconds = min(self.tokens[i!].expirySeconds ?? left, left)
             }
+        }
+    }
+
+    /// Adds one pool's handshake counts to its upstream's series.
+    mutating func addTLSHandshakes(_ c: TLSHandshakeCount) {
+        if let i = tlsHandshakes.firstIndex(where: { $0.upstream == c.upstream }) {
+            tlsHandshakes[i].full &+= c.full
+            tlsHandshakes[i].resumed &+= c.resumed
+        } else {
+            tlsHandshakes.append(c)
         }
     }
 }

@@ -6,7 +6,7 @@ enum PrometheusText {
     /// Every metric the proxy exports, declared once (Envoy's `ALL_*_STATS` habit, STYLE.md §9).
     enum Family: CaseIterable {
         case requests, requestDuration, upstreamErrors, tokenRequests, tokenCacheWaits, tokenExpiry
-        case tokenFetchDuration, openConnections, activeRequests, workerRequests, bufferPoolBytes
+        case tokenFetchDuration, openConnections, activeRequests, workerRequests, bufferPoolBytes, upstreamTLSHandshakes
 
         var name: String {
             switch self {
@@ -21,12 +21,13 @@ enum PrometheusText {
             case .activeRequests: "m2m_active_requests"
             case .workerRequests: "m2m_worker_requests_total"
             case .bufferPoolBytes: "m2m_buffer_pool_bytes"
+            case .upstreamTLSHandshakes: "m2m_upstream_tls_handshakes_total"
             }
         }
 
         var type: String {
             switch self {
-            case .requests, .upstreamErrors, .tokenRequests, .tokenCacheWaits, .workerRequests: "counter"
+            case .requests, .upstreamErrors, .tokenRequests, .tokenCacheWaits, .workerRequests, .upstreamTLSHandshakes: "counter"
             case .requestDuration, .tokenFetchDuration: "histogram"
             case .tokenExpiry, .openConnections, .activeRequests, .bufferPoolBytes: "gauge"
             }
@@ -45,6 +46,7 @@ enum PrometheusText {
             case .activeRequests: "Requests in progress."
             case .workerRequests: "Requests answered, by worker loop (how SO_REUSEPORT spread the connections)."
             case .bufferPoolBytes: "Bytes of free buffers kept for reuse by the worker loops (released when unused for a few seconds)."
+            case .upstreamTLSHandshakes: "Completed TLS handshakes of new upstream connections, by upstream and whether a session was resumed."
             }
         }
     }
@@ -93,6 +95,12 @@ enum PrometheusText {
                 }
             case .bufferPoolBytes:
                 out += "\(n) \(s.bufferPoolBytes)\n"
+            case .upstreamTLSHandshakes:
+                for h in s.tlsHandshakes {
+                    let upstream = escapeLabel(h.upstream)
+                    out += "\(n){upstream=\"\(upstream)\",resumed=\"false\"} \(h.full)\n"
+                    out += "\(n){upstream=\"\(upstream)\",resumed=\"true\"} \(h.resumed)\n"
+                }
             }
         }
         return out

@@ -86,7 +86,11 @@ final class TLSSession {
                     }
                 }
             }
-            if let resume { SSL_set_session(ssl, resume.session) }
+            // A copy of its own: the pool's session stays resumable whatever this connection does.
+            if let resume, let copy = resume.copy() {
+                SSL_set_session(ssl, copy)
+                SSL_SESSION_free(copy)
+            }
             SSL_set_connect_state(ssl)
         }
         ERR_clear_error()
@@ -434,26 +438,12 @@ final class TLSSession {
     }
 
     fileprivate func newSession(_ s: OpaquePointer) {
-        stream.onTLSSession(TLSResumption(s))
+        if let kept = TLSResumption(copying: s) { stream.onTLSSession(kept) }
     }
 }
 
 @available(*, unavailable)
 extension TLSSession: Sendable {}
-
-/// A session to resume (`SSL_SESSION`, one reference of its own): the last one an upstream
-/// pool received.
-final class TLSResumption {
-    fileprivate let session: OpaquePointer
-    fileprivate init(_ s: OpaquePointer) {
-        SSL_SESSION_up_ref(s)
-        session = s
-    }
-    deinit { SSL_SESSION_free(session) }
-}
-
-@available(*, unavailable)
-extension TLSResumption: Sendable {}
 
 // MARK: - C callbacks (the session comes from the BIO's or the SSL's data pointer)
 
@@ -496,7 +486,7 @@ nonisolated(unsafe) private let tlsBIOMethod: OpaquePointer = {
 }()
 
 /// `SSL_CTX_sess_set_new_cb`: returns 0, OpenSSL keeps its reference; whoever keeps the
-/// session took a reference of its own (`TLSResumption`).
+/// session keeps a copy of its own (`TLSResumption`).
 let tlsNewSessionCallback: @convention(c) (OpaquePointer?, OpaquePointer?) -> Int32 = { ssl, sess in
     guard let sess, let data = SSL_get_ex_data(ssl, 0) else { return 0 }
     Unmanaged<TLSSession>.fromOpaque(data)._withUnsafeGuaranteedRef { $0.newSession(sess) }

@@ -41,4 +41,6 @@ struct WorkerMetrics: Sendable {
     var activeRequests: Int
     /// Bytes of free buffers in the worker's pool.
     var bufferPoolBytes: Int = 0
+    /// One entry per https upstream pool of the loop.
+    var tlsHandshakes: [MetricsSnapshot.TLSHandshakeCount] = []
 }

@@ -409,7 +409,8 @@ final class Worker {
     /// This worker's counters, copied for a scrape.
     func metricsPart() -> WorkerMetrics {
         WorkerMetrics(worker: id, requests: metrics, tokenWaits: tokens.waits, openConnections: openConnections, activeRequests: activeRequests,
-                      bufferPoolBytes: pool.freeBytes)
+                      bufferPoolBytes: pool.freeBytes,
+                      tlsHandshakes: upstreamPools.compactMap(\.tlsHandshakeCount))
     }
 
     /// A message from the control loop (on this loop's thread).

@@ -114,19 +114,19 @@ final class UpstreamConnection: UVStream {
         startReading()
     }
 
-    /// For an https upstream: TLS from the pool's context, resuming its last session.
+    /// For an https upstream: TLS from the pool's context, resuming one of its sessions.
     private func startTLS() -> String? {
         guard let context = pool.tlsContext else { return nil }
         switch context {
         case .success(let ctx):
-            return enableClientTLS(ctx, serverName: pool.host, resume: pool.resumption) ? nil : "cannot create a TLS connection"
+            return enableClientTLS(ctx, serverName: pool.host, resume: pool.tlsSessions.take()) ? nil : "cannot create a TLS connection"
         case .failure(let e):
             return e.message
         }
     }
 
     override func onTLSSession(_ session: TLSResumption) {
-        pool.resumption = session
+        pool.tlsSessions.store(session)
     }
 
     override func onConnect(_ error: UVError?) {
@@ -139,6 +139,7 @@ final class UpstreamConnection: UVStream {
             fail(.upstreamUnavailable("cannot connect to upstream: \(error.message)"), kind: Self.connectKind(error))
             return
         }
+        if isTLS { pool.tlsSessions.countHandshake(resumed: tlsSessionReused) }
         setNoDelay()
         state = .active
         stopTimer()

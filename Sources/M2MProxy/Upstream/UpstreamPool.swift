@@ -9,11 +9,17 @@ final class UpstreamPool {
     let port: UInt16
     /// TLS settings for an https upstream, nil for http.
     let tlsSettings: TLSClientSettings?
-    /// The context new connections use (rebuilt on reload), or why it could not be built.
-    var tlsContext: Result<TLSContext, TLSError>?
-    /// The last session the upstream gave us: new connections resume it (TLS 1.3 tickets
-    /// arrive after the handshake, through `onTLSSession`).
-    var resumption: TLSResumption?
+    /// The context new connections use (rebuilt on reload), or why it could not be built. A new
+    /// context drops the sessions made under the old one.
+    var tlsContext: Result<TLSContext, TLSError>? {
+        didSet {
+            if case .success(let new) = tlsContext, case .success(let old) = oldValue, new === old { return }
+            tlsSessions.forget()
+        }
+    }
+    /// Sessions new connections resume (TLS 1.3 tickets arrive after the handshake, through
+    /// `onTLSSession`), and the handshake counts for `/metrics`.
+    var tlsSessions = UpstreamTLSSessions()
     unowned(unsafe) let worker: Worker
     private var idle: [UpstreamConnection] = []
     /// Idle connections kept; set on every configuration compile (`setIdleCap`).
@@ -109,6 +115,13 @@ final class UpstreamPool {
             let next = waiters.removeFirst()
             if next.upstreamSlotFreed() { return }
         }
+    }
+
+    /// This pool's handshake counts for `/metrics` (nil for http), labelled `host:port`.
+    var tlsHandshakeCount: MetricsSnapshot.TLSHandshakeCount? {
+        guard tlsSettings != nil else { return nil }
+        let h = host.contains(":") ? "[\(host)]" : host
+        return .init(upstream: "\(h):\(port)", full: tlsSessions.fullHandshakes, resumed: tlsSessions.resumedHandshakes)
     }
 
     func closeAll() {

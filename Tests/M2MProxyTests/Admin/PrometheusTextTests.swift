@@ -48,6 +48,20 @@ import Testing
         #expect(lines.contains("m2m_buffer_pool_bytes 4096"))
     }
 
+    @Test func upstreamTLSHandshakesAreSummedPerUpstream() {
+        // Two loops' pools of one upstream (and a pool with other TLS settings) share a series.
+        var s = MetricsSnapshot()
+        s.addTLSHandshakes(.init(upstream: "api.test:443", full: 1, resumed: 5))
+        s.addTLSHandshakes(.init(upstream: "[::1]:8443", full: 2, resumed: 0))
+        s.addTLSHandshakes(.init(upstream: "api.test:443", full: 1, resumed: 7))
+        let lines = PrometheusText.render(s).split(separator: "\n").map(String.init)
+        #expect(lines.contains(#"m2m_upstream_tls_handshakes_total{upstream="api.test:443",resumed="false"} 2"#))
+        #expect(lines.contains(#"m2m_upstream_tls_handshakes_total{upstream="api.test:443",resumed="true"} 12"#))
+        #expect(lines.contains(#"m2m_upstream_tls_handshakes_total{upstream="[::1]:8443",resumed="false"} 2"#))
+        #expect(lines.contains(#"m2m_upstream_tls_handshakes_total{upstream="[::1]:8443",resumed="true"} 0"#))
+        #expect(lines.filter { $0.hasPrefix("m2m_upstream_tls_handshakes_total{") }.count == 4)
+    }
+
     @Test func labelValuesAreEscaped() {
         let text = PrometheusText.render(snapshot())
         #expect(text.contains(#"m2m_requests_total{route="we\"ird\\na\nme",code="499"} 1"#))
