@@ -20,11 +20,17 @@ import Testing
         return keys
     }
 
-    @Test func everyExampleKeyIsInTheReadmeTable() throws {
-        let example = try String(contentsOf: Self.root.appendingPathComponent("proxy.conf.example"), encoding: .utf8)
-        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+    /// proxy.conf.example, and README's configuration section.
+    private static func files() throws -> (example: String, section: String) {
+        let example = try String(contentsOf: root.appendingPathComponent("proxy.conf.example"), encoding: .utf8)
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
         let section = try #require(readme.components(separatedBy: "## Configuration").dropFirst().first?
             .components(separatedBy: "\n## ").first)
+        return (example, section)
+    }
+
+    @Test func everyExampleKeyIsInTheReadmeTable() throws {
+        let (example, section) = try Self.files()
         let keys = Self.keys(inExample: example)
         #expect(keys.count > 25, "parsed keys: \(keys.sorted())")
         for key in keys.sorted() {
@@ -53,10 +59,7 @@ import Testing
     }
 
     @Test func everyReadmeTableKeyIsInTheExample() throws {
-        let example = try String(contentsOf: Self.root.appendingPathComponent("proxy.conf.example"), encoding: .utf8)
-        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
-        let section = try #require(readme.components(separatedBy: "## Configuration").dropFirst().first?
-            .components(separatedBy: "\n## ").first)
+        let (example, section) = try Self.files()
         let documented = Self.keys(inReadmeSection: section)
         #expect(documented.count > 25, "parsed keys: \(documented.sorted())")
         let exampleKeys = Self.keys(inExample: example)
