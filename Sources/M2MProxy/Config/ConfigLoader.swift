@@ -79,7 +79,7 @@ public enum ConfigLoader {
         if server.allowCIDRs == nil, let exposed = server.listen.first(where: { !(IPAddress.parse($0.host)?.isLoopback ?? false) }) {
             for (i, r) in resolvedRoutes.enumerated() where r.credentialIndex != nil && r.allowCIDRs == nil {
                 diagnostics.warning(
-                    "route[\(i)]",
+                    RouteKeyPath.of(index: i, route: r),
                     "injects a token and is reachable on \(exposed) with no allow_cidrs: anyone who can connect acts with the M2M app's rights")
             }
         }

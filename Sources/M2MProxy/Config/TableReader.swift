@@ -125,10 +125,15 @@ final class TableReader {
             ?? TableReader(table: TOMLTable(), keyPath: path(key), environment: environment, diagnostics: diagnostics)
     }
 
-    /// Records an error for every key that no getter asked for, in key order.
+    /// Records an error for every key that no getter asked for, in key order, with the nearest
+    /// key that was asked for as a hint: the keys a decoder reads are the keys valid here.
     func reportUnknownKeys() {
         for key in table.keys where !readKeys.contains(key) {
-            diagnostics.error(path(key), "unknown key")
+            if let hint = KeySuggestion.closest(to: key, among: readKeys) {
+                diagnostics.error(path(key), "unknown key; did you mean \"\(hint)\"?")
+            } else {
+                diagnostics.error(path(key), "unknown key")
+            }
         }
     }
 
