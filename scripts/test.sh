@@ -128,7 +128,7 @@ stage_runtime() {
     fi
     # Cold (no cached root) ~4 min; a stuck mirror or chroot must not hold CI.
     if "${as_root[@]}" env M2M_BINARY="$bin" timeout "${RUNTIME_CHECK_TIMEOUT:-1200}" bash scripts/runtime-check.sh 2>&1 | tee "$work/runtime.log"; then
-        note "runtime: passed ($(grep -oE 'passed \(.*\)' "$work/runtime.log" | tail -1); $((SECONDS - t0)) s with the release build)"
+        note "runtime: passed ($(grep -oE 'root [0-9]+ s, release build [0-9]+ s, checks [0-9]+ s' "$work/runtime.log" | tail -1); $((SECONDS - t0)) s with the release build)"
     else
         note "runtime: FAILED (see above)"
         return 1
