@@ -10,7 +10,9 @@
 #              stage adds to debian:bookworm-slim. The binary (built with --static-swift-stdlib)
 #              also needs libc6, libstdc++6 and libgcc-s1, which the slim image already has
 #              (apt depends on them); libssl3 + ca-certificates for TLS (system trust store).
-#     test     build + python3, curl, openssl, and the real OAuth2 server (glewlwyd)
+#     test     build + python3, curl, openssl, and the real OAuth2 server (glewlwyd);
+#              postgresql (ProvisionSQLTests run deploy/compose/provision-m2m.sql against a
+#              throwaway cluster); debootstrap (test.sh stage `runtime`: scripts/runtime-check.sh)
 #     bench    build + python3, curl, nginx-light, haproxy, wrk, valgrind, strace, binutils (objcopy)
 #     compose  docker-compose 2.x (from trixie, pinned low) to validate docker-compose.yml
 #              with `docker-compose config`; no Docker engine is installed
@@ -37,7 +39,7 @@ for g in "${groups[@]}"; do
     build)   want+=(libuv1-dev libssl-dev pkg-config); need_trixie=1; need_llhttp=1 ;;
     runtime) want+=(libuv1 libssl3 ca-certificates); need_trixie=1; need_llhttp=1 ;;
     test)    want+=(libuv1-dev libssl-dev pkg-config python3 curl openssl ca-certificates
-                    glewlwyd dbconfig-sqlite3 sqlite3 jq util-linux iproute2 procps); need_trixie=1; need_llhttp=1 ;;
+                    glewlwyd dbconfig-sqlite3 sqlite3 jq util-linux iproute2 procps postgresql debootstrap); need_trixie=1; need_llhttp=1 ;;
     bench)   want+=(libuv1-dev libssl-dev pkg-config python3 curl openssl nginx-light haproxy wrk valgrind strace binutils
                     util-linux iproute2 procps); need_trixie=1; need_llhttp=1 ;;
     compose) trixie_want+=(docker-compose); need_trixie=1 ;;

@@ -173,6 +173,11 @@ import Testing
         let sql = try #require(provisionMounts.first { $0.hasSuffix(".sql") }, "logto-provision mounts no SQL file")
         #expect(sql.hasPrefix(TestPaths.packageRoot.path + "/deploy/compose/"),
                 "the provisioning SQL must live in the repository under deploy/compose/, is \(sql)")
+        // The provisioner reads the secret file itself, with the proxy's rule (ProvisionSQLTests);
+        // a shell's $(cat …) strips every trailing newline and keeps a "\r".
+        let entrypoint = Self.unescape((services["logto-provision"]?["entrypoint"] as? [String] ?? []).joined(separator: " "))
+        #expect(entrypoint.contains("app_secret_file=/run/secrets/logto_app_secret"), "\(entrypoint)")
+        #expect(!entrypoint.contains("cat /run/secrets/logto_app_secret"), "\(entrypoint)")
     }
 
     // MARK: - Dockerfile

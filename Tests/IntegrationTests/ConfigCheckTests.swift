@@ -31,7 +31,7 @@ import Testing
         c.routes[1].upstream = "ftp://127.0.0.1/x"
         let o = try ProxyProcess.check(c.toml, in: dir)
         #expect(o.status == 1, "stdout: \(o.stdout) stderr: \(o.stderr)")
-        #expect(!Self.problemLines(o, keyPath: "route[1].upstream").isEmpty, "stdout: \(o.stdout) stderr: \(o.stderr)")
+        #expect(!Self.problemLines(o, keyPath: "route \"b\" (route[1]).upstream").isEmpty, "stdout: \(o.stdout) stderr: \(o.stderr)")
     }
 
     @Test func unknownCredentialNamesTheKeyPath() throws {
@@ -40,7 +40,29 @@ import Testing
         c.routes[0].credential = "nope"
         let o = try ProxyProcess.check(c.toml, in: dir)
         #expect(o.status == 1)
-        #expect(!Self.problemLines(o, keyPath: "route[0].credential").isEmpty, "stdout: \(o.stdout) stderr: \(o.stderr)")
+        #expect(!Self.problemLines(o, keyPath: "route \"a\" (route[0]).credential").isEmpty, "stdout: \(o.stdout) stderr: \(o.stderr)")
+    }
+
+    /// Issue 16, as a new user met it: a typo gets a "did you mean", the route is named, and the
+    /// credential of the broken route is not falsely reported as unused.
+    @Test func typoGetsAHintAndNoFalseUsageWarning() throws {
+        let dir = try TempDir("check")
+        let toml = """
+            [credential.c1]
+            token_url = "http://127.0.0.1:9/oidc/token"
+            client_id = "id"
+            client_secret = "s"
+
+            [[route]]
+            name = "shopping"
+            upsteam = "http://127.0.0.1:9"
+            credential = "c1"
+            """
+        let o = try ProxyProcess.check(toml, in: dir)
+        let all = o.stdout + o.stderr
+        #expect(o.status == 1, "\(all)")
+        #expect(all.contains("route \"shopping\" (route[0]).upsteam: unknown key; did you mean \"upstream\"?"), "\(all)")
+        #expect(!all.contains("not used by any route"), "\(all)")
     }
 
     @Test func missingEnvironmentVariableIsAnErrorNamingTheKey() throws {
@@ -67,7 +89,7 @@ import Testing
         let o = try ProxyProcess.check(c.toml, in: dir)
         // A warning, not an error: assumed to keep exit status 0.
         #expect(o.status == 0, "stdout: \(o.stdout) stderr: \(o.stderr)")
-        #expect((o.stdout + o.stderr).contains("route[1]"), "stdout: \(o.stdout) stderr: \(o.stderr)")
+        #expect((o.stdout + o.stderr).contains("route \"never\" (route[1])"), "stdout: \(o.stdout) stderr: \(o.stderr)")
     }
 
     @Test func tomlSyntaxErrorIsInvalid() throws {

@@ -122,7 +122,7 @@ import Testing
         #expect(try bed.get("/x").status == 200)
         let check = try ProxyProcess.runToExit(["check", "--config", bed.proxy.configPath], in: bed.dir)
         #expect(check.status == 0)
-        #expect((check.stdout + check.stderr).contains("route[0].tls_insecure_skip_verify: certificates and host names are not verified"),
+        #expect((check.stdout + check.stderr).contains("route \"tls\" (route[0]).tls_insecure_skip_verify: certificates and host names are not verified"),
                 "\(check.stdout) \(check.stderr)")
     }
 

@@ -21,13 +21,13 @@ extension ConfigLoader {
         var usedCredentials: Set<Int> = []
         var names: [String: Int] = [:]
         for index in 0..<array.count {
-            let keyPath = "route[\(index)]"
             let element = array[index]
             guard element.type == .table, let table = element.table else {
-                diagnostics.error(keyPath, "must be a table ([[route]])")
+                diagnostics.error(RouteKeyPath.of(index: index, name: nil), "must be a table ([[route]])")
                 routes.append(nil)
                 continue
             }
+            let keyPath = RouteKeyPath.of(index: index, name: writtenName(table, environment: root.environment))
             let reader = TableReader(
                 table: table, keyPath: keyPath, environment: root.environment, diagnostics: diagnostics)
             let route = decodeRoute(index: index, reader, credentials: credentials)
@@ -46,12 +46,24 @@ extension ConfigLoader {
         return routes
     }
 
+    /// A route whose entry has errors uses no credential here: only a file without errors can say
+    /// that a credential is unused (a usage warning, dropped when there are errors).
     private static func warnUnusedCredentials(
         _ credentials: DecodedCredentials, used: Set<Int>, diagnostics: ConfigDiagnostics
     ) {
         for (index, name) in credentials.names.enumerated() where !used.contains(index) {
-            diagnostics.warning(TableReader.join("credential", name), "not used by any route")
+            diagnostics.usageWarning(TableReader.join("credential", name), "not used by any route")
         }
+    }
+
+    /// The route's `name` as its key path shows it, read before the entry is decoded; nil when
+    /// absent or not a valid name (its own error says why).
+    private static func writtenName(_ table: TOMLTable, environment: [String: String]) -> String? {
+        guard table.contains(key: "name"), let raw = table["name"]?.string,
+              case .success(let name) = EnvExpander.expand(raw, environment: environment),
+              nameProblem(name) == nil
+        else { return nil }
+        return name
     }
 
     private static func decodeRoute(index: Int, _ reader: TableReader, credentials: DecodedCredentials) -> RouteConfig? {

@@ -11,7 +11,7 @@ enum RouteShadowChecker {
             guard let earlierIndex = routes[..<laterIndex].firstIndex(where: { shadows($0, later) }) else { continue }
             problems.append(
                 ConfigProblem(
-                    keyPath: "route[\(laterIndex)]",
+                    keyPath: RouteKeyPath.of(index: laterIndex, route: later),
                     message: "never matches: shadowed by route[\(earlierIndex)] (\"\(routes[earlierIndex].name)\")"))
         }
         return problems

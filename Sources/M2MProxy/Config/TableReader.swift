@@ -122,13 +122,24 @@ final class TableReader {
     /// Like `table(_:)`, but an absent section reads as an empty table so its defaults apply.
     func section(_ key: String) -> TableReader {
         table(key)
-            ?? TableReader(table: TOMLTable(), keyPath: path(key), environment: environment, diagnostics: diagnostics)
+            ?? TableReader(table: Self.emptyTable, keyPath: path(key), environment: environment, diagnostics: diagnostics)
     }
 
-    /// Records an error for every key that no getter asked for, in key order.
+    /// The one empty table every absent section reads. TOMLKit's `TOMLTable` has no deinit: each
+    /// `TOMLTable()` leaks its toml++ table (96 bytes), so a fresh one per absent section leaked
+    /// on every load and reload. It is only ever read (`contains`, `keys`, lookups of an empty
+    /// toml::table, which touch no shared state), so sharing it across threads is safe.
+    nonisolated(unsafe) private static let emptyTable = TOMLTable()
+
+    /// Records an error for every key that no getter asked for, in key order, with the nearest
+    /// key that was asked for as a hint: the keys a decoder reads are the keys valid here.
     func reportUnknownKeys() {
         for key in table.keys where !readKeys.contains(key) {
-            diagnostics.error(path(key), "unknown key")
+            if let hint = KeySuggestion.closest(to: key, among: readKeys) {
+                diagnostics.error(path(key), "unknown key; did you mean \"\(hint)\"?")
+            } else {
+                diagnostics.error(path(key), "unknown key")
+            }
         }
     }
 

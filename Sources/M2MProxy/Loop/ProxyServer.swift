@@ -3,6 +3,12 @@ private import Glibc
 
 /// Runs the proxy until SIGTERM/SIGINT: binds the listeners, prefetches tokens, serves, drains.
 public enum ProxyServer {
+    /// The server of this process. Its loops, handles and workers live until the process exits
+    /// and are not torn down (exit frees them; libuv handles hold references into each other).
+    /// Kept here so that they stay reachable at exit: LeakSanitizer (test.sh asan stage) then
+    /// reports only memory that became unreachable while serving, i.e. real leaks.
+    nonisolated(unsafe) private static var serving: ControlLoop?
+
     /// Exit status: 0 after a drain, 2 when the listeners cannot be bound.
     /// `reload` reads and validates the configuration again (SIGHUP).
     public static func run(config: ProxyConfig, log: Log, reload: @escaping () -> ConfigLoadResult = { ConfigLoadResult(config: nil, errors: [ConfigProblem(keyPath: "", message: "reload is not available")], warnings: []) }) -> Int32 {
@@ -16,6 +22,7 @@ public enum ProxyServer {
         }
         let loop = uv_default_loop()!
         let control = ControlLoop(loop: loop, config: config, log: log, reload: reload)
+        serving = control
         do {
             try control.start(workers: workerCount(config.server.workers))
         } catch {

@@ -50,8 +50,8 @@ extension ConfigTests {
             ]
             let warnings = RouteShadowChecker.warnings(for: routes).map(\.description)
             #expect(warnings == [
-                "route[2]: never matches: shadowed by route[0] (\"a\")",
-                "route[3]: never matches: shadowed by route[1] (\"b\")",
+                "route \"c\" (route[2]): never matches: shadowed by route[0] (\"a\")",
+                "route \"d\" (route[3]): never matches: shadowed by route[1] (\"b\")",
             ])
         }
     }
