@@ -35,8 +35,9 @@ struct RouteIndex {
 
     private let slots: ContiguousArray<Slot>
     private let slotMask: Int
-    /// Every key's bytes, back to back (host keys lowercased, as the routes compare them).
-    private let keyBytes: ContiguousArray<UInt8>
+    /// Every key's bytes, back to back (host keys lowercased, as the routes compare them), at a
+    /// stable address so that a path compares eight bytes at a time.
+    private let keyBytes: StaticBytes
     /// The routes of each path entry in file order, and their method masks.
     private let entryRoutes: ContiguousArray<Int32>
     private let entryMasks: ContiguousArray<UInt64>
@@ -67,7 +68,7 @@ struct RouteIndex {
         var builder = Builder(expectedKeys: keys.count)
         for (route, key) in keys.enumerated() { builder.add(route: Int32(route), key) }
         slotMask = builder.slots.count - 1
-        keyBytes = builder.keyBytes
+        keyBytes = StaticBytes(builder.keyBytes)
         var routes = ContiguousArray<Int32>()
         var masks = ContiguousArray<UInt64>()
         // Entries were collected as lists; flatten them and point each path slot at its range.
@@ -134,31 +135,40 @@ struct RouteIndex {
     private func bestInGroup(_ group: Int32, path: ByteSpan, bit: UInt64, best: Int32) -> Int32 {
         var best = best
         let lengths = groupLengths[Int(group)]
+        if lengths & 1 != 0 {
+            best = bestInEntry(hash: Self.fnvOffset, group: group, path: path, count: 0, bit: bit, best: best)
+        }
         let last = min(path.count, Int(groupMaxLength[Int(group)]))
         var h = Self.fnvOffset
         var k = 0
-        while true {
-            // A prefix of k bytes ends here when k == 0 ("/"), the path ends, or a '/' or '?'
-            // follows (segment-aware: "/products" does not take "/productsX").
-            let boundary = k == 0 || k == path.count || path[k] == UInt8(ascii: "/") || path[k] == UInt8(ascii: "?")
-            if boundary && (lengths & (1 << UInt64(min(k, 63)))) != 0,
-               let slot = find(hash: h, tag: group, count: k, matches: { pathBytesEqual(path, count: k, keyStart: $0) }) {
-                let s = slots[slot]
-                var j = Int(s.valueStart)
-                let end = j + Int(s.valueCount)
-                while j < end {
-                    let route = entryRoutes[j]
-                    if route >= best { break }
-                    if entryMasks[j] & bit != 0 {
-                        best = route
-                        break
-                    }
-                    j += 1
-                }
-            }
-            if k == last { break }
+        while k < last {
             h = (h ^ UInt64(path[k])) &* Self.fnvPrime
             k += 1
+            // A prefix of k bytes ends here when the path ends or a '/' or '?' follows
+            // (segment-aware: "/products" does not take "/productsX").
+            if k == path.count || path[k] == UInt8(ascii: "/") || path[k] == UInt8(ascii: "?"),
+               lengths & (1 << UInt64(min(k, 63))) != 0 {
+                best = bestInEntry(hash: h, group: group, path: path, count: k, bit: bit, best: best)
+            }
+        }
+        return best
+    }
+
+    /// The entry (group, the path's first `count` bytes): its first route taking the method, if
+    /// it comes before `best`.
+    private func bestInEntry(hash h: UInt64, group: Int32, path: ByteSpan, count k: Int, bit: UInt64, best: Int32) -> Int32 {
+        let keys = keyBytes.base
+        guard let slot = find(hash: h, tag: group, count: k, matches: { path.prefixEquals(keys + $0, count: k) }) else {
+            return best
+        }
+        let s = slots[slot]
+        var j = Int(s.valueStart)
+        let end = j + Int(s.valueCount)
+        while j < end {
+            let route = entryRoutes[j]
+            if route >= best { break }
+            if entryMasks[j] & bit != 0 { return route }
+            j += 1
         }
         return best
     }
@@ -177,18 +187,14 @@ struct RouteIndex {
     }
 
     private func hostBytesEqual(_ host: ByteSpan, from start: Int, keyStart: Int) -> Bool {
+        let keys = keyBytes.base
         var i = start
         var k = keyStart
         while i < host.count {
-            if asciiLower(host[i]) != keyBytes[k] { return false }
+            if asciiLower(host[i]) != keys.load(fromByteOffset: k, as: UInt8.self) { return false }
             i += 1
             k += 1
         }
-        return true
-    }
-
-    private func pathBytesEqual(_ path: ByteSpan, count: Int, keyStart: Int) -> Bool {
-        for i in 0..<count where path[i] != keyBytes[keyStart + i] { return false }
         return true
     }
 

@@ -84,7 +84,7 @@ import Testing
         var hits = 0
         for _ in 0..<400 {
             let routes = (0..<Int.random(in: 0...24, using: &rng)).map { Self.randomRoute($0, &rng) }
-            let router = Router(routes: routes)
+            let router = Router(routes: routes, linearLimit: -1)
             for _ in 0..<150 {
                 let q = Self.randomRequest(&rng)
                 let (a, b) = Self.both(router, host: q.host, path: q.path, method: q.method)
@@ -98,6 +98,17 @@ import Testing
         #expect(mismatches.isEmpty, "\(mismatches)")
         // The generator must exercise matches, not only misses.
         #expect(hits > 10_000)
+    }
+
+    @Test func tablesAroundTheScanLimitMatchAlike() {
+        // Either way the answer is the same; a route list over the limit goes through the index.
+        for n in [1, Router.linearLimit, Router.linearLimit + 1, 40] {
+            let routes = (0..<n).map { RouterTests.route($0, prefix: $0 == n - 1 ? "/api" : "/r\($0)") }
+            let router = Router(routes: routes)
+            let (a, b) = Self.both(router, host: "h", path: "/api/items", method: 1)
+            #expect(a == n - 1)
+            #expect(b == n - 1)
+        }
     }
 
     @Test func thousandPrefixRoutesMatchTheLastOne() {
@@ -116,13 +127,13 @@ import Testing
             RouterTests.route(0, prefix: "/api"),
             RouterTests.route(1, host: .exact("a.com"), prefix: "/api/v1"),
             RouterTests.route(2, host: .suffix(".com")),
-        ])
+        ], linearLimit: -1)
         #expect(Self.both(router, host: "a.com", path: "/api/v1/x", method: 1).index == 0)
         #expect(Self.both(router, host: "a.com", path: "/other", method: 1).index == 2)
     }
 
     @Test func longHostWithManyDotsStaysCorrect() {
-        let router = Router(routes: [RouterTests.route(0, host: .suffix(".z")), RouterTests.route(1, host: .suffix(".a.a"))])
+        let router = Router(routes: [RouterTests.route(0, host: .suffix(".z")), RouterTests.route(1, host: .suffix(".a.a"))], linearLimit: -1)
         let long = String(repeating: "a.", count: 2000) + "a"
         #expect(Self.both(router, host: long, path: "/", method: 1).index == 1)
         #expect(Self.both(router, host: long + ".z", path: "/", method: 1).index == 0)
