@@ -170,6 +170,44 @@ extension ReloadTests {
     }
 }
 
+extension ReloadTests {
+    /// A SIGHUP that arrives while a reload is still reading the file is not lost: once that read
+    /// ends, the file is read again, so the newest content wins.
+    @Test func aSighupDuringAReadReadsTheFileAgain() throws {
+        let bed = try ProxyTestBed()
+        #expect(try bed.get("/x").status == 200)
+        let path = bed.proxy.configPath
+        #expect(unlink(path) == 0)
+        #expect(mkfifo(path, 0o600) == 0)
+        /// Waits until a reload has the FIFO open, then writes a config with `routes` routes.
+        func feed(_ routes: Int, before: () throws -> Void = {}) throws {
+            var c = bed.config
+            c.routes = (0..<routes - 1).map { .init(name: "r\($0)", pathPrefix: "/r\($0)", upstream: bed.upstream.url) } + [bed.config.routes[0]]
+            let text = Array(c.toml.utf8)
+            var fd: Int32 = -1
+            try Wait.until("a reload to open the config FIFO", timeout: 10) {
+                fd = open(path, O_WRONLY | O_NONBLOCK)
+                return fd >= 0
+            }
+            try before()
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+            let n = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            try #require(n == text.count)
+        }
+        bed.proxy.process.signal(SIGHUP)
+        try feed(3) {
+            // The first reload waits for these bytes: a second SIGHUP now is queued.
+            bed.proxy.process.signal(SIGHUP)
+            try Wait.until("the queued reload in the log", timeout: 10) { bed.proxy.output.contains("reading it again once done") }
+        }
+        try Wait.until("a reload with 3 routes", timeout: 20) { bed.proxy.output.contains("configuration reloaded: 3 route(s)") }
+        try feed(5)
+        try Wait.until("the queued reload with 5 routes", timeout: 20) { bed.proxy.output.contains("configuration reloaded: 5 route(s)") }
+        #expect(try bed.get("/r3/x").status == 200)
+    }
+}
+
 private final class UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

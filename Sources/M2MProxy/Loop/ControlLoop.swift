@@ -173,6 +173,7 @@ final class ControlLoop {
     func reload() {
         guard !draining else { return }
         if reloadReader != nil {
+            if !reloadAgain { log.info("reload: the configuration file is still being read; reading it again once done") }
             reloadAgain = true
             return
         }
