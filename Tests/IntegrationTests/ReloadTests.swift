@@ -129,15 +129,20 @@ extension ReloadTests {
         let stop = LockedFlag()
         let failures = LockedCounter()
         let served = LockedCounter()
-        let conn = UncheckedBox(try bed.connect(timeout: 5))
+        let firstError = LockedText()
+        // A generous timeout: applying 10,000 routes does run on the loop (after the parse), and
+        // takes seconds under a sanitizer; what must not happen is a failed or dropped request.
+        let conn = UncheckedBox(try bed.connect(timeout: 30))
         let load = Thread {
             do {
                 while !stop.value {
                     try conn.value.send("GET /during-parse HTTP/1.1\r\nHost: x\r\n\r\n")
-                    if try conn.value.readResponse(timeout: 5).status == 200 { served.add() } else { failures.add() }
+                    let status = try conn.value.readResponse(timeout: 30).status
+                    if status == 200 { served.add() } else { failures.add(); firstError.set("status \(status)") }
                 }
             } catch {
                 failures.add()
+                firstError.set("\(error)")
             }
         }
         load.start()
@@ -158,7 +163,7 @@ extension ReloadTests {
         let servedDuringParse = served.value - servedBeforeParse
         stop.set()
         try Wait.until("the load thread to stop", timeout: 10) { load.isFinished }
-        #expect(failures.value == 0)
+        #expect(failures.value == 0, "\(firstError.value)")
         #expect(servedDuringParse > 0, "no request was answered while the reload parsed")
 
         // The new table is in force: the last prefix route forwards without a token, and "/" is
@@ -218,6 +223,14 @@ private final class LockedFlag: @unchecked Sendable {
     private var v = false
     var value: Bool { lock.withLock { v } }
     func set() { lock.withLock { v = true } }
+}
+
+private final class LockedText: @unchecked Sendable {
+    private let lock = NSLock()
+    private var v = ""
+    var value: String { lock.withLock { v } }
+    /// Keeps the first text set.
+    func set(_ text: String) { lock.withLock { if v.isEmpty { v = text } } }
 }
 
 private final class LockedCounter: @unchecked Sendable {

@@ -240,7 +240,6 @@ final class ControlLoop {
             scrapes[scrape] = p
             finishScrapeIfComplete(scrape)
         case .configLoaded(let result, let startedNs):
-            reloadReader?.join()
             reloadReader = nil
             apply(result, startedNs: startedNs)
             if reloadAgain {

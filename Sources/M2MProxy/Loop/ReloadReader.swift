@@ -18,17 +18,18 @@ final class ReloadReader {
     }
 
     /// Starts the thread; `done` runs on it with the result and the `uv_hrtime` the reading
-    /// began at. False when no thread could be created.
+    /// began at. False when no thread could be created. The thread is detached: joining it on
+    /// the loop after `done` would wait for it to be scheduled once more, which on a busy
+    /// machine is a stall of the loop that serves.
     func start(_ done: @escaping @Sendable (ConfigLoadResult, UInt64) -> Void) -> Bool {
         let load = self.load
-        return thread.start {
+        let started = thread.start {
             let started = uv_hrtime()
             done(load(), started)
         }
+        if started { thread.detach() }
+        return started
     }
-
-    /// After `done` ran: reaps the thread (it ends right after posting).
-    func join() { thread.join() }
 }
 
 @available(*, unavailable)
