@@ -3,13 +3,15 @@
 
     compare-report.py RESULTS_DIR  > report.md
 
-Reads RESULTS_DIR/{meta.txt, runs.tsv, syscalls.tsv, instr.tsv, rss.tsv, malloc.txt} (written by
-compare.sh) and prints: the set-up, the issue's targets with pass/miss, the wrk table (medians
-over rounds), m2m-proxy's ratios to nginx and HAProxy, the https-upstream ratios (m2m-proxy-tls
-vs nginx-tls, issue 5), syscalls and instructions per request, memory, allocations. Exit 2 when any wrk run saw a non-2xx/3xx response or a socket error.
+Reads RESULTS_DIR/{meta.txt, runs.tsv, headers.tsv, syscalls.tsv, instr.tsv, rss.tsv, malloc.txt}
+(written by compare.sh) and prints: the set-up, the headers each target sends upstream (recorded in
+the preflight), the issue's targets with pass/miss, the wrk table (medians over rounds, with the
+upstream's CPU per request), m2m-proxy's ratios to nginx and HAProxy, the https-upstream ratios
+(m2m-proxy-tls vs nginx-tls, issue 5), syscalls and instructions per request, memory, allocations. Exit 2 when any wrk run saw a non-2xx/3xx response or a socket error.
 Python stdlib only.
 """
 import csv
+import json
 import os
 import re
 import statistics as st
@@ -43,6 +45,7 @@ def main() -> int:
     sysc = {r["target"]: r for r in read_tsv(os.path.join(d, "syscalls.tsv"))}
     instr = {r["target"]: r for r in read_tsv(os.path.join(d, "instr.tsv"))}
     rss = read_tsv(os.path.join(d, "rss.tsv"))
+    headers = read_tsv(os.path.join(d, "headers.tsv"))
     malloc_txt = ""
     if os.path.exists(os.path.join(d, "malloc.txt")):
         malloc_txt = open(os.path.join(d, "malloc.txt")).read().strip()
@@ -91,12 +94,37 @@ def main() -> int:
     p(f"Command: `{meta.get('command', '')}`")
     p("")
     for k, label in [("host", "Host"), ("versions", "Versions"), ("rounds", "Rounds"), ("pinning", "Pinning"),
-                     ("pools", "Upstream pools"), ("setup", "Set-up"), ("m2m", "m2m-proxy"), ("tls", "https upstream"),
+                     ("pools", "Upstream pools"), ("setup", "Set-up"), ("m2m", "m2m-proxy"), ("routes", "m2m-proxy routes"),
+                     ("tls", "https upstream"),
                      ("hwm", "Peak RSS"),
                      ("syscalls", "Syscalls"), ("instr", "Instructions")]:
         if meta.get(k):
             p(f"- {label}: {meta[k]}")
     p("")
+
+    # ---- forwarded headers ---------------------------------------------------------------------
+    if headers:
+        p("## Headers each target sends upstream")
+        p("")
+        p("Recorded in the preflight: one request (curl sending only `Host`, and the token for direct, as wrk does) "
+          "through a copy of each proxy configured as measured but whose upstream is the recording fixture "
+          "(Tests/Fixtures/upstream.py). Wire order; long values shortened.")
+        p("")
+        p("| target | status | headers the upstream received |")
+        p("|---|---|---|")
+
+        def short(v):
+            return v if len(v) <= 40 else f"{v[:16]}…({len(v)} B)"
+
+        for h in headers:
+            try:
+                head = json.loads(h["headers"])
+            except ValueError:
+                head = None
+            shown = "not recorded" if not head else "<br>".join(
+                f"`{n}: {short(v)}`".replace("|", "\\|") for n, v in head)
+            p(f"| {h['target']} | {h['status']} | {shown} |")
+        p("")
 
     # ---- targets ---------------------------------------------------------------------------
     rows = []
@@ -204,9 +232,9 @@ def main() -> int:
     bad = 0
     p(f"## Throughput and latency (median of {rounds} round{'s' if rounds != 1 else ''})")
     p("")
-    p("| workers | conns | body | target | req/s | min–max | p50 ms | p99 ms | CPU µs/req | peak RSS MB "
-      "| new upstream conns /1k req | foreign load (max) |")
-    p("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    p("| workers | conns | body | target | req/s | min–max | p50 ms | p99 ms | CPU µs/req | upstream CPU µs/req "
+      "| peak RSS MB | new upstream conns /1k req | foreign load (max) |")
+    p("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for cell in cells:
         for t in targets:
             rs = by.get(cell + (t,))
@@ -217,7 +245,8 @@ def main() -> int:
             cpu_note = " (upstream)" if t in ("direct", "direct-tls") else ""
             p(f"| {cell[0]} | {cell[1]} | {BODY_LABEL.get(cell[2], cell[2])} | {t} | {st.median(rps):,.0f} "
               f"| {min(rps):,.0f}–{max(rps):,.0f} | {med(cell, t, 'p50_us') / 1000:.2f} | {med(cell, t, 'p99_us') / 1000:.2f} "
-              f"| {med(cell, t, 'target_cpu_us_per_req'):.1f}{cpu_note} | {mb(med(cell, t, 'peak_rss_kb')):.1f} "
+              f"| {med(cell, t, 'target_cpu_us_per_req'):.1f}{cpu_note} | {med(cell, t, 'upstream_cpu_us_per_req'):.1f} "
+              f"| {mb(med(cell, t, 'peak_rss_kb')):.1f} "
               f"| {st.median(1000 * int(x['new_conns']) / max(1, int(x['requests'])) for x in rs):.1f} "
               f"| {max(max(float(x['foreign_before']), float(x['foreign_during'])) for x in rs):.2f} |")
     p("")
@@ -226,8 +255,8 @@ def main() -> int:
     p("## m2m-proxy against the references (ratios of medians; per-round paired ratios in brackets)")
     p("")
     p("| workers | conns | body | req/s m2m/nginx | req/s m2m/haproxy | CPU/req m2m/nginx | CPU/req m2m/haproxy "
-      "| p99 m2m/nginx | p99 m2m/haproxy |")
-    p("|---|---|---|---|---|---|---|---|---|")
+      "| upstream CPU/req m2m/nginx | p99 m2m/nginx | p99 m2m/haproxy |")
+    p("|---|---|---|---|---|---|---|---|---|---|")
 
     def rc(cell, a, b, key):
         r = ratio(cell, a, b, key)
@@ -241,7 +270,8 @@ def main() -> int:
             continue
         p(f"| {cell[0]} | {cell[1]} | {BODY_LABEL.get(cell[2], cell[2])} | {rc(cell, M2M, 'nginx', 'rps')} "
           f"| {rc(cell, M2M, 'haproxy', 'rps')} | {rc(cell, M2M, 'nginx', 'target_cpu_us_per_req')} "
-          f"| {rc(cell, M2M, 'haproxy', 'target_cpu_us_per_req')} | {rc(cell, M2M, 'nginx', 'p99_us')} "
+          f"| {rc(cell, M2M, 'haproxy', 'target_cpu_us_per_req')} | {rc(cell, M2M, 'nginx', 'upstream_cpu_us_per_req')} "
+          f"| {rc(cell, M2M, 'nginx', 'p99_us')} "
           f"| {rc(cell, M2M, 'haproxy', 'p99_us')} |")
     p("")
 
@@ -337,6 +367,9 @@ def main() -> int:
     p("- req/s = wrk requests / duration; p50/p99 from wrk's latency histogram; min–max over rounds.")
     p("- CPU µs/req = user+sys time of the target's own processes (/proc/PID/stat) per request; for `direct` it is "
       "the upstream's. Loopback softirq work is billed to no process and is not included.")
+    p("- upstream CPU µs/req = the same for the upstream nginx during the cell: the cost each proxy puts on its "
+      "upstream (the heads it sends, its connection reuse). On PIN=split the upstream shares CPU 1 with a 1-worker "
+      "proxy, so this time is taken from the proxy too.")
     p("- Peak RSS = VmHWM summed over the target's processes (nginx: master + workers), reset before each cell "
       "(the reset sets it to the current RSS, so memory a process kept from an earlier cell, e.g. buffers grown "
       "for 64 KiB responses in an earlier round, shows in later cells).")

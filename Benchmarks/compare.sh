@@ -17,6 +17,11 @@
 #   nginx      worker_processes W, upstream keepalive UPSTREAM_IDLE_POOL, proxy_buffering off,
 #              proxy_set_header Authorization "Bearer <token>", access_log off
 #   haproxy    nbthread W, http-reuse always, pool-max-conn UPSTREAM_IDLE_POOL, set-header, no log
+#   (equal work: nginx and haproxy also add the forwarding headers m2m-proxy adds, DESIGN.md §4:
+#   X-Forwarded-For appended to the client's list, X-Forwarded-Host, X-Forwarded-Proto,
+#   X-Request-Id (the client's or a generated one) and Via; the preflight records the head each
+#   target sends upstream through a copy of it pointed at Tests/Fixtures/upstream.py, and the report
+#   lists them, so the equality is shown, not assumed)
 #   m2m-proxy  release build, server.workers = W, access_log = false; one route with a credential
 #              whose token comes from the in-repo token double (Tests/Fixtures/token_double.py,
 #              set to answer the benchmark token with an expires_in of TOKEN_LIFETIME = 1 day);
@@ -39,8 +44,8 @@
 #   workers W in WORKERS (1 2) x body in BODIES (small = 200 B, big = 64 KiB) x
 #   connections in CONNS (50 256) x target (direct only for the first W: it has no workers).
 # Per cell: req/s, p50, p99 (wrk), peak RSS of the target's processes (VmHWM, reset before each
-# cell through /proc/PID/clear_refs), CPU µs per request of the target's processes
-# (/proc/PID/stat utime+stime deltas), new upstream connections per 1000 requests.
+# cell through /proc/PID/clear_refs), CPU µs per request of the target's processes and of the
+# upstream nginx (/proc/PID/stat utime+stime deltas), new upstream connections per 1000 requests.
 # Then, separate short phases (1 worker, 200 B body):
 #   syscalls   strace -c -f attached to each target (the -tls ones too, except direct-tls),
 #              SYSCALL_REQUESTS requests over SYSCALL_CONNS keep-alive connections from
@@ -73,6 +78,9 @@
 #   PHASES="load syscalls instr rss malloc" SYSCALL_REQUESTS=20000 SYSCALL_CONNS=50
 #   INSTR_REQUESTS=20000 INSTR_CONNS=50 IDLE_CONNS=10000 MALLOC_REQUESTS=10000 MALLOC_CONNS=4
 #   MALLOC_WARMUP=1000 (warm-up requests)
+#   M2M_ROUTES=1 (routes in every m2m-proxy config: M2M_ROUTES - 1 path-prefix routes /r0, /r1, ...
+#     that no benchmark request takes come before the benchmark route, which therefore matches
+#     last; e.g. M2M_ROUTES=1000 PHASES=instr shows what matching costs as the table grows)
 #   QUIET_MAX=0.25 QUIET_WAIT=180 QUIET_SAMPLE=1 NOISY_MAX=0.10 RETRY_NOISY=2 (noise gating: wait
 #     for <= QUIET_MAX foreign cores before a cell, re-run a cell that saw > NOISY_MAX; QUIET_SAMPLE=0
 #     skips the pre-run sample)
@@ -111,12 +119,18 @@ source "$HERE/lib.sh"
 : "${LOCK_WAIT:=900}" "${IDLE_CONNS:=10000}" "${MALLOC_REQUESTS:=10000}" "${MALLOC_CONNS:=4}" "${MALLOC_WARMUP:=1000}" "${TOKEN_LIFETIME:=86400}"
 : "${M2M_POOL_KEY=limits.upstream_idle_connections}"   # no colon: an explicit empty value means the built-in cap
 : "${TLS:=1}" "${TLS_CONNS:=50 256}" "${INSTR_TLS:=1}"   # UPSTREAM_TLS_PORT: lib.sh
+: "${M2M_ROUTES:=1}"
+[[ $M2M_ROUTES =~ ^[1-9][0-9]*$ ]] || die "M2M_ROUTES must be a route count >= 1"
 : "${RESULTS_DIR:=/tmp/m2m-bench/results/$(date +%Y%m%d-%H%M%S)}"
 : "${REPORT:=$HERE/results/$(date -u +%Y-%m-%d-%H%M)$([[ $QUICK == 1 ]] && echo -quick).md}"
 : "${M2M_BIN:=$ROOT/.build/release/m2m-proxy}"
 # Ports: 1 worker keeps the old numbers (19011 nginx, 19012 haproxy, 19020 m2m-proxy).
 : "${TOKEN_PORT:=19021}" "${VG_NGINX_PORT:=19031}" "${VG_M2M_PORT:=19032}" "${RSS_M2M_PORT:=19033}"
 : "${NGINX_TLS_PORT:=19041}" "${M2M_TLS_PORT:=19042}"   # the -tls proxies (1 worker)
+# The header capture (preflight): a recording upstream (plain, TLS) and one instance of each proxy
+# pointed at it.
+: "${HDR_UPSTREAM_PORT:=19051}" "${HDR_UPSTREAM_TLS_PORT:=19052}" "${HDR_NGINX_PORT:=19053}" "${HDR_HAPROXY_PORT:=19054}"
+: "${HDR_M2M_PORT:=19055}" "${HDR_NGINX_TLS_PORT:=19056}" "${HDR_M2M_TLS_PORT:=19057}"
 declare -A BASE_PORT=([nginx]=$NGINX_PROXY_PORT [haproxy]=$HAPROXY_PORT [m2m-proxy]=19020)
 M2M=m2m-proxy     # target name in the tables
 port_for() { echo $((BASE_PORT[$1] + 2 * ($2 - 1))); }   # port_for TARGET WORKERS
@@ -194,6 +208,8 @@ PORTS=("$UPSTREAM_PORT" "$TOKEN_PORT")
 if ((TLS)); then PORTS+=("$UPSTREAM_TLS_PORT" "$NGINX_TLS_PORT" "$M2M_TLS_PORT"); fi
 for w in "${WORKER_COUNTS[@]}"; do for t in nginx haproxy $M2M; do PORTS+=("$(port_for "$t" "$w")"); done; done
 phase instr && PORTS+=("$VG_NGINX_PORT" "$VG_M2M_PORT")
+PORTS+=("$HDR_UPSTREAM_PORT" "$HDR_NGINX_PORT" "$HDR_HAPROXY_PORT" "$HDR_M2M_PORT")
+if ((TLS)); then PORTS+=("$HDR_UPSTREAM_TLS_PORT" "$HDR_NGINX_TLS_PORT" "$HDR_M2M_TLS_PORT"); fi
 phase rss && PORTS+=("$RSS_M2M_PORT")
 for p in "${PORTS[@]}"; do require_free_port "$p"; done
 rm -rf "$BENCH_DIR"; mkdir -p "$BENCH_DIR" "$RESULTS_DIR"
@@ -263,6 +279,7 @@ client_id = "bench-client"
 client_secret = "bench-secret"
 prefetch = true
 
+$(for ((r = 0; r < M2M_ROUTES - 1; r++)); do printf '[[route]]\nname = "r%d"\npath_prefix = "/r%d"\nupstream = "%s"\n\n' "$r" "$r" "$upstream"; done)
 [[route]]
 name = "bench"
 path_prefix = "/api"
@@ -424,6 +441,67 @@ if ((TLS)); then
         fi
     done
 fi
+
+# ---- which headers each target sends upstream, recorded (not asserted) -----------------------
+# One request (curl with only Host, plus the token for direct: what wrk sends) through a copy of
+# each proxy whose upstream is the recording fixture Tests/Fixtures/upstream.py; the report lists
+# the recorded head of each. The copies are configured exactly as the measured targets, only the
+# upstream port differs.
+HDR_LOG=$BENCH_DIR/upstream-headers.jsonl
+HDR_TSV=$RESULTS_DIR/headers.tsv
+printf 'target\tstatus\theaders\n' >"$HDR_TSV"
+capture_headers() {  # capture_headers TARGET URL [curl args...] -> one headers.tsv row
+    local t=$1 url=$2 before code; shift 2
+    before=$(wc -l <"$HDR_LOG" 2>/dev/null || echo 0)
+    code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 20 -H 'User-Agent:' -H 'Accept:' "$@" "$url" || echo 000)
+    python3 -c 'import json, sys
+log, before, t, code = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+try:
+    lines = open(log).read().splitlines()[before:]
+except OSError:
+    lines = []
+heads = [json.loads(x)["headers"] for x in lines if x.startswith("{") and "headers" in x]
+print(f"{t}\t{code}\t{json.dumps(heads[-1] if heads else None)}")' "$HDR_LOG" "$before" "$t" "$code" >>"$HDR_TSV"
+    log "headers $t: HTTP $code, $(tail -n 1 "$HDR_TSV" | cut -f3 | head -c 300)"
+}
+start_server hdr-upstream "" python3 "$ROOT/Tests/Fixtures/upstream.py" --port "$HDR_UPSTREAM_PORT" --log "$HDR_LOG"
+wait_port "$HDR_UPSTREAM_PORT" 15 "${STARTED_PIDS[-1]#*:}" || die "the recording upstream did not listen on $HDR_UPSTREAM_PORT"
+UPSTREAM_PORT=$HDR_UPSTREAM_PORT render_nginx_proxy_conf "$BENCH_DIR/nginx-hdr" "$HDR_NGINX_PORT"
+UPSTREAM_PORT=$HDR_UPSTREAM_PORT HAPROXY_THREADS=1 render_haproxy_conf "$BENCH_DIR/haproxy-hdr" "$HDR_HAPROXY_PORT"
+start_nginx nginx-hdr ""; wait_port "$HDR_NGINX_PORT" 15 "${STARTED_PIDS[-1]#*:}" || die "nginx-hdr did not listen"
+start_server haproxy-hdr "" "$HAPROXY_BIN" -db -f "$BENCH_DIR/haproxy-hdr/haproxy.cfg"
+wait_port "$HDR_HAPROXY_PORT" 15 "${STARTED_PIDS[-1]#*:}" || die "haproxy-hdr did not listen"
+capture_headers direct "http://127.0.0.1:$HDR_UPSTREAM_PORT$REQ_PATH" -H "Authorization: Bearer $TOKEN"
+capture_headers nginx "http://127.0.0.1:$HDR_NGINX_PORT$REQ_PATH"
+capture_headers haproxy "http://127.0.0.1:$HDR_HAPROXY_PORT$REQ_PATH"
+if [[ -z $M2M_FAIL ]]; then
+    UPSTREAM_PORT=$HDR_UPSTREAM_PORT m2m_conf "$HDR_M2M_PORT" 1 "$M2M_KEY_USED" >"$BENCH_DIR/m2m-hdr.conf"
+    start_server m2m-hdr "" "$M2M_BIN" --config "$BENCH_DIR/m2m-hdr.conf"
+    if wait_port "$HDR_M2M_PORT" 15 "${STARTED_PIDS[-1]#*:}"; then
+        capture_headers $M2M "http://127.0.0.1:$HDR_M2M_PORT$REQ_PATH"
+    else
+        log "headers $M2M: the capture instance did not listen"
+    fi
+fi
+if ((TLS)); then
+    start_server hdr-upstream-tls "" python3 "$ROOT/Tests/Fixtures/upstream.py" --port "$HDR_UPSTREAM_TLS_PORT" --log "$HDR_LOG" \
+        --tls-cert "$TLS_DIR/server.pem" --tls-key "$TLS_DIR/server.key"
+    wait_port "$HDR_UPSTREAM_TLS_PORT" 15 "${STARTED_PIDS[-1]#*:}" || die "the recording TLS upstream did not listen on $HDR_UPSTREAM_TLS_PORT"
+    capture_headers direct-tls "https://127.0.0.1:$HDR_UPSTREAM_TLS_PORT$REQ_PATH" -H "Authorization: Bearer $TOKEN"
+    UPSTREAM_TLS_PORT=$HDR_UPSTREAM_TLS_PORT NGINX_PROXY_TLS=1 render_nginx_proxy_conf "$BENCH_DIR/nginx-tls-hdr" "$HDR_NGINX_TLS_PORT"
+    start_nginx nginx-tls-hdr ""; wait_port "$HDR_NGINX_TLS_PORT" 15 "${STARTED_PIDS[-1]#*:}" || die "nginx-tls-hdr did not listen"
+    capture_headers nginx-tls "http://127.0.0.1:$HDR_NGINX_TLS_PORT$REQ_PATH"
+    if [[ -z $M2M_FAIL && -z $TLS_FAIL ]]; then
+        UPSTREAM_TLS_PORT=$HDR_UPSTREAM_TLS_PORT m2m_conf "$HDR_M2M_TLS_PORT" 1 "$M2M_KEY_USED" tls >"$BENCH_DIR/m2m-tls-hdr.conf"
+        start_server m2m-tls-hdr "" "$M2M_BIN" --config "$BENCH_DIR/m2m-tls-hdr.conf"
+        if wait_port "$HDR_M2M_TLS_PORT" 15 "${STARTED_PIDS[-1]#*:}"; then
+            capture_headers $M2M-tls "http://127.0.0.1:$HDR_M2M_TLS_PORT$REQ_PATH"
+        else
+            log "headers $M2M-tls: the capture instance did not listen"
+        fi
+    fi
+fi
+for s in m2m-tls-hdr nginx-tls-hdr hdr-upstream-tls m2m-hdr haproxy-hdr nginx-hdr hdr-upstream; do stop_server "$s"; done
 
 pids_of() { pgrep -g "$1" 2>/dev/null || true; }
 group_status_kb() {  # group_status_kb PGID FIELD(VmRSS|VmHWM) -> sum over the group's processes, kB
@@ -743,6 +821,7 @@ hwm	$( ((HWM_RESET)) && echo "peak RSS reset before each cell" || echo "peak RSS
 syscalls	$SYSCALL_REQUESTS requests over $SYSCALL_CONNS keep-alive connections (Benchmarks/kaclient.py), strace -c -f on every process of the target
 instr	callgrind, $INSTR_REQUESTS requests over $INSTR_CONNS keep-alive connections, (Ir(N) - Ir(0)) / N
 idleconns	$IDLE_CONNS
+routes	$M2M_ROUTES$( ((M2M_ROUTES > 1)) && echo " ($((M2M_ROUTES - 1)) path-prefix routes no request takes, then the benchmark route)")
 tls	$TLS_NOTE
 EOF
 status=0

@@ -231,6 +231,10 @@ render_nginx_proxy_conf() {  # render_nginx_proxy_conf PREFIX PORT [EXTRA_MAIN]
         echo "http {"
         _nginx_http_common "$p"
         cat <<EOF
+    map \$http_x_request_id \$bench_request_id {
+        default \$http_x_request_id;
+        ""      \$request_id;
+    }
     upstream api {
         server $up;
         keepalive $UPSTREAM_IDLE_POOL;
@@ -244,6 +248,15 @@ render_nginx_proxy_conf() {  # render_nginx_proxy_conf PREFIX PORT [EXTRA_MAIN]
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Authorization "Bearer $token";
+            # The forwarding headers m2m-proxy adds (DESIGN.md §4), so that every proxy does the
+            # same work and its upstream parses the same head: X-Forwarded-For appended to the
+            # client's list, X-Forwarded-Host = the Host as sent, the scheme, the client's
+            # X-Request-Id or a generated one, and a Via line.
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Host \$http_host;
+            proxy_set_header X-Forwarded-Proto \$scheme;
+            proxy_set_header X-Request-Id \$bench_request_id;
+            proxy_set_header Via "1.1 nginx";
             proxy_buffering $NGINX_PROXY_BUFFERING;
             $ssl
         }
@@ -276,6 +289,13 @@ defaults
 frontend fe
     bind 127.0.0.1:$port
     http-request set-header Authorization "Bearer $token"
+    # The forwarding headers m2m-proxy adds (DESIGN.md §4; see render_nginx_proxy_conf).
+    option forwardfor
+    unique-id-format %{+X}o\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid
+    http-request set-header X-Forwarded-Host %[req.hdr(host)]
+    http-request set-header X-Forwarded-Proto http
+    http-request set-header X-Request-Id %[unique-id] unless { req.hdr(x-request-id) -m found }
+    http-request set-header Via "1.1 haproxy"
     default_backend api
 
 backend api

@@ -21,6 +21,14 @@ final class WorkerThread {
         return true
     }
 
+    /// Lets the thread end on its own, never joined: for a thread whose owner must not wait
+    /// for its last instructions on an event loop (a reload's reader).
+    func detach() {
+        guard started else { return }
+        started = false
+        pthread_detach(thread)
+    }
+
     func join() {
         guard started else { return }
         started = false

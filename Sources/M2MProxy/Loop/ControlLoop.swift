@@ -18,7 +18,11 @@ final class ControlLoop {
     let inbox: Mailbox<ControlMessage>
     private let inboxSignal: AsyncSignal
     private var remotes: [RemoteWorker] = []
-    private let reloadConfig: () -> ConfigLoadResult
+    private let reloadConfig: @Sendable () -> ConfigLoadResult
+    /// The thread reading and validating the file of a SIGHUP (`ReloadReader`), nil when none.
+    private var reloadReader: ReloadReader?
+    /// A SIGHUP came while a file was being read: read it again once that ends (newest wins).
+    private var reloadAgain = false
     private(set) var draining = false
     private var localStopped = false
     private var stopped = false
@@ -56,7 +60,7 @@ final class ControlLoop {
         let completion: ([WorkerMetrics]) -> Void
     }
 
-    init(loop: UnsafeMutablePointer<uv_loop_t>, config: ProxyConfig, log: Log, reload: @escaping () -> ConfigLoadResult) {
+    init(loop: UnsafeMutablePointer<uv_loop_t>, config: ProxyConfig, log: Log, reload: @escaping @Sendable () -> ConfigLoadResult) {
         self.loop = loop
         self.log = log
         reloadConfig = reload
@@ -162,9 +166,31 @@ final class ControlLoop {
 
     /// SIGHUP (DESIGN.md §2): the new configuration reaches every loop; tokens of unchanged keys
     /// are kept. An invalid file keeps the current configuration.
+    ///
+    /// The file is read, parsed and validated on a thread of its own (`ReloadReader`): this loop
+    /// is also worker 0's, and 10,000 routes take a while to parse; requests keep being served
+    /// meanwhile. What comes back is a frozen `ProxyConfig`, applied here (`apply`).
     func reload() {
         guard !draining else { return }
-        let result = reloadConfig()
+        if reloadReader != nil {
+            if !reloadAgain { log.info("reload: the configuration file is still being read; reading it again once done") }
+            reloadAgain = true
+            return
+        }
+        let inbox = self.inbox
+        let reader = ReloadReader(load: reloadConfig)
+        guard reader.start({ inbox.post(.configLoaded($0, startedNs: $1)) }) else {
+            log.warning("reload: cannot start a thread to read the configuration; reading it on the main loop")
+            apply(reloadConfig(), startedNs: uv_hrtime())
+            return
+        }
+        reloadReader = reader
+    }
+
+    /// A reload's file, read and validated off the loops: in force from now on unless invalid.
+    private func apply(_ result: ConfigLoadResult, startedNs: UInt64) {
+        guard !draining else { return }
+        let parsedNs = uv_hrtime()
         guard let new = result.config, result.errors.isEmpty else {
             let why = result.errors.map(\.description).joined(separator: "; ")
             log.error("reload failed, keeping the current configuration: \(why)")
@@ -185,7 +211,9 @@ final class ControlLoop {
         // "reloaded" is logged once every loop serves the new configuration, so that whoever
         // waits for the line (an operator, a test) can rely on it for every connection.
         reloadPending = Set(running.map(\.id))
+        let ms = { (ns: UInt64) in "\(ns / 1_000_000) ms" }
         reloadDoneMessage = "configuration reloaded: \(new.routes.count) route(s), \(new.credentials.count) credential(s)"
+            + " (read in \(ms(parsedNs - startedNs)) off the serving loops, applied on the main loop in \(ms(uv_hrtime() - parsedNs)))"
         logReloadIfDone()
     }
 
@@ -211,6 +239,13 @@ final class ControlLoop {
             p.waitingFor.remove(w)
             scrapes[scrape] = p
             finishScrapeIfComplete(scrape)
+        case .configLoaded(let result, let startedNs):
+            reloadReader = nil
+            apply(result, startedNs: startedNs)
+            if reloadAgain {
+                reloadAgain = false
+                reload()
+            }
         case .reloaded(let generation, let w):
             guard generation == reloadGeneration else { return }
             reloadPending.remove(w)

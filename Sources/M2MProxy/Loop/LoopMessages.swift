@@ -8,6 +8,9 @@ enum ControlMessage: Sendable {
     case refreshDue(slot: Int, seq: UInt64)
     /// A worker's answer to `WorkerMessage.scrapeMetrics`.
     case metrics(scrape: Int, worker: Int, WorkerMetrics)
+    /// A SIGHUP's configuration file, read and validated off the loops (`ReloadReader`);
+    /// `startedNs` is `uv_hrtime` when the reading began.
+    case configLoaded(ConfigLoadResult, startedNs: UInt64)
     /// A worker applied the reload numbered `generation`.
     case reloaded(generation: Int, worker: Int)
     /// A worker loop drained (or hit its drain deadline) and its thread is about to end.

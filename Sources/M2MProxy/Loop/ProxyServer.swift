@@ -11,7 +11,7 @@ public enum ProxyServer {
 
     /// Exit status: 0 after a drain, 2 when the listeners cannot be bound.
     /// `reload` reads and validates the configuration again (SIGHUP).
-    public static func run(config: ProxyConfig, log: Log, reload: @escaping () -> ConfigLoadResult = { ConfigLoadResult(config: nil, errors: [ConfigProblem(keyPath: "", message: "reload is not available")], warnings: []) }) -> Int32 {
+    public static func run(config: ProxyConfig, log: Log, reload: @escaping @Sendable () -> ConfigLoadResult = { ConfigLoadResult(config: nil, errors: [ConfigProblem(keyPath: "", message: "reload is not available")], warnings: []) }) -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         // Every client and upstream connection is a descriptor: use the hard limit, as nginx's
         // worker_rlimit_nofile would.

@@ -5,10 +5,10 @@ final class CompiledRoute {
     /// a reload, -1 once the route is gone.
     var index: Int
     let config: RouteConfig
-    private let hostBytes: [UInt8]
-    private let prefixBytes: [UInt8]
+    let hostBytes: [UInt8]
+    let prefixBytes: [UInt8]
     /// Bit n set = llhttp method n allowed; all ones when the route takes any method.
-    private let methodMask: UInt64
+    let methodMask: UInt64
     let upstreamSlot: Int
     /// `tokenSlot` indexes the token cache; nil for routes without a credential.
     let tokenSlot: Int?
