@@ -24,14 +24,19 @@ extension ClientConnection {
         case .needMore:
             if count > 0 { forwardBody(base, count, fromSocket: fromSocket, forward: forward) }
             if state == .forwarding || !forward {
-                if !clientPausedForUpstream { startReading() }
-                startTimer(ms: worker.limits.bodyTimeoutMs)
+                if !clientPausedForUpstream {
+                    startReading()
+                    startTimer(ms: worker.limits.bodyTimeoutMs)
+                }
             }
         case .messageComplete(let n):
             parser.resume()
             if n > 0 { forwardBody(base, n, fromSocket: fromSocket, forward: forward) }
             bodyDone = true
-            if state == .forwarding { stopTimer() }
+            if state == .forwarding {
+                stopTimer()
+                if forward, let u = upstream { startResponseTimer(u) }
+            }
             let rest = count - n
             if rest > 0, let head {
                 if fromSocket {
@@ -103,11 +108,9 @@ extension ClientConnection {
             upstreamLost(u, err)
             return
         }
-        u.startTimer(ms: worker.limits.responseTimeoutMs)
         if u.writeQueueSize > Worker.highWater {
             // Backpressure: stop reading the client until the upstream drains.
-            clientPausedForUpstream = true
-            stopReading()
+            pauseClientForUpstream(u)
         }
     }
 }

@@ -54,7 +54,7 @@ extension ClientConnection {
                 for i in 0..<headerCount {
                     let kind = kinds[i]
                     switch kind {
-                    case .host, .xForwardedFor, .xForwardedHost, .xForwardedProto, .expect:
+                    case .host, .xForwardedFor, .xForwardedHost, .xForwardedProto, .expect, .underscored:
                         continue
                     case .authorization where injecting:
                         continue
@@ -70,7 +70,12 @@ extension ClientConnection {
                     iov.append(start, end - start)
                 }
                 if injecting { iov.append(tokenLine) }
-                if upgradeRequested { iov.append(s.connectionUpgrade) }
+                if upgradeRequested {
+                    iov.append(s.connectionUpgrade)
+                } else if worker.limits.upstreamIdleConnections == 0 {
+                    // No keep-alive to upstreams: say so, so the upstream closes its side too.
+                    iov.append(s.connectionClose)
+                }
                 if xffCount > 0 {
                     // Append the client's address to the list it sent (all its X-Forwarded-For lines).
                     iov.append(s.xffPrefix)
@@ -84,7 +89,8 @@ extension ClientConnection {
                 } else {
                     iov.append(xffLine)
                 }
-                let forwardedHost = hostHeader.isEmpty ? authority : hostHeader
+                // RFC 9112 §3.2.2: an absolute-form target's authority is the request's host.
+                let forwardedHost = absoluteForm || hostHeader.isEmpty ? authority : hostHeader
                 if !forwardedHost.isEmpty {
                     iov.append(s.xfhPrefix)
                     iov.append(forwardedHost)
@@ -104,7 +110,8 @@ extension ClientConnection {
             return
         }
         requestBytesSent = true
-        u.startTimer(ms: worker.limits.responseTimeoutMs)
+        // The response timer starts once the whole request is forwarded (`processRequestBytes`
+        // at the message's end); until then only the client's body timer runs.
         if bufferedBytesProcessed {
             // A retry: the parser already consumed what the head buffer held (re-sent above as
             // bytes); the rest of the body, if any, still comes from the socket.

@@ -14,7 +14,7 @@ extension ClientConnection: UpstreamWaiter {
             } else if pool.isAtLimit {
                 state = .waitingUpstream
                 pool.enqueue(self)
-                startTimer(ms: worker.limits.connectTimeoutMs)
+                startTimer(ms: connectTimeoutMs)
             } else {
                 let c = pool.makeConnection()
                 upstream = c
@@ -64,7 +64,6 @@ extension ClientConnection: UpstreamWaiter {
 
     func upstreamWriteDrained(_ c: UpstreamConnection) {
         guard isUpstream(c), clientPausedForUpstream, c.writeQueueSize <= Worker.lowWater else { return }
-        clientPausedForUpstream = false
-        startReading()
+        resumeClientAfterUpstream(c)
     }
 }

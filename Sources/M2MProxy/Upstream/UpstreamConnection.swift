@@ -39,6 +39,8 @@ final class UpstreamConnection: UVStream {
     var receivedResponseBytes = false
     /// Why the last `fail` happened (read by the client for metrics and the access log).
     private(set) var failureKind: UpstreamErrorKind = .connectFailed
+    /// The route's connect timeout, taken when the connection is opened.
+    private var connectTimeoutMs = 0
 
     init(pool: UpstreamPool) {
         self.pool = pool
@@ -59,8 +61,8 @@ final class UpstreamConnection: UVStream {
     func open(for client: ClientConnection) {
         self.client = client
         state = .resolving
-        let connectTimeout = worker.limits.connectTimeoutMs
-        startTimer(ms: connectTimeout)
+        connectTimeoutMs = client.connectTimeoutMs
+        startTimer(ms: connectTimeoutMs)
         worker.resolver.resolve(host: pool.host, port: pool.port) { [self] result in
             guard !isClosing, state == .resolving else { return }
             switch result {
@@ -153,7 +155,7 @@ final class UpstreamConnection: UVStream {
     override func onTimer() {
         switch state {
         case .resolving, .connecting:
-            fail("upstream connect timed out after \(worker.limits.connectTimeoutMs) ms", kind: .connectTimeout)
+            fail("upstream connect timed out after \(connectTimeoutMs) ms", kind: .connectTimeout)
         case .active:
             client?.upstreamTimedOut(self)
         case .idle:
