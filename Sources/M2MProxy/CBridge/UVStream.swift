@@ -352,7 +352,8 @@ private func owner(_ data: UnsafeMutableRawPointer?) -> Unmanaged<UVStream> {
 }
 
 private let uvStreamAllocCallback: uv_alloc_cb = { handle, _, buf in
-    // One read buffer per loop: every read callback consumes it synchronously (spike §6.3).
+    // One read buffer per loop: every read callback consumes it synchronously (onRead copies
+    // what it keeps), so one buffer serves every stream of the loop.
     owner(handle!.pointee.data)._withUnsafeGuaranteedRef { s in
         buf!.pointee = uv_buf_t(
             base: s.io.readBuffer.assumingMemoryBound(to: CChar.self), len: s.io.readBufferSize)

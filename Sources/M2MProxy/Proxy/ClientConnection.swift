@@ -148,7 +148,7 @@ final class ClientConnection: UVStream {
 
     init(worker: Worker) {
         self.worker = worker
-        parser.isForbiddenTrailer = ClientConnection.isForbiddenTrailerName
+        parser.isForbiddenTrailer = RequestValidation.isForbiddenTrailerName
         xffLine = worker.statics.empty
         xffSuffix = worker.statics.empty
         super.init(io: worker.io)
