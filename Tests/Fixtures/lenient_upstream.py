@@ -61,12 +61,14 @@ def handle(conn, log, lock):
             te = " ".join(v for k, v in headers if k == "transfer-encoding").lower()
             cl = next((v for k, v in headers if k == "content-length"), None)
             body = b""
+            raw_lines = []  # chunk-size lines as received
             if "chunked" in te:
                 while True:
                     while b"\r\n" not in buf:
                         if not fill(len(buf) + 1):
                             return
                     line, buf = buf.split(b"\r\n", 1)
+                    raw_lines.append(line.decode("latin-1"))
                     size = int(line.split(b";")[0].strip() or b"0", 16)
                     if not fill(size + 2):
                         return
@@ -82,7 +84,7 @@ def handle(conn, log, lock):
             split = urlsplit(target)
             query = {k: v[-1] for k, v in parse_qs(split.query).items()}
             record({"method": method, "target": target, "head": text, "framing": framing,
-                    "headers": headers, "body": body.decode("latin-1")})
+                    "headers": headers, "body": body.decode("latin-1"), "chunk_lines": raw_lines})
             # The last segment decides, so routes with a path prefix reach the same behaviours.
             path = "/" + split.path.rsplit("/", 1)[-1]
             if path == "/hold":

@@ -95,6 +95,20 @@ import Testing
         for name in ["Transfer_Encoding", "Content_Length"] { #expect(!head.contains(name), "\(name) forwarded: \(head)") }
     }
 
+    /// RFC 9112 §7.1.1: BWS around `;` and `=` of a chunk extension is valid; the upstream
+    /// gets the cleaned line. Whitespace elsewhere in a chunk line is still refused.
+    @Test func chunkExtensionWithWhitespaceIsForwardedClean() throws {
+        let (bed, fixture) = try underscoreBed(nil, label: "chunkbws")
+        let r = try bed.exchange("POST /a HTTP/1.1\r\nHost: client.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5 ; q=a\r\nhello\r\n6\t;\tr = \"x y\"\r\n world\r\n0 ; end\r\n\r\n")
+        #expect(r.status == 200, "\(r.summary)")
+        let record = try #require(try fixture.records().last)
+        #expect(record["body"] as? String == "hello world")
+        #expect(record["chunk_lines"] as? [String] == ["5;q=a", "6;r=\"x y\"", "0;end"], "\(record)")
+        let bad = try bed.exchange("POST /b HTTP/1.1\r\nHost: client.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5 5\r\nhello\r\n0\r\n\r\n")
+        ErrorTableTests.expectProxyError(bad, 400, "bad_request")
+        #expect(try fixture.records().count == 1)
+    }
+
     @Test func connectIs405InWords() throws {
         let (bed, fixture) = try underscoreBed(nil, label: "connect")
         let r = try bed.exchange("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")

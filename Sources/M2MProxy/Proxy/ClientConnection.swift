@@ -77,6 +77,8 @@ final class ClientConnection: UVStream {
     /// bytes in, and the chunk-framing bound).
     var bodyBytes: UInt64 = 0
     var expectContinue = false
+    /// Cleans chunk lines of a chunked request body before llhttp and the upstream see them.
+    var chunkLines = ChunkLineNormalizer()
     var absoluteForm = false
     /// Headers of the request head (the parser may append chunked trailers after them).
     var requestHeaderCount = 0
