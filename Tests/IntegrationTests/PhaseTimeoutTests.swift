@@ -62,6 +62,23 @@ import Testing
         #expect(lines[1]["error"] as? String == "upstream_timeout")
     }
 
+    /// A retry on a fresh connection (the pooled one closed under the request) re-sends the whole
+    /// request at once: the response timer runs on the new connection too.
+    @Test func retriedRequestStillHasAResponseTimer() throws {
+        let bed = try ProxyTestBed(label: "retryto") { c, up, _ in
+            c.limits = ["response_timeout_ms": 500]
+            c.routes = [.init(name: "main", upstream: up.url)]
+        }
+        let c = try bed.connect()
+        try c.send("GET /close-next HTTP/1.1\r\nHost: client.test\r\n\r\n")
+        #expect(try c.readResponse().status == 200)
+        let start = Date()
+        try c.send("GET /hang HTTP/1.1\r\nHost: client.test\r\n\r\n")
+        ErrorTableTests.expectProxyError(try c.readResponse(timeout: 15), 504, "upstream_timeout")
+        #expect(Date().timeIntervalSince(start) < 10)
+        #expect(try bed.upstream.requests().map(\.path) == ["/close-next", "/hang", "/hang"])
+    }
+
     /// A route's own response_timeout_ms: only that route answers 504 early.
     @Test func perRouteResponseTimeout() throws {
         let (bed, up, admin) = try Self.bed(label: "routeto") { url in

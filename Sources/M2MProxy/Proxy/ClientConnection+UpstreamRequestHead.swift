@@ -113,7 +113,10 @@ extension ClientConnection {
         if bufferedBytesProcessed {
             // A retry: the parser already consumed what the head buffer held (re-sent above as
             // bytes); the rest of the body, if any, still comes from the socket.
-            if !bodyDone {
+            if bodyDone {
+                // The whole request went again at once: the upstream owes its response now.
+                startResponseTimer(u)
+            } else {
                 if headCount > forwardedFromHead {
                     processRequestBytes(head + forwardedFromHead, headCount - forwardedFromHead, fromSocket: false, forward: true)
                 } else {
