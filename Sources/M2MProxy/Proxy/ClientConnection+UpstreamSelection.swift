@@ -19,7 +19,7 @@ extension ClientConnection: UpstreamWaiter {
                 let c = pool.makeConnection()
                 upstream = c
                 state = .connectingUpstream
-                c.open(for: self)
+                c.open(for: self, connectTimeoutMs: connectTimeoutMs)
             }
         }
     }

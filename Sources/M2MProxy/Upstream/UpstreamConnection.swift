@@ -58,10 +58,11 @@ final class UpstreamConnection: UVStream {
     /// Connected and nothing of an exchange written or received yet: can go back to the pool.
     var isReusableUnused: Bool { state == .active && !isClosing && !receivedResponseBytes && headCount == 0 }
 
-    func open(for client: UpstreamClient) {
+    /// `connectTimeoutMs`: the client's route's value (a per-route override or `[limits]`).
+    func open(for client: UpstreamClient, connectTimeoutMs: Int) {
         self.client = client
         state = .resolving
-        connectTimeoutMs = client.connectTimeoutMs
+        self.connectTimeoutMs = connectTimeoutMs
         startTimer(ms: connectTimeoutMs)
         worker.resolver.resolve(host: pool.host, port: pool.port) { [self] result in
             guard !isClosing, state == .resolving else { return }
