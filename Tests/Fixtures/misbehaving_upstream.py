@@ -21,7 +21,8 @@ With ``?split=1`` the bytes before the break (| above, the end of the valid part
 the rest 300 ms later, so the proxy has relayed the head before the framing breaks; without it
 everything is written at once and the proxy sees the broken body together with the head.
 """
-import argparse, json, socket, threading, time
+import json, socket, time
+import raw_server
 
 HEAD = b"HTTP/1.1 200 OK\r\nX-Upstream: misbehaving\r\nContent-Type: text/plain\r\n"
 CHUNKED_HELLO = b"5\r\nhello\r\n0\r\n\r\n"
@@ -68,21 +69,5 @@ def handle(conn, log, lock):
         conn.close()
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--log", required=True)
-    a = ap.parse_args()
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", a.port))
-    s.listen(128)
-    print("PORT=%d" % s.getsockname()[1], flush=True)
-    lock = threading.Lock()
-    while True:
-        conn, _ = s.accept()
-        threading.Thread(target=handle, args=(conn, a.log, lock), daemon=True).start()
-
-
 if __name__ == "__main__":
-    main()
+    raw_server.serve(handle)

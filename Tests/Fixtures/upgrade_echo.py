@@ -9,7 +9,8 @@ that follows on the connection, including bytes that arrived with the head, is e
 until the peer closes. A request without Upgrade gets `426 Upgrade Required` (Content-Length 0)
 and the connection stays HTTP.
 """
-import argparse, json, socket, sys, threading
+import json, socket
+import raw_server
 
 
 def handle(conn, log, lock):
@@ -46,21 +47,5 @@ def handle(conn, log, lock):
         conn.close()
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--log", required=True)
-    a = ap.parse_args()
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", a.port))
-    s.listen(128)
-    print("PORT=%d" % s.getsockname()[1], flush=True)
-    lock = threading.Lock()
-    while True:
-        c, _ = s.accept()
-        threading.Thread(target=handle, args=(c, a.log, lock), daemon=True).start()
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    raw_server.serve(handle)

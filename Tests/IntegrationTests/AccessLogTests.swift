@@ -26,7 +26,7 @@ import Testing
         let lines = try bed.proxy.waitForAccessLog(count: 2)
         #expect(lines.count == 2)
         let a = lines[0], b = lines[1]
-        let keys: Set<String> = ["time", "request_id", "route", "method", "path", "status", "bytes_in", "bytes_out",
+        let keys: Set<String> = ["time", "request_id", "client", "route", "method", "path", "status", "bytes_in", "bytes_out",
                                  "duration_ms", "upstream_ms", "upstream", "token_wait_ms", "error", "upstream_error"]
         #expect(Set(a.keys) == keys)
         #expect(Set(b.keys) == keys)
@@ -93,7 +93,7 @@ import Testing
         let c = try bed.connect()
         try c.send("GET /nowhere HTTP/1.1\r\nHost: client.test\r\n\r\n")
         #expect(try c.readResponse().status == 404)
-        // A client that leaves while its request is in flight: logged as 499 "aborted".
+        // A client that leaves while its request is in flight: logged as 499 "client_closed".
         let gone = try bed.connect()
         try gone.send("GET /hang HTTP/1.1\r\nHost: client.test\r\n\r\n")
         try Wait.until("the upstream to receive /hang") { try bed.upstream.requests().contains { $0.path == "/hang" } }
@@ -104,7 +104,7 @@ import Testing
         #expect(lines[1]["status"] as? Int == 404)
         #expect(lines[1]["route"] is NSNull)
         #expect(lines[2]["status"] as? Int == 499)
-        #expect(lines[2]["error"] as? String == "aborted")
+        #expect(lines[2]["error"] as? String == "client_closed")
     }
 
     @Test func accessLogCanBeSwitchedOff() throws {

@@ -24,11 +24,11 @@ import Testing
         #expect(logged.map(\.bodyLen) == bodies.map(\.utf8.count))
     }
 
-    /// The client sends a complete request and shuts down its sending side: the response must
-    /// still arrive (a FIN after a complete request is not an abort), then the proxy closes.
-    /// `warm`: a previous request left an idle pooled upstream connection (one worker), so the
-    /// request is forwarded at once; otherwise the FIN arrives while the upstream connect is
-    /// still in progress.
+    /// The client sends a complete request and shuts down its sending side before the response
+    /// began: like nginx (proxy_ignore_client_abort off) and Envoy, the proxy takes that as the
+    /// client leaving (README "Clients that leave"): no response, the connection is closed, the
+    /// request is logged as 499 client_closed. `warm`: a pooled upstream connection is idle (the
+    /// request is forwarded at once); otherwise the FIN arrives while connecting upstream.
     static func halfClose(warm: Bool) throws -> (HTTPResponse?, ProxyTestBed, RawHTTPConnection) {
         let bed = try ProxyTestBed(label: "halfclose") { c, up, _ in
             c.server["workers"] = "1"
@@ -41,21 +41,21 @@ import Testing
         return (try? c.readResponse(timeout: 5), bed, c)
     }
 
-    @Test func halfClosedClientStillGetsTheResponseOnAPooledConnection() throws {
-        let (r, _, c) = try Self.halfClose(warm: true)
-        let response = try #require(r, "no response after the client's half-close")
-        #expect(response.status == 200, "\(response.summary)")
-        #expect(response.json?["slow"] as? Bool == true)
+    @Test func halfClosedClientBeforeTheResponseIsTakenAsGoneOnAPooledConnection() throws {
+        let (r, bed, c) = try Self.halfClose(warm: true)
+        #expect(r == nil, "answered a client that left: \(r?.summary ?? "")")
         #expect(try c.waitForPeerClose(timeout: 5))
+        let lines = try bed.proxy.waitForAccessLog(count: 2)
+        #expect(lines[1]["status"] as? Int == 499)
+        #expect(lines[1]["error"] as? String == "client_closed")
     }
 
-    /// With no idle pooled upstream connection the FIN arrives while the proxy connects
-    /// upstream (or waits for a token): the complete request is still answered.
-    @Test func halfClosedClientStillGetsTheResponseOnAFreshUpstreamConnection() throws {
+    @Test func halfClosedClientBeforeTheResponseIsTakenAsGoneWhileConnecting() throws {
         let (r, bed, _) = try Self.halfClose(warm: false)
-        let response = try #require(r, "no response after the client's half-close")
-        #expect(response.status == 200, "\(response.summary)")
-        #expect(try bed.upstream.requests().map(\.path) == ["/slow"])
+        #expect(r == nil, "answered a client that left: \(r?.summary ?? "")")
+        let line = try #require(try bed.proxy.waitForAccessLog(count: 1).first)
+        #expect(line["status"] as? Int == 499)
+        #expect(line["upstream_error"] is NSNull)
     }
 
     /// 100 keep-alive connections, each with 10 sequential requests, all in flight together

@@ -183,9 +183,9 @@ import Testing
         #expect(try bed.upstream.requests().map(\.method) == ["HEAD", "GET"])
     }
 
-    /// X-Forwarded-Host is the Host header as sent, also when the target is in absolute form
-    /// with another authority (review finding 10).
-    @Test func forwardedHostIsTheHostHeaderForAbsoluteForm() throws {
+    /// An absolute-form target's authority replaces the Host header (RFC 9112 §3.2.2), for
+    /// routing and for X-Forwarded-Host too (DESIGN.md §4; it was the Host header before issue 13).
+    @Test func forwardedHostIsTheAuthorityForAbsoluteForm() throws {
         let bed = try Self.plainBed()
         let c = try bed.connect()
         try c.send("GET http://abs.test/x HTTP/1.1\r\nHost: header.test\r\n\r\n")
@@ -193,6 +193,6 @@ import Testing
         #expect(r.status == 200, "\(r.summary)")
         let req = try bed.upstream.lastRequest()
         #expect(req.target == "/x")
-        #expect(req.headerValues("X-Forwarded-Host") == ["header.test"], "\(req.headers)")
+        #expect(req.headerValues("X-Forwarded-Host") == ["abs.test"], "\(req.headers)")
     }
 }

@@ -15,7 +15,42 @@ extension ConfigLoader {
             ("max_connections", \.maxConnections),
             ("max_requests_per_connection", \.maxRequestsPerConnection),
             ("upstream_idle_connections", \.upstreamIdleConnections),
+            ("read_timeout_ms", \.readTimeoutMs),
+            ("tunnel_idle_timeout_ms", \.tunnelIdleTimeoutMs),
         ]
+    }
+
+    /// The `[limits]` timeouts a `[[route]]` may override under the same name (its field in
+    /// `RouteTimeouts`); the route decoder reads exactly these.
+    static var routeTimeoutKeys: [(key: String, field: WritableKeyPath<RouteTimeouts, Int?>)] {
+        [
+            ("connect_timeout_ms", \.connectTimeoutMs),
+            ("response_timeout_ms", \.responseTimeoutMs),
+            ("read_timeout_ms", \.readTimeoutMs),
+            ("tunnel_idle_timeout_ms", \.tunnelIdleTimeoutMs),
+        ]
+    }
+
+    /// Keys where 0 means "none" rather than being refused.
+    static func limitAllowsZero(_ key: String) -> Bool { key == "read_timeout_ms" }
+
+    /// A route's timeout overrides (`routeTimeoutKeys`), validated like their `[limits]` keys.
+    static func decodeRouteTimeouts(_ reader: TableReader) -> (timeouts: RouteTimeouts, failed: Bool) {
+        var timeouts = RouteTimeouts()
+        var failed = false
+        for (key, field) in routeTimeoutKeys where reader.contains(key) {
+            guard let value = reader.int(key) else {
+                failed = true
+                continue
+            }
+            if value < 0 || (value == 0 && !limitAllowsZero(key)) {
+                reader.diagnostics.error(reader.path(key), limitAllowsZero(key) ? "must be 0 (none) or more" : "must be a positive integer")
+                failed = true
+                continue
+            }
+            timeouts[keyPath: field] = value
+        }
+        return (timeouts, failed)
     }
 
     /// `[limits]`: every value a positive integer, except the ones where 0 means "none" or
@@ -49,6 +84,12 @@ extension ConfigLoader {
                     failed = true
                     continue
                 }
+            } else if limitAllowsZero(key) {
+                guard value >= 0 else {
+                    reader.diagnostics.error(reader.path(key), "must be 0 (none) or more")
+                    failed = true
+                    continue
+                }
             } else if value <= 0 {
                 reader.diagnostics.error(reader.path(key), "must be a positive integer")
                 failed = true
@@ -66,6 +107,7 @@ extension ConfigLoader {
             responseTimeoutMs: value("response_timeout_ms"), tokenWaitMs: value("token_wait_ms"),
             replayBodyBytes: value("replay_body_bytes"), maxConnections: value("max_connections"),
             maxRequestsPerConnection: value("max_requests_per_connection"),
-            upstreamIdleConnections: value("upstream_idle_connections"))
+            upstreamIdleConnections: value("upstream_idle_connections"),
+            readTimeoutMs: value("read_timeout_ms"), tunnelIdleTimeoutMs: value("tunnel_idle_timeout_ms"))
     }
 }

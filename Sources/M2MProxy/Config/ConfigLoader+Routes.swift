@@ -189,6 +189,8 @@ extension ConfigLoader {
         } else if reader.contains("max_upstream_connections") {
             failed = true
         }
+        let timeouts = decodeRouteTimeouts(reader)
+        if timeouts.failed { failed = true }
         let tls = decodeClientTLS(reader, https: upstream.map { $0.scheme == .https }, target: "an http upstream")
         if tls.failed { failed = true }
 
@@ -204,7 +206,7 @@ extension ConfigLoader {
             name: name, host: host, pathPrefix: pathPrefix, methods: methods, upstream: upstream,
             credentialIndex: credentialIndex, resource: resource, scopes: scopes, organizationID: organizationID,
             preserveHost: preserveHost, tlsCAFile: tls.settings.caFile, allowCIDRs: allow.list, tls: tls.settings,
-            maxUpstreamConnections: maxUpstreamConnections)
+            maxUpstreamConnections: maxUpstreamConnections, timeouts: timeouts.timeouts)
     }
 
     /// "/api/" → "/api"; "/" stays "/". Must start with "/"; query, fragment, spaces and control

@@ -88,6 +88,18 @@ extension ConfigLoader {
             }
         }
 
+        var underscores = UnderscoreHeaderPolicy.drop
+        if let text = reader.string("headers_with_underscores") {
+            if let policy = UnderscoreHeaderPolicy(rawValue: text) {
+                underscores = policy
+            } else {
+                diagnostics.error(reader.path("headers_with_underscores"), "must be \"drop\", \"reject\" or \"allow\"")
+                failed = true
+            }
+        } else if reader.contains("headers_with_underscores") {
+            failed = true  // wrong type, already reported
+        }
+
         let allow = cidrList(reader, "allow_cidrs")
         let trusted = cidrList(reader, "trusted_proxies")
         if allow.failed || trusted.failed { failed = true }
@@ -99,7 +111,8 @@ extension ConfigLoader {
         guard !failed else { return nil }
         return ServerConfig(
             listen: listen, workers: workers, adminListen: adminListen, drainTimeoutMs: drainTimeoutMs, accessLog: accessLog,
-            allowCIDRs: allow.list, trustedProxies: trusted.list ?? [], tlsListen: tlsListener.listen, tls: tlsListener.tls)
+            allowCIDRs: allow.list, trustedProxies: trusted.list ?? [], tlsListen: tlsListener.listen, tls: tlsListener.tls,
+            headersWithUnderscores: underscores)
     }
 
     /// `tls_listen` (a string or an array, like `listen`) with `tls_cert_file` and `tls_key_file`.

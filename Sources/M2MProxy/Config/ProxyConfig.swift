@@ -53,11 +53,15 @@ public struct ServerConfig: Sendable {
     public internal(set) var tlsListen: [ListenAddress]
     /// Set exactly when `tlsListen` is not empty.
     public internal(set) var tls: TLSServerSettings?
+    /// `headers_with_underscores`: what happens to request header names containing `_`.
+    public let headersWithUnderscores: UnderscoreHeaderPolicy
 
     public init(
         listen: [ListenAddress], workers: Int, adminListen: ListenAddress?, drainTimeoutMs: Int, accessLog: Bool = true,
-        allowCIDRs: [CIDR]? = nil, trustedProxies: [CIDR] = [], tlsListen: [ListenAddress] = [], tls: TLSServerSettings? = nil
+        allowCIDRs: [CIDR]? = nil, trustedProxies: [CIDR] = [], tlsListen: [ListenAddress] = [], tls: TLSServerSettings? = nil,
+        headersWithUnderscores: UnderscoreHeaderPolicy = .drop
     ) {
+        self.headersWithUnderscores = headersWithUnderscores
         self.tlsListen = tlsListen
         self.tls = tls
         self.listen = listen
@@ -91,6 +95,11 @@ public struct LimitsConfig: Sendable {
     /// Idle keep-alive connections kept per upstream and worker (nginx's upstream `keepalive N`,
     /// HAProxy's `pool-max-conn`); 0 = no keep-alive to upstreams (closed after each response).
     public let upstreamIdleConnections: Int
+    /// Longest gap between two reads of an upstream response body; 0 = none (DESIGN.md §3
+    /// "Timeouts:"). SSE streams and long-polls live within it.
+    public let readTimeoutMs: Int
+    /// A WebSocket/Upgrade tunnel with no byte either way for this long is closed.
+    public let tunnelIdleTimeoutMs: Int
 
     public static let maxReplayBodyBytes = 65536
 
@@ -103,8 +112,10 @@ public struct LimitsConfig: Sendable {
         maxHeaderBytes: Int, maxBodyBytes: Int, headerTimeoutMs: Int, bodyTimeoutMs: Int,
         idleTimeoutMs: Int, connectTimeoutMs: Int, responseTimeoutMs: Int, tokenWaitMs: Int,
         replayBodyBytes: Int = 65536, maxConnections: Int = 10000, maxRequestsPerConnection: Int = 0,
-        upstreamIdleConnections: Int = 256
+        upstreamIdleConnections: Int = 256, readTimeoutMs: Int = 60000, tunnelIdleTimeoutMs: Int = 3_600_000
     ) {
+        self.readTimeoutMs = readTimeoutMs
+        self.tunnelIdleTimeoutMs = tunnelIdleTimeoutMs
         self.maxHeaderBytes = maxHeaderBytes
         self.maxBodyBytes = maxBodyBytes
         self.headerTimeoutMs = headerTimeoutMs
@@ -208,13 +219,16 @@ public struct RouteConfig: Sendable {
     /// Connections (connecting, busy and idle) this route may hold to its upstream per worker;
     /// 0 = no limit. Requests beyond it wait up to `connect_timeout_ms` for one to free up.
     public let maxUpstreamConnections: Int
+    /// Per-route overrides of the `[limits]` upstream timeouts.
+    public let timeouts: RouteTimeouts
 
     public init(
         name: String, host: HostMatch, pathPrefix: String, methods: [String]?, upstream: EndpointURL,
         credentialIndex: Int?, resource: String?, scopes: [String], organizationID: String?,
         preserveHost: Bool, tlsCAFile: String?, allowCIDRs: [CIDR]? = nil, tls: TLSClientSettings? = nil,
-        maxUpstreamConnections: Int = 0
+        maxUpstreamConnections: Int = 0, timeouts: RouteTimeouts = RouteTimeouts()
     ) {
+        self.timeouts = timeouts
         self.tls = tls ?? TLSClientSettings(caFile: tlsCAFile)
         self.name = name
         self.host = host

@@ -22,6 +22,8 @@ enum HeaderKind {
     case contentLength
     /// Kept or replaced by the logging phase (`ClientConnection+Logging.swift`).
     case xRequestID
+    /// A request header not forwarded because its name has `_` (`headers_with_underscores`).
+    case underscored
 
     /// Whether a `Connection` header may remove this header. Framing and routing headers
     /// (Content-Length, Transfer-Encoding, Host, ...) never: the proxy frames the message by them,
@@ -37,12 +39,28 @@ enum HeaderKind {
         }
     }
 
+    /// Whether a name with `_` reads as Content-Length, Transfer-Encoding, Host or Connection
+    /// once each `_` is taken for `-` (as gunicorn, puma, waitress and h2o do): such a header
+    /// would be a second framing (or routing) field behind the proxy, so it is never forwarded.
+    static func readsAsFraming(_ name: ByteSpan) -> Bool {
+        func same(_ lower: StaticString) -> Bool {
+            guard name.count == lower.utf8CodeUnitCount else { return false }
+            let l = lower.utf8Start
+            for i in 0..<name.count {
+                let c = name[i] == UInt8(ascii: "_") ? UInt8(ascii: "-") : asciiLower(name[i])
+                if c != l[i] { return false }
+            }
+            return true
+        }
+        return same("content-length") || same("transfer-encoding") || same("host") || same("connection")
+    }
+
     /// Left out of the request head sent upstream: hop-by-hop, or replaced by the proxy's own
     /// line (Host unless `preserve_host` — written separately either way —, X-Forwarded-*), or
     /// answered by the proxy itself (Expect: 100-continue). Upgrade is kept while upgrading.
     var droppedTowardUpstream: Bool {
         switch self {
-        case .host, .xForwardedFor, .xForwardedHost, .xForwardedProto, .expect: true
+        case .host, .xForwardedFor, .xForwardedHost, .xForwardedProto, .expect, .underscored: true
         default: isHopByHop
         }
     }

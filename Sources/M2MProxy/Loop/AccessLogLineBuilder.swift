@@ -21,6 +21,8 @@ struct AccessLogLineBuilder {
         var wallSeconds: Int
         var wallNanos: Int
         var requestID: ByteSpan
+        /// The TCP peer's address (the `client` field).
+        var client: ByteSpan = .empty
         /// nil = no route matched.
         var routeIndex: Int?
         var method: ByteSpan
@@ -61,6 +63,8 @@ struct AccessLogLineBuilder {
         appendTime(r, into: out)
         out.append("\",\"request_id\":")
         out.appendJSONString(r.requestID.buffer)
+        out.append(",\"client\":")
+        out.appendJSONString(r.client.buffer)
         out.append(",\"route\":")
         if let i = r.routeIndex, i >= 0, i < routeLiterals.count {
             routeLiterals[i].withUnsafeBytes { out.append($0.baseAddress!, $0.count) }

@@ -96,6 +96,7 @@ extension ClientConnection {
         bodyDone = false
         bodyBytes = 0
         expectContinue = false
+        chunkLines.reset()
         absoluteForm = false
         requestHeaderCount = 0
         hostHeader = .empty

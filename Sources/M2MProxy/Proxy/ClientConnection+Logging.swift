@@ -45,6 +45,14 @@ extension ClientConnection {
         if reqLog.upstreamError == nil { reqLog.upstreamError = kind }
     }
 
+    /// The peer address, a span of the `X-Forwarded-For: <ip>\r\n` line formatted once per
+    /// connection (no string per request).
+    var clientAddress: ByteSpan {
+        let line = xffLine.span
+        let prefix = "X-Forwarded-For: ".utf8.count
+        return line.count > prefix + 2 ? line.slice(from: prefix, to: line.count - 2) : .empty
+    }
+
     /// Called by `endRequest()` only.
     func logRequest() {
         let now = worker.hrNow
@@ -70,7 +78,7 @@ extension ClientConnection {
         var error = reqLog.errorCode
         if error == nil && reqLog.aborted { error = "aborted" }
         accessLog.append(AccessLogLineBuilder.Record(
-            wallSeconds: wall.seconds, wallNanos: wall.nanos, requestID: reqLog.requestID, routeIndex: routeIndex,
+            wallSeconds: wall.seconds, wallNanos: wall.nanos, requestID: reqLog.requestID, client: clientAddress, routeIndex: routeIndex,
             method: hasHead ? parser.method : .empty, target: hasHead ? (target.isEmpty ? parser.url : target) : .empty,
             status: status, bytesIn: received, bytesOut: bytesWritten &- reqLog.bytesWrittenAtStart,
             durationNs: duration, upstreamNs: upstreamNs, tokenWaitNs: tokenWaitNs, error: error,

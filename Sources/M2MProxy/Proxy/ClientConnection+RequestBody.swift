@@ -5,6 +5,21 @@ extension ClientConnection {
     /// are (Content-Length or chunked framing kept, validated by llhttp), the end of the message
     /// is found, and whatever follows it is kept as the next pipelined request.
     func processRequestBytes(_ base: UnsafeRawPointer, _ count: Int, fromSocket: Bool, forward: Bool) {
+        var count = count
+        if parser.isChunked && !chunkLines.isDone {
+            // BWS around `;` and `=` of chunk extensions is removed in place (ChunkLineNormalizer):
+            // llhttp parses, and the upstream gets, the cleaned bytes. The bytes are the loop's
+            // read buffer or the head buffer, both ours and consumed right here.
+            let kept = chunkLines.normalize(UnsafeMutableRawPointer(mutating: base), count)
+            // Head-buffer calls always run to its end: what follows moved up.
+            if !fromSocket { headCount -= count - kept }
+            count = kept
+            if chunkLines.failed {
+                keepAlive = false
+                if responseHeadSent { abort() } else { respond(.badRequest("malformed request body: whitespace in a chunk line is allowed only around ';' and '='")) }
+                return
+            }
+        }
         let event = parser.execute(base, count)
         // Only this message's bytes count (pipelined requests may follow it in the same read).
         if case .messageComplete(let n) = event {
@@ -24,14 +39,19 @@ extension ClientConnection {
         case .needMore:
             if count > 0 { forwardBody(base, count, fromSocket: fromSocket, forward: forward) }
             if state == .forwarding || !forward {
-                if !clientPausedForUpstream { startReading() }
-                startTimer(ms: worker.limits.bodyTimeoutMs)
+                if !clientPausedForUpstream {
+                    startReading()
+                    startTimer(ms: worker.limits.bodyTimeoutMs)
+                }
             }
         case .messageComplete(let n):
             parser.resume()
             if n > 0 { forwardBody(base, n, fromSocket: fromSocket, forward: forward) }
             bodyDone = true
-            if state == .forwarding { stopTimer() }
+            if state == .forwarding {
+                stopTimer()
+                if forward, let u = upstream { startResponseTimer(u) }
+            }
             let rest = count - n
             if rest > 0, let head {
                 if fromSocket {
@@ -103,11 +123,9 @@ extension ClientConnection {
             upstreamLost(u, err)
             return
         }
-        u.startTimer(ms: worker.limits.responseTimeoutMs)
         if u.writeQueueSize > Worker.highWater {
             // Backpressure: stop reading the client until the upstream drains.
-            clientPausedForUpstream = true
-            stopReading()
+            pauseClientForUpstream(u)
         }
     }
 }

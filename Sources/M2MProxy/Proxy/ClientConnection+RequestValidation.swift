@@ -45,8 +45,19 @@ extension ClientConnection {
         }
     }
 
+    /// A declared Content-Length over max_body_bytes, refused before anything is forwarded
+    /// (checked at routing, so the 413 is counted under the route it matched).
+    var declaredBodyTooLarge: Bool {
+        parser.hasContentLength && parser.contentLength > UInt64(worker.limits.maxBodyBytes)
+    }
+
     func malformedMessage(_ e: ParseError) -> String {
         guard case .invalid(let code) = e else { return "malformed request" }
+        let name = HTTPParser.errorName(code)
+        if name == "HPE_PAUSED_H2_UPGRADE" {
+            // The HTTP/2 connection preface ("PRI * HTTP/2.0"): prior knowledge, not HTTP/1.1.
+            return "HTTP/2 is not supported on this listener yet; send HTTP/1.1"
+        }
         let reason = parser.errorReason
         return "malformed request: \(HTTPParser.errorName(code))\(reason.isEmpty ? "" : " (\(reason))")"
     }
@@ -71,7 +82,7 @@ extension ClientConnection {
         hasBody = parser.isChunked || (parser.hasContentLength && parser.contentLength > 0)
         bodyDone = false
         if method == HTTPParser.methodCONNECT {
-            respond(.badRequest("CONNECT is not supported"))
+            respond(.methodNotAllowed("tunnels are not supported; send http:// URLs through this proxy"))
             return
         }
         if parser.hasTransferEncoding && !parser.isChunked {
@@ -93,10 +104,6 @@ extension ClientConnection {
             // llhttp accepts "identity, chunked", repeated TE lines, ...; an upstream may read
             // them differently (smuggling). Only one plain `chunked` is forwarded (nginx: 501).
             respond(.badRequest("Transfer-Encoding must be exactly one \"chunked\""))
-            return
-        }
-        if parser.hasContentLength && parser.contentLength > UInt64(worker.limits.maxBodyBytes) {
-            respond(.bodyTooLarge)
             return
         }
 
@@ -122,6 +129,10 @@ extension ClientConnection {
                 xffCount += 1
             case .upgrade:
                 upgradeRequested = true
+            case .other:
+                if h.name.firstIndex(of: UInt8(ascii: "_")) < h.name.count {
+                    guard admitUnderscoreHeader(i) else { return }
+                }
             default:
                 break
             }
@@ -198,6 +209,19 @@ extension ClientConnection {
         } else {
             target = url.slice(from: j, to: url.count)
         }
+        return true
+    }
+
+    /// Header `i`'s name has `_` (`server.headers_with_underscores`): kept, dropped or refused.
+    /// False when the request was refused.
+    func admitUnderscoreHeader(_ i: Int) -> Bool {
+        let name = parser.headers[i].name
+        let policy = worker.config.server.headersWithUnderscores
+        if policy == .reject {
+            respond(.badRequest("header name with an underscore (\(String(decoding: name.buffer, as: UTF8.self))) refused by server.headers_with_underscores"))
+            return false
+        }
+        if policy == .drop || HeaderKind.readsAsFraming(name) { kinds[i] = .underscored }
         return true
     }
 

@@ -155,7 +155,7 @@ extension ClientConnection {
             // The client must keep reading: no progress for idle_timeout_ms ends the exchange.
             startTimer(ms: worker.limits.idleTimeoutMs)
         } else if !upstreamPausedForClient {
-            u.startTimer(ms: worker.limits.responseTimeoutMs)
+            startReadTimer(u)
         }
     }
 
@@ -200,14 +200,7 @@ extension ClientConnection {
 
     func onUpstreamTimedOut(_ u: UpstreamConnection) {
         guard isUpstream(u) else { return }
-        noteUpstreamError(.responseTimeout)
-        if responseHeadSent {
-            abort()
-            return
-        }
-        upstream = nil
-        u.abandon()
-        respond(.upstreamTimeout("upstream did not respond within \(worker.limits.responseTimeoutMs) ms"))
+        upstreamTimerExpired(u)
     }
 
     func failResponse(_ u: UpstreamConnection, _ message: String) {

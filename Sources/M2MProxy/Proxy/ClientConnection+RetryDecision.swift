@@ -17,7 +17,7 @@ extension ClientConnection {
             let fresh = pool.makeConnection()
             upstream = fresh
             state = .connectingUpstream
-            fresh.open(for: self)
+            fresh.open(for: self, connectTimeoutMs: connectTimeoutMs)
             return
         }
         noteUpstreamError(.lost(error))

@@ -9,10 +9,14 @@ extension ClientConnection {
     func selectRoute(path: ByteSpan, method: Int) {
         let host = Router.hostWithoutPort(authority)
         guard let ref = worker.routerRef!._withUnsafeGuaranteedRef({ $0.matchRef(host: host, path: path, method: method) }) else {
-            respond(.noRoute)
+            respond(declaredBodyTooLarge ? .bodyTooLarge : .noRoute)
             return
         }
         routeRef = ref
+        if declaredBodyTooLarge {
+            respond(.bodyTooLarge)
+            return
+        }
         if worker.hasAccessControl && !clientAllowed(ref.takeUnretainedValue()) {
             respond(.forbidden)
             return

@@ -4,8 +4,8 @@ extension ClientConnection {
     /// `upstreamBytes` bytes at `at` in the upstream's head buffer arrived after the 101 head.
     func startTunnel(_ u: UpstreamConnection, upstreamBytes: Int, at: Int) {
         state = .tunnel
-        stopTimer()
         u.stopTimer()
+        tunnelActive()
         if upstreamBytes > 0 {
             tunnelFromUpstream(u, u.headBuffer + at, upstreamBytes)
         }
@@ -20,17 +20,20 @@ extension ClientConnection {
 
     func tunnelFromClient(_ base: UnsafeRawPointer, _ count: Int) {
         guard let u = upstream else { return }
+        // The access log's bytes in count the tunnel's bytes too.
+        bodyBytes &+= UInt64(count)
+        tunnelActive()
         if let err = u.write(base, count) {
             upstreamLost(u, err)
             return
         }
         if u.writeQueueSize > Worker.highWater {
-            clientPausedForUpstream = true
-            stopReading()
+            pauseClientForUpstream(u)
         }
     }
 
     func tunnelFromUpstream(_ u: UpstreamConnection, _ base: UnsafeRawPointer, _ count: Int) {
+        tunnelActive()
         if write(base, count) != nil {
             abort()
             return

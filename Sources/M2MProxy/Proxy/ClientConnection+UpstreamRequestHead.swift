@@ -68,7 +68,12 @@ extension ClientConnection {
                     iov.append(start, end - start)
                 }
                 if injecting { iov.append(tokenLine) }
-                if upgradeRequested { iov.append(s.connectionUpgrade) }
+                if upgradeRequested {
+                    iov.append(s.connectionUpgrade)
+                } else if worker.limits.upstreamIdleConnections == 0 {
+                    // No keep-alive to upstreams: say so, so the upstream closes its side too.
+                    iov.append(s.connectionClose)
+                }
                 if xffCount > 0 {
                     // Append the client's address to the list it sent (all its X-Forwarded-For lines).
                     iov.append(s.xffPrefix)
@@ -82,7 +87,8 @@ extension ClientConnection {
                 } else {
                     iov.append(xffLine)
                 }
-                let forwardedHost = hostHeader.isEmpty ? authority : hostHeader
+                // RFC 9112 §3.2.2: an absolute-form target's authority is the request's host.
+                let forwardedHost = absoluteForm || hostHeader.isEmpty ? authority : hostHeader
                 if !forwardedHost.isEmpty {
                     iov.append(s.xfhPrefix)
                     iov.append(forwardedHost)
@@ -102,11 +108,15 @@ extension ClientConnection {
             return
         }
         requestBytesSent = true
-        u.startTimer(ms: worker.limits.responseTimeoutMs)
+        // The response timer starts once the whole request is forwarded (`processRequestBytes`
+        // at the message's end); until then only the client's body timer runs.
         if bufferedBytesProcessed {
             // A retry: the parser already consumed what the head buffer held (re-sent above as
             // bytes); the rest of the body, if any, still comes from the socket.
-            if !bodyDone {
+            if bodyDone {
+                // The whole request went again at once: the upstream owes its response now.
+                startResponseTimer(u)
+            } else {
                 if headCount > forwardedFromHead {
                     processRequestBytes(head + forwardedFromHead, headCount - forwardedFromHead, fromSocket: false, forward: true)
                 } else {

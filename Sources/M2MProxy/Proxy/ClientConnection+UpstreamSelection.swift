@@ -14,12 +14,12 @@ extension ClientConnection: UpstreamWaiter {
             } else if pool.isAtLimit {
                 state = .waitingUpstream
                 pool.enqueue(self)
-                startTimer(ms: worker.limits.connectTimeoutMs)
+                startTimer(ms: connectTimeoutMs)
             } else {
                 let c = pool.makeConnection()
                 upstream = c
                 state = .connectingUpstream
-                c.open(for: self)
+                c.open(for: self, connectTimeoutMs: connectTimeoutMs)
             }
         }
     }
@@ -66,7 +66,6 @@ extension ClientConnection: UpstreamWaiter {
     @inline(__always)
     func onUpstreamWriteDrained(_ c: UpstreamConnection) {
         guard isUpstream(c), clientPausedForUpstream, c.writeQueueSize <= Worker.lowWater else { return }
-        clientPausedForUpstream = false
-        startReading()
+        resumeClientAfterUpstream(c)
     }
 }

@@ -77,6 +77,8 @@ final class ClientConnection: UpstreamClient {
     /// bytes in, and the chunk-framing bound).
     var bodyBytes: UInt64 = 0
     var expectContinue = false
+    /// Cleans chunk lines of a chunked request body before llhttp and the upstream see them.
+    var chunkLines = ChunkLineNormalizer()
     var absoluteForm = false
     /// Headers of the request head (the parser may append chunked trailers after them).
     var requestHeaderCount = 0
@@ -186,7 +188,10 @@ final class ClientConnection: UpstreamClient {
         xffLine = StaticBytes("X-Forwarded-For: \(clientIP)\r\n")
         xffSuffix = StaticBytes(", \(clientIP)\r\n")
         state = .idle
-        startTimer(ms: worker.limits.idleTimeoutMs)
+        // A TLS handshake (and the first request after it) must finish within
+        // header_timeout_ms, as nginx's client_header_timeout bounds it: a client that opens
+        // TLS connections and stalls them must not hold them for idle_timeout_ms.
+        startTimer(ms: isTLS ? worker.limits.headerTimeoutMs : worker.limits.idleTimeoutMs)
         startReading()
     }
 
@@ -224,12 +229,16 @@ final class ClientConnection: UpstreamClient {
                 close()
             }
         case .waitingToken, .waitingUpstream, .connectingUpstream, .forwarding:
-            if error == .eof && (bodyDone || !hasBody) {
-                // Half-close after a complete request: answer it (and any complete pipelined
-                // requests after it), then close.
+            if error == .eof && responseHeadSent {
+                // The response is under way: a half-closed client still reads it (and a gone
+                // one makes the next write fail).
                 clientEOF = true
             } else {
-                abort()
+                // Closed or reset before its response began: the client is gone. A FIN after a
+                // complete request could be a half-close, but nginx (proxy_ignore_client_abort
+                // off) and Envoy treat it as an abort too; answering it would keep the upstream
+                // busy for a reader that usually is not there (README "Clients that leave").
+                clientGone()
             }
         case .tunnel:
             if let u = upstream {
@@ -247,6 +256,8 @@ final class ClientConnection: UpstreamClient {
         switch state {
         case .idle, .closing:
             close()
+        case .tunnel:
+            tunnelIdleExpired()
         case .forwarding where upstreamPausedForClient:
             // The client stopped reading its response for idle_timeout_ms: give up rather than
             // hold two connections and their buffers forever.
@@ -296,10 +307,14 @@ final class ClientConnection: UpstreamClient {
             upstreamPausedForClient = false
             u.startReading()
             if state != .tunnel {
-                u.startTimer(ms: worker.limits.responseTimeoutMs)
+                startReadTimer(u)
                 if bodyDone { stopTimer() }
+            } else {
+                tunnelActive()
             }
-        } else if state != .tunnel {
+        } else if state == .tunnel {
+            tunnelActive()
+        } else {
             // Progress: the client reads, slowly. Its send deadline moves.
             startTimer(ms: worker.limits.idleTimeoutMs)
         }

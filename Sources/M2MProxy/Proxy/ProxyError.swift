@@ -21,6 +21,8 @@ enum ProxyError: Equatable {
     case bodyTooLarge
     case requestTimeout
     case noRoute
+    /// CONNECT: the proxy does not open tunnels to arbitrary hosts.
+    case methodNotAllowed(String)
     case forbidden
     case overloaded
     /// The route's `max_upstream_connections` stayed in use for `connect_timeout_ms`.
@@ -38,12 +40,12 @@ enum ProxyError: Equatable {
     /// An upstream connection that failed before its exchange began (Upstream's value):
     /// 504 when connect_timeout_ms passed, else 502.
     init(upstream kind: UpstreamErrorKind, message: String) {
-        self = kind == .connectTimeout || kind == .responseTimeout ? .upstreamTimeout(message) : .upstreamUnavailable(message)
+        self = kind == .connectTimeout || kind == .responseTimeout || kind == .readTimeout ? .upstreamTimeout(message) : .upstreamUnavailable(message)
     }
 
     var source: Source {
         switch self {
-        case .badRequest, .headerTooLarge, .bodyTooLarge, .requestTimeout, .noRoute, .forbidden: .client
+        case .badRequest, .headerTooLarge, .bodyTooLarge, .requestTimeout, .noRoute, .forbidden, .methodNotAllowed: .client
         case .overloaded, .upstreamBusy: .proxy
         case .upstreamUnavailable, .upstreamTimeout: .upstream
         case .tokenUnavailable: .tokenEndpoint
@@ -57,6 +59,7 @@ enum ProxyError: Equatable {
         case .bodyTooLarge: 413
         case .requestTimeout: 408
         case .noRoute: 404
+        case .methodNotAllowed: 405
         case .forbidden: 403
         case .overloaded, .upstreamBusy: 503
         case .upstreamUnavailable: 502
@@ -73,6 +76,7 @@ enum ProxyError: Equatable {
         case .bodyTooLarge: "body_too_large"
         case .requestTimeout: "request_timeout"
         case .noRoute: "no_route"
+        case .methodNotAllowed: "method_not_allowed"
         case .forbidden: "forbidden"
         case .overloaded, .upstreamBusy: "overloaded"
         case .upstreamUnavailable: "upstream_unavailable"
@@ -88,6 +92,7 @@ enum ProxyError: Equatable {
         case .bodyTooLarge: "request body exceeds limits.max_body_bytes"
         case .requestTimeout: "request was not received in time"
         case .noRoute: "no route matches this request"
+        case .methodNotAllowed(let m): m
         case .forbidden: "client address not allowed"
         case .overloaded: "too many open connections (limits.max_connections); retry later"
         case .upstreamBusy(let limit): "all \(limit) upstream connections of this route are busy (route max_upstream_connections); retry later"
@@ -102,6 +107,7 @@ enum ProxyError: Equatable {
         case 400: "Bad Request"
         case 403: "Forbidden"
         case 404: "Not Found"
+        case 405: "Method Not Allowed"
         case 408: "Request Timeout"
         case 413: "Content Too Large"
         case 431: "Request Header Fields Too Large"
@@ -115,7 +121,7 @@ enum ProxyError: Equatable {
     /// 400, 408, 413 and 431 leave the connection in an unknown framing state: close after them.
     var closesConnection: Bool {
         switch self {
-        case .badRequest, .headerTooLarge, .bodyTooLarge, .requestTimeout: true
+        case .badRequest, .headerTooLarge, .bodyTooLarge, .requestTimeout, .methodNotAllowed: true
         default: false
         }
     }
@@ -128,6 +134,9 @@ enum ProxyError: Equatable {
             head += "Retry-After: \(max(retry, 1))\r\n"
         } else if status == 503 {
             head += "Retry-After: 1\r\n"
+        } else if status == 405 {
+            // RFC 9110 §15.5.6: a 405 lists the methods the target takes.
+            head += "Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n"
         }
         head += keepAlive ? "\r\n" : "Connection: close\r\n\r\n"
         return Array(head.utf8) + Array(body.utf8)

@@ -8,7 +8,8 @@ class UpstreamClient: UVStream {
     func upstreamReady(_ c: UpstreamConnection) {}
     /// Resolving, connecting or the TLS handshake failed; `c.failureKind` says how.
     func upstreamFailed(_ c: UpstreamConnection, _ message: String) {}
-    /// response_timeout_ms passed without response bytes.
+    /// The exchange's timer expired: response_timeout_ms (no response head yet) or
+    /// read_timeout_ms (between body reads); the client knows which phase it is in.
     func upstreamTimedOut(_ c: UpstreamConnection) {}
     /// Response bytes, borrowed for the call.
     func upstreamData(_ c: UpstreamConnection, _ data: UnsafeRawBufferPointer) {}

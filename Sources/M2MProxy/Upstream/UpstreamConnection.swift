@@ -39,6 +39,8 @@ final class UpstreamConnection: UVStream {
     var receivedResponseBytes = false
     /// Why the last `fail` happened (read by the client for metrics and the access log).
     private(set) var failureKind: UpstreamErrorKind = .connectFailed
+    /// The route's connect timeout, taken when the connection is opened.
+    private var connectTimeoutMs = 0
 
     init(pool: UpstreamPool) {
         self.pool = pool
@@ -56,11 +58,12 @@ final class UpstreamConnection: UVStream {
     /// Connected and nothing of an exchange written or received yet: can go back to the pool.
     var isReusableUnused: Bool { state == .active && !isClosing && !receivedResponseBytes && headCount == 0 }
 
-    func open(for client: UpstreamClient) {
+    /// `connectTimeoutMs`: the client's route's value (a per-route override or `[limits]`).
+    func open(for client: UpstreamClient, connectTimeoutMs: Int) {
         self.client = client
         state = .resolving
-        let connectTimeout = worker.limits.connectTimeoutMs
-        startTimer(ms: connectTimeout)
+        self.connectTimeoutMs = connectTimeoutMs
+        startTimer(ms: connectTimeoutMs)
         worker.resolver.resolve(host: pool.host, port: pool.port) { [self] result in
             guard !isClosing, state == .resolving else { return }
             switch result {
@@ -153,7 +156,7 @@ final class UpstreamConnection: UVStream {
     override func onTimer() {
         switch state {
         case .resolving, .connecting:
-            fail("upstream connect timed out after \(worker.limits.connectTimeoutMs) ms", kind: .connectTimeout)
+            fail("upstream connect timed out after \(connectTimeoutMs) ms", kind: .connectTimeout)
         case .active:
             client?.upstreamTimedOut(self)
         case .idle:

@@ -15,6 +15,8 @@ enum UpstreamErrorKind: Int, CaseIterable {
     case closed
     /// `response_timeout_ms` passed without response bytes.
     case responseTimeout
+    /// `read_timeout_ms` passed between two reads of the response body.
+    case readTimeout
     /// Unparsable or unexpected response (bad head, bad framing, head too large, stray 101).
     case invalidResponse
     /// TLS handshake, certificate verification or a TLS alert.
@@ -29,6 +31,7 @@ enum UpstreamErrorKind: Int, CaseIterable {
         case .reset: "reset"
         case .closed: "closed"
         case .responseTimeout: "response_timeout"
+        case .readTimeout: "read_timeout"
         case .invalidResponse: "invalid_response"
         case .tls: "tls"
         }

@@ -179,11 +179,28 @@ extension ConfigTests {
     }
 
     @Suite struct ConfigLoaderLimitsTests {
-        @Test(arguments: ConfigLoader.limitKeys.map(\.key).filter { !["replay_body_bytes", "max_requests_per_connection", "upstream_idle_connections"].contains($0) })
+        @Test(arguments: ConfigLoader.limitKeys.map(\.key).filter { !["replay_body_bytes", "max_requests_per_connection", "upstream_idle_connections", "read_timeout_ms"].contains($0) })
         func mustBePositiveIntegers(key: String) {
             #expect(errors("[limits]\n\(key) = 0") == ["limits.\(key): must be a positive integer"])
             #expect(errors("[limits]\n\(key) = -1") == ["limits.\(key): must be a positive integer"])
             #expect(errors("[limits]\n\(key) = \"10\"") == ["limits.\(key): must be an integer"])
+        }
+
+        /// read_timeout_ms = 0 turns the between-reads limit off; a route may override the
+        /// upstream timeouts under the same names.
+        @Test func readTimeoutZeroAndRouteTimeouts() throws {
+            #expect(errors("[limits]\nread_timeout_ms = 0\ntunnel_idle_timeout_ms = 500") == [])
+            #expect(errors("[limits]\nread_timeout_ms = -1") == ["limits.read_timeout_ms: must be 0 (none) or more"])
+            let route = "[[route]]\nupstream = \"http://a\"\n"
+            #expect(errors(route + "connect_timeout_ms = 100\nresponse_timeout_ms = 200\nread_timeout_ms = 0\ntunnel_idle_timeout_ms = 400") == [])
+            #expect(errors(route + "response_timeout_ms = 0") == ["route[0].response_timeout_ms: must be a positive integer"])
+            #expect(errors(route + "read_timeout_ms = -5") == ["route[0].read_timeout_ms: must be 0 (none) or more"])
+            #expect(errors(route + "body_timeout_ms = 5") == ["route[0].body_timeout_ms: unknown key"])
+        }
+
+        @Test func headersWithUnderscoresValues() {
+            for v in ["drop", "reject", "allow"] { #expect(errors("[server]\nheaders_with_underscores = \"\(v)\"") == []) }
+            #expect(errors("[server]\nheaders_with_underscores = \"keep\"") == ["server.headers_with_underscores: must be \"drop\", \"reject\" or \"allow\""])
         }
 
         /// Replayed bodies live in the head buffer: 0 (bodyless requests only) to 64 KiB.

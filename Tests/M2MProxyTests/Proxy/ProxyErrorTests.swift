@@ -11,6 +11,7 @@ import Testing
         (.requestTimeout, 408, "request_timeout", true, .client),
         (.noRoute, 404, "no_route", false, .client),
         (.forbidden, 403, "forbidden", false, .client),
+        (.methodNotAllowed("x"), 405, "method_not_allowed", true, .client),
         (.overloaded, 503, "overloaded", false, .proxy),
         (.upstreamBusy(limit: 4), 503, "overloaded", false, .proxy),
         (.upstreamUnavailable("x"), 502, "upstream_unavailable", false, .upstream),
@@ -48,15 +49,16 @@ import Testing
             case .upstreamUnavailable: 8
             case .upstreamTimeout: 9
             case .tokenUnavailable: 10
+            case .methodNotAllowed: 11
             }
         }
-        #expect(Set(Self.cases.map { index($0.0) }) == Set(0...10))
+        #expect(Set(Self.cases.map { index($0.0) }) == Set(0...11))
     }
 
     @Test(arguments: UpstreamErrorKind.allCases)
     func upstreamFailureBecomes504OnlyForTimeouts(_ kind: UpstreamErrorKind) {
         let e = ProxyError(upstream: kind, message: "m")
-        #expect(e.status == (kind == .connectTimeout || kind == .responseTimeout ? 504 : 502))
+        #expect(e.status == (kind == .connectTimeout || kind == .responseTimeout || kind == .readTimeout ? 504 : 502))
         #expect(e.source == .upstream)
         #expect(e.message == "m")
     }
