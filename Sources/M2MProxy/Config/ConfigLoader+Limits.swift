@@ -15,6 +15,10 @@ extension ConfigLoader {
             ("max_connections", \.maxConnections),
             ("max_requests_per_connection", \.maxRequestsPerConnection),
             ("upstream_idle_connections", \.upstreamIdleConnections),
+            ("dns_refresh_ms", \.dnsRefreshMs),
+            ("max_fails", \.maxFails),
+            ("fail_timeout_ms", \.failTimeoutMs),
+            ("retries", \.retries),
         ]
     }
 
@@ -49,6 +53,20 @@ extension ConfigLoader {
                     failed = true
                     continue
                 }
+            } else if key == "retries" {
+                guard value >= 0 && value <= 10 else {
+                    reader.diagnostics.error(reader.path(key), "must be between 0 (no failover) and 10")
+                    failed = true
+                    continue
+                }
+            } else if key == "fail_timeout_ms" && value > LimitsConfig.maxFailTimeoutMs {
+                reader.diagnostics.error(reader.path(key), "must be at most \(LimitsConfig.maxFailTimeoutMs) (5 minutes)")
+                failed = true
+                continue
+            } else if key == "dns_refresh_ms" && value < 100 {
+                reader.diagnostics.error(reader.path(key), "must be at least 100")
+                failed = true
+                continue
             } else if value <= 0 {
                 reader.diagnostics.error(reader.path(key), "must be a positive integer")
                 failed = true
@@ -66,6 +84,8 @@ extension ConfigLoader {
             responseTimeoutMs: value("response_timeout_ms"), tokenWaitMs: value("token_wait_ms"),
             replayBodyBytes: value("replay_body_bytes"), maxConnections: value("max_connections"),
             maxRequestsPerConnection: value("max_requests_per_connection"),
-            upstreamIdleConnections: value("upstream_idle_connections"))
+            upstreamIdleConnections: value("upstream_idle_connections"),
+            dnsRefreshMs: value("dns_refresh_ms"), maxFails: value("max_fails"),
+            failTimeoutMs: value("fail_timeout_ms"), retries: value("retries"))
     }
 }

@@ -31,6 +31,8 @@ final class ControlLoop {
     private var reloadDoneMessage = ""
     /// The token slot of each route of the configuration in force (nil: no credential).
     private var tokenSlots: [Int?] = []
+    /// Upstream host names resolved again every `dns_refresh_ms`, for every loop.
+    private var dns: DNSRefresher!
 
     /// How many worker loops serve (1 + the threads).
     var workerCount: Int { 1 + remotes.count }
@@ -81,6 +83,10 @@ final class ControlLoop {
             localStopped = true
             stopIfDone()
         }
+        dns = DNSRefresher(loop: loop, log: log) { [unowned self] host, ips in
+            worker.setEndpointAddresses(host: host, ips: ips)
+            for r in remotes where !r.stopped { r.mailbox.post(.endpoints(host: host, ips: ips)) }
+        }
     }
 
     private func remote(_ id: Int) -> RemoteWorker? {
@@ -125,6 +131,7 @@ final class ControlLoop {
         }
         if count > 1 { log.info("\(count) worker loops") }
         tokenCache.prefetch()
+        dns.configure(config)
         installSignals()
     }
 
@@ -143,6 +150,7 @@ final class ControlLoop {
     func beginDrain(timeoutMs: Int) {
         guard !draining else { return }
         draining = true
+        dns.stop()
         for r in remotes where !r.stopped { r.mailbox.post(.drain(timeoutMs: timeoutMs)) }
         worker.beginDrain(timeoutMs: timeoutMs)
     }
@@ -182,6 +190,7 @@ final class ControlLoop {
             r.mailbox.post(.reload(new, tokenSlots: slots, board: board, generation: reloadGeneration))
         }
         tokenCache.prefetch()
+        dns.configure(new)
         // "reloaded" is logged once every loop serves the new configuration, so that whoever
         // waits for the line (an operator, a test) can rely on it for every connection.
         reloadPending = Set(running.map(\.id))
@@ -215,6 +224,10 @@ final class ControlLoop {
             guard generation == reloadGeneration else { return }
             reloadPending.remove(w)
             logReloadIfDone()
+        case .endpointEjected(let label, let ms, let from):
+            // Every other loop ejects it too (each keeps its own clock and failure counts).
+            if from != 0 { worker.applyEjection(label: label, forMs: ms) }
+            for r in remotes where !r.stopped && r.id != from { r.mailbox.post(.ejectEndpoint(label: label, forMs: ms)) }
         case .stopped(let w):
             guard let r = remote(w) else { return }
             r.stopped = true

@@ -39,9 +39,14 @@ final class Worker {
     /// Routers replaced by reloads: requests in flight still point at their routes (unowned),
     /// so they stay alive. Reloads are rare and routes small.
     private var retiredRouters: [Router] = []
-    /// Pools only grow: a slot stays valid for requests of any configuration generation.
-    fileprivate(set) var upstreamPools: [UpstreamPool] = []
-    fileprivate var poolIndex: [UpstreamPoolKey: Int] = [:]
+    /// Clusters only grow: a slot stays valid for requests of any configuration generation.
+    var upstreamClusters: [UpstreamCluster] = []
+    var clusterIndex: [UpstreamClusterKey: Int] = [:]
+    /// The control loop's latest DNS answer per upstream host name (clusters built later by a
+    /// reload start from it).
+    var knownAddresses: [String: [String]] = [:]
+    /// Where a worker tells the control loop about ejections (`Worker+Endpoints.swift`).
+    let control: Mailbox<ControlMessage>
     /// This loop's reader of the shared token cache.
     let tokens: TokenClient
     /// `pool`, `tokens`, `router` and the upstream pools borrowed for the data path: a class
@@ -51,7 +56,7 @@ final class Worker {
     let poolRef: Unmanaged<BufferPool>
     let tokensRef: Unmanaged<TokenClient>
     private(set) var routerRef: Unmanaged<Router>?
-    private(set) var upstreamPoolRefs: ContiguousArray<Unmanaged<UpstreamPool>> = []
+    var upstreamClusterRefs: ContiguousArray<Unmanaged<UpstreamCluster>> = []
     private var listeners: [Listener] = []
     private var adminListener: Listener?
     /// Serves the admin endpoints (set when `server.admin_listen` is on).
@@ -86,6 +91,7 @@ final class Worker {
         self.config = config
         self.limits = config.limits
         self.log = log
+        self.control = control
         readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
         headBufferCapacity = config.limits.maxHeaderBytes + 2 * readBufferSize + 1024
         pool = BufferPool(headBufferCapacity: headBufferCapacity)
@@ -115,7 +121,7 @@ final class Worker {
     private func compileRoutes(_ config: ProxyConfig, tokenSlots: [Int?]) -> [CompiledRoute] {
         var compiled: [CompiledRoute] = []
         for (i, r) in config.routes.enumerated() {
-            let slot = upstreamPoolSlot(r)
+            let slot = upstreamClusterSlot(r)
             compiled.append(CompiledRoute(index: i, config: r, upstreamSlot: slot, tokenSlot: tokenSlots[i]))
         }
         return compiled
@@ -181,7 +187,9 @@ final class Worker {
                 responseTimeoutMs: new.limits.responseTimeoutMs, tokenWaitMs: new.limits.tokenWaitMs,
                 replayBodyBytes: new.limits.replayBodyBytes, maxConnections: new.limits.maxConnections,
                 maxRequestsPerConnection: new.limits.maxRequestsPerConnection,
-                upstreamIdleConnections: new.limits.upstreamIdleConnections)
+                upstreamIdleConnections: new.limits.upstreamIdleConnections,
+                dnsRefreshMs: new.limits.dnsRefreshMs, maxFails: new.limits.maxFails,
+                failTimeoutMs: new.limits.failTimeoutMs, retries: new.limits.retries)
         }
         let effective = ProxyConfig(server: server, limits: limits, credentials: new.credentials, routes: new.routes)
         config = effective
@@ -190,7 +198,7 @@ final class Worker {
         tls.forgetContexts()
         let routes = compileRoutes(effective, tokenSlots: tokenSlots)
         // Every pool, also one no route uses any more (requests in flight still return to it).
-        for p in upstreamPools { p.setIdleCap(limits.upstreamIdleConnections) }
+        for c in upstreamClusters { c.setIdleCap(limits.upstreamIdleConnections) }
         retiredRouters.append(router)
         router = Router(routes: routes)
         hasAccessControl = Self.accessControl(effective)
@@ -206,9 +214,9 @@ final class Worker {
         return notes
     }
 
-    /// The upstream pool of a slot, borrowed (see `poolRef`).
+    /// The upstream cluster of a slot, borrowed (see `poolRef`).
     @inline(__always)
-    func upstreamPool(_ slot: Int) -> Unmanaged<UpstreamPool> { upstreamPoolRefs[slot] }
+    func upstreamCluster(_ slot: Int) -> Unmanaged<UpstreamCluster> { upstreamClusterRefs[slot] }
 
     /// Any allow_cidrs configured: only then is the client address checked per request.
     private(set) var hasAccessControl = false
@@ -376,7 +384,7 @@ final class Worker {
         if activeRequests > 0 { log.info("draining\(workerLabel): \(activeRequests) request(s) in flight") }
         // Idle keep-alive connections close now; busy ones close after their response.
         for c in clients { c.drain() }
-        for p in upstreamPools { p.closeAll() }
+        for c in upstreamClusters { c.closeAll() }
         drainTimer = RepeatingTimer(loop: loop, everyMs: 50) { [unowned self] in
             if drainExpired {
                 log.warning("drain timeout\(workerLabel): cutting \(activeRequests) request(s)")
@@ -410,7 +418,8 @@ final class Worker {
     func metricsPart() -> WorkerMetrics {
         WorkerMetrics(worker: id, requests: metrics, tokenWaits: tokens.waits, openConnections: openConnections, activeRequests: activeRequests,
                       bufferPoolBytes: pool.freeBytes,
-                      tlsHandshakes: upstreamPools.compactMap(\.tlsHandshakeCount))
+                      tlsHandshakes: upstreamClusters.flatMap(\.allPools).compactMap(\.tlsHandshakeCount),
+                      endpoints: endpointStats())
     }
 
     /// A message from the control loop (on this loop's thread).
@@ -425,6 +434,10 @@ final class Worker {
             beginDrain(timeoutMs: timeoutMs)
         case .scrapeMetrics(let scrape):
             control.post(.metrics(scrape: scrape, worker: id, metricsPart()))
+        case .endpoints(let host, let ips):
+            setEndpointAddresses(host: host, ips: ips)
+        case .ejectEndpoint(let label, let ms):
+            applyEjection(label: label, forMs: ms)
         }
     }
 
@@ -438,44 +451,3 @@ struct StartupError: Error, CustomStringConvertible {
 
 @available(*, unavailable)
 extension Worker: Sendable {}
-
-extension Worker {
-    /// The pool of a route's upstream: routes share one when scheme, host, port and TLS
-    /// settings are all equal. An https pool's TLS context is (re)built on every compile, so a
-    /// reload picks up replaced CA or certificate files.
-    fileprivate func upstreamPoolSlot(_ r: RouteConfig) -> Int {
-        let https = r.upstream.scheme == .https
-        let settings: TLSClientSettings? = https ? r.tls : nil
-        // A route with its own connection limit gets its own pool, so the limit is the route's.
-        let limit = r.maxUpstreamConnections
-        let key = UpstreamPoolKey(host: r.upstream.host, port: r.upstream.port, tls: settings,
-                                  limitedRoute: limit > 0 ? r.name : nil, maxConnections: limit)
-        let pool: UpstreamPool
-        if let s = poolIndex[key] {
-            pool = upstreamPools[s]
-        } else {
-            pool = UpstreamPool(slot: upstreamPools.count, host: r.upstream.host, port: r.upstream.port, tls: settings, worker: self, maxIdle: limits.upstreamIdleConnections, maxConnections: limit)
-            poolIndex[key] = pool.slot
-            upstreamPools.append(pool)
-            upstreamPoolRefs.append(.passUnretained(pool))
-        }
-        if let settings {
-            pool.tlsContext = tls.clientContext(settings)
-            if case .failure(let e) = pool.tlsContext {
-                log.error("route \(r.name): TLS setup failed: \(e.message)")
-            }
-        }
-        return pool.slot
-    }
-}
-
-/// What makes two routes' upstream connections interchangeable.
-struct UpstreamPoolKey: Hashable {
-    let host: String
-    let port: UInt16
-    /// nil = http.
-    let tls: TLSClientSettings?
-    /// Set when the route has `max_upstream_connections`: its pool is its own.
-    let limitedRoute: String?
-    let maxConnections: Int
-}

@@ -305,25 +305,25 @@ extension ClientConnection {
         return false
     }
 
-    private func connectUpstream() {
+    /// `avoid`: the endpoint of a failed attempt (failover takes another one when it can).
+    func connectUpstream(avoid: UpstreamPool? = nil) {
         guard let routeRef else { return }
         noteUpstreamStarted()
         let slot = routeRef._withUnsafeGuaranteedRef { $0.upstreamSlot }
-        worker.upstreamPool(slot)._withUnsafeGuaranteedRef { pool in
-            if let c = pool.takeIdle() {
-                upstream = c
-                c.attach(self)
-                sendRequest()
-            } else if pool.isAtLimit {
-                state = .waitingUpstream
-                pool.enqueue(self)
-                startTimer(ms: worker.limits.connectTimeoutMs)
-            } else {
-                let c = pool.makeConnection()
-                upstream = c
-                state = .connectingUpstream
-                c.open(for: self)
-            }
+        let pool = selectEndpoint(slot, avoid: avoid)
+        if let c = pool.takeIdle() {
+            upstream = c
+            c.attach(self)
+            sendRequest()
+        } else if pool.isAtLimit {
+            state = .waitingUpstream
+            pool.enqueue(self)
+            startTimer(ms: worker.limits.connectTimeoutMs)
+        } else {
+            let c = pool.makeConnection()
+            upstream = c
+            state = .connectingUpstream
+            c.open(for: self, budgetMs: connectBudgetMs)
         }
     }
 
@@ -370,6 +370,7 @@ extension ClientConnection {
     func upstreamFailed(_ c: UpstreamConnection, _ error: ProxyError) {
         guard isUpstream(c) else { return }
         upstream = nil
+        if failOver(from: c) { return }
         noteUpstreamError(c.failureKind)
         respond(error)
     }
@@ -389,6 +390,7 @@ extension ClientConnection {
     func upstreamLost(_ c: UpstreamConnection, _ error: UVError) {
         guard isUpstream(c) else { return }
         upstream = nil
+        if !c.isReused && !c.receivedResponseBytes { c.pool.noteFailure() }
         c.abandon()
         // The upstream may close a pooled connection while it sits idle, and our request can cross
         // its FIN. One retry on a fresh connection is safe when nothing of the request can have
@@ -399,11 +401,12 @@ extension ClientConnection {
             retried = true
             // Body bytes must wait in the kernel while the new connection is set up.
             if hasBody && !bodyDone { stopReading() }
-            let pool = worker.upstreamPools[route!.upstreamSlot]
+            // Preferably on another endpoint: this one may have just restarted.
+            let pool = selectEndpoint(route!.upstreamSlot, avoid: c.pool)
             let fresh = pool.makeConnection()
             upstream = fresh
             state = .connectingUpstream
-            fresh.open(for: self)
+            fresh.open(for: self, budgetMs: worker.limits.connectTimeoutMs)
             return
         }
         noteUpstreamError(.lost(error))
@@ -457,7 +460,7 @@ extension ClientConnection {
                 // The token reached exp - margin while the upstream connection was being set up:
                 // nothing is sent yet, so give the connection back and wait for a fresh token.
                 upstream = nil
-                if u.isReusableUnused { worker.upstreamPool(route.upstreamSlot)._withUnsafeGuaranteedRef { $0.release(u) } } else { u.abandon() }
+                if u.isReusableUnused { u.pool.release(u) } else { u.abandon() }
                 awaitToken(slot: slot)
                 return
             }
@@ -479,7 +482,7 @@ extension ClientConnection {
                     iov.append(authority)
                     iov.append(s.crlf)
                 } else {
-                    iov.append(route.hostLine)
+                    iov.append(u.pool.hostLine)
                 }
                 let injecting = route.tokenSlot != nil
                 let lastLineEnd = head + headEnd - 2

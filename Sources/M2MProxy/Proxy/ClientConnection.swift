@@ -114,6 +114,8 @@ final class ClientConnection: UVStream {
     func isUpstream(_ c: UpstreamConnection) -> Bool { upstreamOwner.holds(c) }
     var bodyFromSocket = false
     var retried = false
+    /// Endpoint failover of the request in progress (`ClientConnection+Endpoints.swift`).
+    var failover = UpstreamFailover()
     var responseHeadSent = false
     var responseHeadStart = 0
     var responseHeadParsed = 0
@@ -253,7 +255,7 @@ final class ClientConnection: UVStream {
             respond(worker.tokens.waitTimeoutError(slot: route?.tokenSlot ?? 0, waitedMs: worker.limits.tokenWaitMs))
         case .waitingUpstream:
             guard let route else { return abort() }
-            let pool = worker.upstreamPools[route.upstreamSlot]
+            guard let pool = reqLog.endpoint else { return abort() }
             pool.dequeue(self)
             respond(.upstreamBusy(limit: pool.maxConnections))
         case .forwarding where !bodyDone:
@@ -299,9 +301,7 @@ final class ClientConnection: UVStream {
     }
 
     override func onClosed() {
-        if state == .waitingUpstream, let route {
-            worker.upstreamPools[route.upstreamSlot].dequeue(self)
-        }
+        if state == .waitingUpstream { reqLog.endpoint?.dequeue(self) }
         if let u = upstream {
             upstream = nil
             u.abandon()
@@ -332,9 +332,7 @@ final class ClientConnection: UVStream {
         if state == .waitingToken, let slot = route?.tokenSlot {
             worker.tokens.unpark(self, slot: slot)
         }
-        if state == .waitingUpstream, let route {
-            worker.upstreamPools[route.upstreamSlot].dequeue(self)
-        }
+        if state == .waitingUpstream { reqLog.endpoint?.dequeue(self) }
         if let u = upstream {
             upstream = nil
             u.abandon()
@@ -453,6 +451,7 @@ final class ClientConnection: UVStream {
         xffCount = 0
         bodyFromSocket = false
         retried = false
+        failover = UpstreamFailover()
         responseHeadSent = false
         responseHeadStart = 0
         responseHeadParsed = 0

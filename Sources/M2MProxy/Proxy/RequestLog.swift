@@ -21,6 +21,9 @@ final class RequestLog {
     /// The exchange was cut (client gone, or the response broken after its head was sent).
     var aborted = false
     var upstreamError: UpstreamErrorKind?
+    /// The endpoint of the request's latest upstream attempt: the one that answered, when one
+    /// did (the access log's `upstream`); nil before the upstream phase.
+    var endpoint: UpstreamPool?
     /// When the upstream phase began (connection taken or opened), and when its response head
     /// arrived; 0 = not reached.
     var upstreamStartNs: UInt64 = 0
@@ -56,6 +59,7 @@ final class RequestLog {
         errorCode = nil
         aborted = false
         upstreamError = nil
+        endpoint = nil
         upstreamStartNs = 0
         upstreamHeadNs = 0
         tokenWaitStartNs = 0

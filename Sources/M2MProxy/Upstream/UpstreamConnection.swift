@@ -9,9 +9,8 @@ final class UpstreamConnection: UVStream {
         case idle
     }
 
+    /// Pools outlive their connections (`UpstreamCluster` keeps retired ones until empty).
     unowned(unsafe) let pool: UpstreamPool
-    /// `pool.slot`, read without touching the pool (`Worker.upstreamPool`).
-    let poolSlot: Int
     private(set) var state: State = .resolving
     /// The client whose request is on this connection (owned while active); response bytes
     /// reach it borrowed, without a retain/release pair per read.
@@ -40,7 +39,6 @@ final class UpstreamConnection: UVStream {
 
     init(pool: UpstreamPool) {
         self.pool = pool
-        poolSlot = pool.slot
         super.init(worker: pool.worker)
     }
 
@@ -53,28 +51,36 @@ final class UpstreamConnection: UVStream {
     /// Connected and nothing of an exchange written or received yet: can go back to the pool.
     var isReusableUnused: Bool { state == .active && !isClosing && !receivedResponseBytes && headCount == 0 }
 
-    func open(for client: ClientConnection) {
+    /// `budgetMs`: what is left of the request's connect timeout (failover attempts share it).
+    func open(for client: ClientConnection, budgetMs: Int) {
         self.client = client
         state = .resolving
-        let connectTimeout = worker.limits.connectTimeoutMs
-        startTimer(ms: connectTimeout)
+        startTimer(ms: budgetMs)
+        if let address = pool.address {
+            connectResolved(address)
+            return
+        }
         worker.resolver.resolve(host: pool.host, port: pool.port) { [self] result in
             guard !isClosing, state == .resolving else { return }
             switch result {
             case .success(let address):
-                state = .connecting
-                if let tlsError = startTLS() {
-                    fail(.upstreamUnavailable("TLS setup for upstream failed: \(tlsError)"), kind: .tls)
-                    return
-                }
-                do throws(UVError) {
-                    try connect(to: address)
-                } catch {
-                    fail(.upstreamUnavailable("cannot connect to upstream: \(error.message)"), kind: Self.connectKind(error))
-                }
+                connectResolved(address)
             case .failure(let error):
                 fail(.upstreamUnavailable("cannot resolve upstream host \(pool.host): \(error.message)"), kind: .resolveFailed)
             }
+        }
+    }
+
+    private func connectResolved(_ address: SocketAddress) {
+        state = .connecting
+        if let tlsError = startTLS() {
+            fail(.upstreamUnavailable("TLS setup for upstream failed: \(tlsError)"), kind: .tls)
+            return
+        }
+        do throws(UVError) {
+            try connect(to: address)
+        } catch {
+            fail(.upstreamUnavailable("cannot connect to upstream: \(error.message)"), kind: Self.connectKind(error))
         }
     }
 
@@ -161,7 +167,11 @@ final class UpstreamConnection: UVStream {
     override func onRead(_ data: UnsafeRawBufferPointer) {
         switch state {
         case .active:
-            receivedResponseBytes = true
+            if !receivedResponseBytes {
+                receivedResponseBytes = true
+                // The endpoint answers: its failure streak and any ejection end.
+                pool.noteResponse()
+            }
             clientOwner.unmanaged?._withUnsafeGuaranteedRef { $0.upstreamData(self, data) }
         case .idle:
             // An idle upstream must not send anything; its framing is lost: drop it.
@@ -194,6 +204,7 @@ final class UpstreamConnection: UVStream {
 
     private func fail(_ error: ProxyError, kind: UpstreamErrorKind) {
         failureKind = kind
+        if kind != .resolveFailed { pool.noteFailure() }
         let c = client
         client = nil
         close()
