@@ -34,7 +34,9 @@ struct EndpointPicker {
             for step in 0..<count {
                 let i = (cursor + step) % count
                 if i == avoid || (pass == 0 && ejected(i)) { continue }
-                cursor = i + 1 == count ? 0 : i + 1
+                // A failover pick leaves the turn alone: the next request still goes where it
+                // would have, so a dead endpoint does not shift the others' shares.
+                if avoid == nil { cursor = i + 1 == count ? 0 : i + 1 }
                 return i
             }
         }

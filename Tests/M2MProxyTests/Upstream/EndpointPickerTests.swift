@@ -32,6 +32,17 @@ import Testing
         #expect(picks(2, count: 1, avoid: 0) == [0, 0])
     }
 
+    @Test func aFailoverPickKeepsTheTurn() {
+        var p = EndpointPicker(seed: 1)
+        func pick(_ avoid: Int?) -> Int {
+            p.pick(count: 3, policy: .roundRobin, avoid: avoid, ejected: { _ in false }, load: { _ in 0 })
+        }
+        #expect(pick(nil) == 0)
+        #expect(pick(0) == 1)
+        #expect(pick(nil) == 1)
+        #expect(pick(nil) == 2)
+    }
+
     @Test func leastRequestPrefersTheLessLoaded() {
         let chosen = picks(400, count: 4, policy: .leastRequest, load: [9, 0, 9, 9])
         // Endpoint 1 wins every draw it is in: with two of four drawn, half of the draws.
