@@ -152,8 +152,11 @@ import Testing
         let served = [m["m2m_worker_requests_total{worker=\"0\"}"] ?? 0, m["m2m_worker_requests_total{worker=\"1\"}"] ?? 0]
         try #require(served.allSatisfy { $0 >= 6 }, "both loops must serve for this test: \(served)")
         let ep = try #require(try bed.admin.upstreams(route: "api")["127.0.0.1:\(deadPort)"])
-        #expect(ep["failures"] as? Int == 2, "\(ep)")
-        #expect(ep["ejections"] as? Int == 1)
+        // Each loop counts its own failures: before the first ejection the other loop may have
+        // seen one of them (3); without the shared ejection it would need max_fails of its own
+        // (4, and 2 ejections).
+        #expect((ep["failures"] as? Int ?? 99) <= 3, "\(ep)")
+        #expect(ep["ejections"] as? Int == 1, "\(ep)")
     }
 
     @Test func allDeadIs502WithinTheConnectTimeoutAndEjectionAloneNever502s() throws {

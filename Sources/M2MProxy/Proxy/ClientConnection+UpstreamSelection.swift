@@ -1,0 +1,98 @@
+/// Upstream selection, the fourth phase (STYLE.md §6 `upstreamPeer`): the route's cluster
+/// picks an endpoint (`balance`, skipping ejected ones, DESIGN.md §4), then an idle pooled
+/// connection to it, a new one, or a place in its pool's queue when the route is at
+/// `max_upstream_connections`. A new connection that fails before anything was sent fails over
+/// to another endpoint (`failOver`).
+extension ClientConnection {
+    /// `avoid`: the endpoint of a failed attempt (failover takes another one when it can).
+    func connectUpstream(avoid: UpstreamPool? = nil) {
+        guard let routeRef else { return }
+        noteUpstreamStarted()
+        let slot = routeRef._withUnsafeGuaranteedRef { $0.upstreamSlot }
+        let pool = selectEndpoint(slot, avoid: avoid)
+        if let c = pool.takeIdle() {
+            upstream = c
+            c.attach(self)
+            sendRequest()
+        } else if pool.isAtLimit {
+            state = .waitingUpstream
+            pool.enqueue(self)
+            startTimer(ms: worker.limits.connectTimeoutMs)
+        } else {
+            let c = pool.makeConnection()
+            upstream = c
+            state = .connectingUpstream
+            c.open(for: self, budgetMs: connectBudgetMs)
+        }
+    }
+
+    /// Picks the endpoint of the next attempt and remembers it for the access log.
+    func selectEndpoint(_ slot: Int, avoid: UpstreamPool?) -> UpstreamPool {
+        let now = worker.now
+        let pool = worker.upstreamCluster(slot)._withUnsafeGuaranteedRef { $0.pick(now: now, avoid: avoid) }
+        pool.requests &+= 1
+        reqLog.endpoint = pool
+        return pool
+    }
+
+    /// What is left of the request's connect timeout for its next connection.
+    var connectBudgetMs: Int {
+        failover.budgetMs(now: worker.now, connectTimeoutMs: worker.limits.connectTimeoutMs)
+    }
+
+    /// `c` (a new connection: nothing of the request was written to it) failed. Tries another
+    /// endpoint when the route has one, retries are left and the connect timeout has not run
+    /// out; false when the request must fail.
+    func failOver(from c: UpstreamConnection) -> Bool {
+        guard !c.isReused, !responseHeadSent, let route, c.failureKind != .connectTimeout else { return false }
+        let hasOthers = worker.upstreamCluster(route.upstreamSlot)._withUnsafeGuaranteedRef { $0.hasAlternatives }
+        guard hasOthers, failover.mayRetry(now: worker.now, retries: worker.limits.retries) else { return false }
+        connectUpstream(avoid: c.pool)
+        return true
+    }
+
+    /// The pool hands over a connection that just finished another exchange. False when this
+    /// client no longer waits (the pool then offers it to the next one).
+    func upstreamGranted(_ c: UpstreamConnection) -> Bool {
+        guard state == .waitingUpstream, !isClosing else { return false }
+        stopTimer()
+        upstream = c
+        c.attach(self)
+        sendRequest()
+        return true
+    }
+
+    /// A connection of the pool closed: there is room to open one.
+    func upstreamSlotFreed() -> Bool {
+        guard state == .waitingUpstream, !isClosing else { return false }
+        stopTimer()
+        connectUpstream()
+        return true
+    }
+
+    // MARK: upstream connection callbacks (before the response)
+
+    func upstreamReady(_ c: UpstreamConnection) {
+        guard isUpstream(c), state == .connectingUpstream else { return }
+        sendRequest()
+    }
+
+    func upstreamFailed(_ c: UpstreamConnection, _ error: ProxyError) {
+        guard isUpstream(c) else { return }
+        upstream = nil
+        if failOver(from: c) { return }
+        noteUpstreamError(c.failureKind)
+        respond(error)
+    }
+
+    func upstreamWriteFailed(_ c: UpstreamConnection, _ error: UVError) {
+        guard isUpstream(c) else { return }
+        upstreamLost(c, error)
+    }
+
+    func upstreamWriteDrained(_ c: UpstreamConnection) {
+        guard isUpstream(c), clientPausedForUpstream, c.writeQueueSize <= Worker.lowWater else { return }
+        clientPausedForUpstream = false
+        startReading()
+    }
+}
