@@ -3,7 +3,7 @@
 /// connection to it, a new one, or a place in its pool's queue when the route is at
 /// `max_upstream_connections`. A new connection that fails before anything was sent fails over
 /// to another endpoint (`failOver`).
-extension ClientConnection {
+extension ClientConnection: UpstreamWaiter {
     /// `avoid`: the endpoint of a failed attempt (failover takes another one when it can).
     func connectUpstream(avoid: UpstreamPool? = nil) {
         guard let routeRef else { return }
@@ -77,12 +77,12 @@ extension ClientConnection {
         sendRequest()
     }
 
-    func upstreamFailed(_ c: UpstreamConnection, _ error: ProxyError) {
+    func upstreamFailed(_ c: UpstreamConnection, _ message: String) {
         guard isUpstream(c) else { return }
         upstream = nil
         if failOver(from: c) { return }
         noteUpstreamError(c.failureKind)
-        respond(error)
+        respond(ProxyError(upstream: c.failureKind, message: message))
     }
 
     func upstreamWriteFailed(_ c: UpstreamConnection, _ error: UVError) {

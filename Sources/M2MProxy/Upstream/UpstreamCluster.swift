@@ -88,7 +88,11 @@ final class UpstreamCluster {
                         kept.insert(ObjectIdentifier(p))
                     }
                 } else if let address = SocketAddress(ip: ip, port: m.port) {
-                    next.append(makePool(m, address: address))
+                    let p = makePool(m, address: address)
+                    if let sibling = endpoints.first(where: { $0.host == m.host && $0.port == m.port }) {
+                        p.tlsSessions.adoptTickets(of: sibling.tlsSessions)
+                    }
+                    next.append(p)
                 }
             }
         }
@@ -103,7 +107,28 @@ final class UpstreamCluster {
     /// Retired pools whose last connection closed are dropped (never from inside one of their
     /// own callbacks: only here, from a control message).
     func pruneRetired() {
-        retired.removeAll { $0.openConnections == 0 }
+        retired.removeAll { p in
+            guard p.openConnections == 0 else { return false }
+            // Counters must not go down when the pool goes.
+            if let c = p.tlsHandshakeCount {
+                if let i = retiredHandshakes.firstIndex(where: { $0.upstream == c.upstream }) {
+                    retiredHandshakes[i].full &+= c.full
+                    retiredHandshakes[i].resumed &+= c.resumed
+                } else {
+                    retiredHandshakes.append(c)
+                }
+            }
+            return true
+        }
+    }
+
+    /// TLS handshakes of the pools dropped by `pruneRetired`, per URL (`MetricsSnapshot` sums
+    /// them with the live pools' by label).
+    private var retiredHandshakes: [MetricsSnapshot.TLSHandshakeCount] = []
+
+    /// Handshake counts of every pool, dropped ones included, for `/metrics`.
+    var tlsHandshakeCounts: [MetricsSnapshot.TLSHandshakeCount] {
+        (Array(endpoints) + retired).compactMap(\.tlsHandshakeCount) + retiredHandshakes
     }
 
     /// `pool` just reached `max_fails`: the other loops learn it through the control loop.
@@ -126,8 +151,6 @@ final class UpstreamCluster {
         for p in endpoints { p.closeAll() }
     }
 
-    /// Every pool, retired or not (metrics of TLS handshakes).
-    var allPools: [UpstreamPool] { Array(endpoints) + retired }
 }
 
 @available(*, unavailable)

@@ -11,6 +11,8 @@ final class UpstreamConnection: UVStream {
 
     /// Pools outlive their connections (`UpstreamCluster` keeps retired ones until empty).
     unowned(unsafe) let pool: UpstreamPool
+    /// Strong and a `let`, like `UVStream.io`: read on the data path without retain/release.
+    let worker: Worker
     private(set) var state: State = .resolving
     /// The client whose request is on this connection (owned while active); response bytes
     /// reach it borrowed, without a retain/release pair per read.
@@ -39,7 +41,8 @@ final class UpstreamConnection: UVStream {
 
     init(pool: UpstreamPool) {
         self.pool = pool
-        super.init(worker: pool.worker)
+        worker = pool.worker
+        super.init(io: pool.worker.io)
     }
 
     deinit {
@@ -66,7 +69,7 @@ final class UpstreamConnection: UVStream {
             case .success(let address):
                 connectResolved(address)
             case .failure(let error):
-                fail(.upstreamUnavailable("cannot resolve upstream host \(pool.host): \(error.message)"), kind: .resolveFailed)
+                fail("cannot resolve upstream host \(pool.host): \(error.message)", kind: .resolveFailed)
             }
         }
     }
@@ -74,13 +77,13 @@ final class UpstreamConnection: UVStream {
     private func connectResolved(_ address: SocketAddress) {
         state = .connecting
         if let tlsError = startTLS() {
-            fail(.upstreamUnavailable("TLS setup for upstream failed: \(tlsError)"), kind: .tls)
+            fail("TLS setup for upstream failed: \(tlsError)", kind: .tls)
             return
         }
         do throws(UVError) {
             try connect(to: address)
         } catch {
-            fail(.upstreamUnavailable("cannot connect to upstream: \(error.message)"), kind: Self.connectKind(error))
+            fail("cannot connect to upstream: \(error.message)", kind: Self.connectKind(error))
         }
     }
 
@@ -138,11 +141,11 @@ final class UpstreamConnection: UVStream {
     override func onConnect(_ error: UVError?) {
         guard state == .connecting, !isClosing else { return }
         if let error, error == .eproto {
-            fail(.upstreamUnavailable("TLS handshake with upstream failed: \(tlsFailure ?? "unknown error")"), kind: .tls)
+            fail("TLS handshake with upstream failed: \(tlsFailure ?? "unknown error")", kind: .tls)
             return
         }
         if let error {
-            fail(.upstreamUnavailable("cannot connect to upstream: \(error.message)"), kind: Self.connectKind(error))
+            fail("cannot connect to upstream: \(error.message)", kind: Self.connectKind(error))
             return
         }
         if isTLS { pool.tlsSessions.countHandshake(resumed: tlsSessionReused) }
@@ -156,7 +159,7 @@ final class UpstreamConnection: UVStream {
     override func onTimer() {
         switch state {
         case .resolving, .connecting:
-            fail(.upstreamTimeout("upstream connect timed out after \(worker.limits.connectTimeoutMs) ms"), kind: .connectTimeout)
+            fail("upstream connect timed out after \(worker.limits.connectTimeoutMs) ms", kind: .connectTimeout)
         case .active:
             client?.upstreamTimedOut(self)
         case .idle:
@@ -190,7 +193,7 @@ final class UpstreamConnection: UVStream {
             pool.remove(self)
             close()
         default:
-            fail(.upstreamUnavailable("upstream closed the connection"), kind: .connectFailed)
+            fail("upstream closed the connection", kind: .connectFailed)
         }
     }
 
@@ -202,13 +205,15 @@ final class UpstreamConnection: UVStream {
         clientOwner.unmanaged?._withUnsafeGuaranteedRef { $0.upstreamWriteDrained(self) }
     }
 
-    private func fail(_ error: ProxyError, kind: UpstreamErrorKind) {
+    /// Reports a failure before the exchange began as a value (kind and message); the client's
+    /// side maps it to its answer (`ProxyError.init(upstream:message:)`).
+    private func fail(_ message: String, kind: UpstreamErrorKind) {
         failureKind = kind
         if kind != .resolveFailed { pool.noteFailure() }
         let c = client
         client = nil
         close()
-        c?.upstreamFailed(self, error)
+        c?.upstreamFailed(self, message)
     }
 
     private static func connectKind(_ error: UVError) -> UpstreamErrorKind {
