@@ -12,7 +12,7 @@ With TLS every log entry also has ``"tls": {"resumed": bool, "version", "alpn",
 whether the handshake resumed a session. Failed handshakes are logged as one line
 ``{"tls_handshake_failed": "<reason>"}``.
 
-Binds 127.0.0.1, prints ``PORT=<n>`` on stdout once listening, and appends one JSON line per
+Binds 127.0.0.1 (or ``--host ADDR``, IPv4 or IPv6), prints ``PORT=<n>`` on stdout once listening, and appends one JSON line per
 request to FILE *before* answering it, so a test that has read the response can read the entry:
 
     {"method", "target", "path", "version", "headers": [[name, value], ...] (wire order),
@@ -412,6 +412,7 @@ def main():
     global LOG_FILE
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--host", default="127.0.0.1", help="address to bind (IPv6 allowed)")
     ap.add_argument("--log")
     ap.add_argument("--tls-cert", help="serve HTTPS with this certificate chain (PEM)")
     ap.add_argument("--tls-key", help="the key of --tls-cert (PEM)")
@@ -431,7 +432,9 @@ def main():
     global TLS_CONTEXT
     if args.tls_cert:
         TLS_CONTEXT = server_tls_context(args.tls_cert, args.tls_key, args.tls_client_ca)
-    server = Server(("127.0.0.1", args.port), Handler)
+    if ":" in args.host:
+        Server.address_family = socket.AF_INET6
+    server = Server((args.host, args.port), Handler)
     print("PORT=%d" % server.server_address[1], flush=True)
     try:
         server.serve_forever(poll_interval=0.2)

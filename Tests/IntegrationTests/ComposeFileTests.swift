@@ -137,6 +137,24 @@ import Testing
         #expect(published > 0, "\(file) publishes no port at all (the proxy's 8080 is expected)")
     }
 
+    /// `docker compose up --scale upstream=3` works: the upstream service has no fixed container
+    /// name and publishes no host port (replicas would clash), and the proxy's route points at
+    /// the service name, so every replica's address becomes an endpoint (README "Upstream
+    /// endpoints").
+    @Test(arguments: composeFiles)
+    func upstreamServiceCanBeScaled(file: String) throws {
+        let dir = try TempDir("compose")
+        let model = try Self.model(file, in: dir)
+        let upstream = try #require(Self.services(model)["upstream"], "\(file) has no upstream service")
+        #expect(upstream["container_name"] == nil, "\(file): a container_name prevents --scale upstream=N")
+        let hostPorts = (upstream["ports"] as? [[String: Any]] ?? []).compactMap { $0["published"] }
+        #expect(hostPorts.isEmpty, "\(file): a published host port prevents --scale upstream=N")
+        let proxy = try #require(Self.services(model)["m2m-proxy"])
+        let mount = try #require((proxy["volumes"] as? [[String: Any]] ?? []).first { $0["target"] as? String == "/etc/m2m-proxy/proxy.conf" })
+        let toml = try String(contentsOfFile: try #require(mount["source"] as? String), encoding: .utf8)
+        #expect(toml.contains("upstream = \"http://upstream:8000\""), "\(file): the route must name the service, not one replica")
+    }
+
     /// Every `condition: service_healthy` dependency has a healthcheck to become healthy with.
     @Test(arguments: composeFiles)
     func healthyDependenciesHaveHealthchecks(file: String) throws {

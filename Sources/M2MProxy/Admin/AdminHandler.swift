@@ -6,6 +6,7 @@
 ///   token, else 503 with the reason and the keys still waiting.
 /// - `GET /metrics`: Prometheus text.
 /// - `GET /tokens`: the cache keys, their expiry and last outcome; never a token.
+/// - `GET /upstreams`: every route's endpoints, their health, connections and counters.
 /// - `POST /tokens/refresh[?route=NAME]`: forces a fetch of every key (or the route's) and
 ///   answers once it has finished: 200 with the outcome, or 503 with the failure.
 final class AdminHandler {
@@ -34,11 +35,17 @@ final class AdminHandler {
         case "/tokens":
             guard method == "GET" || method == "HEAD" else { return reply(Self.notAllowed("GET")) }
             reply(.json(200, .array(control.tokenCache.snapshot().map(Self.tokenJSON))))
+        case "/upstreams":
+            guard method == "GET" || method == "HEAD" else { return reply(Self.notAllowed("GET")) }
+            control.scrape { [unowned self] parts in
+                let endpoints = UpstreamsReport.merge(parts.map(\.endpoints))
+                reply(.json(200, UpstreamsReport.json(endpoints, routes: worker.config.routes, nowUnixMs: UpstreamsReport.nowUnixMs())))
+            }
         case "/tokens/refresh":
             guard method == "POST" else { return reply(Self.notAllowed("POST")) }
             refresh(route: Self.queryValue(query, "route"), reply: reply)
         default:
-            reply(.error(404, "not_found", "admin endpoints: /healthz /readyz /metrics /tokens /tokens/refresh"))
+            reply(.error(404, "not_found", "admin endpoints: /healthz /readyz /metrics /tokens /tokens/refresh /upstreams"))
         }
     }
 
@@ -83,6 +90,7 @@ final class AdminHandler {
         for p in parts {
             for h in p.tlsHandshakes { s.addTLSHandshakes(h) }
         }
+        s.endpoints = UpstreamsReport.merge(parts.map(\.endpoints))
         return s
     }
 

@@ -48,6 +48,8 @@ struct MetricsSnapshot {
     var workerRequests: [UInt64] = []
     /// One entry per https upstream, in order of first appearance.
     var tlsHandshakes: [TLSHandshakeCount] = []
+    /// Every route's endpoints, summed over the loops (`UpstreamsReport.merge`).
+    var endpoints: [EndpointStats] = []
 
     init() {}
 

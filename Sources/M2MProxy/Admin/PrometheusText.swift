@@ -7,6 +7,7 @@ enum PrometheusText {
     enum Family: CaseIterable {
         case requests, requestDuration, upstreamErrors, tokenRequests, tokenCacheWaits, tokenExpiry
         case tokenFetchDuration, openConnections, activeRequests, workerRequests, bufferPoolBytes, upstreamTLSHandshakes
+        case endpointUp, endpointRequests, endpointEjections
 
         var name: String {
             switch self {
@@ -22,14 +23,18 @@ enum PrometheusText {
             case .workerRequests: "m2m_worker_requests_total"
             case .bufferPoolBytes: "m2m_buffer_pool_bytes"
             case .upstreamTLSHandshakes: "m2m_upstream_tls_handshakes_total"
+            case .endpointUp: "m2m_upstream_endpoint_up"
+            case .endpointRequests: "m2m_upstream_endpoint_requests_total"
+            case .endpointEjections: "m2m_upstream_ejections_total"
             }
         }
 
         var type: String {
             switch self {
-            case .requests, .upstreamErrors, .tokenRequests, .tokenCacheWaits, .workerRequests, .upstreamTLSHandshakes: "counter"
+            case .requests, .upstreamErrors, .tokenRequests, .tokenCacheWaits, .workerRequests, .upstreamTLSHandshakes,
+                 .endpointRequests, .endpointEjections: "counter"
             case .requestDuration, .tokenFetchDuration: "histogram"
-            case .tokenExpiry, .openConnections, .activeRequests, .bufferPoolBytes: "gauge"
+            case .tokenExpiry, .openConnections, .activeRequests, .bufferPoolBytes, .endpointUp: "gauge"
             }
         }
 
@@ -47,6 +52,9 @@ enum PrometheusText {
             case .workerRequests: "Requests answered, by worker loop (how SO_REUSEPORT spread the connections)."
             case .bufferPoolBytes: "Bytes of free buffers kept for reuse by the worker loops (released when unused for a few seconds)."
             case .upstreamTLSHandshakes: "Completed TLS handshakes of new upstream connections, by upstream and whether a session was resumed."
+            case .endpointUp: "1 while an upstream endpoint takes requests, 0 while it is ejected, by route and endpoint (ip:port)."
+            case .endpointRequests: "Requests sent to an upstream endpoint (each failover attempt counts), by route and endpoint."
+            case .endpointEjections: "Ejections of an upstream endpoint after max_fails consecutive connection failures, by route and endpoint."
             }
         }
     }
@@ -100,6 +108,12 @@ enum PrometheusText {
                     let upstream = escapeLabel(h.upstream)
                     out += "\(n){upstream=\"\(upstream)\",resumed=\"false\"} \(h.full)\n"
                     out += "\(n){upstream=\"\(upstream)\",resumed=\"true\"} \(h.resumed)\n"
+                }
+            case .endpointUp, .endpointRequests, .endpointEjections:
+                for e in s.endpoints {
+                    let value: UInt64 = family == .endpointUp ? (e.ejectedForMs > 0 ? 0 : 1)
+                        : family == .endpointRequests ? e.requests : e.ejections
+                    out += "\(n){route=\"\(escapeLabel(e.route))\",endpoint=\"\(escapeLabel(e.endpoint))\"} \(value)\n"
                 }
             }
         }

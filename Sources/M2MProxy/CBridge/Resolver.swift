@@ -28,8 +28,17 @@ final class Resolver {
             completion(.success(SocketAddress(copying: e.address, port: port)))
             return
         }
+        lookUp(host, ResolveContext(resolver: self, host: host, port: port, completion: completion, all: nil))
+    }
+
+    /// Every address of `host` (A and AAAA, each once, in the resolver's order) as IP text, for
+    /// the control loop's DNS refresh (`DNSRefresher`). Not cached. `completion` runs once.
+    func resolveAll(host: String, completion: @escaping (Result<[String], UVError>) -> Void) {
+        lookUp(host, ResolveContext(resolver: self, host: host, port: 0, completion: { _ in }, all: completion))
+    }
+
+    private func lookUp(_ host: String, _ ctx: ResolveContext) {
         let req = UnsafeMutablePointer<uv_getaddrinfo_t>.allocate(capacity: 1)
-        let ctx = ResolveContext(resolver: self, host: host, port: port, completion: completion)
         req.pointee.data = Unmanaged.passRetained(ctx).toOpaque()
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
@@ -38,14 +47,46 @@ final class Resolver {
         if rc < 0 {
             Unmanaged<ResolveContext>.fromOpaque(req.pointee.data).release()
             req.deallocate()
-            completion(.failure(UVError(rc)))
+            ctx.fail(UVError(rc))
         }
+    }
+
+    /// Every address of `host` now, blocking the calling thread (libuv's synchronous mode: no
+    /// callback). Only before a loop serves (the first answer at start); [] when it fails.
+    func resolveAllNow(host: String) -> [String] {
+        var req = uv_getaddrinfo_t()
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        guard uv_getaddrinfo(loop, &req, nil, host, nil, &hints) == 0, let list = req.addrinfo else { return [] }
+        defer { uv_freeaddrinfo(list) }
+        return Self.ips(list)
+    }
+
+    /// The distinct IPv4 and IPv6 addresses of an addrinfo list, as text, in its order.
+    private static func ips(_ first: UnsafeMutablePointer<addrinfo>) -> [String] {
+        var ips: [String] = []
+        var p: UnsafeMutablePointer<addrinfo>? = first
+        while let ai = p {
+            let family = ai.pointee.ai_family
+            if family == AF_INET || family == AF_INET6, let sa = ai.pointee.ai_addr {
+                let ip = SocketAddress(sockaddr: sa, port: 0).ipString
+                if !ips.contains(ip) { ips.append(ip) }
+            }
+            p = ai.pointee.ai_next
+        }
+        return ips
     }
 
     fileprivate func finish(_ ctx: ResolveContext, status: Int32, result: UnsafeMutablePointer<addrinfo>?) {
         defer { if let result { uv_freeaddrinfo(result) } }
         guard status == 0, let first = result else {
-            ctx.completion(.failure(UVError(status == 0 ? Int32(UV_EAI_NONAME.rawValue) : status)))
+            ctx.fail(UVError(status == 0 ? Int32(UV_EAI_NONAME.rawValue) : status))
+            return
+        }
+        if let all = ctx.all {
+            let ips = Self.ips(first)
+            all(ips.isEmpty ? .failure(UVError(Int32(UV_EAI_NONAME.rawValue))) : .success(ips))
             return
         }
         // Prefer IPv4: docker-compose networks are IPv4 by default and "localhost" may list ::1
@@ -72,11 +113,19 @@ private final class ResolveContext {
     let host: String
     let port: UInt16
     let completion: (Result<SocketAddress, UVError>) -> Void
-    init(resolver: Resolver, host: String, port: UInt16, completion: @escaping (Result<SocketAddress, UVError>) -> Void) {
+    /// Set for `resolveAll`: every address is wanted, not the preferred one.
+    let all: ((Result<[String], UVError>) -> Void)?
+    init(resolver: Resolver, host: String, port: UInt16, completion: @escaping (Result<SocketAddress, UVError>) -> Void,
+         all: ((Result<[String], UVError>) -> Void)?) {
         self.resolver = resolver
         self.host = host
         self.port = port
         self.completion = completion
+        self.all = all
+    }
+
+    func fail(_ error: UVError) {
+        if let all { all(.failure(error)) } else { completion(.failure(error)) }
     }
 }
 

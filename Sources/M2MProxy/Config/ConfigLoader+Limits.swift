@@ -17,6 +17,10 @@ extension ConfigLoader {
             ("upstream_idle_connections", \.upstreamIdleConnections),
             ("read_timeout_ms", \.readTimeoutMs),
             ("tunnel_idle_timeout_ms", \.tunnelIdleTimeoutMs),
+            ("dns_refresh_ms", \.dnsRefreshMs),
+            ("max_fails", \.maxFails),
+            ("fail_timeout_ms", \.failTimeoutMs),
+            ("retries", \.retries),
         ]
     }
 
@@ -90,6 +94,20 @@ extension ConfigLoader {
                     failed = true
                     continue
                 }
+            } else if key == "retries" {
+                guard value >= 0 && value <= 10 else {
+                    reader.diagnostics.error(reader.path(key), "must be between 0 (no failover) and 10")
+                    failed = true
+                    continue
+                }
+            } else if key == "fail_timeout_ms" && value > LimitsConfig.maxFailTimeoutMs {
+                reader.diagnostics.error(reader.path(key), "must be at most \(LimitsConfig.maxFailTimeoutMs) (5 minutes)")
+                failed = true
+                continue
+            } else if key == "dns_refresh_ms" && value < 100 {
+                reader.diagnostics.error(reader.path(key), "must be at least 100")
+                failed = true
+                continue
             } else if value <= 0 {
                 reader.diagnostics.error(reader.path(key), "must be a positive integer")
                 failed = true
@@ -108,6 +126,8 @@ extension ConfigLoader {
             replayBodyBytes: value("replay_body_bytes"), maxConnections: value("max_connections"),
             maxRequestsPerConnection: value("max_requests_per_connection"),
             upstreamIdleConnections: value("upstream_idle_connections"),
-            readTimeoutMs: value("read_timeout_ms"), tunnelIdleTimeoutMs: value("tunnel_idle_timeout_ms"))
+            readTimeoutMs: value("read_timeout_ms"), tunnelIdleTimeoutMs: value("tunnel_idle_timeout_ms"),
+            dnsRefreshMs: value("dns_refresh_ms"), maxFails: value("max_fails"),
+            failTimeoutMs: value("fail_timeout_ms"), retries: value("retries"))
     }
 }

@@ -130,17 +130,11 @@ extension ConfigLoader {
             failed = true
         }
 
-        var upstream: EndpointURL?
-        if let text = reader.nonEmptyString("upstream", required: true) {
-            switch EndpointURLParser.parse(text, kind: .upstream) {
-            case .success(let url):
-                upstream = url
-            case .failure(let error):
-                fail("upstream", error.message)
-            }
-        } else {
-            failed = true
-        }
+        let upstreams = decodeUpstreams(reader)
+        if upstreams == nil { failed = true }
+        let upstream = upstreams?.first
+        let balance = decodeBalance(reader)
+        if balance == nil { failed = true }
 
         var credentialIndex: Int?
         if let text = reader.string("credential") {
@@ -201,12 +195,13 @@ extension ConfigLoader {
         }
         reader.reportUnknownKeys()
 
-        guard !failed, let upstream else { return nil }
+        guard !failed, let upstream, let upstreams, let balance else { return nil }
         return RouteConfig(
             name: name, host: host, pathPrefix: pathPrefix, methods: methods, upstream: upstream,
             credentialIndex: credentialIndex, resource: resource, scopes: scopes, organizationID: organizationID,
             preserveHost: preserveHost, tlsCAFile: tls.settings.caFile, allowCIDRs: allow.list, tls: tls.settings,
-            maxUpstreamConnections: maxUpstreamConnections, timeouts: timeouts.timeouts)
+            maxUpstreamConnections: maxUpstreamConnections, timeouts: timeouts.timeouts,
+            upstreams: upstreams, balance: balance)
     }
 
     /// "/api/" → "/api"; "/" stays "/". Must start with "/"; query, fragment, spaces and control

@@ -100,8 +100,17 @@ public struct LimitsConfig: Sendable {
     public let readTimeoutMs: Int
     /// A WebSocket/Upgrade tunnel with no byte either way for this long is closed.
     public let tunnelIdleTimeoutMs: Int
+    /// Several endpoints (DESIGN.md §4): how often upstream host names are resolved again, the
+    /// consecutive connection failures that eject an endpoint, its first ejection, and how many
+    /// other endpoints a request whose connection failed before anything was sent may try.
+    public let dnsRefreshMs: Int
+    public let maxFails: Int
+    public let failTimeoutMs: Int
+    public let retries: Int
 
     public static let maxReplayBodyBytes = 65536
+    /// Ejections double on each repeat up to this (5 minutes).
+    public static let maxFailTimeoutMs = 300_000
 
     public static let defaults = LimitsConfig(
         maxHeaderBytes: 32768, maxBodyBytes: 10_485_760, headerTimeoutMs: 10000, bodyTimeoutMs: 30000,
@@ -112,10 +121,15 @@ public struct LimitsConfig: Sendable {
         maxHeaderBytes: Int, maxBodyBytes: Int, headerTimeoutMs: Int, bodyTimeoutMs: Int,
         idleTimeoutMs: Int, connectTimeoutMs: Int, responseTimeoutMs: Int, tokenWaitMs: Int,
         replayBodyBytes: Int = 65536, maxConnections: Int = 10000, maxRequestsPerConnection: Int = 0,
-        upstreamIdleConnections: Int = 256, readTimeoutMs: Int = 60000, tunnelIdleTimeoutMs: Int = 3_600_000
+        upstreamIdleConnections: Int = 256, readTimeoutMs: Int = 60000, tunnelIdleTimeoutMs: Int = 3_600_000,
+        dnsRefreshMs: Int = 5000, maxFails: Int = 3, failTimeoutMs: Int = 10000, retries: Int = 2
     ) {
         self.readTimeoutMs = readTimeoutMs
         self.tunnelIdleTimeoutMs = tunnelIdleTimeoutMs
+        self.dnsRefreshMs = dnsRefreshMs
+        self.maxFails = maxFails
+        self.failTimeoutMs = failTimeoutMs
+        self.retries = retries
         self.maxHeaderBytes = maxHeaderBytes
         self.maxBodyBytes = maxBodyBytes
         self.headerTimeoutMs = headerTimeoutMs
@@ -129,6 +143,13 @@ public struct LimitsConfig: Sendable {
         self.maxRequestsPerConnection = maxRequestsPerConnection
         self.upstreamIdleConnections = upstreamIdleConnections
     }
+}
+
+/// How a route spreads requests over its endpoints (`balance`).
+public enum BalancePolicy: String, Sendable {
+    case roundRobin = "round_robin"
+    /// Power of two choices over in-flight requests (Envoy's default load balancer).
+    case leastRequest = "least_request"
 }
 
 public enum URLScheme: String, Sendable {
@@ -203,7 +224,12 @@ public struct RouteConfig: Sendable {
     public let pathPrefix: String
     /// Uppercased method names; nil = any.
     public let methods: [String]?
+    /// The first of `upstreams` (scheme, path and the default Host authority come from it).
     public let upstream: EndpointURL
+    /// Every endpoint URL of the route in file order: one for `upstream = "..."`, several for a
+    /// list. Same scheme and path (checked by the loader).
+    public let upstreams: [EndpointURL]
+    public let balance: BalancePolicy
     /// Index into `ProxyConfig.credentials`; nil = forward without a token.
     public let credentialIndex: Int?
     public let resource: String?
@@ -226,9 +252,12 @@ public struct RouteConfig: Sendable {
         name: String, host: HostMatch, pathPrefix: String, methods: [String]?, upstream: EndpointURL,
         credentialIndex: Int?, resource: String?, scopes: [String], organizationID: String?,
         preserveHost: Bool, tlsCAFile: String?, allowCIDRs: [CIDR]? = nil, tls: TLSClientSettings? = nil,
-        maxUpstreamConnections: Int = 0, timeouts: RouteTimeouts = RouteTimeouts()
+        maxUpstreamConnections: Int = 0, timeouts: RouteTimeouts = RouteTimeouts(),
+        upstreams: [EndpointURL]? = nil, balance: BalancePolicy = .roundRobin
     ) {
         self.timeouts = timeouts
+        self.upstreams = upstreams ?? [upstream]
+        self.balance = balance
         self.tls = tls ?? TLSClientSettings(caFile: tlsCAFile)
         self.name = name
         self.host = host

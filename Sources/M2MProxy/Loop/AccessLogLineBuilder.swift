@@ -37,6 +37,8 @@ struct AccessLogLineBuilder {
         var tokenWaitNs: UInt64
         var error: String?
         var upstreamError: UpstreamErrorKind?
+        /// The endpoint's `"ip:port"` JSON literal; nil = the route's first URL (`host:port`).
+        var endpoint: UnsafeRawBufferPointer? = nil
     }
 
     /// `"name"` per route index.
@@ -98,7 +100,9 @@ struct AccessLogLineBuilder {
         out.append(",\"upstream_ms\":")
         if let u = r.upstreamNs { out.appendMilliseconds(nanos: u) } else { out.append("null") }
         out.append(",\"upstream\":")
-        if let i = r.routeIndex, i >= 0, i < upstreamLiterals.count {
+        if let e = r.endpoint {
+            out.append(e.baseAddress!, e.count)
+        } else if let i = r.routeIndex, i >= 0, i < upstreamLiterals.count {
             upstreamLiterals[i].withUnsafeBytes { out.append($0.baseAddress!, $0.count) }
         } else {
             out.append("null")

@@ -35,6 +35,8 @@ final class ControlLoop {
     private var reloadDoneMessage = ""
     /// The token slot of each route of the configuration in force (nil: no credential).
     private var tokenSlots: [Int?] = []
+    /// Upstream host names resolved again every `dns_refresh_ms`, for every loop.
+    private var dns: DNSRefresher!
 
     /// How many worker loops serve (1 + the threads).
     var workerCount: Int { 1 + remotes.count }
@@ -85,7 +87,16 @@ final class ControlLoop {
             localStopped = true
             stopIfDone()
         }
+        dns = DNSRefresher(loop: loop, log: log) { [unowned self] host, ips in
+            worker.setEndpointAddresses(host: host, ips: ips)
+            for r in remotes where !r.stopped { r.mailbox.post(.endpoints(host: host, ips: ips)) }
+        }
+        startAddresses = dns.resolveNow(config)
+        for (host, ips) in startAddresses { worker.setEndpointAddresses(host: host, ips: ips) }
     }
+
+    /// The upstream names' addresses resolved before serving (`DNSRefresher.resolveNow`).
+    private var startAddresses: [String: [String]] = [:]
 
     private func remote(_ id: Int) -> RemoteWorker? {
         id >= 1 && id <= remotes.count ? remotes[id - 1] : nil
@@ -105,6 +116,7 @@ final class ControlLoop {
             let signal = AsyncSignal(loop: l)
             let mailbox = Mailbox<WorkerMessage>(doorbell: signal.doorbell)
             let w = Worker(loop: l, id: id, config: config, log: log, control: inbox, board: tokenCache.board, tokenSlots: slots)
+            for (host, ips) in startAddresses { w.setEndpointAddresses(host: host, ips: ips) }
             try w.listen()
             let inbox = self.inbox
             signal.action = { [unowned w] in
@@ -129,6 +141,7 @@ final class ControlLoop {
         }
         if count > 1 { log.info("\(count) worker loops") }
         tokenCache.prefetch()
+        dns.configure(config)
         installSignals()
     }
 
@@ -147,6 +160,7 @@ final class ControlLoop {
     func beginDrain(timeoutMs: Int) {
         guard !draining else { return }
         draining = true
+        dns.stop()
         for r in remotes where !r.stopped { r.mailbox.post(.drain(timeoutMs: timeoutMs)) }
         worker.beginDrain(timeoutMs: timeoutMs)
     }
@@ -208,6 +222,7 @@ final class ControlLoop {
             r.mailbox.post(.reload(new, tokenSlots: slots, board: board, generation: reloadGeneration))
         }
         tokenCache.prefetch()
+        dns.configure(new)
         // "reloaded" is logged once every loop serves the new configuration, so that whoever
         // waits for the line (an operator, a test) can rely on it for every connection.
         reloadPending = Set(running.map(\.id))
@@ -250,6 +265,10 @@ final class ControlLoop {
             guard generation == reloadGeneration else { return }
             reloadPending.remove(w)
             logReloadIfDone()
+        case .endpointEjected(let label, let ms, let from):
+            // Every other loop ejects it too (each keeps its own clock and failure counts).
+            if from != 0 { worker.applyEjection(label: label, forMs: ms) }
+            for r in remotes where !r.stopped && r.id != from { r.mailbox.post(.ejectEndpoint(label: label, forMs: ms)) }
         case .stopped(let w):
             guard let r = remote(w) else { return }
             r.stopped = true

@@ -15,6 +15,8 @@ enum ControlMessage: Sendable {
     case reloaded(generation: Int, worker: Int)
     /// A worker loop drained (or hit its drain deadline) and its thread is about to end.
     case stopped(worker: Int)
+    /// `worker` ejected the upstream endpoint `label` for `forMs` (the others follow).
+    case endpointEjected(label: String, forMs: Int, worker: Int)
 }
 
 /// What the control loop tells a worker loop.
@@ -27,6 +29,10 @@ enum WorkerMessage: Sendable {
     /// SIGTERM/SIGINT.
     case drain(timeoutMs: Int)
     case scrapeMetrics(scrape: Int)
+    /// Every address DNS gives an upstream host name now (`DNSRefresher`).
+    case endpoints(host: String, ips: [String])
+    /// Another loop ejected the endpoint `label` for `forMs`.
+    case ejectEndpoint(label: String, forMs: Int)
 }
 
 /// One worker's counters at scrape time: a copy, summed by the control loop.
@@ -40,4 +46,6 @@ struct WorkerMetrics: Sendable {
     var bufferPoolBytes: Int = 0
     /// One entry per https upstream pool of the loop.
     var tlsHandshakes: [MetricsSnapshot.TLSHandshakeCount] = []
+    /// Every route's endpoints (`/upstreams`, endpoint metrics).
+    var endpoints: [EndpointStats] = []
 }

@@ -48,7 +48,12 @@ final class Worker: ListenerOwner {
     let tokensRef: Unmanaged<TokenClient>
     /// The current router, borrowed (see `RouteTable.routerRef`).
     @inline(__always) var routerRef: Unmanaged<Router>? { routes.routerRef }
-    var upstreamPools: [UpstreamPool] { routes.pools }
+    var upstreamClusters: [UpstreamCluster] { routes.clusters }
+    /// The control loop's latest DNS answer per upstream host name (clusters built later by a
+    /// reload start from it).
+    var knownAddresses: [String: [String]] = [:]
+    /// Where a worker tells the control loop about ejections (`Worker+Endpoints.swift`).
+    let control: Mailbox<ControlMessage>
     /// Any allow_cidrs configured: only then is the client address checked per request.
     @inline(__always) var hasAccessControl: Bool { routes.hasAccessControl }
     private var listeners: [Listener] = []
@@ -85,6 +90,7 @@ final class Worker: ListenerOwner {
         self.config = config
         self.limits = config.limits
         self.log = log
+        self.control = control
         let capacity = config.limits.maxHeaderBytes + 2 * LoopIO.readBufferSize + 1024
         headBufferCapacity = capacity
         io = LoopIO(loop: loop, headBufferCapacity: capacity)
@@ -150,9 +156,9 @@ final class Worker: ListenerOwner {
         return notes
     }
 
-    /// The upstream pool of a slot, borrowed (see `RouteTable.poolRefs`).
+    /// The upstream cluster of a slot, borrowed (see `RouteTable.clusterRefs`).
     @inline(__always)
-    func upstreamPool(_ slot: Int) -> Unmanaged<UpstreamPool> { routes.poolRefs[slot] }
+    func upstreamCluster(_ slot: Int) -> Unmanaged<UpstreamCluster> { routes.clusterRefs[slot] }
 
     /// Logs a failed request, rate-limited (`FailureLogLimiter`).
     func logFailure(_ message: @autoclosure () -> String) {
@@ -273,7 +279,7 @@ final class Worker: ListenerOwner {
         if activeRequests > 0 { log.info("draining\(workerLabel): \(activeRequests) request(s) in flight") }
         // Idle keep-alive connections close now; busy ones close after their response.
         for c in clients { c.drain() }
-        for p in upstreamPools { p.closeAll() }
+        for c in upstreamClusters { c.closeAll() }
         drainTimer = RepeatingTimer(loop: loop, everyMs: 50) { [unowned self] in
             if drainExpired {
                 log.warning("drain timeout\(workerLabel): cutting \(activeRequests) request(s)")
@@ -307,7 +313,8 @@ final class Worker: ListenerOwner {
     func metricsPart() -> WorkerMetrics {
         WorkerMetrics(worker: id, requests: metrics, tokenWaits: tokens.waits, openConnections: openConnections, activeRequests: activeRequests,
                       bufferPoolBytes: pool.freeBytes,
-                      tlsHandshakes: upstreamPools.compactMap(\.tlsHandshakeCount))
+                      tlsHandshakes: upstreamClusters.flatMap(\.tlsHandshakeCounts),
+                      endpoints: endpointStats())
     }
 
     /// A message from the control loop (on this loop's thread).
@@ -322,6 +329,10 @@ final class Worker: ListenerOwner {
             beginDrain(timeoutMs: timeoutMs)
         case .scrapeMetrics(let scrape):
             control.post(.metrics(scrape: scrape, worker: id, metricsPart()))
+        case .endpoints(let host, let ips):
+            setEndpointAddresses(host: host, ips: ips)
+        case .ejectEndpoint(let label, let ms):
+            applyEjection(label: label, forMs: ms)
         }
     }
 

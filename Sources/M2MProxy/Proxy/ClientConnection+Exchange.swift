@@ -113,6 +113,7 @@ extension ClientConnection {
         xffCount = 0
         bodyFromSocket = false
         retried = false
+        failover = UpstreamFailover()
         responseHeadSent = false
         responseHeadStart = 0
         responseHeadParsed = 0

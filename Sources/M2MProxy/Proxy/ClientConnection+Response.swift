@@ -169,7 +169,7 @@ extension ClientConnection {
         let reusable = bodyDone && extraBytes == 0 && u.parser.shouldKeepAlive && !responseNeedsEOF && !bodyless
         u.stopTimer()
         if reusable {
-            worker.upstreamPool(u.poolSlot)._withUnsafeGuaranteedRef { $0.release(u) }
+            u.pool.release(u)
         } else {
             u.abandon()
         }

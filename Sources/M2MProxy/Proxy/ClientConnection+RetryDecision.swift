@@ -6,6 +6,8 @@ extension ClientConnection {
     func upstreamLost(_ c: UpstreamConnection, _ error: UVError) {
         guard isUpstream(c) else { return }
         upstream = nil
+        // Reset or closed before any response on a new connection: the endpoint's failure.
+        if !c.isReused && !c.receivedResponseBytes { c.pool.noteFailure() }
         c.abandon()
         if RetryDecision.mayRetryOnFreshConnection(
             responseStarted: responseHeadSent || c.receivedResponseBytes, connectionReused: c.isReused,
@@ -13,11 +15,12 @@ extension ClientConnection {
             retried = true
             // Body bytes must wait in the kernel while the new connection is set up.
             if hasBody && !bodyDone { stopReading() }
-            let pool = worker.upstreamPools[route!.upstreamSlot]
+            // Preferably on another endpoint: this one may have just restarted.
+            let pool = selectEndpoint(route!.upstreamSlot, avoid: c.pool)
             let fresh = pool.makeConnection()
             upstream = fresh
             state = .connectingUpstream
-            fresh.open(for: self, connectTimeoutMs: connectTimeoutMs)
+            fresh.open(for: self, budgetMs: connectTimeoutMs)
             return
         }
         noteUpstreamError(.lost(error))

@@ -25,7 +25,7 @@ extension ClientConnection {
                 // The token reached exp - margin while the upstream connection was being set up:
                 // nothing is sent yet, so give the connection back and wait for a fresh token.
                 upstream = nil
-                if u.isReusableUnused { worker.upstreamPool(route.upstreamSlot)._withUnsafeGuaranteedRef { $0.release(u) } } else { u.abandon() }
+                if u.isReusableUnused { u.pool.release(u) } else { u.abandon() }
                 awaitToken(slot: slot)
                 return
             }
@@ -47,7 +47,7 @@ extension ClientConnection {
                     iov.append(authority)
                     iov.append(s.crlf)
                 } else {
-                    iov.append(route.hostLine)
+                    iov.append(u.pool.hostLine)
                 }
                 let injecting = route.tokenSlot != nil
                 let lastLineEnd = head + headEnd - 2

@@ -1,27 +1,56 @@
-/// Upstream selection, the fourth phase: an idle pooled connection to the route's upstream, a
-/// new one, or a place in the pool's queue when the route is at `max_upstream_connections`
-/// (an endpoint picker plugs in here when a route has several upstream endpoints).
+/// Upstream selection, the fourth phase (STYLE.md §6 `upstreamPeer`): the route's cluster
+/// picks an endpoint (`balance`, skipping ejected ones, DESIGN.md §4), then an idle pooled
+/// connection to it, a new one, or a place in its pool's queue when the route is at
+/// `max_upstream_connections`. A new connection that fails before anything was sent fails over
+/// to another endpoint (`failOver`).
 extension ClientConnection: UpstreamWaiter {
-    func connectUpstream() {
+    /// `avoid`: the endpoint of a failed attempt (failover takes another one when it can).
+    func connectUpstream(avoid: UpstreamPool? = nil) {
         guard let routeRef else { return }
         noteUpstreamStarted()
         let slot = routeRef._withUnsafeGuaranteedRef { $0.upstreamSlot }
-        worker.upstreamPool(slot)._withUnsafeGuaranteedRef { pool in
-            if let c = pool.takeIdle() {
-                upstream = c
-                c.attach(self)
-                sendRequest()
-            } else if pool.isAtLimit {
-                state = .waitingUpstream
-                pool.enqueue(self)
-                startTimer(ms: connectTimeoutMs)
-            } else {
-                let c = pool.makeConnection()
-                upstream = c
-                state = .connectingUpstream
-                c.open(for: self, connectTimeoutMs: connectTimeoutMs)
-            }
+        let pool = selectEndpoint(slot, avoid: avoid)
+        if let c = pool.takeIdle() {
+            upstream = c
+            c.attach(self)
+            sendRequest()
+        } else if pool.isAtLimit {
+            state = .waitingUpstream
+            pool.enqueue(self)
+            startTimer(ms: connectTimeoutMs)
+        } else {
+            let c = pool.makeConnection()
+            upstream = c
+            state = .connectingUpstream
+            c.open(for: self, budgetMs: connectBudgetMs)
         }
+    }
+
+    /// Picks the endpoint of the next attempt and remembers it for the access log.
+    func selectEndpoint(_ slot: Int, avoid: UpstreamPool?) -> UpstreamPool {
+        let pool = worker.upstreamCluster(slot)._withUnsafeGuaranteedRef { $0.pick(avoid: avoid) }
+        pool.requests &+= 1
+        // Kept across requests: the same endpoint again (keep-alive to one upstream) costs no
+        // retain/release.
+        if reqLog.endpoint !== pool { reqLog.endpoint = pool }
+        reqLog.endpointChosen = true
+        return pool
+    }
+
+    /// What is left of the request's connect timeout for its next connection.
+    var connectBudgetMs: Int {
+        failover.budgetMs(now: worker.now, connectTimeoutMs: connectTimeoutMs)
+    }
+
+    /// `c` (a new connection: nothing of the request was written to it) failed. Tries another
+    /// endpoint when the route has one, retries are left and the connect timeout has not run
+    /// out; false when the request must fail.
+    func failOver(from c: UpstreamConnection) -> Bool {
+        guard !c.isReused, !responseHeadSent, let route, c.failureKind != .connectTimeout else { return false }
+        let hasOthers = worker.upstreamCluster(route.upstreamSlot)._withUnsafeGuaranteedRef { $0.hasAlternatives }
+        guard hasOthers, failover.mayRetry(now: worker.now, retries: worker.limits.retries) else { return false }
+        connectUpstream(avoid: c.pool)
+        return true
     }
 
     /// The pool hands over a connection that just finished another exchange. False when this
@@ -53,6 +82,7 @@ extension ClientConnection: UpstreamWaiter {
     func onUpstreamFailed(_ c: UpstreamConnection, _ message: String) {
         guard isUpstream(c) else { return }
         upstream = nil
+        if failOver(from: c) { return }
         noteUpstreamError(c.failureKind)
         respond(ProxyError(upstream: c.failureKind, message: message))
     }

@@ -119,6 +119,8 @@ final class ClientConnection: UpstreamClient {
     func isUpstream(_ c: UpstreamConnection) -> Bool { upstreamOwner.holds(c) }
     var bodyFromSocket = false
     var retried = false
+    /// Endpoint failover of the request in progress (`ClientConnection+UpstreamSelection.swift`).
+    var failover = UpstreamFailover()
     var responseHeadSent = false
     var responseHeadStart = 0
     var responseHeadParsed = 0
@@ -271,7 +273,7 @@ final class ClientConnection: UpstreamClient {
             respond(ProxyError(worker.tokens.waitTimeoutFailure(slot: route?.tokenSlot ?? 0, waitedMs: worker.limits.tokenWaitMs)))
         case .waitingUpstream:
             guard let route else { return abort() }
-            let pool = worker.upstreamPools[route.upstreamSlot]
+            guard let pool = reqLog.endpoint else { return abort() }
             pool.dequeue(self)
             respond(.upstreamBusy(limit: pool.maxConnections))
         case .forwarding where !bodyDone:
@@ -321,9 +323,7 @@ final class ClientConnection: UpstreamClient {
     }
 
     override func onClosed() {
-        if state == .waitingUpstream, let route {
-            worker.upstreamPools[route.upstreamSlot].dequeue(self)
-        }
+        if state == .waitingUpstream { reqLog.endpoint?.dequeue(self) }
         if let u = upstream {
             upstream = nil
             u.abandon()
@@ -365,9 +365,7 @@ final class ClientConnection: UpstreamClient {
         if state == .waitingToken, let slot = route?.tokenSlot {
             worker.tokens.unpark(self, slot: slot)
         }
-        if state == .waitingUpstream, let route {
-            worker.upstreamPools[route.upstreamSlot].dequeue(self)
-        }
+        if state == .waitingUpstream { reqLog.endpoint?.dequeue(self) }
         if let u = upstream {
             upstream = nil
             u.abandon()

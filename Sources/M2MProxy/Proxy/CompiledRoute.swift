@@ -1,5 +1,5 @@
 /// A route prepared for the data path: byte patterns instead of strings, a method bit mask,
-/// pre-formatted header lines, and slots into the per-loop upstream pools and token cache.
+/// pre-formatted header lines, and slots into the per-loop upstream clusters and token cache.
 final class CompiledRoute {
     /// Position in the current configuration's route list (metrics, access log); re-pointed by
     /// a reload, -1 once the route is gone.
@@ -14,8 +14,6 @@ final class CompiledRoute {
     let tokenSlot: Int?
     /// Prepended to the client's path (`upstream = "http://api/v1"` → "/v1").
     let basePath: StaticBytes
-    /// `Host: <upstream authority>\r\n`, used unless `preserve_host`.
-    let hostLine: StaticBytes
 
     init(index: Int, config: RouteConfig, upstreamSlot: Int, tokenSlot: Int?) {
         self.index = index
@@ -37,7 +35,6 @@ final class CompiledRoute {
             methodMask = ~0
         }
         basePath = StaticBytes(config.upstream.path)
-        hostLine = StaticBytes("Host: \(config.upstream.authority)\r\n")
     }
 
     /// Host without port, already lowercased by the caller? No: compared case-insensitively here.

@@ -9,11 +9,10 @@ final class UpstreamConnection: UVStream {
         case idle
     }
 
+    /// Pools outlive their connections (`UpstreamCluster` keeps retired ones until empty).
     unowned(unsafe) let pool: UpstreamPool
     /// Strong and a `let`, like `UVStream.io`: read on the data path without retain/release.
     let worker: Worker
-    /// `pool.slot`, read without touching the pool (`Worker.upstreamPool`).
-    let poolSlot: Int
     private(set) var state: State = .resolving
     /// The client whose request is on this connection (owned while active); response bytes
     /// reach it borrowed, without a retain/release pair per read.
@@ -44,7 +43,6 @@ final class UpstreamConnection: UVStream {
 
     init(pool: UpstreamPool) {
         self.pool = pool
-        poolSlot = pool.slot
         worker = pool.worker
         super.init(io: pool.worker.io)
     }
@@ -58,29 +56,38 @@ final class UpstreamConnection: UVStream {
     /// Connected and nothing of an exchange written or received yet: can go back to the pool.
     var isReusableUnused: Bool { state == .active && !isClosing && !receivedResponseBytes && headCount == 0 }
 
-    /// `connectTimeoutMs`: the client's route's value (a per-route override or `[limits]`).
-    func open(for client: UpstreamClient, connectTimeoutMs: Int) {
+    /// `budgetMs`: what is left of the request's connect timeout (the route's own value or
+    /// `[limits]`; failover attempts share it).
+    func open(for client: UpstreamClient, budgetMs: Int) {
         self.client = client
         state = .resolving
-        self.connectTimeoutMs = connectTimeoutMs
-        startTimer(ms: connectTimeoutMs)
+        self.connectTimeoutMs = budgetMs
+        startTimer(ms: budgetMs)
+        if let address = pool.address {
+            connectResolved(address)
+            return
+        }
         worker.resolver.resolve(host: pool.host, port: pool.port) { [self] result in
             guard !isClosing, state == .resolving else { return }
             switch result {
             case .success(let address):
-                state = .connecting
-                if let tlsError = startTLS() {
-                    fail("TLS setup for upstream failed: \(tlsError)", kind: .tls)
-                    return
-                }
-                do throws(UVError) {
-                    try connect(to: address)
-                } catch {
-                    fail("cannot connect to upstream: \(error.message)", kind: Self.connectKind(error))
-                }
+                connectResolved(address)
             case .failure(let error):
                 fail("cannot resolve upstream host \(pool.host): \(error.message)", kind: .resolveFailed)
             }
+        }
+    }
+
+    private func connectResolved(_ address: SocketAddress) {
+        state = .connecting
+        if let tlsError = startTLS() {
+            fail("TLS setup for upstream failed: \(tlsError)", kind: .tls)
+            return
+        }
+        do throws(UVError) {
+            try connect(to: address)
+        } catch {
+            fail("cannot connect to upstream: \(error.message)", kind: Self.connectKind(error))
         }
     }
 
@@ -167,7 +174,11 @@ final class UpstreamConnection: UVStream {
     override func onRead(_ data: UnsafeRawBufferPointer) {
         switch state {
         case .active:
-            receivedResponseBytes = true
+            if !receivedResponseBytes {
+                receivedResponseBytes = true
+                // The endpoint answers: its failure streak and any ejection end.
+                pool.noteResponse()
+            }
             clientOwner.unmanaged?._withUnsafeGuaranteedRef { $0.upstreamData(self, data) }
         case .idle:
             // An idle upstream must not send anything; its framing is lost: drop it.
@@ -202,6 +213,7 @@ final class UpstreamConnection: UVStream {
     /// side maps it to its answer (`ProxyError.init(upstream:message:)`).
     private func fail(_ message: String, kind: UpstreamErrorKind) {
         failureKind = kind
+        if kind != .resolveFailed { pool.noteFailure() }
         let c = client
         client = nil
         close()

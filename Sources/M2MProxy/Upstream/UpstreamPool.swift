@@ -1,12 +1,32 @@
-/// Keep-alive connections to one upstream (scheme, host:port and TLS settings), per loop. Idle
+/// Keep-alive connections to one upstream endpoint (one address of one of a route's URLs, with
+/// its TLS settings and sessions), per loop; an `UpstreamCluster` holds a route's endpoints. Idle
 /// connections are reused most-recently-used first, so a burst's extra connections age out and
 /// the upstream sees as few connections as the load needs. At most `maxIdle` stay idle
 /// (`limits.upstream_idle_connections`, like nginx's upstream `keepalive N`); 0 closes every
 /// connection after its exchange.
 final class UpstreamPool {
-    let slot: Int
+    /// The URL's host (TLS server name, and the name looked up when `address` is nil) and port.
     let host: String
     let port: UInt16
+    /// The endpoint's address; nil until the cluster's first DNS answer for `host` arrived (the
+    /// connection then resolves the name itself, through the loop's resolver).
+    let address: SocketAddress?
+    /// `ip:port` (`[v6]:port`), or `host:port` while `address` is nil: the endpoint's name in
+    /// `/upstreams`, metrics and the access log.
+    let label: String
+    /// `label` as a JSON string literal, for the access log's `upstream` field.
+    let logLiteral: StaticBytes
+    /// `Host: <the URL's authority>\r\n`, sent unless `preserve_host`.
+    let hostLine: StaticBytes
+    unowned(unsafe) let cluster: UpstreamCluster
+    /// Passive health (`max_fails`, `fail_timeout_ms`).
+    var health = EndpointHealth()
+    /// Requests sent to this endpoint and connection-level failures, for `/upstreams`.
+    var requests: UInt64 = 0
+    var failures: UInt64 = 0
+    /// The address left DNS: no new request picks it, idle connections are closed and busy
+    /// ones close after their exchange.
+    private(set) var retired = false
     /// TLS settings for an https upstream, nil for http.
     let tlsSettings: TLSClientSettings?
     /// The context new connections use (rebuilt on reload), or why it could not be built. A new
@@ -31,10 +51,14 @@ final class UpstreamPool {
     /// (Envoy's pending-request queue; nginx's `max_conns` would fail them over instead).
     private var waiters: [any UpstreamWaiter] = []
 
-    init(slot: Int, host: String, port: UInt16, tls: TLSClientSettings?, worker: Worker, maxIdle: Int, maxConnections: Int = 0) {
-        self.slot = slot
-        self.host = host
-        self.port = port
+    init(cluster: UpstreamCluster, member: UpstreamMember, address: SocketAddress?, tls: TLSClientSettings?, worker: Worker, maxIdle: Int, maxConnections: Int = 0) {
+        self.cluster = cluster
+        host = member.host
+        port = member.port
+        self.address = address
+        label = address.map { UpstreamMember.label(ip: $0.ipString, port: member.port) } ?? member.label
+        logLiteral = StaticBytes(Array(("\"" + label + "\"").utf8))
+        hostLine = member.hostLine
         tlsSettings = tls
         self.worker = worker
         self.maxConnections = maxConnections
@@ -58,6 +82,33 @@ final class UpstreamPool {
             for c in idle[0..<excess] { c.close() }
             idle.removeFirst(excess)
         }
+    }
+
+    /// Requests on this endpoint now: busy or opening connections plus waiting clients
+    /// (`least_request` compares it).
+    var inFlight: Int { openConnections - idle.count + waiters.count }
+    var idleCount: Int { idle.count }
+
+    /// A connection-level failure (refused, reset before a response, connect timeout, TLS):
+    /// counted, and at `max_fails` in a row the endpoint is ejected.
+    func noteFailure() {
+        failures &+= 1
+        let limits = worker.limits
+        if let ms = health.recordFailure(now: worker.now, maxFails: limits.maxFails, failTimeoutMs: limits.failTimeoutMs) {
+            cluster.ejected(self, forMs: ms)
+        }
+    }
+
+    /// A response started: the failure streak (and any ejection) ends.
+    @inline(__always)
+    func noteResponse() {
+        if health.consecutiveFailures != 0 || health.ejectionStreak != 0 { health.recordSuccess() }
+    }
+
+    /// The address left DNS (see `retired`).
+    func retire() {
+        retired = true
+        closeAll()
     }
 
     /// No idle connection and no room for another: a request must wait.
@@ -88,6 +139,10 @@ final class UpstreamPool {
     /// idle list; closes it when that is full. With a cap of 0 there is no keep-alive at all:
     /// waiting clients get a fresh connection once this one has closed (`connectionClosed`).
     func release(_ c: UpstreamConnection) {
+        if retired {
+            c.close()
+            return
+        }
         if !c.isClosing && maxIdle > 0 {
             while !waiters.isEmpty {
                 let next = waiters.removeFirst()
@@ -117,7 +172,8 @@ final class UpstreamPool {
         }
     }
 
-    /// This pool's handshake counts for `/metrics` (nil for http), labelled `host:port`.
+    /// This pool's handshake counts for `/metrics` (nil for http), labelled with the URL's
+    /// `host:port` (summed over its endpoints).
     var tlsHandshakeCount: MetricsSnapshot.TLSHandshakeCount? {
         guard tlsSettings != nil else { return nil }
         let h = host.contains(":") ? "[\(host)]" : host

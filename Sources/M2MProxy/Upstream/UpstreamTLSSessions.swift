@@ -35,6 +35,16 @@ struct UpstreamTLSSessions {
         unused.popLast() ?? newest
     }
 
+    /// A new endpoint of the same URL starts with `other`'s tickets (not its counts): the
+    /// addresses of one name are usually one service, and a ticket a server cannot use costs
+    /// only the full handshake it would have made anyway. Without it, the first DNS answer
+    /// (which replaces the name's provisional endpoint) would cost a full handshake per
+    /// connection again.
+    mutating func adoptTickets(of other: UpstreamTLSSessions) {
+        unused = other.unused
+        newest = other.newest
+    }
+
     /// Sessions made under other TLS settings or trust (a reload rebuilt the context) must not
     /// be resumed: resumption skips the certificate check the new settings would make.
     mutating func forget() {

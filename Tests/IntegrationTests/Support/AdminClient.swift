@@ -33,6 +33,19 @@ struct AdminClient {
         return out
     }
 
+    /// `/upstreams`: endpoint objects of route `route`, by address.
+    func upstreams(route: String) throws -> [String: [String: Any]] {
+        let r = try get("/upstreams")
+        guard r.status == 200, let list = try JSONSerialization.jsonObject(with: Data(r.body)) as? [[String: Any]] else {
+            throw HarnessError("/upstreams answered \(r.summary)")
+        }
+        var out: [String: [String: Any]] = [:]
+        for entry in list where entry["route"] as? String == route {
+            for e in entry["endpoints"] as? [[String: Any]] ?? [] { out[e["address"] as? String ?? "?"] = e }
+        }
+        return out
+    }
+
     /// `/tokens` as an array of objects.
     func tokens() throws -> [[String: Any]] {
         let r = try get("/tokens")

@@ -6,7 +6,10 @@ final class ProxyProcess {
 
     /// Starts `m2m-proxy [run] --config FILE` and waits (≤ `timeout` s) until the listen port
     /// accepts connections. Fails fast, with the proxy's stderr, if it exits instead.
-    init(config: TestConfig, in dir: TempDir, useRunSubcommand: Bool = false, timeout: Double = 10) throws {
+    /// `hostsFile`: the proxy runs in a private mount namespace (`unshare --mount`, needs root)
+    /// where this file is bind-mounted over /etc/hosts, so a test controls what names resolve
+    /// to without touching the machine's file. Rewrite it in place (same inode) to change DNS.
+    init(config: TestConfig, in dir: TempDir, useRunSubcommand: Bool = false, timeout: Double = 10, hostsFile: String? = nil) throws {
         guard let listen = config.listen, let portText = listen.split(separator: ":").last, let p = UInt16(portText) else {
             throw HarnessError("test config has no 127.0.0.1:<port> listen address")
         }
@@ -14,7 +17,13 @@ final class ProxyProcess {
         configPath = try dir.write("proxy.conf", config.toml)
         let binary = try TestPaths.proxyBinary()
         let args = (useRunSubcommand ? ["run"] : []) + ["--config", configPath]
-        process = try ChildProcess(name: "m2m-proxy", executable: binary, arguments: args, in: dir)
+        if let hostsFile {
+            let command = "mount --bind \"$0\" /etc/hosts && exec \"$@\""
+            process = try ChildProcess(name: "m2m-proxy", executable: "/usr/bin/unshare",
+                                       arguments: ["--mount", "/bin/sh", "-c", command, hostsFile, binary] + args, in: dir)
+        } else {
+            process = try ChildProcess(name: "m2m-proxy", executable: binary, arguments: args, in: dir)
+        }
         let proc = process
         do {
             try Wait.until("m2m-proxy to accept connections on 127.0.0.1:\(p)", timeout: timeout) {

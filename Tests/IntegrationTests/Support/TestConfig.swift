@@ -18,6 +18,8 @@ struct TestConfig {
         var pathPrefix: String? = nil
         var methods: [String]? = nil
         var upstream: String
+        /// Several endpoints: written as a list instead of `upstream`.
+        var upstreams: [String]? = nil
         var credential: String? = nil
         var resource: String? = nil
         var scopes: [String]? = nil
@@ -69,7 +71,7 @@ struct TestConfig {
             if let v = r.host { out.append("host = \(Self.quote(v))") }
             if let v = r.pathPrefix { out.append("path_prefix = \(Self.quote(v))") }
             if let v = r.methods { out.append("methods = \(Self.array(v))") }
-            out.append("upstream = \(Self.quote(r.upstream))")
+            out.append("upstream = \(r.upstreams.map(Self.array) ?? Self.quote(r.upstream))")
             if let v = r.credential { out.append("credential = \(Self.quote(v))") }
             if let v = r.resource { out.append("resource = \(Self.quote(v))") }
             if let v = r.scopes { out.append("scopes = \(Self.array(v))") }

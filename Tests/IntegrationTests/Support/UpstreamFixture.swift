@@ -8,9 +8,12 @@ final class UpstreamFixture {
     let isTLS: Bool
 
     /// `tls`: serve HTTPS with this certificate (and require client certificates by `clientCA`).
-    init(in dir: TempDir, name: String = "upstream", tls: (cert: String, key: String)? = nil, clientCA: String? = nil) throws {
+    /// `host`/`port`: where to listen (another loopback address, `::1`, or a given port: the
+    /// addresses of one multi-address name share a port).
+    init(in dir: TempDir, name: String = "upstream", tls: (cert: String, key: String)? = nil, clientCA: String? = nil,
+         host: String = "127.0.0.1", port listenPort: UInt16 = 0) throws {
         logPath = dir.file("\(name).jsonl")
-        var args = [TestPaths.fixture("upstream.py"), "--port", "0", "--log", logPath]
+        var args = [TestPaths.fixture("upstream.py"), "--port", "\(listenPort)", "--log", logPath, "--host", host]
         if let tls { args += ["--tls-cert", tls.cert, "--tls-key", tls.key] }
         if let clientCA { args += ["--tls-client-ca", clientCA] }
         isTLS = tls != nil

@@ -1,0 +1,24 @@
+/// One URL of a route's `upstream` list, as its cluster needs it: the host (a name that DNS may
+/// map to several addresses, or an IP literal), the port and the Host line it sends.
+struct UpstreamMember {
+    let host: String
+    let port: UInt16
+    /// True for an IP literal: one endpoint, never looked up.
+    let isLiteral: Bool
+    let hostLine: StaticBytes
+    /// `host:port` (`[v6]:port`).
+    let label: String
+
+    init(_ url: EndpointURL) {
+        host = url.host
+        port = url.port
+        isLiteral = SocketAddress(ip: url.host, port: url.port) != nil
+        hostLine = StaticBytes("Host: \(url.authority)\r\n")
+        label = Self.label(ip: url.host, port: url.port)
+    }
+
+    /// `ip:port`, IPv6 in brackets.
+    static func label(ip: String, port: UInt16) -> String {
+        ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
+}
