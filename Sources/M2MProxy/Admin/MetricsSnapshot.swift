@@ -48,6 +48,8 @@ struct MetricsSnapshot {
     var workerRequests: [UInt64] = []
     /// One entry per https upstream, in order of first appearance.
     var tlsHandshakes: [TLSHandshakeCount] = []
+    /// The token store's counters (all zero without `[token_store]`).
+    var tokenStore = TokenStoreStats()
 
     init() {}
 

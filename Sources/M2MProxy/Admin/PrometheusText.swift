@@ -7,6 +7,7 @@ enum PrometheusText {
     enum Family: CaseIterable {
         case requests, requestDuration, upstreamErrors, tokenRequests, tokenCacheWaits, tokenExpiry
         case tokenFetchDuration, openConnections, activeRequests, workerRequests, bufferPoolBytes, upstreamTLSHandshakes
+        case tokenStoreOperations, tokenStoreErrors
 
         var name: String {
             switch self {
@@ -22,12 +23,15 @@ enum PrometheusText {
             case .workerRequests: "m2m_worker_requests_total"
             case .bufferPoolBytes: "m2m_buffer_pool_bytes"
             case .upstreamTLSHandshakes: "m2m_upstream_tls_handshakes_total"
+            case .tokenStoreOperations: "m2m_token_store_operations_total"
+            case .tokenStoreErrors: "m2m_token_store_errors_total"
             }
         }
 
         var type: String {
             switch self {
-            case .requests, .upstreamErrors, .tokenRequests, .tokenCacheWaits, .workerRequests, .upstreamTLSHandshakes: "counter"
+            case .requests, .upstreamErrors, .tokenRequests, .tokenCacheWaits, .workerRequests, .upstreamTLSHandshakes,
+                 .tokenStoreOperations, .tokenStoreErrors: "counter"
             case .requestDuration, .tokenFetchDuration: "histogram"
             case .tokenExpiry, .openConnections, .activeRequests, .bufferPoolBytes: "gauge"
             }
@@ -47,6 +51,8 @@ enum PrometheusText {
             case .workerRequests: "Requests answered, by worker loop (how SO_REUSEPORT spread the connections)."
             case .bufferPoolBytes: "Bytes of free buffers kept for reuse by the worker loops (released when unused for a few seconds)."
             case .upstreamTLSHandshakes: "Completed TLS handshakes of new upstream connections, by upstream and whether a session was resumed."
+            case .tokenStoreOperations: "Token store ([token_store]) operations, by operation and outcome."
+            case .tokenStoreErrors: "Token store operations that failed or timed out (the replica then fetched on its own)."
             }
         }
     }
@@ -101,6 +107,14 @@ enum PrometheusText {
                     out += "\(n){upstream=\"\(upstream)\",resumed=\"false\"} \(h.full)\n"
                     out += "\(n){upstream=\"\(upstream)\",resumed=\"true\"} \(h.resumed)\n"
                 }
+            case .tokenStoreOperations:
+                for key in s.tokenStore.operations.keys.sorted() {
+                    let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
+                    guard parts.count == 2 else { continue }
+                    out += "\(n){op=\"\(escapeLabel(parts[0]))\",outcome=\"\(escapeLabel(parts[1]))\"} \(s.tokenStore.operations[key]!)\n"
+                }
+            case .tokenStoreErrors:
+                out += "\(n) \(s.tokenStore.errors)\n"
             }
         }
         return out

@@ -183,7 +183,7 @@ final class Worker {
                 maxRequestsPerConnection: new.limits.maxRequestsPerConnection,
                 upstreamIdleConnections: new.limits.upstreamIdleConnections)
         }
-        let effective = ProxyConfig(server: server, limits: limits, credentials: new.credentials, routes: new.routes)
+        let effective = ProxyConfig(server: server, limits: limits, credentials: new.credentials, routes: new.routes, tokenStore: new.tokenStore)
         config = effective
         self.limits = limits
         tokens.setBoard(board)
