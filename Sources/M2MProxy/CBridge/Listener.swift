@@ -1,8 +1,15 @@
-private import CLibUV
+internal import CLibUV
 private import Glibc
 
-/// A listening TCP socket on a worker's loop. SO_REUSEPORT is set so that later several worker
-/// loops can each bind the same address (libuv 1.44 has no flag for it; spike notes §4).
+/// Who takes the connections a `Listener` accepts (the worker for proxy clients, the admin
+/// endpoint for the admin port). Called once per connection, not per request.
+protocol ListenerOwner: AnyObject {
+    func connectionArrived(on listener: Listener)
+}
+
+/// A listening TCP socket on a worker's loop. On proxy listeners SO_REUSEPORT is set, so that
+/// every worker loop binds its own socket on the same address and the kernel spreads the
+/// connections (libuv 1.44 has no flag for it).
 final class Listener {
     /// What an accepted connection becomes.
     enum Kind {
@@ -12,15 +19,18 @@ final class Listener {
         case admin
     }
 
-    unowned(unsafe) let worker: Worker
+    private let loop: UnsafeMutablePointer<uv_loop_t>
+    /// The owner outlives its listeners (it closes them).
+    private unowned(unsafe) let owner: any ListenerOwner
     let kind: Kind
     /// Set for a `tls_listen` listener: accepted connections speak TLS.
     var tls: TLSContext?
     private let tcp: UnsafeMutablePointer<uv_tcp_t>
     private var closed = false
 
-    init(worker: Worker, kind: Kind = .proxy) {
-        self.worker = worker
+    init(loop: UnsafeMutablePointer<uv_loop_t>, kind: Kind = .proxy, owner: any ListenerOwner) {
+        self.loop = loop
+        self.owner = owner
         self.kind = kind
         tcp = .allocate(capacity: 1)
         tcp.initialize(to: uv_tcp_t())
@@ -34,7 +44,7 @@ final class Listener {
         guard let sa = SocketAddress(ip: address.host, port: address.port) else {
             throw UVError(Int32(UV_EINVAL.rawValue))
         }
-        try UVError.check(uv_tcp_init_ex(worker.loop, tcp, UInt32(sa.isIPv6 ? AF_INET6 : AF_INET)))
+        try UVError.check(uv_tcp_init_ex(loop, tcp, UInt32(sa.isIPv6 ? AF_INET6 : AF_INET)))
         tcp.pointee.data = Unmanaged.passRetained(self).toOpaque()
         var fd: uv_os_fd_t = -1
         // The admin port is bound once per process: without SO_REUSEPORT a second proxy (or
@@ -62,12 +72,7 @@ final class Listener {
         uv_close(handle, listenerCloseCallback)
     }
 
-    fileprivate func connectionArrived() {
-        switch kind {
-        case .proxy: worker.accept(from: self)
-        case .admin: worker.acceptAdmin(from: self)
-        }
-    }
+    fileprivate func connectionArrived() { owner.connectionArrived(on: self) }
 
     fileprivate func didClose() { tcp.deallocate() }
 }

@@ -3,15 +3,17 @@
 /// Everything is a `Sendable` value of `let`s so that the data path never re-checks a key and
 /// a reload (SIGHUP) can swap a whole new value in without racing readers.
 public struct ProxyConfig: Sendable {
-    public let server: ServerConfig
-    public let limits: LimitsConfig
+    /// `internal(set)`: a reload keeps the restart-only keys of the running configuration
+    /// (`ProxyConfig+Reload.swift`).
+    public internal(set) var server: ServerConfig
+    public internal(set) var limits: LimitsConfig
     /// Sorted by name (TOMLKit keeps table keys sorted, so the order of `[credential.NAME]`
     /// sections in the file is not available); `RouteConfig.credentialIndex` points into this array.
     public let credentials: [CredentialConfig]
     /// In file order: the router takes the first match.
     public let routes: [RouteConfig]
     /// `[token_store]`; nil: tokens are shared within this process only.
-    public let tokenStore: TokenStoreConfig?
+    public var tokenStore: TokenStoreConfig?
 
     public init(
         server: ServerConfig, limits: LimitsConfig, credentials: [CredentialConfig], routes: [RouteConfig],
@@ -38,11 +40,11 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
 }
 
 public struct ServerConfig: Sendable {
-    public let listen: [ListenAddress]
+    public internal(set) var listen: [ListenAddress]
     /// 0 = one per CPU core.
-    public let workers: Int
+    public internal(set) var workers: Int
     /// nil when `admin_listen = ""`.
-    public let adminListen: ListenAddress?
+    public internal(set) var adminListen: ListenAddress?
     public let drainTimeoutMs: Int
     /// One JSON line per request on stdout (`access_log`, default true).
     public let accessLog: Bool
@@ -54,9 +56,9 @@ public struct ServerConfig: Sendable {
     public let trustedProxies: [CIDR]
     /// TLS listeners (`tls_listen`), served with `tls`; their clients' requests carry
     /// `X-Forwarded-Proto: https`.
-    public let tlsListen: [ListenAddress]
+    public internal(set) var tlsListen: [ListenAddress]
     /// Set exactly when `tlsListen` is not empty.
-    public let tls: TLSServerSettings?
+    public internal(set) var tls: TLSServerSettings?
 
     public init(
         listen: [ListenAddress], workers: Int, adminListen: ListenAddress?, drainTimeoutMs: Int, accessLog: Bool = true,
@@ -75,7 +77,7 @@ public struct ServerConfig: Sendable {
 }
 
 public struct LimitsConfig: Sendable {
-    public let maxHeaderBytes: Int
+    public internal(set) var maxHeaderBytes: Int
     public let maxBodyBytes: Int
     public let headerTimeoutMs: Int
     public let bodyTimeoutMs: Int

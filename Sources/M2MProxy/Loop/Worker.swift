@@ -1,12 +1,13 @@
 internal import CLibUV
 private import Glibc
 
-/// One event loop and everything confined to it: listeners, the read buffer, pools, the router,
-/// the upstream pools, the access-log buffer, the metrics counters, and this loop's side of the
-/// shared token cache (`TokenClient`). One per `server.workers` thread; worker 0 runs on the
-/// main loop beside the control role (`ControlLoop`). Reached from callbacks through
+/// One event loop and everything confined to it: listeners, the read buffer, buffer pools, the
+/// routes and upstream pools (`RouteTable`), the access-log buffer, the metrics counters, and
+/// this loop's side of the shared token cache (`TokenClient`). Worker itself keeps the loop's
+/// resources, connection accounting and drain. One per `server.workers` thread; worker 0 runs
+/// on the main loop beside the control role (`ControlLoop`). Reached from callbacks through
 /// `handle->data` owners, never through globals.
-final class Worker {
+final class Worker: ListenerOwner {
     /// Above this many queued bytes a writer's source stops reading; below `lowWater` it resumes.
     static let highWater = 256 * 1024
     static let lowWater = 64 * 1024
@@ -33,29 +34,24 @@ final class Worker {
     let resolver: Resolver
     /// TLS buffers, contexts and the drain handle of this loop (`CBridge/TLSLoopState.swift`).
     let tls: TLSLoopState
-    private(set) var router: Router! {
-        didSet { routerRef = .passUnretained(router) }
-    }
-    /// Routers replaced by reloads: requests in flight still point at their routes (unowned),
-    /// so they stay alive. Reloads are rare and routes small.
-    private var retiredRouters: [Router] = []
-    /// Pools only grow: a slot stays valid for requests of any configuration generation.
-    fileprivate(set) var upstreamPools: [UpstreamPool] = []
-    fileprivate var poolIndex: [UpstreamPoolKey: Int] = [:]
+    /// Routes and upstream pools of the current configuration (and the routers of earlier ones).
+    private(set) var routes = RouteTable()
     /// This loop's reader of the shared token cache.
     let tokens: TokenClient
-    /// `pool`, `tokens`, `router` and the upstream pools borrowed for the data path: a class
-    /// reference read through `worker` cost a retain/release pair at each use under callgrind
-    /// (the optimizer does not see that the worker keeps it alive, which it does: pools only
-    /// grow, replaced routers are retired, not freed). Use with `_withUnsafeGuaranteedRef`.
+    /// `pool` and `tokens` borrowed for the data path: a class reference read through `worker`
+    /// cost a retain/release pair at each use under callgrind (the optimizer does not see that
+    /// the worker keeps it alive). Use with `_withUnsafeGuaranteedRef`.
     let poolRef: Unmanaged<BufferPool>
     let tokensRef: Unmanaged<TokenClient>
-    private(set) var routerRef: Unmanaged<Router>?
-    private(set) var upstreamPoolRefs: ContiguousArray<Unmanaged<UpstreamPool>> = []
+    /// The current router, borrowed (see `RouteTable.routerRef`).
+    @inline(__always) var routerRef: Unmanaged<Router>? { routes.routerRef }
+    var upstreamPools: [UpstreamPool] { routes.pools }
+    /// Any allow_cidrs configured: only then is the client address checked per request.
+    @inline(__always) var hasAccessControl: Bool { routes.hasAccessControl }
     private var listeners: [Listener] = []
-    private var adminListener: Listener?
-    /// Serves the admin endpoints (set when `server.admin_listen` is on).
-    private(set) var admin: AdminHandler?
+    /// The admin port (worker 0, when `server.admin_listen` is on).
+    private(set) var adminEndpoint: AdminEndpoint?
+    private var failureLogs = FailureLogLimiter()
     /// True once every `server.listen` address is bound (`/readyz`).
     private(set) var listenersUp = false
     /// Counters of the logging phase (DESIGN.md §6), copied out at scrape time.
@@ -104,27 +100,14 @@ final class Worker {
         tls = TLSLoopState(loop: loop)
         loop.pointee.data = Unmanaged.passUnretained(self).toOpaque()
 
-        router = Router(routes: compileRoutes(config, tokenSlots: tokenSlots))
-        routerRef = .passUnretained(router)
-        hasAccessControl = Self.accessControl(config)
+        routes.install(config, tokenSlots: tokenSlots, worker: self)
         configureAccessLog(config)
-    }
-
-    /// Routes sharing an upstream authority share a pool; routes sharing a token key share a
-    /// token (DESIGN.md §5). Existing pools and token slots are reused across reloads.
-    private func compileRoutes(_ config: ProxyConfig, tokenSlots: [Int?]) -> [CompiledRoute] {
-        var compiled: [CompiledRoute] = []
-        for (i, r) in config.routes.enumerated() {
-            let slot = upstreamPoolSlot(r)
-            compiled.append(CompiledRoute(index: i, config: r, upstreamSlot: slot, tokenSlot: tokenSlots[i]))
-        }
-        return compiled
     }
 
     /// Worker 0 is built before the token cache that assigns its routes' token slots.
     func installTokenSlots(_ tokenSlots: [Int?], board: [TokenBoardSlot]) {
         tokens.setBoard(board)
-        router = Router(routes: compileRoutes(config, tokenSlots: tokenSlots))
+        routes.install(config, tokenSlots: tokenSlots, worker: self)
     }
 
     private func configureAccessLog(_ config: ProxyConfig) {
@@ -148,98 +131,27 @@ final class Worker {
 
     /// SIGHUP (DESIGN.md §2): the new configuration, already validated, takes effect for new
     /// requests; requests in flight finish on the routes they matched. Tokens of unchanged keys
-    /// are kept (a changed secret is a different key: never an old token). What cannot change
-    /// without a restart (listen addresses, workers, max_header_bytes, whose size the buffers in
-    /// use have) is kept, and the returned notes say so.
+    /// are kept (a changed secret is a different key: never an old token). The returned notes
+    /// name what only a restart changes (`ProxyConfig.applyingReload`).
     func reload(_ new: ProxyConfig, tokenSlots: [Int?], board: [TokenBoardSlot]) -> [String] {
-        var notes: [String] = []
-        var server = new.server
-        var limits = new.limits
-        if new.server.listen != config.server.listen {
-            notes.append("server.listen changed: takes effect at the next restart")
-        }
-        if new.server.adminListen != config.server.adminListen {
-            notes.append("server.admin_listen changed: takes effect at the next restart")
-        }
-        if new.server.workers != config.server.workers {
-            notes.append("server.workers changed: takes effect at the next restart")
-        }
-        server = ServerConfig(
-            listen: config.server.listen, workers: config.server.workers, adminListen: config.server.adminListen,
-            drainTimeoutMs: new.server.drainTimeoutMs, accessLog: new.server.accessLog,
-            allowCIDRs: new.server.allowCIDRs, trustedProxies: new.server.trustedProxies,
-            tlsListen: config.server.tlsListen, tls: config.server.tls)
-        if new.server.tlsListen != config.server.tlsListen || new.server.tls != config.server.tls {
-            notes.append("server.tls_listen/tls_cert_file/tls_key_file changed: takes effect at the next restart")
-        }
-        if new.limits.maxHeaderBytes != config.limits.maxHeaderBytes {
-            notes.append("limits.max_header_bytes changed: takes effect at the next restart")
-            limits = LimitsConfig(
-                maxHeaderBytes: config.limits.maxHeaderBytes, maxBodyBytes: new.limits.maxBodyBytes,
-                headerTimeoutMs: new.limits.headerTimeoutMs, bodyTimeoutMs: new.limits.bodyTimeoutMs,
-                idleTimeoutMs: new.limits.idleTimeoutMs, connectTimeoutMs: new.limits.connectTimeoutMs,
-                responseTimeoutMs: new.limits.responseTimeoutMs, tokenWaitMs: new.limits.tokenWaitMs,
-                replayBodyBytes: new.limits.replayBodyBytes, maxConnections: new.limits.maxConnections,
-                maxRequestsPerConnection: new.limits.maxRequestsPerConnection,
-                upstreamIdleConnections: new.limits.upstreamIdleConnections)
-        }
-        let effective = ProxyConfig(server: server, limits: limits, credentials: new.credentials, routes: new.routes, tokenStore: new.tokenStore)
+        let (effective, notes) = config.applyingReload(new)
         config = effective
-        self.limits = limits
+        limits = effective.limits
         tokens.setBoard(board)
         tls.forgetContexts()
-        let routes = compileRoutes(effective, tokenSlots: tokenSlots)
-        // Every pool, also one no route uses any more (requests in flight still return to it).
-        for p in upstreamPools { p.setIdleCap(limits.upstreamIdleConnections) }
-        retiredRouters.append(router)
-        router = Router(routes: routes)
-        hasAccessControl = Self.accessControl(effective)
-        // Requests of earlier generations log and count under their route's new position, or
-        // as "none" when the route is gone.
-        var position: [String: Int] = [:]
-        for r in routes { position[r.config.name] = r.index }
-        for old in retiredRouters {
-            for r in old.routes { r.index = position[r.config.name] ?? -1 }
-        }
+        routes.install(effective, tokenSlots: tokenSlots, worker: self)
         metrics = RequestMetrics(routeNames: effective.routes.map(\.name))
         configureAccessLog(effective)
         return notes
     }
 
-    /// The upstream pool of a slot, borrowed (see `poolRef`).
+    /// The upstream pool of a slot, borrowed (see `RouteTable.poolRefs`).
     @inline(__always)
-    func upstreamPool(_ slot: Int) -> Unmanaged<UpstreamPool> { upstreamPoolRefs[slot] }
+    func upstreamPool(_ slot: Int) -> Unmanaged<UpstreamPool> { routes.poolRefs[slot] }
 
-    /// Any allow_cidrs configured: only then is the client address checked per request.
-    private(set) var hasAccessControl = false
-
-    private static func accessControl(_ c: ProxyConfig) -> Bool {
-        c.server.allowCIDRs != nil || c.routes.contains { $0.allowCIDRs != nil }
-    }
-
-    private var failureLogSecond: UInt64 = 0
-    private var failureLogCount = 0
-    private var failureLogSuppressed = 0
-    static let failureLogsPerSecond = 20
-
-    /// Logs a failed request, at most `failureLogsPerSecond` per second: a token-endpoint
-    /// outage under load must not turn stderr into a flood (the access log has every request).
+    /// Logs a failed request, rate-limited (`FailureLogLimiter`).
     func logFailure(_ message: @autoclosure () -> String) {
-        let second = now / 1000
-        if second != failureLogSecond {
-            if failureLogSuppressed > 0 {
-                log.info("\(failureLogSuppressed) more failed request(s) not logged in the last second")
-            }
-            failureLogSecond = second
-            failureLogCount = 0
-            failureLogSuppressed = 0
-        }
-        if failureLogCount < Self.failureLogsPerSecond {
-            failureLogCount += 1
-            log.info(message())
-        } else {
-            failureLogSuppressed += 1
-        }
+        failureLogs.log(message(), nowMs: now, to: log)
     }
 
     /// Monotonic nanoseconds (`uv_hrtime`), for request and upstream durations.
@@ -255,7 +167,7 @@ final class Worker {
     /// the same addresses and the kernel spreads connections). Throws a one-line reason.
     func listen() throws(StartupError) {
         for address in config.server.listen {
-            let l = Listener(worker: self)
+            let l = Listener(loop: loop, owner: self)
             do {
                 try l.bind(address)
             } catch {
@@ -272,7 +184,7 @@ final class Worker {
             case .failure(let e): throw StartupError("cannot set up the TLS listener: \(e.message)")
             }
             for address in config.server.tlsListen {
-                let l = Listener(worker: self)
+                let l = Listener(loop: loop, owner: self)
                 l.tls = context
                 do {
                     try l.bind(address)
@@ -289,33 +201,15 @@ final class Worker {
 
     /// Binds `server.admin_listen` (worker 0 only: the admin endpoints are the control role's).
     func listenAdmin(handler: AdminHandler) throws(StartupError) {
-        if let address = config.server.adminListen {
-            let l = Listener(worker: self, kind: .admin)
-            do {
-                try l.bind(address)
-            } catch {
-                l.close()
-                throw StartupError("cannot listen on admin address \(address): \(error.message)")
-            }
-            adminListener = l
-            admin = handler
-            log.info("admin endpoints on \(address)")
-        }
+        guard let address = config.server.adminListen else { return }
+        let endpoint = AdminEndpoint(worker: self, handler: handler)
+        try endpoint.listen(address)
+        adminEndpoint = endpoint
+        log.info("admin endpoints on \(address)")
     }
 
-    /// A connection on the admin port: served by its own small connection type.
-    func acceptAdmin(from listener: Listener) {
-        guard let admin else { return }
-        let c = AdminConnection(worker: self, handler: admin)
-        guard listener.accept(into: c) else {
-            c.close()
-            return
-        }
-        c.start()
-    }
-
-    func accept(from listener: Listener) {
-        // Read the peer before creating the connection: its address is formatted once.
+    /// A client connection on a proxy listener.
+    func connectionArrived(on listener: Listener) {
         let c = ClientConnection(worker: self)
         // Counted before accept: a failed accept still closes `c`, which uncounts it.
         openConnections += 1
@@ -438,44 +332,3 @@ struct StartupError: Error, CustomStringConvertible {
 
 @available(*, unavailable)
 extension Worker: Sendable {}
-
-extension Worker {
-    /// The pool of a route's upstream: routes share one when scheme, host, port and TLS
-    /// settings are all equal. An https pool's TLS context is (re)built on every compile, so a
-    /// reload picks up replaced CA or certificate files.
-    fileprivate func upstreamPoolSlot(_ r: RouteConfig) -> Int {
-        let https = r.upstream.scheme == .https
-        let settings: TLSClientSettings? = https ? r.tls : nil
-        // A route with its own connection limit gets its own pool, so the limit is the route's.
-        let limit = r.maxUpstreamConnections
-        let key = UpstreamPoolKey(host: r.upstream.host, port: r.upstream.port, tls: settings,
-                                  limitedRoute: limit > 0 ? r.name : nil, maxConnections: limit)
-        let pool: UpstreamPool
-        if let s = poolIndex[key] {
-            pool = upstreamPools[s]
-        } else {
-            pool = UpstreamPool(slot: upstreamPools.count, host: r.upstream.host, port: r.upstream.port, tls: settings, worker: self, maxIdle: limits.upstreamIdleConnections, maxConnections: limit)
-            poolIndex[key] = pool.slot
-            upstreamPools.append(pool)
-            upstreamPoolRefs.append(.passUnretained(pool))
-        }
-        if let settings {
-            pool.tlsContext = tls.clientContext(settings)
-            if case .failure(let e) = pool.tlsContext {
-                log.error("route \(r.name): TLS setup failed: \(e.message)")
-            }
-        }
-        return pool.slot
-    }
-}
-
-/// What makes two routes' upstream connections interchangeable.
-struct UpstreamPoolKey: Hashable {
-    let host: String
-    let port: UInt16
-    /// nil = http.
-    let tls: TLSClientSettings?
-    /// Set when the route has `max_upstream_connections`: its pool is its own.
-    let limitedRoute: String?
-    let maxConnections: Int
-}

@@ -1,8 +1,8 @@
 internal import CLibUV
 
 /// The upstream's answer: the response head is parsed in the upstream connection's buffer,
-/// rewritten (hop-by-hop headers dropped, Connection decided here) and written as iovecs; the
-/// body is streamed as it arrives, with backpressure from the client's write queue.
+/// rewritten (`+ResponseHeadRewrite.swift`) and written; the body is streamed as it arrives,
+/// with backpressure from the client's write queue.
 extension ClientConnection {
     func upstreamData(_ u: UpstreamConnection, _ data: UnsafeRawBufferPointer) {
         guard isUpstream(u) else { return }
@@ -23,7 +23,7 @@ extension ClientConnection {
         parseResponseHead(u)
     }
 
-    private func parseResponseHead(_ u: UpstreamConnection) {
+    func parseResponseHead(_ u: UpstreamConnection) {
         u.parser.skipBody = isHEAD
         while true {
             let start = responseHeadParsed
@@ -106,118 +106,8 @@ extension ClientConnection {
         }
     }
 
-    /// DESIGN.md §5: an upstream `401` with `WWW-Authenticate: Bearer … error="invalid_token"` to a
-    /// token we injected gets one replay with a fresh token, if the request is still held whole.
-    private func shouldReplayAfter401(_ u: UpstreamConnection) -> Bool {
-        guard route?.tokenSlot != nil, sentToken != nil, !replayed, bodyDone, !bodyFromSocket else { return false }
-        let p = u.parser
-        for i in 0..<p.headerCount where p.headers[i].name.equalsLowercase("www-authenticate") {
-            if p.headers[i].value.contains("invalid_token") { return true }
-        }
-        return false
-    }
 
-    private func replayWithFreshToken(_ u: UpstreamConnection) {
-        guard let slot = route?.tokenSlot, let sent = sentToken else { return }
-        replayed = true
-        // The 401's body is not wanted: drop that connection rather than read it.
-        upstream = nil
-        u.abandon()
-        responseHeadStart = 0
-        responseHeadParsed = 0
-        responseConnectionTokens.reset()
-        worker.tokens.invalidate(slot: slot, token: sent)
-        awaitToken(slot: slot)
-    }
-
-    /// Writes the rewritten response head, followed by `bodyBytes` raw body bytes that arrived
-    /// with it. Returns false if the client connection failed.
-    private func sendResponseHead(_ u: UpstreamConnection, headEnd: Int, bodyBytes: Int) -> Bool {
-        let p = u.parser
-        // The parser's table pointer is a var (lent per exchange): one load, not one per use.
-        let headers = p.headers
-        responseHeadSent = true
-        let status = p.statusCode
-        reqLog.status = status
-        if worker.logsAccess { reqLog.upstreamHeadNs = worker.hrNow }
-        u.stopTimer()
-        // HTTP/1.0 clients cannot read chunked bodies: de-chunk and delimit by close.
-        p.recordBody = dechunk
-        let noBody = isHEAD || status == 204 || status == 304 || status == 101
-        // Fixed once the head is parsed; `responseComplete` reads it again.
-        responseNeedsEOF = p.messageNeedsEOF
-        clientWillClose = !keepAlive || (!noBody && responseNeedsEOF) || dechunk || !bodyDone || (clientEOF && nextStart < 0)
-        // Classify once; the request's kinds are no longer needed, so their slots are reused.
-        let headerCount = p.headerCount
-        for i in 0..<headerCount {
-            let kind = HeaderKind.classify(headers[i].name)
-            kinds[i] = kind
-            if kind == .connection { responseConnectionTokens.add(value: headers[i].value) }
-        }
-        let failed = worker.staticsRef._withUnsafeGuaranteedRef { s in
-            writeResponseHead(u, s, headEnd: headEnd, bodyBytes: bodyBytes, status: status, headers: headers, headerCount: headerCount)
-        }
-        if failed != nil {
-            abort()
-            return false
-        }
-        return true
-    }
-
-    private func writeResponseHead(
-        _ u: UpstreamConnection, _ s: StaticLines, headEnd: Int, bodyBytes: Int, status: Int,
-        headers: UnsafeMutablePointer<HeaderSpan>, headerCount: Int
-    ) -> UVError? {
-        // llhttp skips empty lines before a status line: so do we.
-        while responseHeadStart < headEnd, u.headBuffer.load(fromByteOffset: responseHeadStart, as: UInt8.self) == 0x0D
-            || u.headBuffer.load(fromByteOffset: responseHeadStart, as: UInt8.self) == 0x0A {
-            responseHeadStart += 1
-        }
-        let base = u.headBuffer + responseHeadStart
-        // The status line ends at its CR: right before the first field line (llhttp requires CRLF
-        // line ends), or else the first CR (or, defensively, the last byte of the head).
-        let headBytes = headEnd - responseHeadStart
-        var lineEnd = headerCount > 0 ? UnsafeRawPointer(headers[0].name.base) - 2 - UnsafeRawPointer(base) : -1
-        if lineEnd < 8 || lineEnd >= headBytes || base.load(fromByteOffset: lineEnd, as: UInt8.self) != 0x0D {
-            lineEnd = min(ByteSpan(base: base, count: headBytes).firstIndex(of: 0x0D), headBytes - 1)
-        }
-        return withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: 8 + headerCount) { storage in
-            var iov = IOVecList(storage: storage)
-            // Always answer as HTTP/1.1 ("HTTP/1.0 200 OK" from an old upstream → "HTTP/1.1 200 OK").
-            iov.append(s.http11)
-            iov.append(base + 8, lineEnd + 2 - 8)
-            let lastLineEnd = u.headBuffer + headEnd - 2
-            for i in 0..<headerCount {
-                let name = headers[i].name
-                let kind = kinds[i]
-                if kind == .upgrade && status == 101 {
-                    // The protocol being switched to: the one hop-by-hop header that must pass.
-                } else if kind.isHopByHop || (kind.isNominatable && responseConnectionTokens.names(name)) {
-                    continue
-                }
-                if dechunk && kind == .transferEncoding { continue }
-                // RFC 9110 §8.6/§6.4.1: no framing on a 204 (or 1xx); no Transfer-Encoding on a
-                // 304. An upstream that sends them anyway must not mislead the client's parser.
-                if kind == .transferEncoding && (status == 204 || status == 304) { continue }
-                if kind == .contentLength && status == 204 { continue }
-                let start = name.base
-                let end = i + 1 < headerCount ? headers[i + 1].name.base : UnsafeRawPointer(lastLineEnd)
-                iov.append(start, end - start)
-            }
-            if status == 101 {
-                iov.append(s.connectionUpgrade)
-            } else if clientWillClose {
-                iov.append(s.connectionClose)
-            } else if http10 {
-                iov.append(s.connectionKeepAlive)
-            }
-            iov.append(s.crlf)
-            iov.append(u.headBuffer + headEnd, bodyBytes)
-            return write(iov)
-        }
-    }
-
-    private func processResponseBody(_ u: UpstreamConnection, _ base: UnsafeRawPointer, _ count: Int) {
+    func processResponseBody(_ u: UpstreamConnection, _ base: UnsafeRawPointer, _ count: Int) {
         let p = u.parser
         switch p.execute(base, count) {
         case .needMore:
@@ -235,7 +125,7 @@ extension ClientConnection {
         }
     }
 
-    private func writeResponseBody(_ u: UpstreamConnection, _ base: UnsafeRawPointer, _ count: Int) {
+    func writeResponseBody(_ u: UpstreamConnection, _ base: UnsafeRawPointer, _ count: Int) {
         var err: UVError?
         if dechunk {
             for span in u.parser.bodySpans where err == nil {
@@ -252,7 +142,7 @@ extension ClientConnection {
 
     /// Backpressure: a slow client stops the upstream's reads rather than making the proxy
     /// buffer its whole response; otherwise the between-reads timeout is re-armed.
-    private func afterBodyWrite(_ u: UpstreamConnection) {
+    func afterBodyWrite(_ u: UpstreamConnection) {
         guard !isClosing else { return }
         if writeQueueSize > Worker.highWater {
             // A slow client: stop reading the upstream rather than buffer its whole response.
@@ -266,7 +156,7 @@ extension ClientConnection {
         }
     }
 
-    private func responseComplete(_ u: UpstreamConnection, extraBytes: Int) {
+    func responseComplete(_ u: UpstreamConnection, extraBytes: Int) {
         upstream = nil
         // Reusable only if the exchange ended cleanly on both sides and nothing trailed it. Not
         // after HEAD, 204 or 304 either: an upstream that wrongly sends a body there would have
@@ -317,7 +207,7 @@ extension ClientConnection {
         respond(.upstreamTimeout("upstream did not respond within \(worker.limits.responseTimeoutMs) ms"))
     }
 
-    private func failResponse(_ u: UpstreamConnection, _ message: String) {
+    func failResponse(_ u: UpstreamConnection, _ message: String) {
         noteUpstreamError(.invalidResponse)
         upstream = nil
         u.abandon()

@@ -1,0 +1,284 @@
+/// Request validation, the first phase (STYLE.md §6): the head is parsed and checked before
+/// anything else happens: framing (RFC 9112 §6.3), version, method, Host, target form and
+/// dot-segments. A request that fails here is answered 400/413/431 and never routed.
+extension ClientConnection {
+    func appendHead(_ data: UnsafeRawBufferPointer) {
+        if head == nil { takeHead() }
+        guard headCount + data.count <= worker.headBufferCapacity else {
+            respond(.headerTooLarge)
+            return
+        }
+        (head! + headCount).copyMemory(from: data.baseAddress!, byteCount: data.count)
+        headCount += data.count
+        parseHead()
+    }
+
+    func parseHead() {
+        guard let head else { return }
+        let limit = worker.limits.maxHeaderBytes
+        switch parser.execute(head + headParsed, headCount - headParsed) {
+        case .needMore:
+            headParsed = headCount
+            if headCount > limit {
+                respond(.headerTooLarge)
+            } else if clientEOF {
+                // Half-closed with an incomplete request left: nothing more will come.
+                close()
+            }
+        case .headersComplete(let n):
+            headEnd = headParsed + n
+            headParsed = headEnd
+            parser.resume()
+            if headEnd > limit {
+                respond(.headerTooLarge)
+                return
+            }
+            beginRequest()
+        case .messageComplete:
+            respond(.badRequest("malformed request"))
+        case .error(let e):
+            if e.isHeaderOverflow {
+                respond(.headerTooLarge)
+            } else {
+                respond(.badRequest(malformedMessage(e)))
+            }
+        }
+    }
+
+    func malformedMessage(_ e: ParseError) -> String {
+        guard case .invalid(let code) = e else { return "malformed request" }
+        let reason = parser.errorReason
+        return "malformed request: \(HTTPParser.errorName(code))\(reason.isEmpty ? "" : " (\(reason))")"
+    }
+
+    /// The head is complete: decide what to do with the request.
+    func beginRequest() {
+        stopTimer()
+        requestActive = true
+        worker.requestStarted()
+        guard parser.httpMajor == 1 else {
+            // llhttp accepts "HTTP/0.9" and "HTTP/2.0" request lines; this proxy speaks 1.x only.
+            respond(.badRequest("unsupported HTTP version"))
+            return
+        }
+        http10 = parser.httpMinor == 0
+        requestsServed += 1
+        let limit = worker.limits.maxRequestsPerConnection
+        keepAlive = parser.shouldKeepAlive && !worker.isDraining && (limit == 0 || requestsServed < limit)
+        let method = parser.methodCode
+        methodCode = method
+        isHEAD = method == HTTPParser.methodHEAD
+        hasBody = parser.isChunked || (parser.hasContentLength && parser.contentLength > 0)
+        bodyDone = false
+        if method == HTTPParser.methodCONNECT {
+            respond(.badRequest("CONNECT is not supported"))
+            return
+        }
+        if parser.hasTransferEncoding && !parser.isChunked {
+            // RFC 9112 §6.3: a request whose final coding is not chunked has no reliable length.
+            // Refused before anything reaches an upstream.
+            respond(.badRequest("Transfer-Encoding other than chunked"))
+            return
+        }
+        // llhttp flags Transfer-Encoding only for a non-empty value; an empty or blank one next to
+        // a Content-Length would reach an upstream that may let it win (smuggling): any TE line
+        // counts here.
+        let teLines = Self.transferEncodingLines(parser, count: parser.headerCount)
+        if teLines > 0 && http10 {
+            // RFC 9112 §6.1: chunked framing from an HTTP/1.0 client is faulty.
+            respond(.badRequest("Transfer-Encoding in an HTTP/1.0 request"))
+            return
+        }
+        if teLines > 0 && !Self.isPlainChunked(parser, count: parser.headerCount) {
+            // llhttp accepts "identity, chunked", repeated TE lines, ...; an upstream may read
+            // them differently (smuggling). Only one plain `chunked` is forwarded (nginx: 501).
+            respond(.badRequest("Transfer-Encoding must be exactly one \"chunked\""))
+            return
+        }
+        if parser.hasContentLength && parser.contentLength > UInt64(worker.limits.maxBodyBytes) {
+            respond(.bodyTooLarge)
+            return
+        }
+
+        // One pass over the headers: classify, and pick out what routing and forwarding need.
+        var hostCount = 0
+        var hostValue = ByteSpan.empty
+        // Chunked trailers are appended to the parser's header list later: remember where the
+        // head's own headers end.
+        requestHeaderCount = parser.headerCount
+        for i in 0..<requestHeaderCount {
+            let h = parser.headers[i]
+            let kind = HeaderKind.classify(h.name)
+            kinds[i] = kind
+            switch kind {
+            case .host:
+                hostCount += 1
+                hostValue = h.value.trimmed()
+            case .connection:
+                connectionTokens.add(value: h.value)
+            case .expect:
+                if h.value.trimmed().equalsLowercase("100-continue") { expectContinue = true }
+            case .xForwardedFor:
+                xffCount += 1
+            case .upgrade:
+                upgradeRequested = true
+            default:
+                break
+            }
+        }
+        noteRequestHead()
+        if hostCount > 1 {
+            respond(.badRequest("more than one Host header"))
+            return
+        }
+        if connectionTokens.overflow {
+            respond(.badRequest("too many Connection options"))
+            return
+        }
+        hostHeader = hostValue
+
+        // RFC 9110 §7.8: Upgrade only counts when Connection lists it too.
+        upgradeRequested = upgradeRequested && connectionTokens.upgrade && !http10
+        guard splitTarget(hostValue: hostValue) else { return }
+        if !http10 && hostCount == 0 && !absoluteForm {
+            respond(.badRequest("missing Host header"))
+            return
+        }
+
+        let path = target.slice(from: 0, to: target.firstIndex(of: UInt8(ascii: "?")))
+        if hasDotSegment(path) {
+            // A "/products/../admin" (or "/products/%2e%2e/admin") must not ride on the
+            // /products route's token.
+            respond(.badRequest("path contains a dot-segment"))
+            return
+        }
+        if hasBody {
+            // Body bytes wait in the kernel until the request can be forwarded: the head buffer
+            // only ever holds the head plus what arrived with it (bounded), and backpressure
+            // reaches the client through TCP.
+            stopReading()
+        }
+        selectRoute(path: path, method: method)
+    }
+
+    /// Origin-form or absolute-form target → `target` (path+query) and `authority`.
+    func splitTarget(hostValue: ByteSpan) -> Bool {
+        let url = parser.url
+        authority = hostValue
+        guard url.count > 0 else {
+            respond(.badRequest("empty request target"))
+            return false
+        }
+        if url[0] == UInt8(ascii: "/") {
+            target = url
+            return true
+        }
+        // absolute-form, as sent by clients that use the proxy as http_proxy.
+        var i = 0
+        while i < url.count, url[i] != UInt8(ascii: ":") { i += 1 }
+        let scheme = url.slice(from: 0, to: i)
+        guard i + 2 < url.count, url[i + 1] == UInt8(ascii: "/"), url[i + 2] == UInt8(ascii: "/"),
+            scheme.equalsLowercase("http") || scheme.equalsLowercase("https")
+        else {
+            respond(.badRequest("request target must be origin-form or absolute-form"))
+            return false
+        }
+        let authStart = i + 3
+        var j = authStart
+        while j < url.count, url[j] != UInt8(ascii: "/"), url[j] != UInt8(ascii: "?") { j += 1 }
+        // RFC 9112 §3.2.2: the absolute-form authority replaces the Host header.
+        authority = url.slice(from: authStart, to: j)
+        absoluteForm = true
+        if j == url.count {
+            target = worker.statics.slash.span
+        } else if url[j] == UInt8(ascii: "?") {
+            // "http://h?q" → "/?q": forward the slash and the query as two pieces.
+            target = url.slice(from: j, to: url.count)
+            absoluteQueryOnly = true
+        } else {
+            target = url.slice(from: j, to: url.count)
+        }
+        return true
+    }
+
+    /// True for a `.` or `..` segment, also percent-encoded (`%2e`, RFC 3986 §2.3) and with
+    /// `%2f` or `\` as separators, which some upstreams decode or accept before resolving.
+    func hasDotSegment(_ path: ByteSpan) -> Bool {
+        // Fast path: most paths contain none of the bytes a dot-segment needs.
+        if !path.containsEither(UInt8(ascii: "."), UInt8(ascii: "%")) { return false }
+        var dots = 0
+        var other = false
+        var params = false
+        var i = 0
+        let n = path.count
+        while i <= n {
+            var separator = i == n
+            var width = 1
+            var isDot = false
+            if !separator {
+                let c = path[i]
+                if c == UInt8(ascii: "/") || c == UInt8(ascii: "\\") {
+                    separator = true
+                } else if c == UInt8(ascii: ".") {
+                    isDot = true
+                } else if c == UInt8(ascii: "%"), i + 2 < n, path[i + 1] == UInt8(ascii: "2") {
+                    let d = path[i + 2] | 0x20
+                    if d == UInt8(ascii: "e") { isDot = true; width = 3 }
+                    if d == UInt8(ascii: "f") { separator = true; width = 3 }
+                } else if c == UInt8(ascii: "%"), i + 2 < n, path[i + 1] == UInt8(ascii: "5"), path[i + 2] | 0x20 == UInt8(ascii: "c") {
+                    separator = true
+                    width = 3
+                } else if c == UInt8(ascii: ";") {
+                    // Path parameters ("..;x", as Tomcat and Spring read them) end the segment's name.
+                    params = true
+                }
+            }
+            if separator {
+                if !other && (dots == 1 || dots == 2) { return true }
+                dots = 0
+                other = false
+                params = false
+            } else if params {
+                // ignored until the next separator
+            } else if isDot {
+                dots += 1
+            } else {
+                other = true
+            }
+            i += width
+        }
+        return false
+    }
+
+    static func transferEncodingLines(_ p: HTTPParser, count: Int) -> Int {
+        var n = 0
+        for i in 0..<count where p.headers[i].name.equalsLowercase("transfer-encoding") { n += 1 }
+        return n
+    }
+
+    /// Exactly one Transfer-Encoding header whose value is `chunked`.
+    static func isPlainChunked(_ p: HTTPParser, count: Int) -> Bool {
+        var seen = 0
+        for i in 0..<count where p.headers[i].name.equalsLowercase("transfer-encoding") {
+            seen += 1
+            if !p.headers[i].value.trimmed().equalsLowercase("chunked") { return false }
+        }
+        return seen == 1
+    }
+
+
+    /// Trailer names refused by the request parser (see `HTTPParser.isForbiddenTrailer`).
+    static func isForbiddenTrailerName(_ name: ByteSpan) -> Bool {
+        switch HeaderKind.classify(name) {
+        case .authorization, .proxyAuthorization, .host, .contentLength, .transferEncoding, .connection:
+            return true
+        default:
+            return false
+        }
+    }
+
+    func malformedName(_ e: ParseError) -> String {
+        if case .invalid(let code) = e { return HTTPParser.errorName(code) }
+        return "invalid"
+    }
+}

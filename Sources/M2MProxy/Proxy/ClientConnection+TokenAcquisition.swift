@@ -1,0 +1,34 @@
+/// Token acquisition, the third phase (routes with a credential): the loop's `TokenClient`
+/// has a usable token, or parks the request until the control loop has one or a failure
+/// (answered 503 `token_unavailable`, or 503 after `token_wait_ms`).
+extension ClientConnection {
+    /// Proceeds with a valid token, parks until the cache has one, or fails.
+    func awaitToken(slot: Int) {
+        switch worker.tokensRef._withUnsafeGuaranteedRef({ $0.acquire(slot: slot, for: self, now: worker.now) }) {
+        case .ready:
+            connectUpstream()
+        case .parked:
+            if reqLog.tokenWaitStartNs == 0 { reqLog.tokenWaitStartNs = worker.hrNow }
+            state = .waitingToken
+            // One token_wait_ms per request, however many times it parks (a 401 replay, a token
+            // that expired before the head was sent).
+            let now = worker.now
+            if tokenWaitDeadline == 0 { tokenWaitDeadline = now + UInt64(worker.limits.tokenWaitMs) }
+            startTimer(ms: tokenWaitDeadline > now ? Int(tokenWaitDeadline - now) : 1)
+        }
+    }
+
+    // MARK: token cache callbacks
+
+    func tokenReady() {
+        guard state == .waitingToken else { return }
+        stopTimer()
+        connectUpstream()
+    }
+
+    func tokenFailed(_ error: ProxyError) {
+        guard state == .waitingToken else { return }
+        stopTimer()
+        respond(error)
+    }
+}

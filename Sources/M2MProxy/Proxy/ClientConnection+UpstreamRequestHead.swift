@@ -1,0 +1,129 @@
+internal import CLibUV
+
+/// The upstream request head: the ONE place where the headers sent upstream are decided. The
+/// client's head is forwarded as iovecs over its own bytes, minus the headers `HeaderKind` marks
+/// hop-by-hop toward the upstream and the ones the proxy replaces (Host unless `preserve_host`,
+/// Authorization on token routes, X-Forwarded-*, X-Request-Id when replaced), plus the
+/// injected `Authorization: Bearer` line, X-Forwarded-For/-Host/-Proto and X-Request-Id.
+extension ClientConnection {
+    // MARK: forwarding the request
+
+    /// Writes the request head (and any body bytes already buffered) to the upstream.
+    func sendRequest() {
+        guard let routeRef, let upstreamRef, let head else { return }
+        // Borrowed: the route lives with its router, the upstream connection with its handles.
+        routeRef._withUnsafeGuaranteedRef { route in
+            upstreamRef._withUnsafeGuaranteedRef { u in sendRequest(route: route, upstream: u, head: head) }
+        }
+    }
+
+    func sendRequest(route: CompiledRoute, upstream u: UpstreamConnection, head: UnsafeMutableRawPointer) {
+        state = .forwarding
+        var tokenLine = ByteSpan.empty
+        if let slot = route.tokenSlot {
+            guard let held = worker.tokensRef._withUnsafeGuaranteedRef({ $0.headerLine(slot: slot, now: worker.now) }) else {
+                // The token reached exp - margin while the upstream connection was being set up:
+                // nothing is sent yet, so give the connection back and wait for a fresh token.
+                upstream = nil
+                if u.isReusableUnused { worker.upstreamPool(route.upstreamSlot)._withUnsafeGuaranteedRef { $0.release(u) } } else { u.abandon() }
+                awaitToken(slot: slot)
+                return
+            }
+            tokenLine = held.line
+            sentToken = held.token
+        }
+        let headerCount = requestHeaderCount
+        let failed: UVError? = worker.staticsRef._withUnsafeGuaranteedRef { s in
+            withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: 20 + headerCount + 2 * xffCount) { storage in
+                var iov = IOVecList(storage: storage)
+                iov.append(parser.method)
+                iov.append(s.space)
+                iov.append(route.basePath)
+                if absoluteQueryOnly { iov.append(s.slash) }
+                iov.append(target)
+                iov.append(s.requestLineEnd)
+                if route.config.preserveHost {
+                    iov.append(s.hostPrefix)
+                    iov.append(authority)
+                    iov.append(s.crlf)
+                } else {
+                    iov.append(route.hostLine)
+                }
+                let injecting = route.tokenSlot != nil
+                let lastLineEnd = head + headEnd - 2
+                for i in 0..<headerCount {
+                    let kind = kinds[i]
+                    switch kind {
+                    case .host, .xForwardedFor, .xForwardedHost, .xForwardedProto, .expect:
+                        continue
+                    case .authorization where injecting:
+                        continue
+                    case .xRequestID where reqLog.replacesClientID:
+                        continue
+                    case .upgrade where upgradeRequested:
+                        break
+                    default:
+                        if kind.isHopByHop || (kind.isNominatable && connectionTokens.names(parser.headers[i].name)) { continue }
+                    }
+                    let start = parser.headers[i].name.base
+                    let end = i + 1 < headerCount ? parser.headers[i + 1].name.base : UnsafeRawPointer(lastLineEnd)
+                    iov.append(start, end - start)
+                }
+                if injecting { iov.append(tokenLine) }
+                if upgradeRequested { iov.append(s.connectionUpgrade) }
+                if xffCount > 0 {
+                    // Append the client's address to the list it sent (all its X-Forwarded-For lines).
+                    iov.append(s.xffPrefix)
+                    var first = true
+                    for i in 0..<headerCount where kinds[i] == .xForwardedFor {
+                        if !first { iov.append(s.commaSpace) }
+                        iov.append(parser.headers[i].value.trimmed())
+                        first = false
+                    }
+                    iov.append(xffSuffix)
+                } else {
+                    iov.append(xffLine)
+                }
+                let forwardedHost = hostHeader.isEmpty ? authority : hostHeader
+                if !forwardedHost.isEmpty {
+                    iov.append(s.xfhPrefix)
+                    iov.append(forwardedHost)
+                    iov.append(s.crlf)
+                }
+                if let line = reqLog.forwardedLine { iov.append(line) }
+                iov.append(isTLS ? s.headTailTLS : s.headTail)
+                // A retry re-sends the body bytes that had been forwarded out of the head buffer.
+                if bufferedBytesProcessed && forwardedFromHead > headEnd {
+                    iov.append(head + headEnd, forwardedFromHead - headEnd)
+                }
+                return u.write(iov)
+            }
+        }
+        if let failed {
+            upstreamLost(u, failed)
+            return
+        }
+        requestBytesSent = true
+        u.startTimer(ms: worker.limits.responseTimeoutMs)
+        if bufferedBytesProcessed {
+            // A retry: the parser already consumed what the head buffer held (re-sent above as
+            // bytes); the rest of the body, if any, still comes from the socket.
+            if !bodyDone {
+                if headCount > forwardedFromHead {
+                    processRequestBytes(head + forwardedFromHead, headCount - forwardedFromHead, fromSocket: false, forward: true)
+                } else {
+                    startReading()
+                    startTimer(ms: worker.limits.bodyTimeoutMs)
+                }
+            }
+            return
+        }
+        bufferedBytesProcessed = true
+        forwardedFromHead = headEnd
+        if hasBody && expectContinue && !http10 {
+            let line = worker.statics.continue100
+            write(line.base, line.count)
+        }
+        processRequestBytes(head + headEnd, headCount - headEnd, fromSocket: false, forward: true)
+    }
+}
