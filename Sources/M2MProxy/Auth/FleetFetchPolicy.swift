@@ -24,7 +24,7 @@ struct FleetFetchPolicy {
         guard !revoked, t.lifetimeSeconds > 0 else { return false }
         let margin = Int64(TokenSchedule.marginMs(lifetimeMs: UInt64(t.lifetimeSeconds) * 1000))
         guard t.expiresAtMs - margin - 1000 > nowMs else { return false }
-        if let held = heldExpiresAtMs { return t.expiresAtMs > held + 1000 }
+        if let held = heldExpiresAtMs { return t.expiresAtMs > held }
         return true
     }
 

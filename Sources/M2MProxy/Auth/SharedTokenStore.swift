@@ -46,6 +46,8 @@ final class SharedTokenStore: TokenStore {
     private var states: [Int: KeyState] = [:]
     private var byHash: [String: KeyState] = [:]
     private var counters = TokenStoreStats()
+    /// Both connections answer (the state last logged).
+    private var storeUp = true
 
     /// The store for `config`, or the in-process default when it has no `[token_store]`.
     static func make(_ config: ProxyConfig, worker: Worker) -> any TokenStore {
@@ -60,19 +62,22 @@ final class SharedTokenStore: TokenStore {
         channel = config.keyPrefix + "events"
         commands = RedisClient(worker: worker, config: config)
         events = RedisClient(worker: worker, config: config, channel: channel)
-        let url = config.displayURL
-        let log = worker.log
-        commands.onHealth = { failure in
-            if let failure {
-                log.warning("token store \(url) unavailable (\(failure)): fetching tokens without it until it answers")
-            } else {
-                log.info("token store \(url) answers: sharing tokens")
-            }
-        }
-        events.onHealth = { failure in
-            if let failure { log.debug("token store \(url) subscription lost (\(failure))") }
-        }
+        commands.onHealth = { [weak self] failure in self?.health(failure) }
+        events.onHealth = { [weak self] failure in self?.health(failure) }
+        commands.onConnectFailed = { [weak self] in self?.failed("connect", .unavailable("")) }
         events.onMessage = { [weak self] payload in self?.message(payload) }
+    }
+
+    /// One line when the store stops answering (either connection), one when both answer again.
+    private func health(_ failure: String?) {
+        let up = commands.healthy && events.healthy
+        guard up != storeUp else { return }
+        storeUp = up
+        if up {
+            worker.log.info("token store \(config.displayURL) answers: sharing tokens")
+        } else {
+            worker.log.warning("token store \(config.displayURL) unavailable (\(failure ?? "no answer")): fetching tokens without it until it answers")
+        }
     }
 
     func attach(_ delegate: any TokenStoreDelegate) {
@@ -199,7 +204,11 @@ final class SharedTokenStore: TokenStore {
         guard let sealed = s.material.seal(token) else { return }
         s.held = (seq, s.material.fingerprint(token.accessToken), sealed, token.expiresAtMs)
         let ttl = FleetFetchPolicy.storeTTLMs(token, nowMs: WallClock.nowMs())
-        guard ttl > 0, !commands.isDown else { return }
+        guard ttl > 0 else { return }
+        guard !commands.isDown else {
+            failed("store", .unavailable("down"))
+            return
+        }
         let args: [[UInt8]] = [
             Array("EVAL".utf8), Array(Self.storeScript.utf8), Array("2".utf8),
             Array(s.material.tokenKey.utf8), Array(s.material.lockKey.utf8),

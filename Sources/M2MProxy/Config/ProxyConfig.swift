@@ -13,7 +13,7 @@ public struct ProxyConfig: Sendable {
     /// In file order: the router takes the first match.
     public let routes: [RouteConfig]
     /// `[token_store]`; nil: tokens are shared within this process only.
-    public var tokenStore: TokenStoreConfig?
+    public internal(set) var tokenStore: TokenStoreConfig?
 
     public init(
         server: ServerConfig, limits: LimitsConfig, credentials: [CredentialConfig], routes: [RouteConfig],

@@ -47,6 +47,8 @@ final class RedisClient {
     /// Called when the client goes from answering to not answering or back (`nil` = up), so the
     /// owner can log once per outage.
     var onHealth: (_ failure: String?) -> Void = { _ in }
+    /// Each failed connection (attempt), for the error counter.
+    var onConnectFailed: () -> Void = {}
     private var state = State.down
     private var connection: RedisConnection?
     private var sentinelProbe: RedisConnection?
@@ -281,6 +283,7 @@ final class RedisClient {
         state = .down
         failAll(.unavailable(why))
         setHealthy(false)
+        onConnectFailed()
         failures += 1
         // 100 ms, doubling up to 5 s, with jitter: a store back after a restart is found within
         // seconds, and a dead one costs a connection attempt every few seconds.
