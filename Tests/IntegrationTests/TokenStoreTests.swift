@@ -205,4 +205,68 @@ import Testing
         let ready = try wrong.admins[0].get("/readyz")
         #expect(ready.status == 200, "\(ready.summary)")
     }
+
+    /// `redis-sentinel://`: the replicas ask the sentinel for the primary, share through it, and
+    /// after `SENTINEL FAILOVER` follow the new primary (the old one turns replica and drops its
+    /// clients): no request fails and sharing goes on there.
+    @Test func sentinelFailoverIsFollowed() throws {
+        let primary = try RedisServer(label: "sentinel-primary")
+        let replica = try RedisServer(label: "sentinel-replica", extraArgs: ["--replicaof", "127.0.0.1", String(primary.port)])
+        let sentinel = try RedisSentinel(monitoring: primary)
+        try Wait.until("the sentinel to know the replica", timeout: 15) { try sentinel.replicaCount() == 1 }
+        try Wait.until("the replica to be in sync", timeout: 15) {
+            try replica.cli(["INFO", "replication"]).contains("master_link_status:up")
+        }
+        let url = "redis-sentinel://127.0.0.1:\(sentinel.port)/\(RedisSentinel.masterName)/0"
+        let fleet = try Fleet(replicas: 2, store: ["url": TestConfig.quote(url)], label: "store-sentinel")
+        #expect(try fleet.burst(20).allSatisfy { $0 == 200 })
+        #expect(try fleet.tokens.tokenRequestCount() == 1)
+        #expect(try primary.dump().count == 1)
+
+        try sentinel.cli(["SENTINEL", "FAILOVER", RedisSentinel.masterName])
+        var statuses: [Int] = []
+        var i = 0
+        try Wait.until("the sentinel to name the replica as primary", timeout: 20) {
+            statuses.append(try fleet.get(i % 2, "/failover/\(i)").status)
+            i += 1
+            return try sentinel.primaryPort() == replica.port
+        }
+        try Wait.until("the new primary to take writes", timeout: 20) {
+            try replica.cli(["INFO", "replication"]).contains("role:master")
+        }
+        // The old primary dropped its clients when it turned replica: each proxy reconnects
+        // through the sentinel (its last store line says it answers again).
+        func storeLines(_ p: ProxyProcess) -> [Substring] {
+            p.output.split(separator: "\n").filter { $0.contains("token store") && ($0.contains("answers") || $0.contains("unavailable")) }
+        }
+        try Wait.until("both proxies to reconnect to the new primary", timeout: 20) {
+            statuses.append(try fleet.get(i % 2, "/failover/\(i)").status)
+            i += 1
+            return fleet.proxies.allSatisfy { p in
+                let lines = storeLines(p)
+                return lines.contains { $0.contains("unavailable") } && lines.last?.contains("answers") == true
+            }
+        }
+        // Sharing on the new primary: a refresh on replica 0 is stored there and taken by replica
+        // 1. The sentinel also drops the clients of the promoted server, so a refresh may still
+        // meet a reconnecting client (it is then this replica's alone): refresh until shared.
+        func taken() -> Int {
+            fleet.proxies[1].output.split(separator: "\n").filter { $0.contains("token taken from the token store") }.count
+        }
+        let before = taken()
+        var refreshes = 0
+        try Wait.until("replica 1 to take a token stored on the new primary", timeout: 20) {
+            if taken() > before { return true }
+            if refreshes < 10 {
+                refreshes += 1
+                let r = try fleet.admins[0].post("/tokens/refresh")
+                guard r.status == 200 else { throw HarnessError("refresh answered \(r.summary)") }
+                try? Wait.until("replica 1 to take it", timeout: 1) { taken() > before }
+            }
+            return taken() > before
+        }
+        #expect(try replica.dump().count == 1)
+        #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses.filter { $0 != 200 })")
+        withExtendedLifetime(primary) {}
+    }
 }
