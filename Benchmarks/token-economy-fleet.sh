@@ -16,7 +16,9 @@
 #   3. outage: the store SIGKILLed for STORE_DOWN seconds under traffic, then restarted
 #      → failed requests (target: 0), tokens, and whether a token is stored again afterwards;
 #   4. revocation: a 401 invalid_token on replica 1; then traffic over every replica
-#      → requests that carried the revoked token more than 1 s later (target: 0).
+#      → requests that carried the revoked token more than 1 s later (target: 0);
+#   5. (INSTR=1, the default when valgrind is there) instructions per request of one proxy with
+#      and without [token_store] under callgrind: (Ir(warm-up + N) − Ir(warm-up)) / N.
 # Exit status 0 when every target holds.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -28,7 +30,7 @@ PIDS=()
 REDIS_PID=
 cleanup() {
     for p in "${PIDS[@]}" $REDIS_PID; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$WORK"
+    [[ ${KEEP:-0} == 1 ]] && echo "kept $WORK" >&2 || rm -rf "$WORK"
 }
 trap cleanup EXIT
 log() { printf '[fleet %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -170,5 +172,36 @@ read -r total bad < <(python3 "$WORK/load.py" burst "$ALL" 200)
 sent=$(tail -n +"$((mark + 1))" "$WORK/upstream.jsonl" | grep -c -F "\"$revoked\"" || true)
 log "revocation: 401 on replica 1; after 1 s, $total requests over $REPLICAS replicas, $sent carried the revoked token"
 [[ -n $revoked && $sent == 0 ]] || ok=0
+
+# 5. instructions per request with and without a store (callgrind, one worker, keep-alive):
+#    (Ir(WARM + N) - Ir(WARM)) / N for the same config with and without [token_store].
+if [[ ${INSTR:-1} == 1 ]] && command -v valgrind >/dev/null; then
+    : "${INSTR_N:=2000}" "${INSTR_CONNS:=10}" "${INSTR_WARM:=50}"
+    # valgrind cannot read Swift's compressed debug info: a stripped copy, as compare.sh does.
+    objcopy --strip-debug "$BIN" "$WORK/m2m-proxy.stripped"
+    vg_ir() {  # vg_ir NAME N -> total Ir of one run
+        local port; port=$(sed -n 's/^listen = "127.0.0.1:\([0-9]*\)"/\1/p' "$WORK/$1.conf")
+        valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$1.$2.out" "$WORK/m2m-proxy.stripped" --config "$WORK/$1.conf" >"$WORK/vg.$1.$2.log" 2>&1 &
+        local pid=$!
+        for _ in $(seq 600); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break; sleep 0.1; done
+        python3 Benchmarks/kaclient.py --port "$port" --conns "$INSTR_CONNS" --requests "$INSTR_WARM" >/dev/null
+        python3 Benchmarks/kaclient.py --port "$port" --conns "$INSTR_CONNS" --requests "$2" >/dev/null
+        kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+        awk '/^(summary|totals):/ {print $2; exit}' "$WORK/cg.$1.$2.out"
+    }
+    kill "${PIDS[@]}" 2>/dev/null || true  # the load phases' processes are done
+    PIDS=()
+    python3 Tests/Fixtures/token_checking_upstream.py --port 0 >"$WORK/upstream2.out" 2>&1 &
+    PIDS+=($!); UP_PORT=$(port_of "$WORK/upstream2.out")
+    python3 Tests/Fixtures/token_double.py --port 0 --log "$WORK/tokens-instr.jsonl" >"$WORK/tokens-instr.out" 2>&1 &
+    PIDS+=($!); TK_INSTR=$(port_of "$WORK/tokens-instr.out")
+    for store in 0 1; do
+        name=instr-$store
+        proxy "$name" "$TK_INSTR" "$store" >/dev/null
+        kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
+        a=$(vg_ir "$name" 0); b=$(vg_ir "$name" "$INSTR_N")
+        log "instructions per request, $( [[ $store == 1 ]] && echo "with a store" || echo "without a store"): $(( (b - a) / INSTR_N )) (callgrind, $INSTR_N requests over $INSTR_CONNS connections after $INSTR_WARM)"
+    done
+fi
 
 [[ $ok == 1 ]] && log "every target holds" || { log "a target was missed"; exit 1; }

@@ -160,7 +160,7 @@ final class SharedTokenStore: TokenStore {
             case .success(.status):
                 counters.count("lock", "acquired")
                 s.lockOwned = true
-                finish(s, adopt: nil)
+                recheck(s)
             case .success:
                 counters.count("lock", "busy")
                 if worker.now >= s.deadline {
@@ -170,6 +170,22 @@ final class SharedTokenStore: TokenStore {
                 } else {
                     s.poll.schedule(afterMs: FleetFetchPolicy.pollMs) { [weak self] in self?.read(s) }
                 }
+            }
+        }
+    }
+
+    /// The lock is ours; read once more before fetching: a peer may have stored its token and
+    /// released its lock between our read and our lock (its store and unlock are one script, so
+    /// a free lock means its token is there).
+    private func recheck(_ s: KeyState) {
+        commands.send([Array("GET".utf8), Array(s.material.tokenKey.utf8)]) { [weak self] result in
+            guard let self, s.waiting else { return }
+            if case .success(let v) = result, let sealed = v.bytes, let t = s.material.open(sealed), usable(s, t) {
+                counters.count("get", "hit")
+                fetchFailed(s.entry)  // releases the lock: nothing to fetch after all
+                finish(s, adopt: (t, sealed))
+            } else {
+                finish(s, adopt: nil)
             }
         }
     }
@@ -230,7 +246,7 @@ final class SharedTokenStore: TokenStore {
         let s = state(e)
         guard s.lockOwned else { return }
         s.lockOwned = false
-        // Free the lock at once so that a peer may try (it would expire anyway).
+        // Free the lock at once so that a peer may try (it would expire anyway), if still ours.
         let args = ["EVAL", Self.unlockScript, "1", s.material.lockKey, owner].map { Array($0.utf8) }
         commands.send(args) { [weak self] result in
             guard let self else { return }
