@@ -13,8 +13,8 @@
 // head; `hostWithoutPort` a prefix of its input; a matched route's prefix a segment prefix of the
 // path; and what the proxy decides per message (head verdict, route, forbidden trailer, body
 // size) is the same whether the connection delivered the bytes in one read or in many.
-// `ClientConnection.hasDotSegment` and `splitTarget` are private: the target is split here the
-// same way, the dot-segment check is not reachable.
+// `splitTarget` is a ClientConnection method: the target is split here the same way; the
+// dot-segment check (`RequestValidation.hasDotSegment`) has its own unit tests.
 @testable import M2MProxy
 import Glibc
 
@@ -248,7 +248,7 @@ private func headChecks(_ p: HTTPParser, head: UnsafeMutableRawPointer, headEnd:
     let method = p.methodCode
     if method == HTTPParser.methodCONNECT { return "400 connect" }
     if p.hasTransferEncoding && !p.isChunked { return "400 te" }
-    if p.hasTransferEncoding && !ClientConnection.isPlainChunked(p, count: p.headerCount) { return "400 te list" }
+    if p.hasTransferEncoding && !RequestValidation.isPlainChunked(p, count: p.headerCount) { return "400 te list" }
 
     var hostCount = 0
     var hostValue = ByteSpan.empty

@@ -19,10 +19,10 @@ final class AdminConnection: UVStream {
     /// Once the request is complete nothing more is read or answered.
     private var answered = false
 
-    init(worker: Worker, handler: AdminHandler) {
+    init(io: LoopIO, handler: AdminHandler) {
         self.handler = handler
         buffer = .allocate(byteCount: Self.bufferBytes, alignment: 16)
-        super.init(worker: worker)
+        super.init(io: io)
     }
 
     deinit { buffer.deallocate() }

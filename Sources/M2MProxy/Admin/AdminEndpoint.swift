@@ -23,7 +23,7 @@ final class AdminEndpoint: ListenerOwner {
     }
 
     func connectionArrived(on listener: Listener) {
-        let c = AdminConnection(worker: worker, handler: handler)
+        let c = AdminConnection(io: worker.io, handler: handler)
         guard listener.accept(into: c) else {
             c.close()
             return

@@ -34,7 +34,8 @@ final class SharedTokenStore: TokenStore {
         }
     }
 
-    private let worker: Worker
+    private let io: LoopIO
+    private let log: Log
     private let config: TokenStoreConfig
     private let policy: FleetFetchPolicy
     private let commands: RedisClient
@@ -50,18 +51,19 @@ final class SharedTokenStore: TokenStore {
     private var storeUp = true
 
     /// The store for `config`, or the in-process default when it has no `[token_store]`.
-    static func make(_ config: ProxyConfig, worker: Worker) -> any TokenStore {
+    static func make(_ config: ProxyConfig, io: LoopIO, log: Log) -> any TokenStore {
         guard let store = config.tokenStore else { return InProcessTokenStore() }
-        return SharedTokenStore(worker: worker, config: store, tokenWaitMs: config.limits.tokenWaitMs)
+        return SharedTokenStore(io: io, log: log, config: store, tokenWaitMs: config.limits.tokenWaitMs)
     }
 
-    init(worker: Worker, config: TokenStoreConfig, tokenWaitMs: Int) {
-        self.worker = worker
+    init(io: LoopIO, log: Log, config: TokenStoreConfig, tokenWaitMs: Int) {
+        self.io = io
+        self.log = log
         self.config = config
         policy = FleetFetchPolicy(tokenWaitMs: tokenWaitMs)
         channel = config.keyPrefix + "events"
-        commands = RedisClient(worker: worker, config: config)
-        events = RedisClient(worker: worker, config: config, channel: channel)
+        commands = RedisClient(io: io, config: config)
+        events = RedisClient(io: io, config: config, channel: channel)
         commands.onHealth = { [weak self] failure in self?.health(failure) }
         events.onHealth = { [weak self] failure in self?.health(failure) }
         commands.onConnectFailed = { [weak self] in self?.failed("connect", .unavailable("")) }
@@ -74,9 +76,9 @@ final class SharedTokenStore: TokenStore {
         guard up != storeUp else { return }
         storeUp = up
         if up {
-            worker.log.info("token store \(config.displayURL) answers: sharing tokens")
+            log.info("token store \(config.displayURL) answers: sharing tokens")
         } else {
-            worker.log.warning("token store \(config.displayURL) unavailable (\(failure ?? "no answer")): fetching tokens without it until it answers")
+            log.warning("token store \(config.displayURL) unavailable (\(failure ?? "no answer")): fetching tokens without it until it answers")
         }
     }
 
@@ -96,7 +98,7 @@ final class SharedTokenStore: TokenStore {
 
     private func state(_ e: TokenEntry) -> KeyState {
         if let s = states[e.slot] { return s }
-        let s = KeyState(entry: e, material: StoreKeyMaterial(credential: e.credential, key: e.key, prefix: config.keyPrefix), poll: LoopTimer(loop: worker.loop))
+        let s = KeyState(entry: e, material: StoreKeyMaterial(credential: e.credential, key: e.key, prefix: config.keyPrefix), poll: LoopTimer(loop: io.loop))
         states[e.slot] = s
         byHash[s.material.hash] = s
         return s
@@ -113,7 +115,7 @@ final class SharedTokenStore: TokenStore {
             return false
         }
         s.waiting = true
-        s.deadline = worker.now + UInt64(policy.waitBudgetMs)
+        s.deadline = io.now + UInt64(policy.waitBudgetMs)
         read(s)
         return true
     }
@@ -163,9 +165,9 @@ final class SharedTokenStore: TokenStore {
                 recheck(s)
             case .success:
                 counters.count("lock", "busy")
-                if worker.now >= s.deadline {
+                if io.now >= s.deadline {
                     counters.count("wait", "timeout")
-                    worker.log.warning("token store: no token from the replica fetching \(s.entry.label) within \(policy.waitBudgetMs) ms: fetching it here")
+                    log.warning("token store: no token from the replica fetching \(s.entry.label) within \(policy.waitBudgetMs) ms: fetching it here")
                     finish(s, adopt: nil)
                 } else {
                     s.poll.schedule(afterMs: FleetFetchPolicy.pollMs) { [weak self] in self?.read(s) }

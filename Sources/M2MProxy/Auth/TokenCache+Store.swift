@@ -10,7 +10,7 @@ extension TokenCache: TokenStoreDelegate {
     /// Like a successful fetch, minus the token request: the token's schedule is rebuilt from its
     /// wall-clock expiry, so every replica stops sending it at the same exp − margin.
     func storeAdopt(_ e: TokenEntry, _ s: StoredToken) -> UInt64 {
-        let now = worker.now
+        let now = context.now
         let remainingMs = s.expiresAtMs - WallClock.nowMs()
         let fetchedAt = UInt64(max(Int64(now) + remainingMs - Int64(s.lifetimeSeconds) * 1000, 0))
         let token = CachedToken(accessToken: s.accessToken, fetchedAt: fetchedAt, lifetimeSeconds: s.lifetimeSeconds, seq: nextSeq)
@@ -22,7 +22,7 @@ extension TokenCache: TokenStoreDelegate {
         e.lastError = nil
         e.nextAttemptAt = 0
         schedule(e, at: token.refreshAt, now: now)
-        worker.log.info("token taken from the token store \(e.label) expires_in=\(max(remainingMs, 0) / 1000)s")
+        context.log.info("token taken from the token store \(e.label) expires_in=\(max(remainingMs, 0) / 1000)s")
         let waiting = e.waitingWorkers
         e.waitingWorkers.removeAll()
         for w in waiting { wake(w, e.slot, nil) }
@@ -34,7 +34,7 @@ extension TokenCache: TokenStoreDelegate {
 
     func storeDrop(_ e: TokenEntry, seq: UInt64) {
         guard let t = e.current, t.seq == seq else { return }
-        worker.log.warning("another replica saw the token for \(e.label) refused (401 invalid_token): dropped")
+        context.log.warning("another replica saw the token for \(e.label) refused (401 invalid_token): dropped")
         e.current = nil
         e.board.publish(nil)
         e.timer?.cancel()

@@ -11,12 +11,13 @@ import Synchronization
 /// is fetched again on demand. A failed refresh while the token is still valid is retried with
 /// exponential backoff and full jitter, Retry-After obeyed; refused credentials wait 30 s.
 ///
-/// It lives on the control loop (which is also worker 0's loop) and fetches with that worker's
-/// resolver and loop. Worker loops reach it only through messages (`TokenClient`): single
+/// It lives on the control loop (which is also worker 0's loop) and reaches that loop only
+/// through its `TokenCacheContext` (clock, timers, fetches, log), so unit tests run it on a
+/// manual clock. The worker loops reach it only through messages (`TokenClient`): single
 /// flight across threads is single flight on one loop. Tokens are published to every worker
 /// through each slot's `TokenBoardSlot`.
 final class TokenCache {
-    unowned(unsafe) let worker: Worker
+    let context: any TokenCacheContext
     private(set) var entries: [TokenEntry] = []
     private var index: [TokenKey: Int] = [:]
     let store: any TokenStore
@@ -25,8 +26,8 @@ final class TokenCache {
     var wake: (_ worker: Int, _ slot: Int, _ failure: TokenFailure?) -> Void = { _, _, _ in }
     var nextSeq: UInt64 = 1
 
-    init(worker: Worker, store: any TokenStore = InProcessTokenStore()) {
-        self.worker = worker
+    init(context: any TokenCacheContext, store: any TokenStore = InProcessTokenStore()) {
+        self.context = context
         self.store = store
         store.attach(self)
     }
@@ -72,7 +73,7 @@ final class TokenCache {
     /// with the reason while the endpoint is in backoff.
     func need(slot: Int, worker workerID: Int) {
         let e = entries[slot]
-        let now = worker.now
+        let now = context.now
         if let t = e.current, now < t.sendUntil {
             wake(workerID, slot, nil)
             return
@@ -93,7 +94,7 @@ final class TokenCache {
         let e = entries[slot]
         guard let t = e.current, t.seq == seq else { return }
         store.rejected(e, seq: seq)
-        worker.log.warning("upstream rejected the token for \(e.label) (401 invalid_token): fetching a new one")
+        context.log.warning("upstream rejected the token for \(e.label) (401 invalid_token): fetching a new one")
         e.current = nil
         e.board.publish(nil)
         e.timer?.cancel()
@@ -109,7 +110,7 @@ final class TokenCache {
     /// while requests go on with it (the timer may have found the key idle at that point).
     func refreshDue(slot: Int, seq: UInt64) {
         let e = entries[slot]
-        guard let t = e.current, t.seq == seq, e.fetch == nil, worker.now >= e.nextAttemptAt else { return }
+        guard let t = e.current, t.seq == seq, e.fetch == nil, context.now >= e.nextAttemptAt else { return }
         startFetch(e)
     }
 
@@ -130,8 +131,8 @@ final class TokenCache {
     func startFetch(_ e: TokenEntry, viaStore: Bool = true) {
         e.timer?.cancel()
         if viaStore, store.beforeFetch(e) { return }
-        worker.log.debug("token fetch started \(e.label)")
-        let f = TokenFetch(worker: worker, entry: e, cache: self)
+        context.log.debug("token fetch started \(e.label)")
+        let f = context.makeFetch(e, cache: self)
         e.fetch = f
         f.start()
     }
@@ -139,7 +140,7 @@ final class TokenCache {
     /// Called exactly once per fetch.
     func fetchFinished(_ e: TokenEntry, _ result: TokenFetch.Outcome, startedAt: UInt64) {
         e.fetch = nil
-        let now = worker.now
+        let now = context.now
         e.fetchDurations.observe(Double(now &- startedAt) / 1000)
         var outcome = result
         if case .success(_, let lifetime, _) = result, startedAt + CachedToken.sendableMs(lifetimeSeconds: lifetime) <= now {
@@ -174,7 +175,7 @@ final class TokenCache {
             e.nextAttemptAt = 0
             schedule(e, at: token.refreshAt, now: now)
             store.fetched(e, StoredToken(accessToken: response.accessToken, lifetimeSeconds: lifetime, expiresAtMs: WallClock.nowMs() - Int64(now - startedAt) + Int64(lifetime) * 1000), seq: token.seq)
-            worker.log.info("token fetched \(e.label) lifetime=\(lifetime)s")
+            context.log.info("token fetched \(e.label) lifetime=\(lifetime)s")
             checkClaims(e, response)
             let waiting = e.waitingWorkers
             e.waitingWorkers.removeAll()
@@ -193,7 +194,7 @@ final class TokenCache {
                 delay = min(delay, 5000)
             }
             e.nextAttemptAt = now + delay
-            worker.log.warning("token fetch failed \(e.label): \(failure.message)")
+            context.log.warning("token fetch failed \(e.label): \(failure.message)")
             if let t = e.current, e.nextAttemptAt < t.sendUntil {
                 // Still holding a valid token: retry in the background at the backoff point.
                 schedule(e, at: e.nextAttemptAt, now: now)
@@ -214,33 +215,33 @@ final class TokenCache {
         if let resource = e.key.resource, let claims = JWTClaims.decode(r.accessToken.value),
             !claims.audiences.isEmpty, !claims.audiences.contains(resource) {
             e.warnedClaims = true
-            worker.log.warning("token for \(e.label) has aud=\(claims.audiences.joined(separator: ",")), not the route's resource")
+            context.log.warning("token for \(e.label) has aud=\(claims.audiences.joined(separator: ",")), not the route's resource")
         }
         let granted = Set((r.scope ?? JWTClaims.decode(r.accessToken.value)?.scope ?? "").split(separator: " ").map(String.init))
         if r.scope != nil || !granted.isEmpty {
             let missing = e.key.scopes.filter { !granted.contains($0) }
             if !missing.isEmpty {
                 e.warnedClaims = true
-                worker.log.warning("token for \(e.label) lacks requested scopes: \(missing.joined(separator: " "))")
+                context.log.warning("token for \(e.label) lacks requested scopes: \(missing.joined(separator: " "))")
             }
         }
     }
 
     /// Arms the entry's timer: at `at`, refresh if the key was used since its last fetch.
     func schedule(_ e: TokenEntry, at: UInt64, now: UInt64) {
-        if e.timer == nil { e.timer = LoopTimer(loop: worker.loop) }
+        if e.timer == nil { e.timer = context.makeTimer() }
         e.timer!.schedule(afterMs: at > now ? at - now : 1) { [unowned self, unowned e] in
             self.scheduledCheck(e)
         }
     }
 
     private func scheduledCheck(_ e: TokenEntry) {
-        let now = worker.now
+        let now = context.now
         guard e.fetch == nil else { return }
         guard let t = e.current, now < t.sendUntil else { return }
         if e.board.usedSeq.load(ordering: .relaxed) != t.seq {
             // Idle since its last fetch: let it expire; the next request fetches on demand.
-            worker.log.debug("token idle, not refreshed \(e.label)")
+            context.log.debug("token idle, not refreshed \(e.label)")
             return
         }
         if now < e.nextAttemptAt {
@@ -272,7 +273,7 @@ final class TokenCache {
 
     /// What `/tokens` and the metrics show (never the token).
     func snapshot() -> [TokenSnapshot] {
-        let now = worker.now
+        let now = context.now
         return entries.filter { !$0.routes.isEmpty }.map { e in
             let left = e.current.map { $0.sendUntil > now ? Int(($0.sendUntil - now) / 1000) : 0 }
             let exp = e.current.map { t -> Int in
@@ -290,7 +291,7 @@ final class TokenCache {
 
     /// True when every prefetch key holds a sendable token (`/readyz`).
     var prefetchReady: Bool {
-        let now = worker.now
+        let now = context.now
         return entries.allSatisfy { e in
             e.routes.isEmpty || !e.credential.prefetch || (e.current.map { now < $0.sendUntil } ?? false)
         }

@@ -19,8 +19,8 @@ final class TokenClient {
     /// One view per slot, owned here (see `TokenView` for why not a Swift array).
     private var views: UnsafeMutablePointer<TokenView>
     private var slotCount: Int
-    /// Requests parked per slot.
-    private var waiters: [[ClientConnection]]
+    /// Requests parked per slot (existentials: parking is the slow path).
+    private var waiters: [[any TokenWaiter]]
 
     init(workerID: Int, control: Mailbox<ControlMessage>, board: [TokenBoardSlot]) {
         self.workerID = workerID
@@ -59,9 +59,10 @@ final class TokenClient {
 
     // MARK: data path
 
-    /// Proceeds with the current token, or parks `client` until the control loop has one (or
-    /// a failure: then `tokenFailed` runs).
-    func acquire(slot: Int, for client: ClientConnection, now: UInt64) -> Acquire {
+    /// Proceeds with the current token, or parks `waiter` until the control loop has one (or
+    /// a failure: then `tokenFailed` runs). Generic, so the data path passes its connection
+    /// without boxing it; only parking stores an existential.
+    func acquire<Waiter: TokenWaiter>(slot: Int, for waiter: Waiter, now: UInt64) -> Acquire {
         if usable(slot, now: now) {
             let v = views + slot
             v.pointee.noteUse()
@@ -73,7 +74,7 @@ final class TokenClient {
             return .ready
         }
         waits += 1
-        waiters[slot].append(client)
+        waiters[slot].append(waiter)
         if waiters[slot].count == 1 {
             control.post(.needToken(slot: slot, worker: workerID))
         }
@@ -94,14 +95,15 @@ final class TokenClient {
         control.post(.tokenRejected(slot: slot, seq: seq))
     }
 
-    func unpark(_ client: ClientConnection, slot: Int) {
-        if let i = waiters[slot].firstIndex(where: { $0 === client }) { waiters[slot].remove(at: i) }
+    func unpark(_ waiter: some TokenWaiter, slot: Int) {
+        if let i = waiters[slot].firstIndex(where: { $0 === waiter }) { waiters[slot].remove(at: i) }
     }
 
-    func waitTimeoutError(slot: Int, waitedMs: Int) -> ProxyError {
+    /// Why a request waited `waitedMs` (token_wait_ms) in vain, with the last fetch error.
+    func waitTimeoutFailure(slot: Int, waitedMs: Int) -> TokenFailure {
         var why = "no token within \(waitedMs) ms: timeout waiting for the token endpoint"
         if slot < slotCount, let last = views[slot].lastErrorMessage { why += " (last error: \(last))" }
-        return .tokenUnavailable(why, retryAfterSeconds: 1)
+        return TokenFailure(message: why, retryAfterSeconds: 1)
     }
 
     // MARK: from the control loop
@@ -113,8 +115,7 @@ final class TokenClient {
         let parked = waiters[slot]
         waiters[slot].removeAll()
         if let failure {
-            let error = ProxyError.tokenUnavailable(failure.message, retryAfterSeconds: failure.retryAfterSeconds)
-            for w in parked { w.tokenFailed(error) }
+            for w in parked { w.tokenFailed(failure) }
         } else {
             // A request that still finds no usable token (it expired meanwhile, or this loop
             // rejected it) parks again and asks again.

@@ -7,7 +7,7 @@ final class TokenEntry {
     let requestBytes: [UInt8]
     let label: String
     var current: CachedToken?
-    var fetch: TokenFetch?
+    var fetch: (any TokenFetching)?
     /// Where workers read `current` (published on every change).
     let board = TokenBoardSlot()
     /// Workers with requests parked until a token (or a failure) is there.
@@ -18,7 +18,7 @@ final class TokenEntry {
     var nextAttemptAt: UInt64 = 0
     var warnedClaims = false
     /// Fires at the refresh point, or at the next retry while a valid token is held.
-    var timer: LoopTimer?
+    var timer: (any TokenTimer)?
     /// Observability (DESIGN.md §6): outcome counts, fetch latency, last outcome.
     var outcomes: [String: Int] = [:]
     var fetchDurations = Histogram()

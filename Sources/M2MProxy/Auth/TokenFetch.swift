@@ -24,17 +24,17 @@ final class TokenFetch: UVStream {
     private let parser = HTTPParser(kind: .response, maxHeaders: 64)
     private var startedAt: UInt64 = 0
 
-    init(worker: Worker, entry: TokenEntry, cache: TokenCache) {
+    init(io: LoopIO, entry: TokenEntry, cache: TokenCache) {
         self.entry = entry
         self.cache = cache
-        super.init(worker: worker)
+        super.init(io: io)
     }
 
     func start() {
-        startedAt = worker.now
+        startedAt = io.now
         let url = entry.credential.tokenURL
         startTimer(ms: Self.timeoutMs)
-        worker.resolver.resolve(host: url.host, port: url.port) { [self] result in
+        io.resolver.resolve(host: url.host, port: url.port) { [self] result in
             guard !finished else { return }
             switch result {
             case .success(let address):
@@ -62,7 +62,7 @@ final class TokenFetch: UVStream {
     private func startTLS() -> String? {
         let url = entry.credential.tokenURL
         guard url.scheme == .https else { return nil }
-        switch worker.tls.clientContext(entry.credential.tls) {
+        switch io.tls.clientContext(entry.credential.tls) {
         case .success(let ctx):
             return enableClientTLS(ctx, serverName: url.host, resume: nil) ? nil : "cannot create a TLS connection"
         case .failure(let e):

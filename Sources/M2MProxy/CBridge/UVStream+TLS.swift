@@ -5,13 +5,13 @@ extension UVStream {
     /// (with `UVError.eproto` and `tlsFailure` set when it fails). `serverName` is sent as SNI
     /// (host names only) and verified against the certificate (names or IP addresses).
     func enableClientTLS(_ context: TLSContext, serverName: String, resume: TLSResumption?) -> Bool {
-        tls = TLSSession(stream: self, context: context, loop: worker.tls, serverName: serverName, resume: resume)
+        tls = TLSSession(stream: self, context: context, loop: io.tls, serverName: serverName, resume: resume)
         return tls != nil
     }
 
     /// Server TLS for an accepted connection: the handshake runs as the owner starts reading.
     func enableServerTLS(_ context: TLSContext) -> Bool {
-        tls = TLSSession(stream: self, context: context, loop: worker.tls, serverName: nil, resume: nil)
+        tls = TLSSession(stream: self, context: context, loop: io.tls, serverName: nil, resume: nil)
         return tls != nil
     }
 

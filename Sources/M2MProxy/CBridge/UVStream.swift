@@ -8,15 +8,15 @@ internal import Glibc
 /// Lifetime (libuv `docs/src/handle.rst`): the object is retained once when its handles are
 /// initialised and released when both handles' close callbacks have run, so callbacks can never
 /// see a freed owner. Callbacks borrow it with `_withUnsafeGuaranteedRef` (no ARC traffic per
-/// event; measured in the spike notes).
+/// event; callgrind showed a pair per callback otherwise).
 ///
 /// Subclasses override the `on…` hooks; dispatch is a vtable call, not an existential.
 class UVStream {
-    /// Strong, and a `let`: methods then use it without retain/release (an `unowned(unsafe)`
-    /// reference cost a pair at each use, 12 pairs per proxied request under callgrind). A
-    /// worker outlives its connections, so this costs one retain per connection and no cycle
-    /// that matters.
-    let worker: Worker
+    /// The loop's shared buffers, pools and TLS state. Strong, and a `let`: methods then use it
+    /// without retain/release (an `unowned(unsafe)` reference cost a pair at each use, 12 pairs
+    /// per proxied request under callgrind). The loop outlives its connections, so this costs
+    /// one retain per connection and no cycle that matters.
+    let io: LoopIO
     let tcp: UnsafeMutablePointer<uv_tcp_t>
     private let timer: UnsafeMutablePointer<uv_timer_t>
     private let connectReq: UnsafeMutablePointer<uv_connect_t>
@@ -39,14 +39,14 @@ class UVStream {
     /// difference between its start and end).
     private(set) var bytesWritten: UInt64 = 0
 
-    init(worker: Worker) {
-        self.worker = worker
+    init(io: LoopIO) {
+        self.io = io
         tcp = .allocate(capacity: 1)
         timer = .allocate(capacity: 1)
         connectReq = .allocate(capacity: 1)
         shutdownReq = .allocate(capacity: 1)
-        uv_tcp_init(worker.loop, tcp)
-        uv_timer_init(worker.loop, timer)
+        uv_tcp_init(io.loop, tcp)
+        uv_timer_init(io.loop, timer)
         let me = Unmanaged.passRetained(self).toOpaque()
         tcp.pointee.data = me
         timer.pointee.data = me
@@ -139,7 +139,7 @@ class UVStream {
     /// keep-alive traffic that is about one timer operation per request instead of six.
     func startTimer(ms: Int) {
         guard !isClosing else { return }
-        let now = uv_now(worker.loop)
+        let now = uv_now(io.loop)
         let d = now + UInt64(max(ms, 1))
         deadline = d
         if armedFor == 0 || d < armedFor {
@@ -156,7 +156,7 @@ class UVStream {
     fileprivate func timerFired() {
         armedFor = 0
         guard deadline != 0, !isClosing else { return }
-        let now = uv_now(worker.loop)
+        let now = uv_now(io.loop)
         if now >= deadline {
             deadline = 0
             onTimer()
@@ -206,7 +206,7 @@ class UVStream {
     }
 
     /// Writes the pieces in order. Tries a synchronous `uv_try_write` first (one syscall fewer per
-    /// request than `uv_write` on libuv 1.44: no epoll_ctl, see the spike notes) and queues only
+    /// request than `uv_write` on libuv 1.44, which adds an epoll_ctl: strace) and queues only
     /// what did not fit, copied into a pooled `WriteRequest` so the caller's buffers may be reused
     /// as soon as this returns. Returns an error only when the stream is broken.
     @discardableResult
@@ -228,7 +228,7 @@ class UVStream {
             skip = max(Int(n), 0)
         }
         let remaining = iov.totalBytes - skip
-        let wr = worker.pool.takeWriteRequest(capacity: remaining)
+        let wr = io.pool.takeWriteRequest(capacity: remaining)
         var out = 0
         for i in 0..<iov.count {
             let b = iov.bufs[i]
@@ -251,7 +251,7 @@ class UVStream {
         let rc = uv_write(wr.req, stream, &buf, 1, uvStreamWriteCallback)
         if rc < 0 {
             Unmanaged<WriteRequest>.fromOpaque(wr.req.pointee.data).release()
-            worker.pool.give(wr)
+            io.pool.give(wr)
             return UVError(rc)
         }
         if reports { pendingWrites += 1 }
@@ -301,7 +301,7 @@ class UVStream {
 
     fileprivate func handleWriteDone(_ wr: WriteRequest, status: Int32) {
         let reports = wr.reports
-        worker.pool.give(wr)
+        io.pool.give(wr)
         guard reports else { return }
         pendingWrites -= 1
         onWriteDone(status < 0 ? UVError(status) : nil)
@@ -319,14 +319,14 @@ class UVStream {
     fileprivate func handleRead(_ nread: Int) {
         if let tls {
             if nread > 0 {
-                tls.received(worker.readBuffer, nread)
+                tls.received(io.readBuffer, nread)
             } else if nread < 0 {
                 tls.socketEnded(UVError(Int32(nread)))
             }
             return
         }
         if nread > 0 {
-            onRead(UnsafeRawBufferPointer(start: worker.readBuffer, count: nread))
+            onRead(UnsafeRawBufferPointer(start: io.readBuffer, count: nread))
         } else if nread < 0 {
             handleReadEnd(Int32(nread))
         }
@@ -352,10 +352,11 @@ private func owner(_ data: UnsafeMutableRawPointer?) -> Unmanaged<UVStream> {
 }
 
 private let uvStreamAllocCallback: uv_alloc_cb = { handle, _, buf in
-    // One read buffer per loop: every read callback consumes it synchronously (spike §6.3).
+    // One read buffer per loop: every read callback consumes it synchronously (onRead copies
+    // what it keeps), so one buffer serves every stream of the loop.
     owner(handle!.pointee.data)._withUnsafeGuaranteedRef { s in
         buf!.pointee = uv_buf_t(
-            base: s.worker.readBuffer.assumingMemoryBound(to: CChar.self), len: s.worker.readBufferSize)
+            base: s.io.readBuffer.assumingMemoryBound(to: CChar.self), len: s.io.readBufferSize)
     }
 }
 

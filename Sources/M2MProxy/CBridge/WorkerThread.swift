@@ -2,9 +2,10 @@ private import Glibc
 
 /// A plain pthread running one closure (a worker loop's `uv_run`). No Foundation `Thread`.
 ///
-/// Swift does not check what crosses `pthread_create` (spike notes P14): the closure carries a
-/// loop-confined `Worker`, which is sound because the creating thread never touches that worker
-/// again after `start` (pthread_create orders everything before it with the new thread).
+/// Swift does not check what crosses `pthread_create`: the closure carries loop-confined
+/// objects (a worker loop and what it owns), which is sound because the creating thread never
+/// touches them again after `start` (pthread_create orders everything before it with the new
+/// thread).
 final class WorkerThread {
     private var thread = pthread_t()
     private var started = false

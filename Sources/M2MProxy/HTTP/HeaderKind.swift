@@ -1,5 +1,8 @@
 /// The request and response headers the proxy acts on, recognised by name without building
-/// strings: one table (h2o's `misc/tokens.pl` habit), so hop-by-hop policy lives in one place.
+/// strings, and what happens to each on its way in either direction (h2o's `token.h` flags):
+/// `droppedTowardUpstream` and `droppedTowardClient` are the whole hop-by-hop policy. The
+/// exceptions that depend on the exchange (Authorization on token routes, X-Request-Id when the
+/// proxy replaces it, Upgrade while upgrading) are taken where the heads are written.
 enum HeaderKind {
     case other
     case host
@@ -26,13 +29,27 @@ enum HeaderKind {
     /// (request smuggling).
     var isNominatable: Bool { self == .other }
 
-    /// Never forwarded in either direction (RFC 9110 §7.6.1 and the de-facto ones).
+    /// Hop-by-hop (RFC 9110 §7.6.1 and the de-facto ones): never forwarded in either direction.
     var isHopByHop: Bool {
         switch self {
         case .connection, .keepAlive, .proxyConnection, .te, .trailer, .upgrade, .proxyAuthorization: true
         default: false
         }
     }
+
+    /// Left out of the request head sent upstream: hop-by-hop, or replaced by the proxy's own
+    /// line (Host unless `preserve_host` — written separately either way —, X-Forwarded-*), or
+    /// answered by the proxy itself (Expect: 100-continue). Upgrade is kept while upgrading.
+    var droppedTowardUpstream: Bool {
+        switch self {
+        case .host, .xForwardedFor, .xForwardedHost, .xForwardedProto, .expect: true
+        default: isHopByHop
+        }
+    }
+
+    /// Left out of the response head sent to the client: hop-by-hop (the proxy writes its own
+    /// Connection line). Upgrade is kept on a 101.
+    var droppedTowardClient: Bool { isHopByHop }
 
     static func classify(_ name: ByteSpan) -> HeaderKind {
         // Dispatch on length first: most headers are rejected after one comparison.

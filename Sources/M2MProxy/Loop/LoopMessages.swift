@@ -1,9 +1,3 @@
-/// Why parked requests get no token: their 503 answer (reason and Retry-After).
-struct TokenFailure: Sendable, Equatable {
-    let message: String
-    let retryAfterSeconds: Int
-}
-
 /// What worker loops ask of the control loop (token economy, scrapes, shutdown).
 enum ControlMessage: Sendable {
     /// A request on `worker` found no usable token for `slot` and parked.

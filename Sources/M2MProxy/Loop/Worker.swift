@@ -15,7 +15,10 @@ final class Worker: ListenerOwner {
     let loop: UnsafeMutablePointer<uv_loop_t>
     /// 0 for the worker on the main (control) loop, then 1, 2, ...
     let id: Int
-    let readBufferSize = 64 * 1024
+    /// The loop's shared stream resources (read buffer, buffer pool, TLS state, resolver);
+    /// `readBuffer`, `pool`, `tls` and `resolver` below are the same objects, kept here too.
+    let io: LoopIO
+    var readBufferSize: Int { LoopIO.readBufferSize }
     let readBuffer: UnsafeMutableRawPointer
     private(set) var limits: LimitsConfig
     private(set) var config: ProxyConfig
@@ -82,9 +85,11 @@ final class Worker: ListenerOwner {
         self.config = config
         self.limits = config.limits
         self.log = log
-        readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
-        headBufferCapacity = config.limits.maxHeaderBytes + 2 * readBufferSize + 1024
-        pool = BufferPool(headBufferCapacity: headBufferCapacity)
+        let capacity = config.limits.maxHeaderBytes + 2 * LoopIO.readBufferSize + 1024
+        headBufferCapacity = capacity
+        io = LoopIO(loop: loop, headBufferCapacity: capacity)
+        readBuffer = io.readBuffer
+        pool = io.pool
         let statics = StaticLines()
         self.statics = statics
         staticsRef = .passUnretained(statics)
@@ -93,11 +98,11 @@ final class Worker: ListenerOwner {
         poolTrimTimer = RepeatingTimer(loop: loop, everyMs: Self.poolTrimIntervalMs, unref: true) { [pool] in
             _ = pool.trim()
         }
-        resolver = Resolver(loop: loop)
+        resolver = io.resolver
         metrics = RequestMetrics(routeNames: config.routes.map(\.name))
         tokens = TokenClient(workerID: id, control: control, board: board)
         tokensRef = .passUnretained(tokens)
-        tls = TLSLoopState(loop: loop)
+        tls = io.tls
         loop.pointee.data = Unmanaged.passUnretained(self).toOpaque()
 
         routes.install(config, tokenSlots: tokenSlots, worker: self)
@@ -160,8 +165,6 @@ final class Worker: ListenerOwner {
     /// Whether requests are written to the access log: only then are the upstream and token
     /// wait phases timed (two clock reads per request fewer otherwise).
     var logsAccess: Bool { accessLog != nil }
-
-    deinit { readBuffer.deallocate() }
 
     /// Binds every `server.listen` address (SO_REUSEPORT: each worker binds its own socket on
     /// the same addresses and the kernel spreads connections). Throws a one-line reason.

@@ -83,13 +83,13 @@ extension ClientConnection {
         // llhttp flags Transfer-Encoding only for a non-empty value; an empty or blank one next to
         // a Content-Length would reach an upstream that may let it win (smuggling): any TE line
         // counts here.
-        let teLines = Self.transferEncodingLines(parser, count: parser.headerCount)
+        let teLines = RequestValidation.transferEncodingLines(parser, count: parser.headerCount)
         if teLines > 0 && http10 {
             // RFC 9112 §6.1: chunked framing from an HTTP/1.0 client is faulty.
             respond(.badRequest("Transfer-Encoding in an HTTP/1.0 request"))
             return
         }
-        if teLines > 0 && !Self.isPlainChunked(parser, count: parser.headerCount) {
+        if teLines > 0 && !RequestValidation.isPlainChunked(parser, count: parser.headerCount) {
             // llhttp accepts "identity, chunked", repeated TE lines, ...; an upstream may read
             // them differently (smuggling). Only one plain `chunked` is forwarded (nginx: 501).
             respond(.badRequest("Transfer-Encoding must be exactly one \"chunked\""))
@@ -146,7 +146,7 @@ extension ClientConnection {
         }
 
         let path = target.slice(from: 0, to: target.firstIndex(of: UInt8(ascii: "?")))
-        if hasDotSegment(path) {
+        if RequestValidation.hasDotSegment(path) {
             // A "/products/../admin" (or "/products/%2e%2e/admin") must not ride on the
             // /products route's token.
             respond(.badRequest("path contains a dot-segment"))
@@ -199,82 +199,6 @@ extension ClientConnection {
             target = url.slice(from: j, to: url.count)
         }
         return true
-    }
-
-    /// True for a `.` or `..` segment, also percent-encoded (`%2e`, RFC 3986 §2.3) and with
-    /// `%2f` or `\` as separators, which some upstreams decode or accept before resolving.
-    func hasDotSegment(_ path: ByteSpan) -> Bool {
-        // Fast path: most paths contain none of the bytes a dot-segment needs.
-        if !path.containsEither(UInt8(ascii: "."), UInt8(ascii: "%")) { return false }
-        var dots = 0
-        var other = false
-        var params = false
-        var i = 0
-        let n = path.count
-        while i <= n {
-            var separator = i == n
-            var width = 1
-            var isDot = false
-            if !separator {
-                let c = path[i]
-                if c == UInt8(ascii: "/") || c == UInt8(ascii: "\\") {
-                    separator = true
-                } else if c == UInt8(ascii: ".") {
-                    isDot = true
-                } else if c == UInt8(ascii: "%"), i + 2 < n, path[i + 1] == UInt8(ascii: "2") {
-                    let d = path[i + 2] | 0x20
-                    if d == UInt8(ascii: "e") { isDot = true; width = 3 }
-                    if d == UInt8(ascii: "f") { separator = true; width = 3 }
-                } else if c == UInt8(ascii: "%"), i + 2 < n, path[i + 1] == UInt8(ascii: "5"), path[i + 2] | 0x20 == UInt8(ascii: "c") {
-                    separator = true
-                    width = 3
-                } else if c == UInt8(ascii: ";") {
-                    // Path parameters ("..;x", as Tomcat and Spring read them) end the segment's name.
-                    params = true
-                }
-            }
-            if separator {
-                if !other && (dots == 1 || dots == 2) { return true }
-                dots = 0
-                other = false
-                params = false
-            } else if params {
-                // ignored until the next separator
-            } else if isDot {
-                dots += 1
-            } else {
-                other = true
-            }
-            i += width
-        }
-        return false
-    }
-
-    static func transferEncodingLines(_ p: HTTPParser, count: Int) -> Int {
-        var n = 0
-        for i in 0..<count where p.headers[i].name.equalsLowercase("transfer-encoding") { n += 1 }
-        return n
-    }
-
-    /// Exactly one Transfer-Encoding header whose value is `chunked`.
-    static func isPlainChunked(_ p: HTTPParser, count: Int) -> Bool {
-        var seen = 0
-        for i in 0..<count where p.headers[i].name.equalsLowercase("transfer-encoding") {
-            seen += 1
-            if !p.headers[i].value.trimmed().equalsLowercase("chunked") { return false }
-        }
-        return seen == 1
-    }
-
-
-    /// Trailer names refused by the request parser (see `HTTPParser.isForbiddenTrailer`).
-    static func isForbiddenTrailerName(_ name: ByteSpan) -> Bool {
-        switch HeaderKind.classify(name) {
-        case .authorization, .proxyAuthorization, .host, .contentLength, .transferEncoding, .connection:
-            return true
-        default:
-            return false
-        }
     }
 
     func malformedName(_ e: ParseError) -> String {

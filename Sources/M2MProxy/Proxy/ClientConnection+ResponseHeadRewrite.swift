@@ -67,7 +67,7 @@ extension ClientConnection {
                 let kind = kinds[i]
                 if kind == .upgrade && status == 101 {
                     // The protocol being switched to: the one hop-by-hop header that must pass.
-                } else if kind.isHopByHop || (kind.isNominatable && responseConnectionTokens.names(name)) {
+                } else if kind.droppedTowardClient || (kind.isNominatable && responseConnectionTokens.names(name)) {
                     continue
                 }
                 if dechunk && kind == .transferEncoding { continue }

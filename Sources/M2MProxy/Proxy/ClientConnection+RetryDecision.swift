@@ -7,12 +7,9 @@ extension ClientConnection {
         guard isUpstream(c) else { return }
         upstream = nil
         c.abandon()
-        // The upstream may close a pooled connection while it sits idle, and our request can cross
-        // its FIN. One retry on a fresh connection is safe when nothing of the request can have
-        // been acted on: nothing was sent, or the method is idempotent (RFC 9110 §9.2.2); and
-        // every byte to re-send is still held (no body bytes streamed from the socket).
-        let unsent = !requestBytesSent || Self.isIdempotent(methodCode)
-        if !responseHeadSent && !c.receivedResponseBytes && c.isReused && !bodyFromSocket && !retried && unsent {
+        if RetryDecision.mayRetryOnFreshConnection(
+            responseStarted: responseHeadSent || c.receivedResponseBytes, connectionReused: c.isReused,
+            bodyStreamed: bodyFromSocket, alreadyRetried: retried, requestBytesSent: requestBytesSent, method: methodCode) {
             retried = true
             // Body bytes must wait in the kernel while the new connection is set up.
             if hasBody && !bodyDone { stopReading() }
@@ -34,20 +31,12 @@ extension ClientConnection {
         }
     }
 
-    /// GET, HEAD, PUT, DELETE, OPTIONS, TRACE (llhttp method codes).
-    static func isIdempotent(_ code: Int) -> Bool {
-        code == 0 || code == 1 || code == 2 || code == 4 || code == 6 || code == 7
-    }
-
     /// DESIGN.md §5: an upstream `401` with `WWW-Authenticate: Bearer … error="invalid_token"` to a
     /// token we injected gets one replay with a fresh token, if the request is still held whole.
     func shouldReplayAfter401(_ u: UpstreamConnection) -> Bool {
         guard route?.tokenSlot != nil, sentToken != nil, !replayed, bodyDone, !bodyFromSocket else { return false }
         let p = u.parser
-        for i in 0..<p.headerCount where p.headers[i].name.equalsLowercase("www-authenticate") {
-            if p.headers[i].value.contains("invalid_token") { return true }
-        }
-        return false
+        return RetryDecision.saysInvalidToken(headers: p.headers, count: p.headerCount)
     }
 
     func replayWithFreshToken(_ u: UpstreamConnection) {

@@ -3,6 +3,9 @@
 extension ClientConnection {
     /// Route selection: the first route matching host, path and method (`Router`), then
     /// `allow_cidrs`. Next: token acquisition, or upstream selection for routes without a credential.
+    /// Inlined into validation's `beginRequest`, as it was before the phases had files of their
+    /// own: as a call it cost ~19 instructions per request more (callgrind).
+    @inline(__always)
     func selectRoute(path: ByteSpan, method: Int) {
         let host = Router.hostWithoutPort(authority)
         guard let ref = worker.routerRef!._withUnsafeGuaranteedRef({ $0.matchRef(host: host, path: path, method: method) }) else {

@@ -1,7 +1,7 @@
 /// Token acquisition, the third phase (routes with a credential): the loop's `TokenClient`
 /// has a usable token, or parks the request until the control loop has one or a failure
 /// (answered 503 `token_unavailable`, or 503 after `token_wait_ms`).
-extension ClientConnection {
+extension ClientConnection: TokenWaiter {
     /// Proceeds with a valid token, parks until the cache has one, or fails.
     func awaitToken(slot: Int) {
         switch worker.tokensRef._withUnsafeGuaranteedRef({ $0.acquire(slot: slot, for: self, now: worker.now) }) {
@@ -26,9 +26,9 @@ extension ClientConnection {
         connectUpstream()
     }
 
-    func tokenFailed(_ error: ProxyError) {
+    func tokenFailed(_ failure: TokenFailure) {
         guard state == .waitingToken else { return }
         stopTimer()
-        respond(error)
+        respond(ProxyError(failure))
     }
 }

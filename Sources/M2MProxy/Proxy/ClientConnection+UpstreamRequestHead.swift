@@ -54,8 +54,6 @@ extension ClientConnection {
                 for i in 0..<headerCount {
                     let kind = kinds[i]
                     switch kind {
-                    case .host, .xForwardedFor, .xForwardedHost, .xForwardedProto, .expect:
-                        continue
                     case .authorization where injecting:
                         continue
                     case .xRequestID where reqLog.replacesClientID:
@@ -63,7 +61,7 @@ extension ClientConnection {
                     case .upgrade where upgradeRequested:
                         break
                     default:
-                        if kind.isHopByHop || (kind.isNominatable && connectionTokens.names(parser.headers[i].name)) { continue }
+                        if kind.droppedTowardUpstream || (kind.isNominatable && connectionTokens.names(parser.headers[i].name)) { continue }
                     }
                     let start = parser.headers[i].name.base
                     let end = i + 1 < headerCount ? parser.headers[i + 1].name.base : UnsafeRawPointer(lastLineEnd)

@@ -1,7 +1,7 @@
 /// Upstream selection, the fourth phase: an idle pooled connection to the route's upstream, a
 /// new one, or a place in the pool's queue when the route is at `max_upstream_connections`
 /// (an endpoint picker plugs in here when a route has several upstream endpoints).
-extension ClientConnection {
+extension ClientConnection: UpstreamWaiter {
     func connectUpstream() {
         guard let routeRef else { return }
         noteUpstreamStarted()
@@ -50,11 +50,11 @@ extension ClientConnection {
         sendRequest()
     }
 
-    func upstreamFailed(_ c: UpstreamConnection, _ error: ProxyError) {
+    func upstreamFailed(_ c: UpstreamConnection, _ message: String) {
         guard isUpstream(c) else { return }
         upstream = nil
         noteUpstreamError(c.failureKind)
-        respond(error)
+        respond(ProxyError(upstream: c.failureKind, message: message))
     }
 
     func upstreamWriteFailed(_ c: UpstreamConnection, _ error: UVError) {

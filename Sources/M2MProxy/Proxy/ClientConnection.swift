@@ -143,11 +143,15 @@ final class ClientConnection: UVStream {
     var parsingPipelined = false
     var pipelinedPending = false
 
-    override init(worker: Worker) {
-        parser.isForbiddenTrailer = ClientConnection.isForbiddenTrailerName
+    /// Strong and a `let`, like `UVStream.io`: read on the data path without retain/release.
+    let worker: Worker
+
+    init(worker: Worker) {
+        self.worker = worker
+        parser.isForbiddenTrailer = RequestValidation.isForbiddenTrailerName
         xffLine = worker.statics.empty
         xffSuffix = worker.statics.empty
-        super.init(worker: worker)
+        super.init(io: worker.io)
     }
 
     deinit {
@@ -253,7 +257,7 @@ final class ClientConnection: UVStream {
             respond(.requestTimeout)
         case .waitingToken:
             if let slot = route?.tokenSlot { worker.tokens.unpark(self, slot: slot) }
-            respond(worker.tokens.waitTimeoutError(slot: route?.tokenSlot ?? 0, waitedMs: worker.limits.tokenWaitMs))
+            respond(ProxyError(worker.tokens.waitTimeoutFailure(slot: route?.tokenSlot ?? 0, waitedMs: worker.limits.tokenWaitMs)))
         case .waitingUpstream:
             guard let route else { return abort() }
             let pool = worker.upstreamPools[route.upstreamSlot]

@@ -39,7 +39,7 @@ final class RedisClient {
         case ready
     }
 
-    private let worker: Worker
+    private let io: LoopIO
     private let config: TokenStoreConfig
     /// Pub/sub: the channel to subscribe to, and what to do with each message's payload.
     private let channel: [UInt8]?
@@ -64,12 +64,12 @@ final class RedisClient {
     /// The primary a sentinel named last (for logs after a failover).
     private(set) var primary: TokenStoreConfig.Endpoint?
 
-    init(worker: Worker, config: TokenStoreConfig, channel: String? = nil) {
-        self.worker = worker
+    init(io: LoopIO, config: TokenStoreConfig, channel: String? = nil) {
+        self.io = io
         self.config = config
         self.channel = channel.map { Array($0.utf8) }
-        reconnectTimer = LoopTimer(loop: worker.loop)
-        deadlineTimer = LoopTimer(loop: worker.loop)
+        reconnectTimer = LoopTimer(loop: io.loop)
+        deadlineTimer = LoopTimer(loop: io.loop)
     }
 
     var isReady: Bool { state == .ready }
@@ -100,7 +100,7 @@ final class RedisClient {
             completion(.failure(.unavailable("token store client closed")))
             return
         }
-        let p = Pending(deadline: worker.now + UInt64(config.timeoutMs), completion: completion)
+        let p = Pending(deadline: io.now + UInt64(config.timeoutMs), completion: completion)
         let bytes = RESPDecoder.format(args)
         switch state {
         case .down:
@@ -133,7 +133,7 @@ final class RedisClient {
             return
         }
         let s = config.endpoints[index]
-        worker.resolver.resolve(host: s.host, port: s.port) { [weak self] result in
+        io.resolver.resolve(host: s.host, port: s.port) { [weak self] result in
             guard let self, !closed else { return }
             guard case .success(let address) = result else {
                 lastFailure = "sentinel \(s) cannot be resolved"
@@ -141,7 +141,7 @@ final class RedisClient {
                 return
             }
             var answered = false
-            let probe = RedisConnection(worker: worker) { [weak self] event in
+            let probe = RedisConnection(io: io) { [weak self] event in
                 guard let self, !closed else { return }
                 switch event {
                 case .ready:
@@ -176,20 +176,20 @@ final class RedisClient {
     private func connect(to endpoint: TokenStoreConfig.Endpoint) {
         var tls: (context: TLSContext, serverName: String)? = nil
         if config.mode == .tls {
-            switch worker.tls.clientContext(config.tls) {
+            switch io.tls.clientContext(config.tls) {
             case .success(let ctx): tls = (ctx, endpoint.host)
             case .failure(let e):
                 connectionFailed("TLS setup failed: \(e.message)")
                 return
             }
         }
-        worker.resolver.resolve(host: endpoint.host, port: endpoint.port) { [weak self] result in
+        io.resolver.resolve(host: endpoint.host, port: endpoint.port) { [weak self] result in
             guard let self, !closed else { return }
             switch result {
             case .failure(let e):
                 connectionFailed("\(endpoint) cannot be resolved: \(e.message)")
             case .success(let address):
-                let c = RedisConnection(worker: worker) { [weak self] event in self?.handle(event) }
+                let c = RedisConnection(io: io) { [weak self] event in self?.handle(event) }
                 connection = c
                 c.startTimer(ms: max(config.timeoutMs, 1000))
                 c.open(address, tls: tls)
@@ -208,19 +208,19 @@ final class RedisClient {
                 if let user = config.username { args.append(Array(user.utf8)) }
                 args.append(Array(password.value.utf8))
                 hello += RESPDecoder.format(args)
-                inFlight.append(Pending(deadline: worker.now + UInt64(config.timeoutMs), completion: nil))
+                inFlight.append(Pending(deadline: io.now + UInt64(config.timeoutMs), completion: nil))
             }
             if let channel {
                 hello += RESPDecoder.format([Array("SUBSCRIBE".utf8), channel])
             } else {
                 if config.database != 0 {
                     hello += RESPDecoder.format("SELECT", String(config.database))
-                    inFlight.append(Pending(deadline: worker.now + UInt64(config.timeoutMs), completion: nil))
+                    inFlight.append(Pending(deadline: io.now + UInt64(config.timeoutMs), completion: nil))
                 }
                 // The first answer marks the store healthy again (logged once per outage), also
                 // when no command is waiting.
                 hello += RESPDecoder.format("PING")
-                inFlight.append(Pending(deadline: worker.now + UInt64(config.timeoutMs), completion: { _ in }))
+                inFlight.append(Pending(deadline: io.now + UInt64(config.timeoutMs), completion: { _ in }))
             }
             state = .ready
             failures = 0
@@ -313,7 +313,7 @@ final class RedisClient {
     private func armDeadline(_ at: UInt64) {
         guard deadlineArmedFor == 0 || at < deadlineArmedFor else { return }
         deadlineArmedFor = at
-        let now = worker.now
+        let now = io.now
         deadlineTimer.schedule(afterMs: at > now ? at - now : 1) { [weak self] in self?.checkDeadlines() }
     }
 
@@ -321,7 +321,7 @@ final class RedisClient {
     /// stuck or the store too slow; everything outstanding fails and the connection is made anew.
     private func checkDeadlines() {
         deadlineArmedFor = 0
-        let now = worker.now
+        let now = io.now
         let oldest = inFlight.first?.deadline ?? queued.first?.pending.deadline
         guard let oldest else { return }
         if oldest <= now {

@@ -15,9 +15,9 @@ final class RedisConnection: UVStream {
     private var done = false
 
     /// `handler` runs on the loop; after `.ended` (or `shut()`) it is never called again.
-    init(worker: Worker, handler: @escaping (Event) -> Void) {
+    init(io: LoopIO, handler: @escaping (Event) -> Void) {
         self.handler = handler
-        super.init(worker: worker)
+        super.init(io: io)
     }
 
     /// Connects to `address`; `tls`: a verified TLS session with `serverName`.

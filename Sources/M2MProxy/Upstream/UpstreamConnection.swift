@@ -10,6 +10,8 @@ final class UpstreamConnection: UVStream {
     }
 
     unowned(unsafe) let pool: UpstreamPool
+    /// Strong and a `let`, like `UVStream.io`: read on the data path without retain/release.
+    let worker: Worker
     /// `pool.slot`, read without touching the pool (`Worker.upstreamPool`).
     let poolSlot: Int
     private(set) var state: State = .resolving
@@ -41,7 +43,8 @@ final class UpstreamConnection: UVStream {
     init(pool: UpstreamPool) {
         self.pool = pool
         poolSlot = pool.slot
-        super.init(worker: pool.worker)
+        worker = pool.worker
+        super.init(io: pool.worker.io)
     }
 
     deinit {
@@ -64,16 +67,16 @@ final class UpstreamConnection: UVStream {
             case .success(let address):
                 state = .connecting
                 if let tlsError = startTLS() {
-                    fail(.upstreamUnavailable("TLS setup for upstream failed: \(tlsError)"), kind: .tls)
+                    fail("TLS setup for upstream failed: \(tlsError)", kind: .tls)
                     return
                 }
                 do throws(UVError) {
                     try connect(to: address)
                 } catch {
-                    fail(.upstreamUnavailable("cannot connect to upstream: \(error.message)"), kind: Self.connectKind(error))
+                    fail("cannot connect to upstream: \(error.message)", kind: Self.connectKind(error))
                 }
             case .failure(let error):
-                fail(.upstreamUnavailable("cannot resolve upstream host \(pool.host): \(error.message)"), kind: .resolveFailed)
+                fail("cannot resolve upstream host \(pool.host): \(error.message)", kind: .resolveFailed)
             }
         }
     }
@@ -132,11 +135,11 @@ final class UpstreamConnection: UVStream {
     override func onConnect(_ error: UVError?) {
         guard state == .connecting, !isClosing else { return }
         if let error, error == .eproto {
-            fail(.upstreamUnavailable("TLS handshake with upstream failed: \(tlsFailure ?? "unknown error")"), kind: .tls)
+            fail("TLS handshake with upstream failed: \(tlsFailure ?? "unknown error")", kind: .tls)
             return
         }
         if let error {
-            fail(.upstreamUnavailable("cannot connect to upstream: \(error.message)"), kind: Self.connectKind(error))
+            fail("cannot connect to upstream: \(error.message)", kind: Self.connectKind(error))
             return
         }
         if isTLS { pool.tlsSessions.countHandshake(resumed: tlsSessionReused) }
@@ -150,7 +153,7 @@ final class UpstreamConnection: UVStream {
     override func onTimer() {
         switch state {
         case .resolving, .connecting:
-            fail(.upstreamTimeout("upstream connect timed out after \(worker.limits.connectTimeoutMs) ms"), kind: .connectTimeout)
+            fail("upstream connect timed out after \(worker.limits.connectTimeoutMs) ms", kind: .connectTimeout)
         case .active:
             client?.upstreamTimedOut(self)
         case .idle:
@@ -180,7 +183,7 @@ final class UpstreamConnection: UVStream {
             pool.remove(self)
             close()
         default:
-            fail(.upstreamUnavailable("upstream closed the connection"), kind: .connectFailed)
+            fail("upstream closed the connection", kind: .connectFailed)
         }
     }
 
@@ -192,12 +195,14 @@ final class UpstreamConnection: UVStream {
         clientOwner.unmanaged?._withUnsafeGuaranteedRef { $0.upstreamWriteDrained(self) }
     }
 
-    private func fail(_ error: ProxyError, kind: UpstreamErrorKind) {
+    /// Reports a failure before the exchange began as a value (kind and message); the client's
+    /// side maps it to its answer (`ProxyError.init(upstream:message:)`).
+    private func fail(_ message: String, kind: UpstreamErrorKind) {
         failureKind = kind
         let c = client
         client = nil
         close()
-        c?.upstreamFailed(self, error)
+        c?.upstreamFailed(self, message)
     }
 
     private static func connectKind(_ error: UVError) -> UpstreamErrorKind {

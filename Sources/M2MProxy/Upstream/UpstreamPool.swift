@@ -29,7 +29,7 @@ final class UpstreamPool {
     let maxConnections: Int
     /// Clients waiting for a connection while the pool is at `maxConnections`, oldest first
     /// (Envoy's pending-request queue; nginx's `max_conns` would fail them over instead).
-    private var waiters: [ClientConnection] = []
+    private var waiters: [any UpstreamWaiter] = []
 
     init(slot: Int, host: String, port: UInt16, tls: TLSClientSettings?, worker: Worker, maxIdle: Int, maxConnections: Int = 0) {
         self.slot = slot
@@ -63,12 +63,12 @@ final class UpstreamPool {
     /// No idle connection and no room for another: a request must wait.
     var isAtLimit: Bool { maxConnections > 0 && openConnections >= maxConnections }
 
-    func enqueue(_ client: ClientConnection) {
-        waiters.append(client)
+    func enqueue(_ waiter: some UpstreamWaiter) {
+        waiters.append(waiter)
     }
 
-    func dequeue(_ client: ClientConnection) {
-        if let i = waiters.firstIndex(where: { $0 === client }) { waiters.remove(at: i) }
+    func dequeue(_ waiter: some UpstreamWaiter) {
+        if let i = waiters.firstIndex(where: { $0 === waiter }) { waiters.remove(at: i) }
     }
 
     /// An idle connection that is still open, or nil (the caller then opens a new one).

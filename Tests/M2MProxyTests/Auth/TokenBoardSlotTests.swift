@@ -25,11 +25,18 @@ import Testing
     @Test func useIsRecordedPerToken() {
         let slot = TokenBoardSlot()
         let t = token(7)
+        slot.publish(t)
         #expect(slot.usedSeq.load(ordering: .relaxed) != 7)
         slot.noteUse(seq: t.seq)
         #expect(slot.usedSeq.load(ordering: .relaxed) == 7)
-        // A newer token is not "used" until a request uses it.
-        #expect(slot.usedSeq.load(ordering: .relaxed) != 8)
+        // A newer token is not "used" until a request uses it: the refresh timer reads the
+        // key as idle (usedSeq differs from the current token's seq) ...
+        let newer = token(8)
+        slot.publish(newer)
+        #expect(slot.usedSeq.load(ordering: .relaxed) != slot.read().token?.seq)
+        // ... until a request uses it.
+        slot.noteUse(seq: newer.seq)
+        #expect(slot.usedSeq.load(ordering: .relaxed) == slot.read().token?.seq)
     }
 
     /// One publisher, several reader threads (the worker loops): a reader that saw a version

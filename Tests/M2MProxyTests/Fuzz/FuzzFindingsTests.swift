@@ -6,7 +6,7 @@ import Testing
     private static func trailerRun(_ reads: [String]) -> [ParseEvent] {
         let head = Array("POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
         let p = HTTPParser(kind: .request)
-        p.isForbiddenTrailer = ClientConnection.isForbiddenTrailerName
+        p.isForbiddenTrailer = RequestValidation.isForbiddenTrailerName
         var events: [ParseEvent] = []
         head.withUnsafeBytes { h in
             guard case .headersComplete = p.execute(h.baseAddress!, h.count) else { return }

@@ -16,6 +16,21 @@ import Testing
         }
     }
 
+    /// The per-direction table: hop-by-hop names go nowhere; the ones the proxy writes itself
+    /// (Host, X-Forwarded-*) or answers (Expect) stay out of the upstream head only; end-to-end
+    /// headers pass both ways.
+    @Test func perDirectionTable() {
+        for n in ["Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade", "Proxy-Authorization"] {
+            #expect(kind(n).droppedTowardUpstream && kind(n).droppedTowardClient, "\(n)")
+        }
+        for n in ["Host", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Expect"] {
+            #expect(kind(n).droppedTowardUpstream && !kind(n).droppedTowardClient, "\(n)")
+        }
+        for n in ["Authorization", "Content-Length", "Transfer-Encoding", "X-Request-Id", "X-Custom"] {
+            #expect(!kind(n).droppedTowardUpstream && !kind(n).droppedTowardClient, "\(n)")
+        }
+    }
+
     @Test func recognisedNames() {
         #expect(kind("HOST") == .host)
         #expect(kind("authorization") == .authorization)

@@ -2,9 +2,8 @@ import Foundation
 import Glibc
 import Testing
 
-/// Regressions from the code review that fit no other suite: SIGTERM drain (DESIGN.md §2:
-/// stop accepting, finish in-flight requests, exit 0).
-@Suite struct ReviewRegressionTests {
+/// SIGTERM drain (DESIGN.md §2): stop accepting, finish in-flight requests, exit 0.
+@Suite struct DrainTests {
     static func bed() throws -> ProxyTestBed {
         try ProxyTestBed(label: "drain") { c, up, _ in c.routes = [.init(upstream: up.url)] }
     }

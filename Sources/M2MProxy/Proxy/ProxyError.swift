@@ -1,6 +1,21 @@
-/// Every way a request can fail, with where it came from (pingora's `ErrorSource` habit).
-/// `status` and `code` are the one mapping to HTTP (DESIGN.md §4), tested in one place.
+/// Every way a request can fail, with where it came from (`source`, pingora's `ErrorSource`).
+/// `status`, `code` and `responseBytes` are the one mapping to HTTP (DESIGN.md §4; pingora's
+/// `fail_to_proxy`), tested in one place (`ProxyErrorTests`). Other layers report their own
+/// values (Auth a `TokenFailure`, Upstream a `UVError` or its `UpstreamErrorKind`); Proxy turns
+/// them into these.
 enum ProxyError: Equatable {
+    /// Who caused a failure.
+    enum Source: Equatable {
+        /// The request (its framing, size, timing, target or address).
+        case client
+        /// The proxy's own limits.
+        case proxy
+        /// The upstream: unreachable, failing or too slow.
+        case upstream
+        /// The token endpoint: no usable token.
+        case tokenEndpoint
+    }
+
     case badRequest(String)
     case headerTooLarge
     case bodyTooLarge
@@ -13,6 +28,27 @@ enum ProxyError: Equatable {
     case upstreamUnavailable(String)
     case upstreamTimeout(String)
     case tokenUnavailable(String, retryAfterSeconds: Int)
+
+    /// A token acquisition that failed (Auth's value): 503 `token_unavailable`, Retry-After as
+    /// the cache computed it.
+    init(_ failure: TokenFailure) {
+        self = .tokenUnavailable(failure.message, retryAfterSeconds: failure.retryAfterSeconds)
+    }
+
+    /// An upstream connection that failed before its exchange began (Upstream's value):
+    /// 504 when connect_timeout_ms passed, else 502.
+    init(upstream kind: UpstreamErrorKind, message: String) {
+        self = kind == .connectTimeout || kind == .responseTimeout ? .upstreamTimeout(message) : .upstreamUnavailable(message)
+    }
+
+    var source: Source {
+        switch self {
+        case .badRequest, .headerTooLarge, .bodyTooLarge, .requestTimeout, .noRoute, .forbidden: .client
+        case .overloaded, .upstreamBusy: .proxy
+        case .upstreamUnavailable, .upstreamTimeout: .upstream
+        case .tokenUnavailable: .tokenEndpoint
+        }
+    }
 
     var status: Int {
         switch self {

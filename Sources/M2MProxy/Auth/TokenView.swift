@@ -1,11 +1,11 @@
 /// What one worker loop holds of one token slot: plain values plus two references kept by hand
-/// (`Unmanaged`, +1 each), so that the per-request token check does no retain/release at all
+/// (`RetainedRef`, +1 each), so that the per-request token check does no retain/release at all
 /// (callgrind showed ~15 ARC calls per request when the same data sat in a Swift array of
 /// classes). `TokenClient` keeps these in a buffer it owns; only `refresh` (when the board's
 /// version moved, i.e. a new token) and `dispose` touch reference counts.
 struct TokenView {
-    private var board: Unmanaged<TokenBoardSlot>
-    private var token: Unmanaged<CachedToken>?
+    private var board: RetainedRef<TokenBoardSlot>
+    private var token: RetainedRef<CachedToken>?
     /// The board version this view was taken at (`.max`: never).
     private(set) var version: UInt64 = .max
     /// The held token's number (0: none held), deadlines in loop milliseconds, and its
@@ -18,19 +18,19 @@ struct TokenView {
     var rejectedSeq: UInt64 = 0
 
     init(board: TokenBoardSlot) {
-        self.board = Unmanaged.passRetained(board)
+        self.board = RetainedRef(board)
     }
 
     /// True when the control loop published something since this view was taken.
     var isStale: Bool {
-        board._withUnsafeGuaranteedRef { $0.currentVersion } != version
+        board.with { $0.currentVersion } != version
     }
 
     /// Takes the board's current token (the lock of the slow path).
     mutating func refresh() {
-        let (t, v) = board._withUnsafeGuaranteedRef { $0.read() }
+        let (t, v) = board.with { $0.read() }
         token?.release()
-        token = t.map { Unmanaged.passRetained($0) }
+        token = t.map { RetainedRef($0) }
         version = v
         seq = t?.seq ?? 0
         sendUntil = t?.sendUntil ?? 0
@@ -40,17 +40,17 @@ struct TokenView {
 
     /// Marks the held token used ("used since its last fetch", DESIGN.md §5).
     func noteUse() {
-        board._withUnsafeGuaranteedRef { $0.noteUse(seq: seq) }
+        board.with { $0.noteUse(seq: seq) }
     }
 
     /// True the first time any loop asks for the held token: only that caller asks the control
     /// loop to refresh it.
     func claimRefreshRequest() -> Bool {
         guard let token else { return false }
-        return token._withUnsafeGuaranteedRef { !$0.refreshRequested.exchange(true, ordering: .relaxed) }
+        return token.with { !$0.refreshRequested.exchange(true, ordering: .relaxed) }
     }
 
-    var lastErrorMessage: String? { board._withUnsafeGuaranteedRef { $0.lastErrorMessage } }
+    var lastErrorMessage: String? { board.with { $0.lastErrorMessage } }
 
     /// Drops both references (the buffer holding this view is going away).
     mutating func dispose() {

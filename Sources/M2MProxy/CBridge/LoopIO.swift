@@ -1,0 +1,32 @@
+internal import CLibUV
+
+/// What every stream on one loop shares: the loop, its read buffer (one read at a time per
+/// loop), the pooled write requests and head buffers, the TLS state and the resolver. Owned by
+/// the loop's worker; `UVStream` holds it strongly (a `let`, so the data path reads it without
+/// retain/release) and names nothing above CBridge.
+final class LoopIO {
+    let loop: UnsafeMutablePointer<uv_loop_t>
+    /// One read's bytes at most (the libuv alloc callback hands out the whole buffer).
+    static let readBufferSize = 64 * 1024
+    var readBufferSize: Int { Self.readBufferSize }
+    let readBuffer: UnsafeMutableRawPointer
+    let pool: BufferPool
+    let tls: TLSLoopState
+    let resolver: Resolver
+
+    init(loop: UnsafeMutablePointer<uv_loop_t>, headBufferCapacity: Int) {
+        self.loop = loop
+        readBuffer = .allocate(byteCount: Self.readBufferSize, alignment: 16)
+        pool = BufferPool(headBufferCapacity: headBufferCapacity)
+        tls = TLSLoopState(loop: loop)
+        resolver = Resolver(loop: loop)
+    }
+
+    deinit { readBuffer.deallocate() }
+
+    /// Loop time in milliseconds (`uv_now`).
+    var now: UInt64 { uv_now(loop) }
+}
+
+@available(*, unavailable)
+extension LoopIO: Sendable {}
