@@ -19,10 +19,11 @@ import Testing
         static let secret = "fleet-secret-Zq81"
         static let resource = "https://fleet-api.test"
 
-        init(replicas: Int, tokenMode: TokenMode = TokenMode(), redisArgs: [String] = [], redisAuth: [String] = [], store: [String: String] = [:],
-             limits: [String: Int] = [:], label: String) throws {
+        init(replicas: Int, tokenMode: TokenMode = TokenMode(), redisArgs: [String] = [], redisAuth: [String] = [],
+             redisTLS: (cert: String, key: String, ca: String)? = nil, store: [String: String] = [:],
+             limits: [String: Int] = [:], label: String, storeFor: ((UInt16) -> [String: String])? = nil) throws {
             dir = try TempDir(label)
-            redis = try RedisServer(label: "\(label)-redis", extraArgs: redisArgs, auth: redisAuth)
+            redis = try RedisServer(label: "\(label)-redis", extraArgs: redisArgs, auth: redisAuth, tls: redisTLS)
             tokens = try TokenDouble(in: dir, mode: tokenMode)
             upstream = try ScriptFixture("token_checking_upstream.py", label: "\(label)-upstream")
             for i in 0..<replicas {
@@ -34,7 +35,7 @@ import Testing
                 // 2 s per store operation: the test machine's two cores are shared by parallel builds,
                 // and a timeout would (correctly) make a replica fetch on its own.
                 c.tokenStore = ["url": TestConfig.quote("redis://127.0.0.1:\(redis.port)/0"), "timeout_ms": "2000"]
-                    .merging(store) { $1 }
+                    .merging(store) { $1 }.merging(storeFor?(redis.port) ?? [:]) { $1 }
                 c.credentials = [.init(name: "idp", tokenURL: tokens.tokenURL, clientID: "fleet-client", clientSecret: Self.secret)]
                 c.routes = [.init(name: "api", upstream: upstream.url, credential: "idp", resource: Self.resource, scopes: ["read"])]
                 proxies.append(try ProxyProcess(config: c, in: d))
@@ -268,5 +269,27 @@ import Testing
         #expect(try replica.dump().count == 1)
         #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses.filter { $0 != 200 })")
         withExtendedLifetime(primary) {}
+    }
+
+    /// `rediss://`: TLS to the store, verified against `tls_ca_file` (and the host name): the
+    /// replicas share through it. A store whose certificate is not trusted is not used at all
+    /// (each replica fetches on its own, and says why once).
+    @Test func redissIsVerifiedTLS() throws {
+        let pki = try TestPKI.get()
+        let server = pki.pair("server")
+        let tls = (cert: server.cert, key: server.key, ca: pki.caFile)
+        let fleet = try Fleet(replicas: 2, redisTLS: tls, store: [:], label: "store-tls") { (port: UInt16) in
+            ["url": TestConfig.quote("rediss://localhost:\(port)/0"), "tls_ca_file": TestConfig.quote(pki.caFile)]
+        }
+        #expect(try fleet.burst(20).allSatisfy { $0 == 200 })
+        #expect(try fleet.tokens.tokenRequestCount() == 1)
+        #expect(try fleet.redis.dump().count == 1)
+
+        let untrusted = try Fleet(replicas: 2, redisTLS: tls, store: [:], label: "store-tls-untrusted") { (port: UInt16) in
+            ["url": TestConfig.quote("rediss://localhost:\(port)/0")]
+        }
+        #expect(try untrusted.burst(20).allSatisfy { $0 == 200 })
+        #expect(try untrusted.tokens.tokenRequestCount() == 2)
+        try Wait.until("the TLS refusal in the log", timeout: 5) { untrusted.output.contains("TLS") && untrusted.output.contains("unavailable") }
     }
 }

@@ -17,15 +17,21 @@ final class RedisServer {
     static let cliBinary = "/usr/bin/redis-cli"
 
     /// `extraArgs`: more `redis-server` options (e.g. `["--requirepass", "pw"]`).
-    init(label: String = "redis", port: UInt16? = nil, extraArgs: [String] = [], auth: [String] = []) throws {
+    /// `tls`: serve TLS only, on `port` (certificate and key, and the CA clients trust).
+    init(label: String = "redis", port: UInt16? = nil, extraArgs: [String] = [], auth: [String] = [],
+         tls: (cert: String, key: String, ca: String)? = nil) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.serverBinary) else {
             throw HarnessError("\(Self.serverBinary) not found: run scripts/install-deps.sh test (package redis-server)")
         }
         dir = try TempDir(label)
         self.port = try port ?? FreePort.pick()
-        self.extraArgs = extraArgs
-        self.auth = auth
-        process = try Self.spawn(dir: dir, port: self.port, extraArgs: extraArgs, n: 0)
+        let p = self.port
+        self.extraArgs = extraArgs + (tls.map {
+            ["--port", "0", "--tls-port", String(p), "--tls-cert-file", $0.cert, "--tls-key-file", $0.key,
+             "--tls-ca-cert-file", $0.ca, "--tls-auth-clients", "no"]
+        } ?? [])
+        self.auth = auth + (tls.map { ["--tls", "--cacert", $0.ca] } ?? [])
+        process = try Self.spawn(dir: dir, port: self.port, extraArgs: self.extraArgs, n: 0)
         try waitUntilReady()
     }
 
