@@ -80,10 +80,12 @@ import Testing
         let issued = try fleet.tokens.issuedTokens()
         let token = try #require(issued.first)
 
+        // One stored token; a fetch lock (its value a random owner id) may still be on its way
+        // out or expiring.
         let dump = try fleet.redis.dump()
-        #expect(dump.count == 1, "store keys: \(dump.map(\.key))")
+        #expect(dump.filter { $0.key.hasPrefix("m2m-proxy:token:") }.count == 1, "store keys: \(dump.map(\.key))")
         for (key, value) in dump {
-            #expect(key.hasPrefix("m2m-proxy:token:"))
+            #expect(key.hasPrefix("m2m-proxy:token:") || key.hasPrefix("m2m-proxy:lock:"), "store key \(key)")
             for clear in [token, String(token.split(separator: ".")[1]), Fleet.secret, "fleet-client", Fleet.resource, "fleet-api", "read"] {
                 #expect(!key.contains(clear) && !value.contains(clear), "the store holds \(clear.prefix(12))… in clear")
             }
@@ -222,7 +224,7 @@ import Testing
         let fleet = try Fleet(replicas: 2, store: ["url": TestConfig.quote(url)], label: "store-sentinel")
         #expect(try fleet.burst(20).allSatisfy { $0 == 200 })
         #expect(try fleet.tokens.tokenRequestCount() == 1)
-        #expect(try primary.dump().count == 1)
+        #expect(try primary.dump().filter { $0.key.contains(":token:") }.count == 1)
 
         try sentinel.cli(["SENTINEL", "FAILOVER", RedisSentinel.masterName])
         var statuses: [Int] = []
@@ -266,7 +268,7 @@ import Testing
             }
             return taken() > before
         }
-        #expect(try replica.dump().count == 1)
+        #expect(try replica.dump().filter { $0.key.contains(":token:") }.count == 1)
         #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses.filter { $0 != 200 })")
         withExtendedLifetime(primary) {}
     }
@@ -283,7 +285,7 @@ import Testing
         }
         #expect(try fleet.burst(20).allSatisfy { $0 == 200 })
         #expect(try fleet.tokens.tokenRequestCount() == 1)
-        #expect(try fleet.redis.dump().count == 1)
+        #expect(try fleet.redis.dump().filter { $0.key.contains(":token:") }.count == 1)
 
         let untrusted = try Fleet(replicas: 2, redisTLS: tls, store: [:], label: "store-tls-untrusted") { (port: UInt16) in
             ["url": TestConfig.quote("rediss://localhost:\(port)/0")]

@@ -154,7 +154,16 @@ final class SharedTokenStore: TokenStore {
     private func lock(_ s: KeyState) {
         let args = ["SET", s.material.lockKey, owner, "NX", "PX", String(policy.lockTTLMs)].map { Array($0.utf8) }
         commands.send(args) { [weak self] result in
-            guard let self, s.waiting else { return }
+            guard let self else { return }
+            guard s.waiting else {
+                // An announcement ended the wait meanwhile (the peer's token was taken): a lock
+                // won after that is released at once, not left to expire.
+                if case .success(.status) = result {
+                    s.lockOwned = true
+                    releaseLock(s)
+                }
+                return
+            }
             switch result {
             case .failure(let f):
                 failed("lock", f)
@@ -181,10 +190,14 @@ final class SharedTokenStore: TokenStore {
     /// a free lock means its token is there).
     private func recheck(_ s: KeyState) {
         commands.send([Array("GET".utf8), Array(s.material.tokenKey.utf8)]) { [weak self] result in
-            guard let self, s.waiting else { return }
+            guard let self else { return }
+            guard s.waiting else {
+                releaseLock(s)
+                return
+            }
             if case .success(let v) = result, let sealed = v.bytes, let t = s.material.open(sealed), usable(s, t) {
                 counters.count("get", "hit")
-                fetchFailed(s.entry)  // releases the lock: nothing to fetch after all
+                releaseLock(s)  // nothing to fetch after all
                 finish(s, adopt: (t, sealed))
             } else {
                 finish(s, adopt: nil)
@@ -245,7 +258,10 @@ final class SharedTokenStore: TokenStore {
         """
 
     func fetchFailed(_ e: TokenEntry) {
-        let s = state(e)
+        releaseLock(state(e))
+    }
+
+    private func releaseLock(_ s: KeyState) {
         guard s.lockOwned else { return }
         s.lockOwned = false
         // Free the lock at once so that a peer may try (it would expire anyway), if still ours.
