@@ -2,7 +2,8 @@
 # m2m-proxy image: build with the Swift 6.3 toolchain, run on debian:bookworm-slim as a non-root
 # user. System packages come from scripts/install-deps.sh in both stages, the same script CI
 # uses: group `build` in the build stage, group `runtime` in the runtime stage (exactly libuv1,
-# libllhttp9.2, libssl3, ca-certificates; `scripts/install-deps.sh --list runtime` prints them).
+# libllhttp9.2, libssl3, libhiredis0.14, ca-certificates; `scripts/install-deps.sh --list runtime`
+# prints them).
 #
 #   docker build -t m2m-proxy .
 #   docker run --rm -p 127.0.0.1:8080:8080 \
@@ -31,7 +32,8 @@ COPY Sources Sources
 # Package.swift declares the test targets, so their directories must exist to load the package.
 COPY Tests Tests
 # --static-swift-stdlib: the runtime stage has no Swift toolchain. The binary then needs only
-# libc6, libstdc++6, libgcc-s1 (already in debian:bookworm-slim), libuv1 and libllhttp9.2.
+# libc6, libstdc++6, libgcc-s1 (already in debian:bookworm-slim), libuv1, libllhttp9.2, libssl3
+# and libhiredis0.14.
 RUN swift build -c release --static-swift-stdlib --product m2m-proxy \
  && install -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/m2m-proxy" /usr/local/bin/m2m-proxy
 

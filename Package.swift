@@ -18,10 +18,15 @@ let package = Package(
         // OpenSSL 3 (Debian's libssl-dev) for TLS to upstreams, token endpoints and the optional
         // TLS listener. Macros are called through the functions they expand to: no C shim.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // hiredis 0.14 (Debian's libhiredis-dev) for RESP encoding and decoding only: the token
+        // store's connections are the proxy's own libuv streams (and its TLS).
+        // No pkgConfig: hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM refuses with a warning
+        // on every build; the headers are found as <hiredis/hiredis.h> in /usr/include.
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .target(
             name: "M2MProxy",
             dependencies: [
-                "CLibUV", "CLLHTTP", "COpenSSL",
+                "CLibUV", "CLLHTTP", "COpenSSL", "CHiredis",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: [

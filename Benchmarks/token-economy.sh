@@ -20,8 +20,13 @@
 # For lifetimes ≥ 300 s the lead is 10% and issued ÷ floor ≈ 1.11; for short lifetimes the lead
 # is half the lifetime and the ratio to the floor is about 2 by design (refresh at half-life).
 # Exit status: 0 when no request failed and no expired token reached the upstream.
+#
+#   REPLICAS=4 bash Benchmarks/token-economy.sh       # the fleet: N replicas sharing a real
+#                                                     # redis-server ([token_store]); see
+#                                                     # Benchmarks/token-economy-fleet.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [[ ${REPLICAS:-1} -gt 1 ]]; then exec bash Benchmarks/token-economy-fleet.sh; fi
 
 : "${LIFETIME:=20}" "${LIFETIMES:=5}" "${CONNS:=8}" "${IDP:=double}" "${SKIP_INSTALL:=0}" "${SKIP_BUILD:=0}"
 RUN_SECONDS=$((LIFETIME * LIFETIMES + 2))

@@ -198,6 +198,32 @@ import Testing
         #expect(!entrypoint.contains("cat /run/secrets/logto_app_secret"), "\(entrypoint)")
     }
 
+    /// Two proxy replicas share one valkey (official image) through `[token_store]`: same
+    /// config, same image, each published on its own loopback port, the store's password a
+    /// compose secret both mount.
+    @Test func topLevelFileRunsTwoReplicasSharingValkey() throws {
+        let dir = try TempDir("compose")
+        let model = try Self.model("docker-compose.yml", in: dir)
+        let services = Self.services(model)
+        let valkey = try #require(services["valkey"], "docker-compose.yml has no valkey service")
+        let image = valkey["image"] as? String ?? ""
+        #expect(image.hasPrefix("valkey/valkey:") && image.split(separator: ":").last?.first?.isNumber == true,
+                "valkey image must be valkey/valkey with a pinned version tag, is \(image)")
+        #expect((valkey["healthcheck"] as? [String: Any])?["test"] != nil)
+        var hostPorts: [String] = []
+        for name in ["m2m-proxy", "m2m-proxy-2"] {
+            let proxy = try #require(services[name], "docker-compose.yml has no \(name) service")
+            let conf = (proxy["volumes"] as? [[String: Any]] ?? []).first { $0["target"] as? String == "/etc/m2m-proxy/proxy.conf" }
+            let source = try #require(conf?["source"] as? String, "\(name) mounts no proxy.conf")
+            let toml = try String(contentsOfFile: source, encoding: .utf8)
+            #expect(toml.contains("[token_store]") && toml.contains("redis://valkey:6379"), "\(source) does not use the valkey service")
+            #expect((proxy["secrets"] as? [[String: Any]] ?? []).contains { $0["source"] as? String == "valkey_password" })
+            #expect(((proxy["depends_on"] as? [String: Any])?["valkey"] as? [String: Any])?["condition"] as? String == "service_healthy")
+            hostPorts += (proxy["ports"] as? [[String: Any]] ?? []).compactMap { $0["published"] as? String }
+        }
+        #expect(Set(hostPorts) == ["8080", "8081"], "published ports: \(hostPorts)")
+    }
+
     // MARK: - Dockerfile
 
     /// Dockerfile instructions by stage name (`FROM … AS name`), continuation lines joined.
@@ -253,7 +279,7 @@ import Testing
         let o = try Self.run("/bin/bash", [Self.path("scripts/install-deps.sh"), "--list", "runtime"], in: dir)
         #expect(o.status == 0, "install-deps.sh --list runtime: \(o.stderr)")
         let packages = Set(o.stdout.split(separator: "\n").map { String($0.split(separator: "/").first ?? $0) })
-        #expect(packages == ["libuv1", "libllhttp9.2", "libssl3", "ca-certificates"], "runtime group: \(packages.sorted())")
+        #expect(packages == ["libuv1", "libllhttp9.2", "libssl3", "libhiredis0.14", "ca-certificates"], "runtime group: \(packages.sorted())")
     }
 
     /// The image's HEALTHCHECK script (bash /dev/tcp, no curl in the image): a 200 from

@@ -52,4 +52,23 @@ import Testing
             #expect(!output.contains(signature), "a token signature was logged")
         }
     }
+
+    /// The token store's password (inline or from a file) is never logged: not while the store
+    /// is unreachable (outage line), not by `check`. TokenStoreTests covers a store that refuses
+    /// it (WRONGPASS).
+    @Test func tokenStorePasswordNeverLogged() throws {
+        let password = "Store-PW-do-NOT-log-55e1"
+        let closed = try FreePort.pick()
+        let bed = try ProxyTestBed(label: "secrets-store") { c, up, tok in
+            c.credentials = [ProxyTestBed.credential(tok)]
+            c.routes = [.init(name: "main", upstream: up.url, credential: "idp", resource: "https://api.test")]
+            c.tokenStore = ["url": TestConfig.quote("redis://127.0.0.1:\(closed)/0"), "username": "\"proxy\"",
+                            "password": TestConfig.quote(password)]
+        }
+        #expect(try bed.get("/x").status == 200)
+        try Wait.until("the store outage in the log", timeout: 5) { bed.proxy.output.contains("token store") }
+        let check = try ProxyProcess.runToExit(["check", "--config", bed.proxy.configPath], in: bed.dir)
+        bed.proxy.process.stop()
+        #expect(!(bed.proxy.output + check.stdout + check.stderr).contains(password), "the token store password was logged")
+    }
 }

@@ -45,4 +45,12 @@ import Testing
     @Test func authNamesNoConnectionOrLoop() throws {
         try Self.check("Auth", names: ["ClientConnection", "Worker", "ProxyError", "UpstreamConnection", "ControlLoop"])
     }
+
+    /// The RESP client (Store/) serves the token store and names nothing of Auth, Proxy or Loop.
+    @Test func storeNamesNothingAboveIt() throws {
+        try Self.check("Store", names: [
+            "ClientConnection", "Worker", "ControlLoop", "TokenCache", "TokenEntry", "SharedTokenStore", "TokenStore",
+            "Router", "UpstreamConnection", "AdminHandler", "ProxyError",
+        ])
+    }
 }

@@ -85,6 +85,7 @@ final class AdminHandler {
             openConnections: parts.reduce(0) { $0 + $1.openConnections },
             activeRequests: parts.reduce(0) { $0 + $1.activeRequests })
         s.bufferPoolBytes = parts.reduce(0) { $0 + $1.bufferPoolBytes }
+        s.tokenStore = control.tokenCache.store.stats ?? TokenStoreStats()
         s.workerRequests = Array(repeating: 0, count: control.workerCount)
         for p in parts where p.worker < s.workerRequests.count { s.workerRequests[p.worker] = p.requests.total }
         for p in parts {

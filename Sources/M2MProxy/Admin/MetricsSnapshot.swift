@@ -50,6 +50,8 @@ struct MetricsSnapshot {
     var tlsHandshakes: [TLSHandshakeCount] = []
     /// Every route's endpoints, summed over the loops (`UpstreamsReport.merge`).
     var endpoints: [EndpointStats] = []
+    /// The token store's counters (all zero without `[token_store]`).
+    var tokenStore = TokenStoreStats()
 
     init() {}
 

@@ -8,6 +8,7 @@ enum PrometheusText {
         case requests, requestDuration, upstreamErrors, tokenRequests, tokenCacheWaits, tokenExpiry
         case tokenFetchDuration, openConnections, activeRequests, workerRequests, bufferPoolBytes, upstreamTLSHandshakes
         case endpointUp, endpointRequests, endpointEjections
+        case tokenStoreOperations, tokenStoreErrors
 
         var name: String {
             switch self {
@@ -26,13 +27,15 @@ enum PrometheusText {
             case .endpointUp: "m2m_upstream_endpoint_up"
             case .endpointRequests: "m2m_upstream_endpoint_requests_total"
             case .endpointEjections: "m2m_upstream_ejections_total"
+            case .tokenStoreOperations: "m2m_token_store_operations_total"
+            case .tokenStoreErrors: "m2m_token_store_errors_total"
             }
         }
 
         var type: String {
             switch self {
             case .requests, .upstreamErrors, .tokenRequests, .tokenCacheWaits, .workerRequests, .upstreamTLSHandshakes,
-                 .endpointRequests, .endpointEjections: "counter"
+                 .endpointRequests, .endpointEjections, .tokenStoreOperations, .tokenStoreErrors: "counter"
             case .requestDuration, .tokenFetchDuration: "histogram"
             case .tokenExpiry, .openConnections, .activeRequests, .bufferPoolBytes, .endpointUp: "gauge"
             }
@@ -55,6 +58,8 @@ enum PrometheusText {
             case .endpointUp: "1 while an upstream endpoint takes requests, 0 while it is ejected, by route and endpoint (ip:port)."
             case .endpointRequests: "Requests sent to an upstream endpoint (each failover attempt counts), by route and endpoint."
             case .endpointEjections: "Ejections of an upstream endpoint after max_fails consecutive connection failures, by route and endpoint."
+            case .tokenStoreOperations: "Token store ([token_store]) operations, by operation and outcome."
+            case .tokenStoreErrors: "Token store operations that failed or timed out (the replica then fetched on its own)."
             }
         }
     }
@@ -115,6 +120,14 @@ enum PrometheusText {
                         : family == .endpointRequests ? e.requests : e.ejections
                     out += "\(n){route=\"\(escapeLabel(e.route))\",endpoint=\"\(escapeLabel(e.endpoint))\"} \(value)\n"
                 }
+            case .tokenStoreOperations:
+                for key in s.tokenStore.operations.keys.sorted() {
+                    let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
+                    guard parts.count == 2 else { continue }
+                    out += "\(n){op=\"\(escapeLabel(parts[0]))\",outcome=\"\(escapeLabel(parts[1]))\"} \(s.tokenStore.operations[key]!)\n"
+                }
+            case .tokenStoreErrors:
+                out += "\(n) \(s.tokenStore.errors)\n"
             }
         }
         return out

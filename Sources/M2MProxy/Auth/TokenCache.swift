@@ -24,11 +24,12 @@ final class TokenCache {
     /// Tells worker `id` that a fetch for `slot` ended (nil: a token is there). Set by the
     /// control loop: a direct call for its own worker, a message for the others.
     var wake: (_ worker: Int, _ slot: Int, _ failure: TokenFailure?) -> Void = { _, _, _ in }
-    private var nextSeq: UInt64 = 1
+    var nextSeq: UInt64 = 1
 
     init(context: any TokenCacheContext, store: any TokenStore = InProcessTokenStore()) {
         self.context = context
         self.store = store
+        store.attach(self)
     }
 
     /// Every slot's board, indexed by slot (what workers read tokens from).
@@ -92,6 +93,7 @@ final class TokenCache {
     func rejected(slot: Int, seq: UInt64) {
         let e = entries[slot]
         guard let t = e.current, t.seq == seq else { return }
+        store.rejected(e, seq: seq)
         context.log.warning("upstream rejected the token for \(e.label) (401 invalid_token): fetching a new one")
         e.current = nil
         e.board.publish(nil)
@@ -125,8 +127,10 @@ final class TokenCache {
         }
     }
 
-    private func startFetch(_ e: TokenEntry) {
+    /// `viaStore`: ask the shared store first (a peer's token, or the fleet's fetch lock).
+    func startFetch(_ e: TokenEntry, viaStore: Bool = true) {
         e.timer?.cancel()
+        if viaStore, store.beforeFetch(e) { return }
         context.log.debug("token fetch started \(e.label)")
         let f = context.makeFetch(e, cache: self)
         e.fetch = f
@@ -170,13 +174,14 @@ final class TokenCache {
             e.lastError = nil
             e.nextAttemptAt = 0
             schedule(e, at: token.refreshAt, now: now)
-            store.publish(e.key, StoredToken(accessToken: response.accessToken, expiresAtUnix: Int(time(nil)) + lifetime))
+            store.fetched(e, StoredToken(accessToken: response.accessToken, lifetimeSeconds: lifetime, expiresAtMs: WallClock.nowMs() - Int64(now - startedAt) + Int64(lifetime) * 1000), seq: token.seq)
             context.log.info("token fetched \(e.label) lifetime=\(lifetime)s")
             checkClaims(e, response)
             let waiting = e.waitingWorkers
             e.waitingWorkers.removeAll()
             for w in waiting { wake(w, e.slot, nil) }
         case .failure(let failure):
+            store.fetchFailed(e)
             e.failures += 1
             e.lastError = failure.message
             e.board.setLastError(failure.message)
@@ -223,7 +228,7 @@ final class TokenCache {
     }
 
     /// Arms the entry's timer: at `at`, refresh if the key was used since its last fetch.
-    private func schedule(_ e: TokenEntry, at: UInt64, now: UInt64) {
+    func schedule(_ e: TokenEntry, at: UInt64, now: UInt64) {
         if e.timer == nil { e.timer = context.makeTimer() }
         e.timer!.schedule(afterMs: at > now ? at - now : 1) { [unowned self, unowned e] in
             self.scheduledCheck(e)
@@ -260,7 +265,8 @@ final class TokenCache {
                 remaining -= 1
                 if remaining == 0 { completion(firstError) }
             }
-            if e.fetch == nil { startFetch(e) }
+            // Forced: past the store's lookup (its token may be the one being replaced).
+            if e.fetch == nil { startFetch(e, viaStore: false) }
         }
         return true
     }
@@ -292,6 +298,7 @@ final class TokenCache {
     }
 
     func closeAll() {
+        store.close()
         for e in entries { e.fetch?.cancel() }
     }
 }

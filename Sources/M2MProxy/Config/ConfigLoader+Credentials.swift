@@ -68,16 +68,16 @@ extension ConfigLoader {
             authMethod: authMethod, prefetch: prefetch, tlsCAFile: tls.settings.caFile, tls: tls.settings)
     }
 
-    /// `KEY` or `KEY_file`, exactly one of them, non-empty.
+    /// `KEY` or `KEY_file`, exactly one of them (or neither when not `required`), non-empty.
     ///
     /// The value may be a secret: messages only say what is wrong, never what was read.
-    private static func inlineOrFile(_ reader: TableReader, key: String) -> String? {
+    static func inlineOrFile(_ reader: TableReader, key: String, required: Bool = true) -> String? {
         let fileKey = key + "_file"
         let hasInline = reader.contains(key)
         let hasFile = reader.contains(fileKey)
         switch (hasInline, hasFile) {
         case (false, false):
-            reader.diagnostics.error(reader.path(key), "is required (or \(fileKey))")
+            if required { reader.diagnostics.error(reader.path(key), "is required (or \(fileKey))") }
             return nil
         case (true, true):
             reader.diagnostics.error(reader.keyPath, "set only one of \(key) and \(fileKey)")

@@ -64,11 +64,12 @@ public enum ConfigLoader {
         let limits = decodeLimits(reader.section("limits"))
         let credentials = decodeCredentials(reader.section("credential"))
         let routes = decodeRoutes(reader, credentials: credentials)
+        let tokenStore = decodeTokenStore(reader.section("token_store"))
         reader.reportUnknownKeys()
 
         let resolvedCredentials = credentials.configs.compactMap { $0 }
         let resolvedRoutes = routes.compactMap { $0 }
-        guard !diagnostics.hasErrors, let server, let limits,
+        guard !diagnostics.hasErrors, let server, let limits, !tokenStore.failed,
               resolvedCredentials.count == credentials.configs.count, resolvedRoutes.count == routes.count
         else {
             if !diagnostics.hasErrors {
@@ -89,7 +90,7 @@ public enum ConfigLoader {
                     "injects a token and is reachable on \(exposed) with no allow_cidrs: anyone who can connect acts with the M2M app's rights")
             }
         }
-        let config = ProxyConfig(server: server, limits: limits, credentials: resolvedCredentials, routes: resolvedRoutes)
+        let config = ProxyConfig(server: server, limits: limits, credentials: resolvedCredentials, routes: resolvedRoutes, tokenStore: tokenStore.config)
         return ConfigLoadResult(config: config, errors: [], warnings: diagnostics.warnings)
     }
 

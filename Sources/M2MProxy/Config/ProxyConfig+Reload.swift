@@ -1,8 +1,8 @@
 extension ProxyConfig {
     /// SIGHUP (DESIGN.md §2): the configuration a reload puts into effect, and notes on what it
     /// could not change. Every key takes the reloaded value except the restart-only ones listed
-    /// below, each once: listen addresses, workers, the TLS listener, and max_header_bytes (the
-    /// head buffers in use have its size). A new key is reloadable without touching this file.
+    /// below, each once: listen addresses, workers, the TLS listener, [token_store], and
+    /// max_header_bytes (the head buffers in use have its size). A new key is reloadable without touching this file.
     func applyingReload(_ new: ProxyConfig) -> (config: ProxyConfig, notes: [String]) {
         var effective = new
         var notes: [String] = []
@@ -21,6 +21,8 @@ extension ProxyConfig {
             notes.append("server.tls_listen/tls_cert_file/tls_key_file changed: takes effect at the next restart")
         }
         keep(\.limits.maxHeaderBytes, "limits.max_header_bytes")
+        // The store and its connections are made once, at start (`SharedTokenStore.make`).
+        keep(\.tokenStore, "token_store")
         return (effective, notes)
     }
 }

@@ -12,8 +12,14 @@ public struct ProxyConfig: Sendable {
     public let credentials: [CredentialConfig]
     /// In file order: the router takes the first match.
     public let routes: [RouteConfig]
+    /// `[token_store]`; nil: tokens are shared within this process only.
+    public internal(set) var tokenStore: TokenStoreConfig?
 
-    public init(server: ServerConfig, limits: LimitsConfig, credentials: [CredentialConfig], routes: [RouteConfig]) {
+    public init(
+        server: ServerConfig, limits: LimitsConfig, credentials: [CredentialConfig], routes: [RouteConfig],
+        tokenStore: TokenStoreConfig? = nil
+    ) {
+        self.tokenStore = tokenStore
         self.server = server
         self.limits = limits
         self.credentials = credentials

@@ -69,7 +69,7 @@ final class ControlLoop {
         inboxSignal = AsyncSignal(loop: loop)
         inbox = Mailbox(doorbell: inboxSignal.doorbell)
         worker = Worker(loop: loop, id: 0, config: config, log: log, control: inbox, board: [], tokenSlots: config.routes.map { _ in nil })
-        tokenCache = TokenCache(context: LoopTokenCacheContext(io: worker.io, log: log))
+        tokenCache = TokenCache(context: LoopTokenCacheContext(io: worker.io, log: log), store: SharedTokenStore.make(config, io: worker.io, log: log))
         tokenSlots = tokenCache.assignSlots(config)
         worker.installTokenSlots(tokenSlots, board: tokenCache.board)
         // The inbox must not keep the main loop alive on its own: uv_stop ends it.

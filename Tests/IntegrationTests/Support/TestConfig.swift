@@ -42,6 +42,9 @@ struct TestConfig {
     var limits: [String: Int] = [:]
     var credentials: [Credential] = []
     var routes: [Route] = []
+    /// `[token_store]` keys as raw TOML values (e.g. `"url": "\"redis://127.0.0.1:6379/0\""`);
+    /// empty leaves the section out.
+    var tokenStore: [String: String] = [:]
 
     init(listenPort: UInt16?) {
         listen = listenPort.map { "127.0.0.1:\($0)" }
@@ -54,6 +57,10 @@ struct TestConfig {
         if !limits.isEmpty {
             out.append("\n[limits]")
             for (k, v) in limits.sorted(by: { $0.key < $1.key }) { out.append("\(k) = \(v)") }
+        }
+        if !tokenStore.isEmpty {
+            out.append("\n[token_store]")
+            for (k, v) in tokenStore.sorted(by: { $0.key < $1.key }) { out.append("\(k) = \(v)") }
         }
         for c in credentials {
             out.append("\n[credential.\(c.name)]")
