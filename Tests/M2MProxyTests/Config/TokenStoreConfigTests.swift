@@ -44,7 +44,7 @@ extension ConfigTests {
             #expect(Self.errors("url = \"redis://h\"\ntimeout_ms = 0\n") == ["token_store.timeout_ms: must be between 1 and 60000"])
             #expect(Self.errors("url = \"redis://h\"\ntls_ca_file = \"/x.pem\"\n").isEmpty)
             #expect(Self.errors("url = \"rediss://h\"\ntls_ca_file = \"/nonexistent.pem\"\n").first?.hasPrefix("token_store.tls_ca_file: cannot read") == true)
-            #expect(Self.errors("url = \"redis://h\"\npasword = \"x\"\n") == ["token_store.pasword: unknown key"])
+            #expect(Self.errors("url = \"redis://h\"\npasword = \"x\"\n") == ["token_store.pasword: unknown key; did you mean \"password\"?"])
             let dir = try ConfigTestSupport.makeTemporaryDirectory()
             defer { try? FileManager.default.removeItem(at: dir) }
             let file = dir.appendingPathComponent("pw")
