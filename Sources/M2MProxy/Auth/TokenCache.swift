@@ -13,7 +13,7 @@ import Synchronization
 ///
 /// It lives on the control loop (which is also worker 0's loop) and reaches that loop only
 /// through its `TokenCacheContext` (clock, timers, fetches, log), so unit tests run it on a
-/// manual clock. Worker loops reach it only through messages (`TokenClient`): single
+/// manual clock. The worker loops reach it only through messages (`TokenClient`): single
 /// flight across threads is single flight on one loop. Tokens are published to every worker
 /// through each slot's `TokenBoardSlot`.
 final class TokenCache {

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+/// STYLE.md §1's one-way layers, held by a test while the layers share one SwiftPM target:
+/// code (comments aside) in a lower folder names no type of the layers above it.
+@Suite struct LayeringTests {
+    private static let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Sources/M2MProxy")
+
+    /// Every identifier-like word of the folder's Swift files, comments removed, by file.
+    private static func words(in folder: String) throws -> [(file: String, words: Set<String>)] {
+        let dir = sources.appendingPathComponent(folder)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".swift") }
+        #expect(!files.isEmpty, "no Swift files in \(dir.path)")
+        return try files.sorted().map { name in
+            let text = try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
+            let code = text.split(separator: "\n").map { line -> Substring in
+                guard let r = line.range(of: "//") else { return line }
+                return line[..<r.lowerBound]
+            }.joined(separator: "\n")
+            let words = code.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") }).map(String.init)
+            return (name, Set(words))
+        }
+    }
+
+    private static func check(_ folder: String, names forbidden: [String]) throws {
+        for (file, words) in try words(in: folder) {
+            for name in forbidden where words.contains(name) {
+                Issue.record("\(folder)/\(file) names \(name), a type of a layer above \(folder)")
+            }
+        }
+    }
+
+    @Test func cBridgeNamesNothingAboveIt() throws {
+        try Self.check("CBridge", names: [
+            "ClientConnection", "Worker", "TokenCache", "TokenClient", "TokenView", "ProxyConfig", "ConfigLoader",
+            "Router", "CompiledRoute", "UpstreamConnection", "UpstreamPool", "AdminHandler", "ProxyError",
+        ])
+    }
+
+    @Test func authNamesNoConnectionOrLoop() throws {
+        try Self.check("Auth", names: ["ClientConnection", "Worker", "ProxyError", "UpstreamConnection", "ControlLoop"])
+    }
+}
