@@ -18,10 +18,12 @@ let package = Package(
         // OpenSSL 3 (Debian's libssl-dev) for TLS to upstreams, token endpoints and the optional
         // TLS listener. Macros are called through the functions they expand to: no C shim.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // nghttp2 (Debian's libnghttp2-dev 1.52) for HTTP/2 on the client side (DESIGN.md §7).
+        .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
         .target(
             name: "M2MProxy",
             dependencies: [
-                "CLibUV", "CLLHTTP", "COpenSSL",
+                "CLibUV", "CLLHTTP", "COpenSSL", "CNGHTTP2",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: [

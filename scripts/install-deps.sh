@@ -5,13 +5,14 @@
 #   scripts/install-deps.sh [GROUP ...]
 #   scripts/install-deps.sh --list [GROUP ...]   print the packages the groups install, one a
 #                                                line (trixie ones as NAME/trixie); no root needed
-#     build    libuv1-dev, libllhttp-dev (from Debian trixie, pinned low), libssl-dev, pkg-config
-#     runtime  exactly libuv1, libllhttp9.2, libssl3, ca-certificates: what the Docker runtime
+#     build    libuv1-dev, libllhttp-dev (from Debian trixie, pinned low), libssl-dev,
+#              libnghttp2-dev (HTTP/2), pkg-config
+#     runtime  exactly libuv1, libllhttp9.2, libssl3, libnghttp2-14, ca-certificates: what the Docker runtime
 #              stage adds to debian:bookworm-slim. The binary (built with --static-swift-stdlib)
 #              also needs libc6, libstdc++6 and libgcc-s1, which the slim image already has
 #              (apt depends on them); libssl3 + ca-certificates for TLS (system trust store).
-#     test     build + python3, curl, openssl, and the real OAuth2 server (glewlwyd)
-#     bench    build + python3, curl, nginx-light, haproxy, wrk, valgrind, strace, binutils (objcopy)
+#     test     build + nghttp2-client, python3, curl, openssl, and the real OAuth2 server (glewlwyd)
+#     bench    build + nghttp2-client (h2load), python3, curl, nginx-light, haproxy, wrk, valgrind, strace, binutils (objcopy)
 #     compose  docker-compose 2.x (from trixie, pinned low) to validate docker-compose.yml
 #              with `docker-compose config`; no Docker engine is installed
 #   default: build test
@@ -34,11 +35,11 @@ need_trixie=0
 need_llhttp=0
 for g in "${groups[@]}"; do
   case "$g" in
-    build)   want+=(libuv1-dev libssl-dev pkg-config); need_trixie=1; need_llhttp=1 ;;
-    runtime) want+=(libuv1 libssl3 ca-certificates); need_trixie=1; need_llhttp=1 ;;
-    test)    want+=(libuv1-dev libssl-dev pkg-config python3 curl openssl ca-certificates
+    build)   want+=(libuv1-dev libssl-dev libnghttp2-dev pkg-config); need_trixie=1; need_llhttp=1 ;;
+    runtime) want+=(libuv1 libssl3 libnghttp2-14 ca-certificates); need_trixie=1; need_llhttp=1 ;;
+    test)    want+=(libuv1-dev libssl-dev libnghttp2-dev nghttp2-client pkg-config python3 curl openssl ca-certificates
                     glewlwyd dbconfig-sqlite3 sqlite3 jq util-linux iproute2 procps); need_trixie=1; need_llhttp=1 ;;
-    bench)   want+=(libuv1-dev libssl-dev pkg-config python3 curl openssl nginx-light haproxy wrk valgrind strace binutils
+    bench)   want+=(libuv1-dev libssl-dev libnghttp2-dev nghttp2-client pkg-config python3 curl openssl nginx-light haproxy wrk valgrind strace binutils
                     util-linux iproute2 procps); need_trixie=1; need_llhttp=1 ;;
     compose) trixie_want+=(docker-compose); need_trixie=1 ;;
     *) echo "install-deps: unknown group '$g' (build|runtime|test|bench|compose)" >&2; exit 64 ;;
