@@ -74,6 +74,6 @@ extension ClientConnection {
             method: hasHead ? parser.method : .empty, target: hasHead ? (target.isEmpty ? parser.url : target) : .empty,
             status: status, bytesIn: received, bytesOut: bytesWritten &- reqLog.bytesWrittenAtStart,
             durationNs: duration, upstreamNs: upstreamNs, tokenWaitNs: tokenWaitNs, error: error,
-            upstreamError: reqLog.upstreamError, endpoint: reqLog.endpoint?.logLiteral.buffer))
+            upstreamError: reqLog.upstreamError, endpoint: reqLog.endpointChosen ? reqLog.endpoint?.logLiteral.buffer : nil))
     }
 }

@@ -28,10 +28,12 @@ extension ClientConnection: UpstreamWaiter {
 
     /// Picks the endpoint of the next attempt and remembers it for the access log.
     func selectEndpoint(_ slot: Int, avoid: UpstreamPool?) -> UpstreamPool {
-        let now = worker.now
-        let pool = worker.upstreamCluster(slot)._withUnsafeGuaranteedRef { $0.pick(now: now, avoid: avoid) }
+        let pool = worker.upstreamCluster(slot)._withUnsafeGuaranteedRef { $0.pick(avoid: avoid) }
         pool.requests &+= 1
-        reqLog.endpoint = pool
+        // Kept across requests: the same endpoint again (keep-alive to one upstream) costs no
+        // retain/release.
+        if reqLog.endpoint !== pool { reqLog.endpoint = pool }
+        reqLog.endpointChosen = true
         return pool
     }
 

@@ -24,8 +24,10 @@ final class RequestLog {
     var http2 = false
     var upstreamError: UpstreamErrorKind?
     /// The endpoint of the request's latest upstream attempt: the one that answered, when one
-    /// did (the access log's `upstream`); nil before the upstream phase.
+    /// did (the access log's `upstream`). Valid while `endpointChosen`; otherwise an earlier
+    /// request's, kept so that the next request to it assigns nothing.
     var endpoint: UpstreamPool?
+    var endpointChosen = false
     /// When the upstream phase began (connection taken or opened), and when its response head
     /// arrived; 0 = not reached.
     var upstreamStartNs: UInt64 = 0
@@ -61,7 +63,7 @@ final class RequestLog {
         errorCode = nil
         aborted = false
         upstreamError = nil
-        endpoint = nil
+        endpointChosen = false
         upstreamStartNs = 0
         upstreamHeadNs = 0
         tokenWaitStartNs = 0

@@ -49,9 +49,11 @@ final class UpstreamCluster {
     /// The endpoint of the next request. `avoid`: the one a failed attempt used; another is
     /// taken when there is one.
     @inline(__always)
-    func pick(now: UInt64, avoid: UpstreamPool? = nil) -> UpstreamPool {
+    func pick(avoid: UpstreamPool? = nil) -> UpstreamPool {
+        // One endpoint (most routes): no clock read, no picker.
+        if endpoints.count == 1 { return endpoints[0] }
         let eps = endpoints
-        if eps.count == 1 { return eps[0] }
+        let now = worker.now
         var avoidIndex: Int?
         if let avoid {
             for i in 0..<eps.count where eps[i] === avoid { avoidIndex = i }
