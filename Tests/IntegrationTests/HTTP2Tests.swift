@@ -31,6 +31,9 @@ import Testing
         #expect(req.header("X-Forwarded-For") == "127.0.0.1")
         // HTTP/1.1 on the same port.
         #expect(try bed.get("/after").status == 200)
+        let lines = try bed.proxy.waitForAccessLog(count: 2)
+        #expect(lines.map { $0["protocol"] as? String } == ["HTTP/2", "HTTP/1.1"])
+        #expect(lines.map { $0["path"] as? String } == ["/bytes", "/after"])
     }
 
     @Test func uploadsAndManyStreamsOnOneConnection() throws {
