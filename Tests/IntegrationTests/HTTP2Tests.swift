@@ -50,6 +50,30 @@ import Testing
         #expect(p.stdout == String(repeating: "200|", count: 8), "\(p.stdout)")
     }
 
+    /// The proxy's own errors to a gRPC client are gRPC statuses in a trailers-only response
+    /// (DESIGN.md §7), with the JSON error's message as grpc-message.
+    @Test func proxyErrorsToGRPCClientsAreGRPCStatuses() throws {
+        let bed = try ProxyTestBed(tokenMode: TokenMode(status: 500), label: "h2grpc") { c, up, tok in
+            c.credentials = [ProxyTestBed.credential(tok)]
+            c.routes = [.init(pathPrefix: "/svc.Service", upstream: up.url, credential: "idp", resource: "https://api.test", scopes: ["read"])]
+        }
+        func call(_ path: String) throws -> String {
+            let p = try curl(bed, ["-i", "-H", "content-type: application/grpc", "-H", "te: trailers",
+                                   "--data-binary", "", "http://127.0.0.1:\(bed.proxy.port)\(path)"])
+            return p.stdout.lowercased()
+        }
+        let noRoute = try call("/other.Service/Method")
+        #expect(noRoute.contains("http/2 200"), "\(noRoute)")
+        #expect(noRoute.contains("content-type: application/grpc"), "\(noRoute)")
+        #expect(noRoute.contains("grpc-status: 12\r\n"), "\(noRoute)")
+        #expect(noRoute.contains("grpc-message: no route"), "\(noRoute)")
+        let noToken = try call("/svc.Service/Method")
+        #expect(noToken.contains("grpc-status: 14\r\n"), "\(noToken)")
+        // Not gRPC: the JSON error as for HTTP/1.1.
+        let plain = try curl(bed, ["-w", "%{http_code}", "-o", "/dev/null", "http://127.0.0.1:\(bed.proxy.port)/other"])
+        #expect(plain.stdout == "404")
+    }
+
     @Test func prefaceNotFollowedBySettingsIsAProtocolError() throws {
         let bed = try ProxyTestBed(label: "h2bad")
         let c = try bed.connect()

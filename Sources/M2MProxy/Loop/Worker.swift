@@ -246,18 +246,18 @@ final class Worker: ListenerOwner {
     }
 
     /// The inner end of an HTTP/2 stream's pair (`H2StreamBridge`): an ordinary client
-    /// connection that speaks for `parent`'s peer. False when it could not be opened.
-    func connectionForStream(fd: Int32, of parent: ClientConnection) -> Bool {
+    /// connection that speaks for `parent`'s peer. nil when it could not be opened.
+    func connectionForStream(fd: Int32, of parent: ClientConnection) -> ClientConnection? {
         let c = ClientConnection(worker: self)
         openConnections += 1
         guard c.adopt(fd: fd) else {
             c.close()
-            return false
+            return nil
         }
         clients.append(c)
         c.clientIndex = clients.count - 1
         c.start(streamOf: parent)
-        return true
+        return c
     }
 
     func connectionClosed(_ c: ClientConnection) {

@@ -28,6 +28,13 @@ final class H2StreamBridge: UVStream {
     private var bodyEOF = false
     private(set) var responseSubmitted = false
     private var abandoned = false
+    /// The request is gRPC's: the proxy's own errors become gRPC statuses.
+    private var isGRPC = false
+    /// The inner connection, to tell the proxy's own error answers from the upstream's. Strong:
+    /// it may have closed (and left the worker's list) before its answer is read here.
+    private var inner: ClientConnection?
+    /// The proxy's error code while its JSON body is gathered for `grpc-message`.
+    private var grpcError: String?
 
     /// Response bytes held for the client before the pair is no longer read.
     static let bodyHighWater = 64 * 1024
@@ -54,6 +61,7 @@ final class H2StreamBridge: UVStream {
             return true
         }
         if H2Names.equal(name, H2Names.contentLength) { hasContentLength = true }
+        if H2Names.equal(name, H2Names.contentType) && GRPCStatus.isGRPC(contentType: value) { isGRPC = true }
         fields.append(contentsOf: name)
         fields.append(contentsOf: H2Names.colonSpace)
         fields.append(contentsOf: value)
@@ -69,10 +77,11 @@ final class H2StreamBridge: UVStream {
             _ = adopt(fd: a)
             return false
         }
-        guard worker.connectionForStream(fd: a, of: parent) else {
+        guard let c = worker.connectionForStream(fd: a, of: parent) else {
             close()
             return false
         }
+        inner = c
         isHEAD = method == H2Names.head
         parser.skipBody = isHEAD
         chunked = !endStream && !hasContentLength
@@ -150,6 +159,7 @@ final class H2StreamBridge: UVStream {
                 off += n
                 parser.resume()
                 if headDone { bodyEOF = true }
+                if bodyEOF, let e = grpcError { submitGRPCError(e) }
             case .error:
                 fail()
                 return
@@ -166,6 +176,11 @@ final class H2StreamBridge: UVStream {
 
     private func submitHead() {
         guard let connection else { return }
+        if isGRPC, let e = inner?.reqLog.errorCode {
+            // Answered after its (small) JSON body: its message becomes grpc-message.
+            grpcError = e
+            return
+        }
         let s = connection.session
         s.beginFields()
         var status = Array(String(parser.statusCode).utf8)
@@ -181,6 +196,29 @@ final class H2StreamBridge: UVStream {
         if noBody { bodyEOF = true }
         connection.submitResponse(self, noBody: noBody)
         status = []
+    }
+
+    /// A trailers-only gRPC response (HEADERS with END_STREAM): `:status 200`, the status code
+    /// and the JSON error's message.
+    private func submitGRPCError(_ error: String) {
+        grpcError = nil
+        guard let connection else { return }
+        var message = error
+        if let json = try? JSONParser.parse(body), let m = json["message"]?.stringValue { message = m }
+        body.removeAll()
+        let s = connection.session
+        s.beginFields()
+        let fields: [([UInt8], [UInt8])] = [
+            (H2Names.status, Array("200".utf8)),
+            (H2Names.contentType, Array("application/grpc".utf8)),
+            (H2Names.grpcStatus, Array(String(GRPCStatus.code(forProxyError: error)).utf8)),
+            (H2Names.grpcMessage, GRPCStatus.percentEncoded(message)),
+        ]
+        for (n, v) in fields {
+            n.withUnsafeBytes { nb in v.withUnsafeBytes { _ = s.addField(name: nb, value: $0) } }
+        }
+        responseSubmitted = true
+        connection.submitResponse(self, noBody: true)
     }
 
     func readResponse(into out: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? {
@@ -223,6 +261,7 @@ final class H2StreamBridge: UVStream {
     func abandon() {
         abandoned = true
         connection = nil
+        inner = nil
         close()
     }
 }
