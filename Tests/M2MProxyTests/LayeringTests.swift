@@ -38,6 +38,10 @@ import Testing
         ])
     }
 
+    @Test func upstreamNamesNoProxyType() throws {
+        try Self.check("Upstream", names: ["ClientConnection", "ProxyError", "RouteTable", "CompiledRoute", "Router"])
+    }
+
     @Test func authNamesNoConnectionOrLoop() throws {
         try Self.check("Auth", names: ["ClientConnection", "Worker", "ProxyError", "UpstreamConnection", "ControlLoop"])
     }

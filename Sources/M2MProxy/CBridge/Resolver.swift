@@ -51,6 +51,33 @@ final class Resolver {
         }
     }
 
+    /// Every address of `host` now, blocking the calling thread (libuv's synchronous mode: no
+    /// callback). Only before a loop serves (the first answer at start); [] when it fails.
+    func resolveAllNow(host: String) -> [String] {
+        var req = uv_getaddrinfo_t()
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        guard uv_getaddrinfo(loop, &req, nil, host, nil, &hints) == 0, let list = req.addrinfo else { return [] }
+        defer { uv_freeaddrinfo(list) }
+        return Self.ips(list)
+    }
+
+    /// The distinct IPv4 and IPv6 addresses of an addrinfo list, as text, in its order.
+    private static func ips(_ first: UnsafeMutablePointer<addrinfo>) -> [String] {
+        var ips: [String] = []
+        var p: UnsafeMutablePointer<addrinfo>? = first
+        while let ai = p {
+            let family = ai.pointee.ai_family
+            if family == AF_INET || family == AF_INET6, let sa = ai.pointee.ai_addr {
+                let ip = SocketAddress(sockaddr: sa, port: 0).ipString
+                if !ips.contains(ip) { ips.append(ip) }
+            }
+            p = ai.pointee.ai_next
+        }
+        return ips
+    }
+
     fileprivate func finish(_ ctx: ResolveContext, status: Int32, result: UnsafeMutablePointer<addrinfo>?) {
         defer { if let result { uv_freeaddrinfo(result) } }
         guard status == 0, let first = result else {
@@ -58,16 +85,7 @@ final class Resolver {
             return
         }
         if let all = ctx.all {
-            var ips: [String] = []
-            var p: UnsafeMutablePointer<addrinfo>? = first
-            while let ai = p {
-                let family = ai.pointee.ai_family
-                if family == AF_INET || family == AF_INET6, let sa = ai.pointee.ai_addr {
-                    let ip = SocketAddress(sockaddr: sa, port: 0).ipString
-                    if !ips.contains(ip) { ips.append(ip) }
-                }
-                p = ai.pointee.ai_next
-            }
+            let ips = Self.ips(first)
             all(ips.isEmpty ? .failure(UVError(Int32(UV_EAI_NONAME.rawValue))) : .success(ips))
             return
         }

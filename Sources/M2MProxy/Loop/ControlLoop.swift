@@ -87,7 +87,12 @@ final class ControlLoop {
             worker.setEndpointAddresses(host: host, ips: ips)
             for r in remotes where !r.stopped { r.mailbox.post(.endpoints(host: host, ips: ips)) }
         }
+        startAddresses = dns.resolveNow(config)
+        for (host, ips) in startAddresses { worker.setEndpointAddresses(host: host, ips: ips) }
     }
+
+    /// The upstream names' addresses resolved before serving (`DNSRefresher.resolveNow`).
+    private var startAddresses: [String: [String]] = [:]
 
     private func remote(_ id: Int) -> RemoteWorker? {
         id >= 1 && id <= remotes.count ? remotes[id - 1] : nil
@@ -107,6 +112,7 @@ final class ControlLoop {
             let signal = AsyncSignal(loop: l)
             let mailbox = Mailbox<WorkerMessage>(doorbell: signal.doorbell)
             let w = Worker(loop: l, id: id, config: config, log: log, control: inbox, board: tokenCache.board, tokenSlots: slots)
+            for (host, ips) in startAddresses { w.setEndpointAddresses(host: host, ips: ips) }
             try w.listen()
             let inbox = self.inbox
             signal.action = { [unowned w] in

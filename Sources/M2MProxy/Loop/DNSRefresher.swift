@@ -23,15 +23,31 @@ final class DNSRefresher {
         self.publish = publish
     }
 
-    /// The names of `config`'s upstreams (IP literals need no lookup); resolves them now and
-    /// then every `limits.dns_refresh_ms`.
-    func configure(_ config: ProxyConfig) {
+    /// The first answers, before any loop serves (blocking; a name that does not resolve yet is
+    /// left to the refreshes): endpoints then exist from the first request on, instead of each
+    /// name starting with one provisional endpoint whose connections the first answer replaces.
+    func resolveNow(_ config: ProxyConfig) -> [String: [String]] {
+        for host in Self.names(config) {
+            let ips = resolver.resolveAllNow(host: host).sorted()
+            if !ips.isEmpty { last[host] = ips }
+        }
+        return last
+    }
+
+    private static func names(_ config: ProxyConfig) -> [String] {
         var names: [String] = []
         for r in config.routes {
             for u in r.upstreams where SocketAddress(ip: u.host, port: u.port) == nil && !names.contains(u.host) {
                 names.append(u.host)
             }
         }
+        return names
+    }
+
+    /// The names of `config`'s upstreams (IP literals need no lookup); resolves them now and
+    /// then every `limits.dns_refresh_ms`.
+    func configure(_ config: ProxyConfig) {
+        let names = Self.names(config)
         hosts = names
         if names.isEmpty {
             timer?.stop()

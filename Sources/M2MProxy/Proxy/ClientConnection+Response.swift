@@ -4,7 +4,10 @@ internal import CLibUV
 /// rewritten (`+ResponseHeadRewrite.swift`) and written; the body is streamed as it arrives,
 /// with backpressure from the client's write queue.
 extension ClientConnection {
-    func upstreamData(_ u: UpstreamConnection, _ data: UnsafeRawBufferPointer) {
+    /// Inlined into the `upstreamData` override (once per read): as a call of its own it cost
+    /// ~8 instructions per request (callgrind).
+    @inline(__always)
+    func onUpstreamData(_ u: UpstreamConnection, _ data: UnsafeRawBufferPointer) {
         guard isUpstream(u) else { return }
         if state == .tunnel {
             tunnelFromUpstream(u, data.baseAddress!, data.count)
@@ -174,7 +177,7 @@ extension ClientConnection {
         finishExchange()
     }
 
-    func upstreamEnded(_ u: UpstreamConnection, _ error: UVError) {
+    func onUpstreamEnded(_ u: UpstreamConnection, _ error: UVError) {
         guard isUpstream(u) else { return }
         if state == .tunnel {
             upstream = nil
@@ -195,7 +198,7 @@ extension ClientConnection {
         upstreamLost(u, error)
     }
 
-    func upstreamTimedOut(_ u: UpstreamConnection) {
+    func onUpstreamTimedOut(_ u: UpstreamConnection) {
         guard isUpstream(u) else { return }
         noteUpstreamError(.responseTimeout)
         if responseHeadSent {

@@ -74,12 +74,12 @@ extension ClientConnection: UpstreamWaiter {
 
     // MARK: upstream connection callbacks (before the response)
 
-    func upstreamReady(_ c: UpstreamConnection) {
+    func onUpstreamReady(_ c: UpstreamConnection) {
         guard isUpstream(c), state == .connectingUpstream else { return }
         sendRequest()
     }
 
-    func upstreamFailed(_ c: UpstreamConnection, _ message: String) {
+    func onUpstreamFailed(_ c: UpstreamConnection, _ message: String) {
         guard isUpstream(c) else { return }
         upstream = nil
         if failOver(from: c) { return }
@@ -87,12 +87,14 @@ extension ClientConnection: UpstreamWaiter {
         respond(ProxyError(upstream: c.failureKind, message: message))
     }
 
-    func upstreamWriteFailed(_ c: UpstreamConnection, _ error: UVError) {
+    func onUpstreamWriteFailed(_ c: UpstreamConnection, _ error: UVError) {
         guard isUpstream(c) else { return }
         upstreamLost(c, error)
     }
 
-    func upstreamWriteDrained(_ c: UpstreamConnection) {
+    /// Inlined into the `upstreamWriteDrained` override (once per upstream write).
+    @inline(__always)
+    func onUpstreamWriteDrained(_ c: UpstreamConnection) {
         guard isUpstream(c), clientPausedForUpstream, c.writeQueueSize <= Worker.lowWater else { return }
         clientPausedForUpstream = false
         startReading()

@@ -11,7 +11,7 @@
 /// `+TokenAcquisition`, `+UpstreamSelection`, `+UpstreamRequestHead` (with `+RequestBody`),
 /// `+Response` and `+ResponseHeadRewrite`, `+RetryDecision`, `+Logging`; `+Errors` answers
 /// failures, `+Exchange` ends a request and starts the next, `+Tunnel` serves upgrades.
-final class ClientConnection: UVStream {
+final class ClientConnection: UpstreamClient {
     enum State {
         /// Keep-alive, between requests (idle timeout).
         case idle
@@ -345,6 +345,17 @@ final class ClientConnection: UVStream {
         endRequest()
         worker.connectionClosed(self)
     }
+
+    // MARK: events from the exchange's upstream connection (`UpstreamClient`), handled by the
+    // phases (`+UpstreamSelection`, `+Response`). Overrides cannot live in extensions.
+
+    override func upstreamReady(_ c: UpstreamConnection) { onUpstreamReady(c) }
+    override func upstreamFailed(_ c: UpstreamConnection, _ message: String) { onUpstreamFailed(c, message) }
+    override func upstreamTimedOut(_ c: UpstreamConnection) { onUpstreamTimedOut(c) }
+    override func upstreamData(_ c: UpstreamConnection, _ data: UnsafeRawBufferPointer) { onUpstreamData(c, data) }
+    override func upstreamEnded(_ c: UpstreamConnection, _ error: UVError) { onUpstreamEnded(c, error) }
+    override func upstreamWriteFailed(_ c: UpstreamConnection, _ error: UVError) { onUpstreamWriteFailed(c, error) }
+    override func upstreamWriteDrained(_ c: UpstreamConnection) { onUpstreamWriteDrained(c) }
 
     /// Answers 503 `overloaded` and closes (the worker is at max_connections).
     func refuseOverloaded() {

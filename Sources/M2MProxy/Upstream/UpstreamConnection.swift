@@ -1,5 +1,5 @@
 /// One keep-alive TCP connection to an upstream. While a request is bound to it, response bytes
-/// go straight to that request's client connection (`ClientConnection+Response.swift`); while
+/// go straight to that request's `UpstreamClient` (Proxy's client connection); while
 /// idle in its pool it only watches for the upstream closing it.
 final class UpstreamConnection: UVStream {
     enum State {
@@ -16,8 +16,8 @@ final class UpstreamConnection: UVStream {
     private(set) var state: State = .resolving
     /// The client whose request is on this connection (owned while active); response bytes
     /// reach it borrowed, without a retain/release pair per read.
-    private var clientOwner = OwnedRef<ClientConnection>()
-    var client: ClientConnection? {
+    private var clientOwner = OwnedRef<UpstreamClient>()
+    var client: UpstreamClient? {
         get { clientOwner.object }
         set { clientOwner.object = newValue }
     }
@@ -55,7 +55,7 @@ final class UpstreamConnection: UVStream {
     var isReusableUnused: Bool { state == .active && !isClosing && !receivedResponseBytes && headCount == 0 }
 
     /// `budgetMs`: what is left of the request's connect timeout (failover attempts share it).
-    func open(for client: ClientConnection, budgetMs: Int) {
+    func open(for client: UpstreamClient, budgetMs: Int) {
         self.client = client
         state = .resolving
         startTimer(ms: budgetMs)
@@ -88,7 +88,7 @@ final class UpstreamConnection: UVStream {
     }
 
     /// A reused connection taken from the pool for `client`.
-    func attach(_ client: ClientConnection) {
+    func attach(_ client: UpstreamClient) {
         self.client = client
         state = .active
         stopTimer()

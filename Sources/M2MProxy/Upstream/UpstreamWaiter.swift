@@ -1,5 +1,5 @@
 /// A request queued in an `UpstreamPool` at its `max_upstream_connections` (Proxy's
-/// `ClientConnection`). The pool names nothing else of it: each call returns false when the
+/// client connection). The pool names nothing else of it: each call returns false when the
 /// request no longer waits, and the pool offers the connection or the room to the next one.
 protocol UpstreamWaiter: AnyObject {
     /// A connection that just finished another exchange, handed over.

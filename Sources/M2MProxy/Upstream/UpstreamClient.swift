@@ -1,0 +1,23 @@
+/// The request side of an upstream exchange (Proxy's client connection): what an
+/// `UpstreamConnection` tells it. A base class with overridable hooks, like `UVStream`'s, not a
+/// protocol: the per-read calls (`upstreamData`, `upstreamWriteDrained`) stay vtable calls on
+/// a borrowed reference, with no existential box and no retain/release (STYLE.md §1: Upstream
+/// calls back through this and names nothing of Proxy).
+class UpstreamClient: UVStream {
+    /// Connected (and TLS done): the request head can be sent.
+    func upstreamReady(_ c: UpstreamConnection) {}
+    /// Resolving, connecting or the TLS handshake failed; `c.failureKind` says how.
+    func upstreamFailed(_ c: UpstreamConnection, _ message: String) {}
+    /// response_timeout_ms passed without response bytes.
+    func upstreamTimedOut(_ c: UpstreamConnection) {}
+    /// Response bytes, borrowed for the call.
+    func upstreamData(_ c: UpstreamConnection, _ data: UnsafeRawBufferPointer) {}
+    /// EOF or a read error during the exchange.
+    func upstreamEnded(_ c: UpstreamConnection, _ error: UVError) {}
+    func upstreamWriteFailed(_ c: UpstreamConnection, _ error: UVError) {}
+    /// A write to the upstream completed (backpressure: the client may be read again).
+    func upstreamWriteDrained(_ c: UpstreamConnection) {}
+}
+
+@available(*, unavailable)
+extension UpstreamClient: Sendable {}
