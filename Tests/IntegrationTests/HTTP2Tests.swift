@@ -74,6 +74,25 @@ import Testing
         #expect(plain.stdout == "404")
     }
 
+    /// RST_STREAM mid-call ends the exchange behind the stream as a client gone would (§4):
+    /// logged as aborted at once, its upstream connection dropped.
+    @Test func streamResetEndsTheExchange() throws {
+        let bed = try ProxyTestBed(label: "h2rst")
+        let c = try bed.connect()
+        let authority = Array("127.0.0.1:\(bed.proxy.port)".utf8)
+        let path = Array("/hang".utf8)
+        // HPACK: :method GET, :path literal, :scheme http, :authority literal.
+        let block: [UInt8] = [0x82, 0x04, UInt8(path.count)] + path + [0x86, 0x41, UInt8(authority.count)] + authority
+        try c.send(Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + Self.frame(type: 4, payload: [])
+                   + Self.frame(type: 1, flags: 5, stream: 1, payload: block))
+        try Wait.until("the upstream got /hang", timeout: 10) { (try? bed.upstream.requests().count) == 1 }
+        try c.send(Self.frame(type: 3, stream: 1, payload: [0, 0, 0, 8]))  // CANCEL
+        let line = try #require(try bed.proxy.waitForAccessLog(count: 1).first)
+        #expect(line["path"] as? String == "/hang")
+        #expect(line["error"] as? String == "aborted")
+        #expect(line["protocol"] as? String == "HTTP/2")
+    }
+
     @Test func prefaceNotFollowedBySettingsIsAProtocolError() throws {
         let bed = try ProxyTestBed(label: "h2bad")
         let c = try bed.connect()

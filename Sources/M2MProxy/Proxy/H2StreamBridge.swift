@@ -261,6 +261,9 @@ final class H2StreamBridge: UVStream {
     func abandon() {
         abandoned = true
         connection = nil
+        // A pair's EOF alone reads as a client half-close after a complete request (which §4
+        // still answers): an unfinished exchange is aborted outright instead.
+        if !bodyEOF { inner?.abort() }
         inner = nil
         close()
     }
