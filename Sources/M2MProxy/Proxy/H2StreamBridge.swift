@@ -27,7 +27,6 @@ final class H2StreamBridge: UVStream {
     private var bodyRead = 0
     private var bodyEOF = false
     private(set) var responseSubmitted = false
-    private var abandoned = false
     /// The request is gRPC's: the proxy's own errors become gRPC statuses.
     private var isGRPC = false
     /// The inner connection, to tell the proxy's own error answers from the upstream's. Strong:
@@ -259,7 +258,6 @@ final class H2StreamBridge: UVStream {
     /// The stream is gone (finished or reset): closing the pair ends the exchange behind it as
     /// a client that went away would (DESIGN.md §4), which frees its upstream work.
     func abandon() {
-        abandoned = true
         connection = nil
         // A pair's EOF alone reads as a client half-close after a complete request (which §4
         // still answers): an unfinished exchange is aborted outright instead.
