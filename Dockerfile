@@ -2,8 +2,8 @@
 # m2m-proxy image: build with the Swift 6.3 toolchain, run on debian:bookworm-slim as a non-root
 # user. System packages come from scripts/install-deps.sh in both stages, the same script CI
 # uses: group `build` in the build stage, group `runtime` in the runtime stage (exactly libuv1,
-# libllhttp9.2, libssl3, libhiredis0.14, ca-certificates; `scripts/install-deps.sh --list runtime`
-# prints them).
+# libllhttp9.2, libssl3, libhiredis0.14, libnghttp2-14, ca-certificates;
+# `scripts/install-deps.sh --list runtime` prints them).
 #
 #   docker build -t m2m-proxy .
 #   docker run --rm -p 127.0.0.1:8080:8080 \

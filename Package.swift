@@ -23,10 +23,12 @@ let package = Package(
         // No pkgConfig: hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM refuses with a warning
         // on every build; the headers are found as <hiredis/hiredis.h> in /usr/include.
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        // nghttp2 (Debian's libnghttp2-dev 1.52) for HTTP/2 on the client side (DESIGN.md §7).
+        .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
         .target(
             name: "M2MProxy",
             dependencies: [
-                "CLibUV", "CLLHTTP", "COpenSSL", "CHiredis",
+                "CLibUV", "CLLHTTP", "COpenSSL", "CHiredis", "CNGHTTP2",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: [

@@ -6,16 +6,16 @@
 #   scripts/install-deps.sh --list [GROUP ...]   print the packages the groups install, one a
 #                                                line (trixie ones as NAME/trixie); no root needed
 #     build    libuv1-dev, libllhttp-dev (from Debian trixie, pinned low), libssl-dev, libhiredis-dev
-#              (RESP encoding/decoding for [token_store]), pkg-config
-#     runtime  exactly libuv1, libllhttp9.2, libssl3, libhiredis0.14, ca-certificates: what the
-#              Docker runtime stage adds to debian:bookworm-slim. The binary (built with --static-swift-stdlib)
+#              (RESP encoding/decoding for [token_store]), libnghttp2-dev (HTTP/2), pkg-config
+#     runtime  exactly libuv1, libllhttp9.2, libssl3, libhiredis0.14, libnghttp2-14, ca-certificates:
+#              what the Docker runtime stage adds to debian:bookworm-slim. The binary (built with --static-swift-stdlib)
 #              also needs libc6, libstdc++6 and libgcc-s1, which the slim image already has
 #              (apt depends on them); libssl3 + ca-certificates for TLS (system trust store).
-#     test     build + python3, curl, openssl, the real OAuth2 server (glewlwyd),
+#     test     build + nghttp2-client, python3, curl, openssl, the real OAuth2 server (glewlwyd),
 #              redis-server, redis-sentinel, redis-tools (the token store tests);
 #              postgresql (ProvisionSQLTests run deploy/compose/provision-m2m.sql against a
 #              throwaway cluster); debootstrap (test.sh stage `runtime`: scripts/runtime-check.sh)
-#     bench    build + redis-server, redis-tools, python3, curl, nginx-light, haproxy, wrk, valgrind, strace, binutils (objcopy)
+#     bench    build + nghttp2-client (h2load), redis-server, redis-tools, python3, curl, nginx-light, haproxy, wrk, valgrind, strace, binutils (objcopy)
 #     compose  docker-compose 2.x (from trixie, pinned low) to validate docker-compose.yml
 #              with `docker-compose config`; no Docker engine is installed
 #   default: build test
@@ -38,11 +38,11 @@ need_trixie=0
 need_llhttp=0
 for g in "${groups[@]}"; do
   case "$g" in
-    build)   want+=(libuv1-dev libssl-dev libhiredis-dev pkg-config); need_trixie=1; need_llhttp=1 ;;
-    runtime) want+=(libuv1 libssl3 libhiredis0.14 ca-certificates); need_trixie=1; need_llhttp=1 ;;
-    test)    want+=(libuv1-dev libssl-dev libhiredis-dev pkg-config redis-server redis-sentinel redis-tools python3 curl openssl ca-certificates
+    build)   want+=(libuv1-dev libssl-dev libhiredis-dev libnghttp2-dev pkg-config); need_trixie=1; need_llhttp=1 ;;
+    runtime) want+=(libuv1 libssl3 libhiredis0.14 libnghttp2-14 ca-certificates); need_trixie=1; need_llhttp=1 ;;
+    test)    want+=(libuv1-dev libssl-dev libhiredis-dev libnghttp2-dev nghttp2-client pkg-config redis-server redis-sentinel redis-tools python3 curl openssl ca-certificates
                     glewlwyd dbconfig-sqlite3 sqlite3 jq util-linux iproute2 procps postgresql debootstrap); need_trixie=1; need_llhttp=1 ;;
-    bench)   want+=(libuv1-dev libssl-dev libhiredis-dev pkg-config redis-server redis-tools python3 curl openssl nginx-light haproxy wrk valgrind strace binutils
+    bench)   want+=(libuv1-dev libssl-dev libhiredis-dev libnghttp2-dev nghttp2-client pkg-config redis-server redis-tools python3 curl openssl nginx-light haproxy wrk valgrind strace binutils
                     util-linux iproute2 procps); need_trixie=1; need_llhttp=1 ;;
     compose) trixie_want+=(docker-compose); need_trixie=1 ;;
     *) echo "install-deps: unknown group '$g' (build|runtime|test|bench|compose)" >&2; exit 64 ;;

@@ -26,7 +26,7 @@ import Testing
         let lines = try bed.proxy.waitForAccessLog(count: 2)
         #expect(lines.count == 2)
         let a = lines[0], b = lines[1]
-        let keys: Set<String> = ["time", "request_id", "client", "route", "method", "path", "status", "bytes_in", "bytes_out",
+        let keys: Set<String> = ["time", "request_id", "client", "route", "method", "protocol", "path", "status", "bytes_in", "bytes_out",
                                  "duration_ms", "upstream_ms", "upstream", "token_wait_ms", "error", "upstream_error"]
         #expect(Set(a.keys) == keys)
         #expect(Set(b.keys) == keys)

@@ -279,7 +279,7 @@ import Testing
         let o = try Self.run("/bin/bash", [Self.path("scripts/install-deps.sh"), "--list", "runtime"], in: dir)
         #expect(o.status == 0, "install-deps.sh --list runtime: \(o.stderr)")
         let packages = Set(o.stdout.split(separator: "\n").map { String($0.split(separator: "/").first ?? $0) })
-        #expect(packages == ["libuv1", "libllhttp9.2", "libssl3", "libhiredis0.14", "ca-certificates"], "runtime group: \(packages.sorted())")
+        #expect(packages == ["libuv1", "libllhttp9.2", "libssl3", "libhiredis0.14", "libnghttp2-14", "ca-certificates"], "runtime group: \(packages.sorted())")
     }
 
     /// The image's HEALTHCHECK script (bash /dev/tcp, no curl in the image): a 200 from

@@ -27,6 +27,16 @@ import Testing
         #expect(try bed.get("/ok/y?access_token=\(clientAuth)", extraHeaders: "Authorization: Bearer \(clientAuth)\r\nX-Request-Id: r-1\r\n").status == 200)
         #expect(try bed.get("/dead/y", extraHeaders: "Authorization: Bearer \(clientAuth)\r\n").status == 502)
         #expect(try bed.get("/nowhere").status == 404)
+        // The same over HTTP/2 (prior knowledge), a gRPC error among them.
+        for (path, extra) in [("/ok/h2", [String]()), ("/plain/h2", []), ("/dead/h2", []),
+                              ("/nowhere/h2", ["-H", "content-type: application/grpc", "--data-binary", ""])] {
+            let h2 = try ChildProcess(
+                name: "curl-h2", executable: "/usr/bin/curl",
+                arguments: ["-sS", "--http2-prior-knowledge", "-o", "/dev/null", "-H", "Authorization: Bearer \(clientAuth)"]
+                    + extra + ["http://127.0.0.1:\(bed.proxy.port)\(path)"],
+                in: bed.dir)
+            #expect(h2.waitForExit(timeout: 20) == 0, "\(h2.stderr)")
+        }
         // A failing fetch for a second key, with an error body from the endpoint.
         try bed.tokens.setMode(TokenMode(status: 401, error: "invalid_client"))
         let failed = try bed.get("/other/x")

@@ -25,6 +25,8 @@ enum ParseError: Equatable {
     case invalid(code: Int32)
 
     var isHeaderOverflow: Bool { self == .tooManyHeaders }
+    /// llhttp stopped at `PRI * HTTP/2.0`: the HTTP/2 connection preface (RFC 9113 §3.4).
+    var isHTTP2Preface: Bool { self == .invalid(code: Int32(HPE_PAUSED_H2_UPGRADE.rawValue)) }
 }
 
 /// The llhttp wrapper (STYLE.md §3, after NIO's `BetterHTTPParser`): it owns the `llhttp_t`, its

@@ -17,6 +17,8 @@ struct AccessLogLineBuilder {
     /// Route names and upstream addresses longer than this are cut (they come from the config).
     static let maxLiteralBytes = 512
 
+    enum HTTPVersion { case http10, http11, http2 }
+
     struct Record {
         var wallSeconds: Int
         var wallNanos: Int
@@ -26,6 +28,8 @@ struct AccessLogLineBuilder {
         /// nil = no route matched.
         var routeIndex: Int?
         var method: ByteSpan
+        /// The client's protocol: HTTP/1.1 (also for unparsed heads), HTTP/1.0 or HTTP/2.
+        var version: HTTPVersion = .http11
         /// Path and query as received; the query is dropped here.
         var target: ByteSpan
         var status: Int
@@ -75,6 +79,11 @@ struct AccessLogLineBuilder {
         }
         out.append(",\"method\":")
         out.appendJSONString(r.method.slice(from: 0, to: min(r.method.count, Self.maxMethodBytes)).buffer)
+        switch r.version {
+        case .http11: out.append(",\"protocol\":\"HTTP/1.1\"")
+        case .http10: out.append(",\"protocol\":\"HTTP/1.0\"")
+        case .http2: out.append(",\"protocol\":\"HTTP/2\"")
+        }
         out.append(",\"path\":")
         var pathEnd = r.target.count
         for i in 0..<r.target.count where r.target[i] == UInt8(ascii: "?") {

@@ -245,6 +245,21 @@ final class Worker: ListenerOwner {
         c.start()
     }
 
+    /// The inner end of an HTTP/2 stream's pair (`H2StreamBridge`): an ordinary client
+    /// connection that speaks for `parent`'s peer. nil when it could not be opened.
+    func connectionForStream(fd: Int32, of parent: ClientConnection) -> ClientConnection? {
+        let c = ClientConnection(worker: self)
+        openConnections += 1
+        guard c.adopt(fd: fd) else {
+            c.close()
+            return nil
+        }
+        clients.append(c)
+        c.clientIndex = clients.count - 1
+        c.start(streamOf: parent)
+        return c
+    }
+
     func connectionClosed(_ c: ClientConnection) {
         openConnections -= 1
         let i = c.clientIndex

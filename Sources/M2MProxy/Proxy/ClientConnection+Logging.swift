@@ -79,7 +79,8 @@ extension ClientConnection {
         if error == nil && reqLog.aborted { error = "aborted" }
         accessLog.append(AccessLogLineBuilder.Record(
             wallSeconds: wall.seconds, wallNanos: wall.nanos, requestID: reqLog.requestID, client: clientAddress, routeIndex: routeIndex,
-            method: hasHead ? parser.method : .empty, target: hasHead ? (target.isEmpty ? parser.url : target) : .empty,
+            method: hasHead ? parser.method : .empty,
+            version: reqLog.http2 ? .http2 : (http10 ? .http10 : .http11), target: hasHead ? (target.isEmpty ? parser.url : target) : .empty,
             status: status, bytesIn: received, bytesOut: bytesWritten &- reqLog.bytesWrittenAtStart,
             durationNs: duration, upstreamNs: upstreamNs, tokenWaitNs: tokenWaitNs, error: error,
             upstreamError: reqLog.upstreamError, endpoint: reqLog.endpointChosen ? reqLog.endpoint?.logLiteral.buffer : nil))

@@ -37,7 +37,9 @@ extension ClientConnection {
         case .messageComplete:
             respond(.badRequest("malformed request"))
         case .error(let e):
-            if e.isHeaderOverflow {
+            if e.isHTTP2Preface && requestsServed == 0 && !reqLog.http2 {
+                startHTTP2()
+            } else if e.isHeaderOverflow {
                 respond(.headerTooLarge)
             } else {
                 respond(.badRequest(malformedMessage(e)))

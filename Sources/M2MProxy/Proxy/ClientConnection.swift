@@ -30,6 +30,8 @@ final class ClientConnection: UpstreamClient {
         case tunnel
         /// A response is being flushed before the connection closes.
         case closing
+        /// HTTP/2 (prior knowledge): frames go to `h2`, streams run on inner connections.
+        case http2
     }
 
     var state: State = .idle
@@ -60,6 +62,8 @@ final class ClientConnection: UpstreamClient {
     var connectionTokens = ConnectionTokens()
     /// The logging phase's notes on the current request (`+Logging.swift`).
     let reqLog = RequestLog()
+    /// Set once the connection switched to HTTP/2 (`H2Connection`).
+    var h2: H2Connection?
 
     // MARK: per-request state (reset in `resetRequest`)
     /// The matched route, unretained: a route lives as long as its router, which the worker
@@ -197,6 +201,18 @@ final class ClientConnection: UpstreamClient {
         startReading()
     }
 
+    /// The inner end of an HTTP/2 stream's pair: the peer is `parent`'s.
+    func start(streamOf parent: ClientConnection) {
+        clientIP = parent.clientIP
+        peer = parent.peer
+        xffLine = parent.xffLine
+        xffSuffix = parent.xffSuffix
+        reqLog.http2 = true
+        state = .idle
+        startTimer(ms: worker.limits.idleTimeoutMs)
+        startReading()
+    }
+
     // MARK: events from libuv
 
     override func onRead(_ data: UnsafeRawBufferPointer) {
@@ -212,6 +228,8 @@ final class ClientConnection: UpstreamClient {
             processRequestBytes(data.baseAddress!, data.count, fromSocket: true, forward: true)
         case .tunnel:
             tunnelFromClient(data.baseAddress!, data.count)
+        case .http2:
+            h2.unsafelyUnwrapped.received(data)
         default:
             // The client keeps being read while its request waits (token, connect) or its
             // response streams: stopping and restarting reads costs two epoll_ctl calls per
@@ -223,6 +241,9 @@ final class ClientConnection: UpstreamClient {
     override func onReadEnd(_ error: UVError) {
         switch state {
         case .idle, .closing:
+            close()
+        case .http2:
+            h2?.finish()
             close()
         case .readingHead:
             if waitingForClientDrain && error == .eof {
@@ -260,6 +281,8 @@ final class ClientConnection: UpstreamClient {
             close()
         case .tunnel:
             tunnelIdleExpired()
+        case .http2:
+            http2Idle()
         case .forwarding where upstreamPausedForClient:
             // The client stopped reading its response for idle_timeout_ms: give up rather than
             // hold two connections and their buffers forever.
@@ -290,6 +313,10 @@ final class ClientConnection: UpstreamClient {
         }
         if state == .closing {
             if pendingWrites == 0 && !lingering { close() }
+            return
+        }
+        if state == .http2 {
+            h2?.flush()
             return
         }
         if waitingForClientDrain {
@@ -323,6 +350,8 @@ final class ClientConnection: UpstreamClient {
     }
 
     override func onClosed() {
+        h2?.finish()
+        h2 = nil
         if state == .waitingUpstream { reqLog.endpoint?.dequeue(self) }
         if let u = upstream {
             upstream = nil
@@ -355,6 +384,7 @@ final class ClientConnection: UpstreamClient {
     func drain() {
         keepAlive = false
         if state == .idle { close() }
+        if state == .http2 { h2?.goAway() }
     }
 
     // MARK: lifecycle helpers

@@ -20,6 +20,8 @@ final class RequestLog {
     var errorCode: String?
     /// The exchange was cut (client gone, or the response broken after its head was sent).
     var aborted = false
+    /// The connection is an HTTP/2 stream's (`H2StreamBridge`): set once, never reset.
+    var http2 = false
     var upstreamError: UpstreamErrorKind?
     /// The endpoint of the request's latest upstream attempt: the one that answered, when one
     /// did (the access log's `upstream`). Valid while `endpointChosen`; otherwise an earlier

@@ -30,7 +30,7 @@ import Testing
 
     @Test func successLine() throws {
         let text = line(target: "/products/42?token=secret")
-        #expect(text == #"{"time":"2023-11-14T22:13:20.123Z","request_id":"0123456789abcdef","client":"","route":"shop","method":"GET","path":"/products/42","status":200,"bytes_in":100,"bytes_out":2048,"duration_ms":12.345,"upstream_ms":1.500,"upstream":"10.0.0.1:8080","token_wait_ms":0.000,"error":null,"upstream_error":null}"# + "\n")
+        #expect(text == #"{"time":"2023-11-14T22:13:20.123Z","request_id":"0123456789abcdef","client":"","route":"shop","method":"GET","protocol":"HTTP/1.1","path":"/products/42","status":200,"bytes_in":100,"bytes_out":2048,"duration_ms":12.345,"upstream_ms":1.500,"upstream":"10.0.0.1:8080","token_wait_ms":0.000,"error":null,"upstream_error":null}"# + "\n")
         let json = try JSONParser.parse(text)
         #expect(json["path"] == .string("/products/42"))
         #expect(!text.contains("secret"))

@@ -1,0 +1,19 @@
+/// What an `H2Session` reports (the connection that drives it implements this; CBridge names
+/// nothing above it). Names and values point into nghttp2's memory, valid during the call only.
+protocol H2SessionDelegate: AnyObject {
+    /// A client opened stream `id` with a HEADERS frame; its fields follow.
+    func h2StreamBegan(_ id: Int32)
+    /// One field of stream `id`'s request (or trailer) block. False resets the stream.
+    func h2Field(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool
+    /// The request head of `id` is complete; `endStream`: it has no body.
+    func h2HeadersDone(_ id: Int32, endStream: Bool)
+    /// DATA of stream `id`. The bytes count against flow control until `consume`.
+    func h2Data(_ id: Int32, _ data: UnsafeRawBufferPointer)
+    /// The request body of `id` ended (END_STREAM on DATA or trailers).
+    func h2BodyEnded(_ id: Int32)
+    /// Copies up to `into.count` response body bytes of `id`. nil: none yet (deferred);
+    /// `eof`: the body ended after the bytes returned.
+    func h2ReadBody(_ id: Int32, into: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)?
+    /// Stream `id` is gone (finished, or reset with `errorCode`).
+    func h2StreamClosed(_ id: Int32, errorCode: UInt32)
+}

@@ -1,0 +1,134 @@
+/// HTTP/2 on a client connection (DESIGN.md §7): prior knowledge, detected when llhttp stops at
+/// the connection preface. nghttp2 (`H2Session`) handles the framing; each stream becomes an
+/// HTTP/1.1 exchange on an ordinary `ClientConnection` reached through an in-process stream pair
+/// (`H2StreamBridge`), so routing, tokens, limits, the access log and metrics are exactly those
+/// of HTTP/1.1.
+///
+/// Backpressure: request DATA is acknowledged to the client (`consume`, i.e. WINDOW_UPDATE) only
+/// once the stream's bridge has taken it; response bytes are sent only while this connection's
+/// write queue is under the worker's high-water mark, and each bridge stops reading its pair
+/// while its response buffer is full. Nothing grows without bound behind a slow peer.
+final class H2Connection: H2SessionDelegate {
+    /// Envoy's edge-proxy recommendation (its `max_concurrent_streams` default is 2^31-1).
+    static let maxConcurrentStreams: UInt32 = 100
+
+    unowned let client: ClientConnection
+    let session: H2Session
+    private var streams: [Int32: H2StreamBridge] = [:]
+    private let headerLimit: Int
+    private var closed = false
+
+    init?(client: ClientConnection, maxHeaderBytes: Int) {
+        guard let s = H2Session(
+            maxConcurrentStreams: H2Connection.maxConcurrentStreams,
+            maxHeaderListSize: UInt32(maxHeaderBytes))
+        else { return nil }
+        self.client = client
+        session = s
+        headerLimit = maxHeaderBytes
+        s.delegate = self
+    }
+
+    var streamCount: Int { streams.count }
+
+    /// Bytes from the client. Returns false when the connection is to close (after a GOAWAY).
+    func received(_ data: UnsafeRawBufferPointer) {
+        let ok = session.receive(data)
+        flush()
+        if !ok || !session.isAlive { finish() }
+    }
+
+    /// Sends what nghttp2 has ready, unless the client is not reading (its queue drains first).
+    func flush() {
+        guard !closed else { return }
+        while client.writeQueueSize <= Worker.highWater {
+            var wrote = false
+            session.flush { p, n in
+                client.write(p, n)
+                wrote = true
+            }
+            if !wrote { break }
+        }
+        if !session.isAlive && client.pendingWrites == 0 { finish() }
+    }
+
+    /// The client connection is gone or done: every stream's exchange is dropped.
+    func finish() {
+        guard !closed else { return }
+        closed = true
+        let all = streams.values
+        streams.removeAll()
+        for s in all { s.abandon() }
+        client.closeWhenFlushed()
+    }
+
+    /// Shutdown or idle: GOAWAY, and close once in-flight streams end.
+    func goAway() {
+        session.goAway()
+        flush()
+    }
+
+    func bridgeDrained(_ s: H2StreamBridge, unconsumed: Int) {
+        if unconsumed > 0 { session.consume(s.id, unconsumed) }
+        flush()
+    }
+
+    func responseReady(_ s: H2StreamBridge) {
+        if !s.responseSubmitted { return }
+        session.resumeBody(s.id)
+        flush()
+    }
+
+    func submitResponse(_ s: H2StreamBridge, noBody: Bool) {
+        if !session.submitResponse(s.id, noBody: noBody) {
+            session.resetStream(s.id, code: H2ErrorCode.internalError)
+        }
+        flush()
+    }
+
+    func resetStream(_ s: H2StreamBridge, code: UInt32) {
+        session.resetStream(s.id, code: code)
+        flush()
+    }
+
+    // MARK: H2SessionDelegate
+
+    func h2StreamBegan(_ id: Int32) {
+        streams[id] = H2StreamBridge(id: id, connection: self, headerLimit: headerLimit)
+    }
+
+    func h2Field(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
+        guard let s = streams[id] else { return true }
+        return s.field(name: name, value: value)
+    }
+
+    func h2HeadersDone(_ id: Int32, endStream: Bool) {
+        guard let s = streams[id] else { return }
+        if !s.start(endStream: endStream, worker: client.worker, parent: client) {
+            session.resetStream(id, code: H2ErrorCode.refusedStream)
+        }
+    }
+
+    func h2Data(_ id: Int32, _ data: UnsafeRawBufferPointer) {
+        guard let s = streams[id] else {
+            session.consume(id, data.count)
+            return
+        }
+        if s.body(data) { session.consume(id, data.count) }
+    }
+
+    func h2BodyEnded(_ id: Int32) {
+        streams[id]?.bodyEnded()
+    }
+
+    func h2ReadBody(_ id: Int32, into: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? {
+        // A stream already dropped ends its body (nil would mean "later").
+        guard let s = streams[id] else { return (0, true) }
+        return s.readResponse(into: into)
+    }
+
+    func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
+        guard let s = streams.removeValue(forKey: id) else { return }
+        s.abandon()
+    }
+}

@@ -1,0 +1,38 @@
+/// Byte strings for converting between HTTP/2 fields and HTTP/1.1 heads (`H2StreamBridge`).
+enum H2Names {
+    static let method = Array(":method".utf8)
+    static let path = Array(":path".utf8)
+    static let authority = Array(":authority".utf8)
+    static let status = Array(":status".utf8)
+    static let host = Array("host".utf8)
+    static let contentLength = Array("content-length".utf8)
+    static let contentType = Array("content-type".utf8)
+    static let grpcStatus = Array("grpc-status".utf8)
+    static let grpcMessage = Array("grpc-message".utf8)
+    static let connect = Array("CONNECT".utf8)
+    static let head = Array("HEAD".utf8)
+    static let colonSpace = Array(": ".utf8)
+    static let crlf = Array("\r\n".utf8)
+    static let requestLineEnd = Array(" HTTP/1.1\r\nhost: ".utf8)
+    static let chunkedLine = Array("transfer-encoding: chunked\r\n".utf8)
+    static let closeLine = Array("connection: close\r\n\r\n".utf8)
+    static let lastChunk = Array("0\r\n\r\n".utf8)
+
+    /// Fields HTTP/2 forbids (RFC 9113 §8.2.2): they describe the HTTP/1.1 hop only.
+    static let connectionSpecific = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]
+        .map { Array($0.utf8) }
+
+    /// ASCII case-insensitive equality (`b` lowercase).
+    static func equal(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        for i in 0..<a.count {
+            let c = a[i]
+            if (c >= 65 && c <= 90 ? c | 0x20 : c) != b[i] { return false }
+        }
+        return true
+    }
+
+    static func isConnectionSpecific(_ name: UnsafeRawBufferPointer) -> Bool {
+        connectionSpecific.contains { equal(name, $0) }
+    }
+}

@@ -1,0 +1,268 @@
+/// One HTTP/2 stream carried as an HTTP/1.1 exchange: the request (pseudo-headers, fields, DATA)
+/// is written as an HTTP/1.1 message into one end of an in-process stream pair whose other end is
+/// an ordinary `ClientConnection` (which routes, injects the token, forwards, logs and counts it
+/// like any request), and the HTTP/1.1 response read back is parsed and submitted as HEADERS and
+/// DATA. The message says `connection: close`: one pair per stream.
+final class H2StreamBridge: UVStream {
+    let id: Int32
+    private weak var connection: H2Connection?
+    private let headerLimit: Int
+
+    // Request head, gathered from the HEADERS block.
+    private var method: [UInt8] = []
+    private var path: [UInt8] = []
+    private var authority: [UInt8] = []
+    private var fields: [UInt8] = []
+    private var hasContentLength = false
+    private var chunked = false
+    /// Request DATA bytes written but not yet acknowledged to the client (flow control).
+    private var unconsumed = 0
+
+    // Response, parsed from the pair.
+    private let parser = HTTPParser(kind: .response, maxHeaders: 128)
+    private var headBytes: [UInt8] = []
+    private var headDone = false
+    private var isHEAD = false
+    private var body: [UInt8] = []
+    private var bodyRead = 0
+    private var bodyEOF = false
+    private(set) var responseSubmitted = false
+    /// The request is gRPC's: the proxy's own errors become gRPC statuses.
+    private var isGRPC = false
+    /// The inner connection, to tell the proxy's own error answers from the upstream's. Strong:
+    /// it may have closed (and left the worker's list) before its answer is read here.
+    private var inner: ClientConnection?
+    /// The proxy's error code while its JSON body is gathered for `grpc-message`.
+    private var grpcError: String?
+
+    /// Response bytes held for the client before the pair is no longer read.
+    static let bodyHighWater = 64 * 1024
+
+    init(id: Int32, connection: H2Connection, headerLimit: Int) {
+        self.id = id
+        self.connection = connection
+        self.headerLimit = headerLimit
+        super.init(io: connection.client.worker.io)
+        parser.recordBody = true
+    }
+
+    // MARK: request
+
+    func field(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
+        if name.first == UInt8(ascii: ":") {
+            if H2Names.equal(name, H2Names.method) { method = Array(value) }
+            else if H2Names.equal(name, H2Names.path) { path = Array(value) }
+            else if H2Names.equal(name, H2Names.authority) { authority = Array(value) }
+            return true
+        }
+        if H2Names.equal(name, H2Names.host) {
+            if authority.isEmpty { authority = Array(value) }
+            return true
+        }
+        if H2Names.equal(name, H2Names.contentLength) { hasContentLength = true }
+        if H2Names.equal(name, H2Names.contentType) && GRPCStatus.isGRPC(contentType: value) { isGRPC = true }
+        fields.append(contentsOf: name)
+        fields.append(contentsOf: H2Names.colonSpace)
+        fields.append(contentsOf: value)
+        fields.append(contentsOf: H2Names.crlf)
+        return fields.count + path.count + authority.count <= headerLimit
+    }
+
+    /// The head is complete: opens the pair and writes the HTTP/1.1 head. False: refuse the stream.
+    func start(endStream: Bool, worker: Worker, parent: ClientConnection) -> Bool {
+        guard !method.isEmpty, !path.isEmpty, method != H2Names.connect else { return false }
+        guard let (a, b) = UVStream.socketPair() else { return false }
+        guard adopt(fd: b) else {
+            _ = adopt(fd: a)
+            return false
+        }
+        guard let c = worker.connectionForStream(fd: a, of: parent) else {
+            close()
+            return false
+        }
+        inner = c
+        isHEAD = method == H2Names.head
+        parser.skipBody = isHEAD
+        chunked = !endStream && !hasContentLength
+        var head = method
+        head.append(UInt8(ascii: " "))
+        head += path
+        head += H2Names.requestLineEnd
+        head += authority
+        head += H2Names.crlf
+        head += fields
+        if chunked { head += H2Names.chunkedLine }
+        head += H2Names.closeLine
+        head.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) }
+        fields = []
+        startReading()
+        return true
+    }
+
+    /// Request DATA; true when the bytes may be acknowledged now (the pair is not backed up).
+    func body(_ data: UnsafeRawBufferPointer) -> Bool {
+        guard data.count > 0 else { return true }
+        if chunked {
+            var line = Array(String(data.count, radix: 16).utf8)
+            line += H2Names.crlf
+            line.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) }
+        }
+        write(data.baseAddress!, data.count)
+        if chunked { H2Names.crlf.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) } }
+        if writeQueueSize <= Worker.lowWater && unconsumed == 0 { return true }
+        unconsumed += data.count
+        return false
+    }
+
+    func bodyEnded() {
+        if chunked { H2Names.lastChunk.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) } }
+    }
+
+    override func onWriteDone(_ error: UVError?) {
+        guard error == nil, unconsumed > 0, writeQueueSize <= Worker.lowWater else { return }
+        let n = unconsumed
+        unconsumed = 0
+        connection?.bridgeDrained(self, unconsumed: n)
+    }
+
+    // MARK: response
+
+    override func onRead(_ data: UnsafeRawBufferPointer) {
+        if headDone {
+            parse(data.baseAddress!, data.count)
+        } else {
+            // Header spans must stay valid until the head is converted: gather it first.
+            headBytes.append(contentsOf: data)
+            headBytes.withUnsafeBytes { parse($0.baseAddress!, $0.count) }
+        }
+        if body.count - bodyRead > H2StreamBridge.bodyHighWater { stopReading() }
+        connection?.responseReady(self)
+    }
+
+    private func parse(_ base: UnsafeRawPointer, _ count: Int) {
+        var off = headDone ? 0 : headParsed
+        while off < count && !bodyEOF {
+            let event = parser.execute(base + off, count - off)
+            takeBody()
+            switch event {
+            case .needMore:
+                off = count
+            case .headersComplete(let n):
+                off += n
+                parser.resume()
+                if parser.statusCode >= 200 && !headDone {
+                    headDone = true
+                    submitHead()
+                }
+            case .messageComplete(let n):
+                off += n
+                parser.resume()
+                if headDone { bodyEOF = true }
+                if bodyEOF, let e = grpcError { submitGRPCError(e) }
+            case .error:
+                fail()
+                return
+            }
+        }
+        if !headDone { headParsed = off }
+    }
+    private var headParsed = 0
+
+    private func takeBody() {
+        for s in parser.bodySpans { body.append(contentsOf: s.buffer) }
+        parser.clearBodySpans()
+    }
+
+    private func submitHead() {
+        guard let connection else { return }
+        if isGRPC, let e = inner?.reqLog.errorCode {
+            // Answered after its (small) JSON body: its message becomes grpc-message.
+            grpcError = e
+            return
+        }
+        let s = connection.session
+        s.beginFields()
+        var status = Array(String(parser.statusCode).utf8)
+        H2Names.status.withUnsafeBytes { n in status.withUnsafeBytes { s.addField(name: n, value: $0) } }
+        for i in 0..<parser.headerCount {
+            let h = parser.headers[i]
+            if H2Names.isConnectionSpecific(h.name.buffer) { continue }
+            s.addField(name: h.name.buffer, value: h.value.buffer)
+        }
+        let code = parser.statusCode
+        let noBody = isHEAD || code == 204 || code == 304
+        responseSubmitted = true
+        if noBody { bodyEOF = true }
+        connection.submitResponse(self, noBody: noBody)
+        status = []
+    }
+
+    /// A trailers-only gRPC response (HEADERS with END_STREAM): `:status 200`, the status code
+    /// and the JSON error's message.
+    private func submitGRPCError(_ error: String) {
+        grpcError = nil
+        guard let connection else { return }
+        var message = error
+        if let json = try? JSONParser.parse(body), let m = json["message"]?.stringValue { message = m }
+        body.removeAll()
+        let s = connection.session
+        s.beginFields()
+        let fields: [([UInt8], [UInt8])] = [
+            (H2Names.status, Array("200".utf8)),
+            (H2Names.contentType, Array("application/grpc".utf8)),
+            (H2Names.grpcStatus, Array(String(GRPCStatus.code(forProxyError: error)).utf8)),
+            (H2Names.grpcMessage, GRPCStatus.percentEncoded(message)),
+        ]
+        for (n, v) in fields {
+            n.withUnsafeBytes { nb in v.withUnsafeBytes { _ = s.addField(name: nb, value: $0) } }
+        }
+        responseSubmitted = true
+        connection.submitResponse(self, noBody: true)
+    }
+
+    func readResponse(into out: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? {
+        let available = body.count - bodyRead
+        if available == 0 && !bodyEOF { return nil }
+        let n = min(available, out.count)
+        if n > 0 {
+            body.withUnsafeBytes { out.baseAddress!.copyMemory(from: $0.baseAddress! + bodyRead, byteCount: n) }
+            bodyRead += n
+        }
+        if bodyRead == body.count {
+            body.removeAll(keepingCapacity: true)
+            bodyRead = 0
+            if !bodyEOF && !isClosing { startReading() }
+        }
+        return (n, bodyEOF && bodyRead == body.count)
+    }
+
+    override func onReadEnd(_ error: UVError) {
+        if !bodyEOF && headDone && error == .eof && parser.messageNeedsEOF && parser.finish() {
+            takeBody()
+            bodyEOF = true
+        }
+        if bodyEOF {
+            connection?.responseReady(self)
+        } else {
+            fail()
+        }
+        close()
+    }
+
+    private func fail() {
+        bodyEOF = true
+        connection?.resetStream(self, code: H2ErrorCode.internalError)
+        close()
+    }
+
+    /// The stream is gone (finished or reset): closing the pair ends the exchange behind it as
+    /// a client that went away would (DESIGN.md §4), which frees its upstream work.
+    func abandon() {
+        connection = nil
+        // A pair's EOF alone reads as a client half-close after a complete request (which §4
+        // still answers): an unfinished exchange is aborted outright instead.
+        if !bodyEOF { inner?.abort() }
+        inner = nil
+        close()
+    }
+}
