@@ -118,12 +118,17 @@ import Testing
         #expect(try fixture.records().isEmpty)
     }
 
-    @Test func http2PriorKnowledgeIsRefusedInWords() throws {
+    /// A connection that starts with the preface speaks HTTP/2 (HTTP2Tests); one that already
+    /// spoke HTTP/1.1 cannot switch, and is told so in words, not with a parser code.
+    @Test func http2PrefaceAfterHTTP1IsRefusedInWords() throws {
         let (bed, _) = try underscoreBed(nil, label: "h2pk")
-        let r = try bed.exchange("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-        ErrorTableTests.expectProxyError(r, 400, "bad_request")
-        #expect(r.errorMessage?.contains("HTTP/2 is not supported") == true, "\(r.summary)")
-        #expect(r.errorMessage?.contains("HPE_") == false, "\(r.summary)")
+        let c = try bed.connect()
+        try c.send("GET /a HTTP/1.1\r\nHost: client.test\r\n\r\nPRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        let rs = try c.readResponses(2)
+        #expect(rs[0].status == 200)
+        ErrorTableTests.expectProxyError(rs[1], 400, "bad_request")
+        #expect(rs[1].errorMessage?.contains("HTTP/2") == true, "\(rs[1].summary)")
+        #expect(rs[1].errorMessage?.contains("HPE_") == false, "\(rs[1].summary)")
     }
 
     @Test func absoluteFormAuthorityIsTheForwardedHost() throws {

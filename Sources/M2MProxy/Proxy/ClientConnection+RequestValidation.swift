@@ -57,8 +57,9 @@ extension ClientConnection {
         guard case .invalid(let code) = e else { return "malformed request" }
         let name = HTTPParser.errorName(code)
         if name == "HPE_PAUSED_H2_UPGRADE" {
-            // The HTTP/2 connection preface ("PRI * HTTP/2.0"): prior knowledge, not HTTP/1.1.
-            return "HTTP/2 is not supported on this listener yet; send HTTP/1.1"
+            // The HTTP/2 connection preface after HTTP/1.1 requests on this connection: HTTP/2
+            // prior knowledge must start a connection (a preface first is served as HTTP/2).
+            return "HTTP/2 must start a new connection (prior knowledge); this one already spoke HTTP/1.1"
         }
         let reason = parser.errorReason
         return "malformed request: \(HTTPParser.errorName(code))\(reason.isEmpty ? "" : " (\(reason))")"
