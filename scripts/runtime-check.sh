@@ -31,7 +31,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$PWD
 
 [[ $(id -u) == 0 ]] || { echo "runtime-check: needs root (debootstrap, chroot, mount)" >&2; exit 1; }
-for tool in debootstrap chroot python3 curl; do
+for tool in debootstrap chroot python3 curl redis-server redis-cli; do
     command -v "$tool" >/dev/null || { echo "runtime-check: $tool missing (scripts/install-deps.sh test)" >&2; exit 1; }
 done
 
@@ -144,18 +144,36 @@ wait_for "$work/token.log" "listening" 10 || { cat "$work/token.log" >&2; exit 1
 wait_for "$work/upstream.out" "PORT=" 10 || { cat "$work/upstream.out" >&2; exit 1; }
 upstream_port=$(sed -n 's/^PORT=//p' "$work/upstream.out")
 
+# The token store the compose replicas share (valkey there): a real redis-server on loopback
+# with the demo password, so the image's hiredis and the store client run too. The password is
+# read with the proxy's rule for *_file secrets (one trailing "\n" or "\r\n" removed).
+valkey_secret=deploy/compose/secrets/valkey_password.txt
+valkey_password=$(python3 -c 'import sys; d = open(sys.argv[1], "rb").read()
+d = d[:-2] if d.endswith(b"\r\n") else d[:-1] if d.endswith(b"\n") else d
+sys.stdout.write(d.decode())' "$valkey_secret")
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+    --requirepass "$valkey_password" >"$work/redis.log" 2>&1 &
+pids+=($!)
+redis() { REDISCLI_AUTH=$valkey_password redis-cli -h 127.0.0.1 -p "$redis_port" "$@"; }
+for ((i = 0; i < 100; i++)); do [[ $(redis ping 2>/dev/null) == PONG ]] && break; sleep 0.1; done
+[[ $(redis ping 2>/dev/null) == PONG ]] || { echo "runtime-check: redis-server did not start" >&2; cat "$work/redis.log" >&2; exit 1; }
+
 # The compose demo's config, only its compose service names swapped for loopback ports, and
 # its listen address for a free one (the container's 8080 may be taken on the host).
 listen_port=$(free_port) admin_port=$(free_port)
 sed -e "s#http://logto:3001#http://127.0.0.1:$token_port#" \
     -e "s#http://upstream:8000#http://127.0.0.1:$upstream_port#" \
+    -e "s#redis://valkey:6379#redis://127.0.0.1:$redis_port#" \
     -e "s#0.0.0.0:8080#127.0.0.1:$listen_port#" \
     -e "s#127.0.0.1:9901#127.0.0.1:$admin_port#" \
     deploy/compose/proxy.conf >"$root/etc/m2m-proxy/proxy.conf"
 grep -q "127.0.0.1:$token_port" "$root/etc/m2m-proxy/proxy.conf" && grep -q "127.0.0.1:$upstream_port" "$root/etc/m2m-proxy/proxy.conf" \
+    && grep -q "redis://127.0.0.1:$redis_port" "$root/etc/m2m-proxy/proxy.conf" \
     || { echo "runtime-check: deploy/compose/proxy.conf changed shape; update the sed above" >&2; exit 1; }
 mkdir -p "$root/run/secrets"
 install -m 0440 -o root -g 10001 "$secret_src" "$root/run/secrets/logto_app_secret"
+install -m 0440 -o root -g 10001 "$valkey_secret" "$root/run/secrets/valkey_password"
 
 # ---- 4. the proxy as uid 10001 --------------------------------------------------------------
 missing=$(chroot "$root" ldd /usr/local/bin/m2m-proxy | grep "not found" || true)
@@ -197,4 +215,8 @@ assert claims.get("aud") == sys.argv[2], "token for the wrong resource: %r" % cl
 assert e[-1].get("status") == 200, e[-1]
 EOF
 log "proxied request: 200, upstream got a Bearer token for $indicator"
+# The token the proxy fetched was shared through the store (sealed; the key is a hash).
+for ((i = 0; i < 50; i++)); do (( $(redis dbsize 2>/dev/null || echo 0) > 0 )) && break; sleep 0.1; done
+(( $(redis dbsize 2>/dev/null || echo 0) > 0 )) || { echo "runtime-check: nothing reached the token store" >&2; cat "$work/proxy.log" >&2; exit 1; }
+log "token store: the token was stored in redis (through the image's hiredis)"
 log "passed (root $((t_root - t_start)) s, release build $((t_build - t_root)) s, checks $((SECONDS - t_build)) s)"
