@@ -59,8 +59,10 @@ if newer "$out/libTOMLKit.a" "$toml/Sources/TOMLKit" "$0"; then
 fi
 
 # 3. M2MProxy with -enable-testing, so harnesses can `@testable import` its internal types. The
-#    upcoming features match Package.swift; CLibUV/CLLHTTP/COpenSSL are found through their module maps.
+#    upcoming features match Package.swift; CLibUV/CLLHTTP/COpenSSL/CHiredis/CNGHTTP2 are found
+#    through their module maps.
 common_i=(-I "$out" -I "$root/Sources/CLibUV" -I "$root/Sources/CLLHTTP" -I "$root/Sources/COpenSSL"
+    -I "$root/Sources/CHiredis" -I "$root/Sources/CNGHTTP2"
     -Xcc -fmodule-map-file="$ctoml_map" -Xcc -I"$toml/Sources/CTOML/include")
 if newer "$out/libM2MProxy.a" "$root/Sources/M2MProxy" "$out/libTOMLKit.a" "$0"; then
     echo "fuzz: swiftc M2MProxy"
@@ -87,6 +89,6 @@ for t in "${targets[@]}"; do
         swiftc -module-name "fuzz_$t" -parse-as-library "$opt" -g -sanitize="$swift_san" \
             "${common_i[@]}" "$h" \
             "$out/libM2MProxy.a" "$out/libTOMLKit.a" "${ctoml_objs[@]}" \
-            -use-ld=lld -luv -lllhttp -lssl -lcrypto -lstdc++ -o "$exe"
+            -use-ld=lld -luv -lllhttp -lssl -lcrypto -lhiredis -lnghttp2 -lstdc++ -o "$exe"
     fi
 done
