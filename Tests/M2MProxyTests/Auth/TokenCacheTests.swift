@@ -91,10 +91,11 @@ import Testing
         succeed(lifetime: 3600)
         #expect(wakes == [Wake(worker: 1, slot: 0, failure: nil), Wake(worker: 2, slot: 0, failure: nil)])
         // The refresh timer: 10% of an hour before expiry, capped at 5 minutes.
-        // Unwrapped first: `#expect` on an Optional<UInt64> trips a stack-buffer-overflow report
+        // A plain Bool: `#expect(a == b)` on these values trips a stack-buffer-overflow report
         // inside Swift 6.3.1's AnyHashable conversion under ASan (the runtime, not our code).
         let timer = try #require(context.timers.first)
-        #expect(timer.afterMs == 3_600_000 - 300_000)
+        let refreshAfter = timer.afterMs == 3_600_000 - 300_000
+        #expect(refreshAfter, "refresh timer after \(String(describing: timer.afterMs)) ms")
     }
 
     @Test func usedKeyIsRefreshedAtItsRefreshPoint() throws {
@@ -173,7 +174,8 @@ import Testing
         // Still held and sent; the timer is armed for the backoff point.
         #expect(entry.current === token)
         let timer = context.timers[0]
-        #expect(timer.afterMs == entry.nextAttemptAt - context.now)
+        let retryAfter = timer.afterMs == entry.nextAttemptAt - context.now  // a Bool: see above
+        #expect(retryAfter, "retry timer after \(String(describing: timer.afterMs)) ms")
         entry.board.noteUse(seq: token.seq)
         context.now = entry.nextAttemptAt
         timer.fire()
