@@ -13,15 +13,7 @@ extension TokenCache: TokenStoreDelegate {
         let now = context.now
         let remainingMs = s.expiresAtMs - WallClock.nowMs()
         let fetchedAt = UInt64(max(Int64(now) + remainingMs - Int64(s.lifetimeSeconds) * 1000, 0))
-        let token = CachedToken(accessToken: s.accessToken, fetchedAt: fetchedAt, lifetimeSeconds: s.lifetimeSeconds, seq: nextSeq)
-        nextSeq += 1
-        e.current = token
-        e.board.publish(token)
-        e.board.setLastError(nil)
-        e.failures = 0
-        e.lastError = nil
-        e.nextAttemptAt = 0
-        schedule(e, at: token.refreshAt, now: now)
+        let token = install(e, s.accessToken, fetchedAt: fetchedAt, lifetimeSeconds: s.lifetimeSeconds, now: now)
         context.log.info("token taken from the token store \(e.label) expires_in=\(max(remainingMs, 0) / 1000)s")
         let waiting = e.waitingWorkers
         e.waitingWorkers.removeAll()
@@ -38,5 +30,22 @@ extension TokenCache: TokenStoreDelegate {
         e.current = nil
         e.board.publish(nil)
         e.timer?.cancel()
+    }
+}
+
+extension TokenCache {
+    /// Makes `accessToken` the entry's current token (a fetch or a token taken from the store):
+    /// published to the loops, failures cleared, refresh scheduled.
+    func install(_ e: TokenEntry, _ accessToken: Secret, fetchedAt: UInt64, lifetimeSeconds: Int, now: UInt64) -> CachedToken {
+        let token = CachedToken(accessToken: accessToken, fetchedAt: fetchedAt, lifetimeSeconds: lifetimeSeconds, seq: nextSeq)
+        nextSeq += 1
+        e.current = token
+        e.board.publish(token)
+        e.board.setLastError(nil)
+        e.failures = 0
+        e.lastError = nil
+        e.nextAttemptAt = 0
+        schedule(e, at: token.refreshAt, now: now)
+        return token
     }
 }

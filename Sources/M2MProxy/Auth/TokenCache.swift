@@ -165,15 +165,7 @@ final class TokenCache {
         case .success(let response, let lifetime, let startedAt):
             // The lifetime counts from when the request was sent, not when the answer arrived:
             // a slow endpoint must not push sendUntil past the real exp - margin.
-            let token = CachedToken(accessToken: response.accessToken, fetchedAt: startedAt, lifetimeSeconds: lifetime, seq: nextSeq)
-            nextSeq += 1
-            e.current = token
-            e.board.publish(token)
-            e.board.setLastError(nil)
-            e.failures = 0
-            e.lastError = nil
-            e.nextAttemptAt = 0
-            schedule(e, at: token.refreshAt, now: now)
+            let token = install(e, response.accessToken, fetchedAt: startedAt, lifetimeSeconds: lifetime, now: now)
             store.fetched(e, StoredToken(accessToken: response.accessToken, lifetimeSeconds: lifetime, expiresAtMs: WallClock.nowMs() - Int64(now - startedAt) + Int64(lifetime) * 1000), seq: token.seq)
             context.log.info("token fetched \(e.label) lifetime=\(lifetime)s")
             checkClaims(e, response)
