@@ -1,13 +1,13 @@
 /// The proxy's own answers (DESIGN.md §4 table): JSON bodies, and the connection kept or closed.
 extension ClientConnection {
     func respond(_ error: ProxyError) {
-        if responseHeadSent || isClosing {
+        if request.responseHeadSent || isClosing {
             abort()
             return
         }
-        if !requestActive {
+        if !request.requestActive {
             // Failed before its head was complete (400, 408, 431): still one logged request.
-            requestActive = true
+            request.requestActive = true
             worker.requestStarted()
         }
         reqLog.status = error.status
@@ -19,15 +19,15 @@ extension ClientConnection {
         stopTimer()
         // Keep the connection only when the request is fully consumed: a body still on the wire
         // would be read as the next request.
-        var close = error.closesConnection || !keepAlive
-        if !close && !bodyDone {
-            if let head, !bufferedBytesProcessed && !(hasBody && expectContinue) {
+        var close = error.closesConnection || !request.keepAlive
+        if !close && !request.bodyDone {
+            if let head, !request.bufferedBytesProcessed && !(request.hasBody && request.expectContinue) {
                 // The request may be complete in the head buffer (a small body arrived with the
                 // head): consume it, and the connection stays usable for what follows.
-                bufferedBytesProcessed = true
+                request.bufferedBytesProcessed = true
                 processRequestBytes(head + headEnd, headCount - headEnd, fromSocket: false, forward: false)
             }
-            if !bodyDone { close = true }
+            if !request.bodyDone { close = true }
         }
         if error.status >= 500 || error.status == 400 {
             worker.logFailure("request failed: \(error.status) \(error.code): \(error.message)")
@@ -35,13 +35,13 @@ extension ClientConnection {
         let bytes = error.responseBytes(keepAlive: !close)
         let failed = bytes.withUnsafeBytes { write($0.baseAddress!, $0.count) }
         if failed != nil || close {
-            keepAlive = false
+            request.keepAlive = false
             endRequest()
             if failed != nil {
                 abort()
             } else {
                 // Input may still be arriving (a body not read, a head cut short): linger.
-                closeWhenFlushed(linger: error.closesConnection || (hasBody && !bodyDone))
+                closeWhenFlushed(linger: error.closesConnection || (request.hasBody && !request.bodyDone))
             }
             return
         }

@@ -25,8 +25,8 @@ extension ClientConnection {
     static let lingerMs = 2000
 
     func endRequest() {
-        if requestActive {
-            requestActive = false
+        if request.requestActive {
+            request.requestActive = false
             logRequest()
             worker.requestEnded()
         }
@@ -35,10 +35,10 @@ extension ClientConnection {
     /// After a complete response: next pipelined request, or idle keep-alive, or close.
     func finishExchange() {
         endRequest()
-        if !keepAlive || isClosing || (clientEOF && nextStart < 0) {
+        if !request.keepAlive || isClosing || (clientEOF && nextStart < 0) {
             // Unread input may follow (pipelined bytes after a `Connection: close` request, a
             // body not consumed): linger so the response is not lost to a reset.
-            closeWhenFlushed(linger: nextStart >= 0 || !bodyDone)
+            closeWhenFlushed(linger: nextStart >= 0 || !request.bodyDone)
             return
         }
         resetRequest()
@@ -88,44 +88,11 @@ extension ClientConnection {
         }
     }
 
+    /// The next request starts from a fresh context; the head buffer's offsets of this one go.
     func resetRequest() {
-        routeRef = nil
-        http10 = false
-        isHEAD = false
-        hasBody = false
-        bodyDone = false
-        bodyBytes = 0
-        expectContinue = false
-        chunkLines.reset()
-        absoluteForm = false
-        requestHeaderCount = 0
-        hostHeader = .empty
-        bufferedBytesProcessed = false
-        requestBytesSent = false
-        methodCode = 0
-        sentToken = nil
-        tokenWaitDeadline = 0
-        replayed = false
-        upgradeRequested = false
-        absoluteQueryOnly = false
-        authority = .empty
-        target = .empty
-        xffCount = 0
-        bodyFromSocket = false
-        retried = false
-        failover = UpstreamFailover()
-        responseHeadSent = false
-        responseHeadStart = 0
-        responseHeadParsed = 0
-        responseNeedsEOF = false
-        clientWillClose = false
-        dechunk = false
-        upstreamPausedForClient = false
-        clientPausedForUpstream = false
+        request.reset()
         headEnd = 0
         forwardedFromHead = 0
-        connectionTokens.reset()
-        responseConnectionTokens.reset()
     }
 
     /// Keeps bytes that arrive while a request is in progress: unparsed request bytes before the
@@ -137,7 +104,7 @@ extension ClientConnection {
             abort()
             return
         }
-        if bodyDone && nextStart < 0 { nextStart = headCount }
+        if request.bodyDone && nextStart < 0 { nextStart = headCount }
         (head + headCount).copyMemory(from: data.baseAddress!, byteCount: data.count)
         headCount += data.count
         if worker.headBufferCapacity - headCount < worker.readBufferSize { stopReading() }

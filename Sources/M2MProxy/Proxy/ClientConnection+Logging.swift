@@ -16,7 +16,7 @@ extension ClientConnection {
     func noteRequestHead() {
         var found = -1
         var count = 0
-        for i in 0..<requestHeaderCount where kinds[i] == .xRequestID {
+        for i in 0..<request.requestHeaderCount where kinds[i] == .xRequestID {
             count += 1
             if found < 0 { found = i }
         }
@@ -60,7 +60,7 @@ extension ClientConnection {
         if reqLog.requestID.isEmpty { reqLog.generateID(worker.requestIDs) }
         let status = reqLog.status == 0 ? 499 : reqLog.status
         let duration = now &- reqLog.startNs
-        let routeIndex = routeRef?._withUnsafeGuaranteedRef { $0.index }
+        let routeIndex = request.routeRef?._withUnsafeGuaranteedRef { $0.index }
         worker.metrics.record(
             routeIndex: routeIndex, status: status, seconds: Double(duration) / 1e9, upstreamError: reqLog.upstreamError)
         guard let accessLog = worker.accessLog else { return }
@@ -73,14 +73,14 @@ extension ClientConnection {
             tokenWaitNs = (reqLog.tokenWaitEndNs != 0 ? reqLog.tokenWaitEndNs : now) &- reqLog.tokenWaitStartNs
         }
         let hasHead = head != nil
-        let received = headEnd > 0 ? UInt64(headEnd) &+ bodyBytes : UInt64(hasHead ? headCount : 0)
+        let received = headEnd > 0 ? UInt64(headEnd) &+ request.bodyBytes : UInt64(hasHead ? headCount : 0)
         let wall = AccessLogLineBuilder.wallClock()
         var error = reqLog.errorCode
         if error == nil && reqLog.aborted { error = "aborted" }
         accessLog.append(AccessLogLineBuilder.Record(
             wallSeconds: wall.seconds, wallNanos: wall.nanos, requestID: reqLog.requestID, client: clientAddress, routeIndex: routeIndex,
             method: hasHead ? parser.method : .empty,
-            version: reqLog.http2 ? .http2 : (http10 ? .http10 : .http11), target: hasHead ? (target.isEmpty ? parser.url : target) : .empty,
+            version: reqLog.http2 ? .http2 : (request.http10 ? .http10 : .http11), target: hasHead ? (request.target.isEmpty ? parser.url : request.target) : .empty,
             status: status, bytesIn: received, bytesOut: bytesWritten &- reqLog.bytesWrittenAtStart,
             durationNs: duration, upstreamNs: upstreamNs, tokenWaitNs: tokenWaitNs, error: error,
             upstreamError: reqLog.upstreamError, endpoint: reqLog.endpointChosen ? reqLog.endpoint?.logLiteral.buffer : nil))

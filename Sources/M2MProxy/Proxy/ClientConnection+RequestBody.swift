@@ -6,32 +6,32 @@ extension ClientConnection {
     /// is found, and whatever follows it is kept as the next pipelined request.
     func processRequestBytes(_ base: UnsafeRawPointer, _ count: Int, fromSocket: Bool, forward: Bool) {
         var count = count
-        if parser.isChunked && !chunkLines.isDone {
+        if parser.isChunked && !request.chunkLines.isDone {
             // BWS around `;` and `=` of chunk extensions is removed in place (ChunkLineNormalizer):
             // llhttp parses, and the upstream gets, the cleaned bytes. The bytes are the loop's
             // read buffer or the head buffer, both ours and consumed right here.
-            let kept = chunkLines.normalize(UnsafeMutableRawPointer(mutating: base), count)
+            let kept = request.chunkLines.normalize(UnsafeMutableRawPointer(mutating: base), count)
             // Head-buffer calls always run to its end: what follows moved up.
             if !fromSocket { headCount -= count - kept }
             count = kept
-            if chunkLines.failed {
-                keepAlive = false
-                if responseHeadSent { abort() } else { respond(.badRequest("malformed request body: whitespace in a chunk line is allowed only around ';' and '='")) }
+            if request.chunkLines.failed {
+                request.keepAlive = false
+                if request.responseHeadSent { abort() } else { respond(.badRequest("malformed request body: whitespace in a chunk line is allowed only around ';' and '='")) }
                 return
             }
         }
         let event = parser.execute(base, count)
         // Only this message's bytes count (pipelined requests may follow it in the same read).
         if case .messageComplete(let n) = event {
-            bodyBytes &+= UInt64(n)
+            request.bodyBytes &+= UInt64(n)
         } else {
-            bodyBytes &+= UInt64(count)
+            request.bodyBytes &+= UInt64(count)
         }
-        if parser.isChunked && bodyBytes > parser.bodyBytes &+ parser.chunkFramingAllowance {
+        if parser.isChunked && request.bodyBytes > parser.bodyBytes &+ parser.chunkFramingAllowance {
             // Chunk-size lines (leading zeros), extensions and trailers are forwarded raw and
             // llhttp does not bound their length: a body may not carry more framing than a
             // generous allowance per chunk.
-            keepAlive = false
+            request.keepAlive = false
             respond(.badRequest("chunked framing too large"))
             return
         }
@@ -39,7 +39,7 @@ extension ClientConnection {
         case .needMore:
             if count > 0 { forwardBody(base, count, fromSocket: fromSocket, forward: forward) }
             if state == .forwarding || !forward {
-                if !clientPausedForUpstream {
+                if !request.clientPausedForUpstream {
                     startReading()
                     startTimer(ms: worker.limits.bodyTimeoutMs)
                 }
@@ -47,7 +47,7 @@ extension ClientConnection {
         case .messageComplete(let n):
             parser.resume()
             if n > 0 { forwardBody(base, n, fromSocket: fromSocket, forward: forward) }
-            bodyDone = true
+            request.bodyDone = true
             if state == .forwarding {
                 stopTimer()
                 if forward, let u = upstream { startResponseTimer(u) }
@@ -60,7 +60,7 @@ extension ClientConnection {
                     // could re-send them). Reading was stopped during the request whenever it
                     // had a body, so that region is at most the head plus one read and `rest`
                     // (at most one read) fits: capacity is max_header_bytes + 2 reads.
-                    let at = bodyFromSocket ? headEnd : max(headEnd, forwardedFromHead)
+                    let at = request.bodyFromSocket ? headEnd : max(headEnd, forwardedFromHead)
                     precondition(at + rest <= worker.headBufferCapacity, "head buffer overflow")
                     (head + at).copyMemory(from: base + n, byteCount: rest)
                     nextStart = at
@@ -77,13 +77,13 @@ extension ClientConnection {
             // Trailers are forwarded as raw bytes: a client must not smuggle an Authorization
             // (on a token route), Host or framing field into them. The read holding the name's
             // end is not forwarded; the upstream connection is dropped with the request.
-            keepAlive = false
-            if responseHeadSent { abort() } else { respond(.badRequest("forbidden field in chunked trailer")) }
+            request.keepAlive = false
+            if request.responseHeadSent { abort() } else { respond(.badRequest("forbidden field in chunked trailer")) }
         case .error(let e):
-            if responseHeadSent {
+            if request.responseHeadSent {
                 abort()
             } else {
-                keepAlive = false
+                request.keepAlive = false
                 respond(.badRequest("malformed request body: \(malformedName(e))"))
             }
         }
@@ -96,7 +96,7 @@ extension ClientConnection {
     /// `401 invalid_token`, or on a fresh connection when a pooled one closed under it). Past
     /// that the body is only streamed (`bodyFromSocket`), and the request can no longer be replayed.
     func keepForReplay(_ base: UnsafeRawPointer, _ count: Int) {
-        guard !bodyFromSocket, let head else { return }
+        guard !request.bodyFromSocket, let head else { return }
         let start = max(forwardedFromHead, headEnd)
         // The room left must still take one read of pipelined bytes after the body.
         if start - headEnd + count <= worker.limits.replayBodyBytes
@@ -105,7 +105,7 @@ extension ClientConnection {
             forwardedFromHead = start + count
             headCount = max(headCount, forwardedFromHead)
         } else {
-            bodyFromSocket = true
+            request.bodyFromSocket = true
         }
     }
 
@@ -115,7 +115,7 @@ extension ClientConnection {
         if fromSocket { keepForReplay(base, count) }
         if parser.isChunked && parser.bodyBytes > UInt64(worker.limits.maxBodyBytes) {
             // Chunked bodies have no declared size: stop at the limit (decoded bytes count).
-            keepAlive = false
+            request.keepAlive = false
             respond(.bodyTooLarge)
             return
         }

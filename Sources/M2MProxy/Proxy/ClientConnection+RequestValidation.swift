@@ -68,22 +68,22 @@ extension ClientConnection {
     /// The head is complete: decide what to do with the request.
     func beginRequest() {
         stopTimer()
-        requestActive = true
+        request.requestActive = true
         worker.requestStarted()
         guard parser.httpMajor == 1 else {
             // llhttp accepts "HTTP/0.9" and "HTTP/2.0" request lines; this proxy speaks 1.x only.
             respond(.badRequest("unsupported HTTP version"))
             return
         }
-        http10 = parser.httpMinor == 0
+        request.http10 = parser.httpMinor == 0
         requestsServed += 1
         let limit = worker.limits.maxRequestsPerConnection
-        keepAlive = parser.shouldKeepAlive && !worker.isDraining && (limit == 0 || requestsServed < limit)
+        request.keepAlive = parser.shouldKeepAlive && !worker.isDraining && (limit == 0 || requestsServed < limit)
         let method = parser.methodCode
-        methodCode = method
-        isHEAD = method == HTTPParser.methodHEAD
-        hasBody = parser.isChunked || (parser.hasContentLength && parser.contentLength > 0)
-        bodyDone = false
+        request.methodCode = method
+        request.isHEAD = method == HTTPParser.methodHEAD
+        request.hasBody = parser.isChunked || (parser.hasContentLength && parser.contentLength > 0)
+        request.bodyDone = false
         if method == HTTPParser.methodCONNECT {
             respond(.methodNotAllowed("tunnels are not supported; send http:// URLs through this proxy"))
             return
@@ -98,7 +98,7 @@ extension ClientConnection {
         // a Content-Length would reach an upstream that may let it win (smuggling): any TE line
         // counts here.
         let teLines = RequestValidation.transferEncodingLines(parser, count: parser.headerCount)
-        if teLines > 0 && http10 {
+        if teLines > 0 && request.http10 {
             // RFC 9112 §6.1: chunked framing from an HTTP/1.0 client is faulty.
             respond(.badRequest("Transfer-Encoding in an HTTP/1.0 request"))
             return
@@ -115,8 +115,8 @@ extension ClientConnection {
         var hostValue = ByteSpan.empty
         // Chunked trailers are appended to the parser's header list later: remember where the
         // head's own headers end.
-        requestHeaderCount = parser.headerCount
-        for i in 0..<requestHeaderCount {
+        request.requestHeaderCount = parser.headerCount
+        for i in 0..<request.requestHeaderCount {
             let h = parser.headers[i]
             let kind = HeaderKind.classify(h.name)
             kinds[i] = kind
@@ -125,13 +125,13 @@ extension ClientConnection {
                 hostCount += 1
                 hostValue = h.value.trimmed()
             case .connection:
-                connectionTokens.add(value: h.value)
+                request.connectionTokens.add(value: h.value)
             case .expect:
-                if h.value.trimmed().equalsLowercase("100-continue") { expectContinue = true }
+                if h.value.trimmed().equalsLowercase("100-continue") { request.expectContinue = true }
             case .xForwardedFor:
-                xffCount += 1
+                request.xffCount += 1
             case .upgrade:
-                upgradeRequested = true
+                request.upgradeRequested = true
             case .other:
                 if h.name.firstIndex(of: UInt8(ascii: "_")) < h.name.count {
                     guard admitUnderscoreHeader(i) else { return }
@@ -145,28 +145,28 @@ extension ClientConnection {
             respond(.badRequest("more than one Host header"))
             return
         }
-        if connectionTokens.overflow {
+        if request.connectionTokens.overflow {
             respond(.badRequest("too many Connection options"))
             return
         }
-        hostHeader = hostValue
+        request.hostHeader = hostValue
 
         // RFC 9110 §7.8: Upgrade only counts when Connection lists it too.
-        upgradeRequested = upgradeRequested && connectionTokens.upgrade && !http10
+        request.upgradeRequested = request.upgradeRequested && request.connectionTokens.upgrade && !request.http10
         guard splitTarget(hostValue: hostValue) else { return }
-        if !http10 && hostCount == 0 && !absoluteForm {
+        if !request.http10 && hostCount == 0 && !request.absoluteForm {
             respond(.badRequest("missing Host header"))
             return
         }
 
-        let path = target.slice(from: 0, to: target.firstIndex(of: UInt8(ascii: "?")))
+        let path = request.target.slice(from: 0, to: request.target.firstIndex(of: UInt8(ascii: "?")))
         if RequestValidation.hasDotSegment(path) {
             // A "/products/../admin" (or "/products/%2e%2e/admin") must not ride on the
             // /products route's token.
             respond(.badRequest("path contains a dot-segment"))
             return
         }
-        if hasBody {
+        if request.hasBody {
             // Body bytes wait in the kernel until the request can be forwarded: the head buffer
             // only ever holds the head plus what arrived with it (bounded), and backpressure
             // reaches the client through TCP.
@@ -178,13 +178,13 @@ extension ClientConnection {
     /// Origin-form or absolute-form target → `target` (path+query) and `authority`.
     func splitTarget(hostValue: ByteSpan) -> Bool {
         let url = parser.url
-        authority = hostValue
+        request.authority = hostValue
         guard url.count > 0 else {
-            respond(.badRequest("empty request target"))
+            respond(.badRequest("empty request request.target"))
             return false
         }
         if url[0] == UInt8(ascii: "/") {
-            target = url
+            request.target = url
             return true
         }
         // absolute-form, as sent by clients that use the proxy as http_proxy.
@@ -194,23 +194,23 @@ extension ClientConnection {
         guard i + 2 < url.count, url[i + 1] == UInt8(ascii: "/"), url[i + 2] == UInt8(ascii: "/"),
             scheme.equalsLowercase("http") || scheme.equalsLowercase("https")
         else {
-            respond(.badRequest("request target must be origin-form or absolute-form"))
+            respond(.badRequest("request request.target must be origin-form or absolute-form"))
             return false
         }
         let authStart = i + 3
         var j = authStart
         while j < url.count, url[j] != UInt8(ascii: "/"), url[j] != UInt8(ascii: "?") { j += 1 }
         // RFC 9112 §3.2.2: the absolute-form authority replaces the Host header.
-        authority = url.slice(from: authStart, to: j)
-        absoluteForm = true
+        request.authority = url.slice(from: authStart, to: j)
+        request.absoluteForm = true
         if j == url.count {
-            target = worker.statics.slash.span
+            request.target = worker.statics.slash.span
         } else if url[j] == UInt8(ascii: "?") {
             // "http://h?q" → "/?q": forward the slash and the query as two pieces.
-            target = url.slice(from: j, to: url.count)
-            absoluteQueryOnly = true
+            request.target = url.slice(from: j, to: url.count)
+            request.absoluteQueryOnly = true
         } else {
-            target = url.slice(from: j, to: url.count)
+            request.target = url.slice(from: j, to: url.count)
         }
         return true
     }

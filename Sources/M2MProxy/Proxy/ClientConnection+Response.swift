@@ -13,7 +13,7 @@ extension ClientConnection {
             tunnelFromUpstream(u, data.baseAddress!, data.count)
             return
         }
-        if responseHeadSent {
+        if request.responseHeadSent {
             processResponseBody(u, data.baseAddress!, data.count)
             return
         }
@@ -27,16 +27,16 @@ extension ClientConnection {
     }
 
     func parseResponseHead(_ u: UpstreamConnection) {
-        u.parser.skipBody = isHEAD
+        u.parser.skipBody = request.isHEAD
         while true {
-            let start = responseHeadParsed
+            let start = request.responseHeadParsed
             switch u.parser.execute(u.headBuffer + start, u.headCount - start) {
             case .needMore:
-                responseHeadParsed = u.headCount
+                request.responseHeadParsed = u.headCount
                 return
             case .headersComplete(let n):
                 let headEnd = start + n
-                responseHeadParsed = headEnd
+                request.responseHeadParsed = headEnd
                 u.parser.resume()
                 let status = u.parser.statusCode
                 if status == 401 && shouldReplayAfter401(u) {
@@ -45,8 +45,8 @@ extension ClientConnection {
                 }
                 if status >= 100 && status < 200 && status != 101 {
                     // Interim response (100, 103): relay to HTTP/1.1 clients, then read the next head.
-                    if !http10 {
-                        write(u.headBuffer + responseHeadStart, headEnd - responseHeadStart)
+                    if !request.http10 {
+                        write(u.headBuffer + request.responseHeadStart, headEnd - request.responseHeadStart)
                     }
                     // llhttp completes the 1xx message with zero bytes; the next head follows.
                     guard case .messageComplete = u.parser.execute(u.headBuffer + headEnd, 0) else {
@@ -54,11 +54,11 @@ extension ClientConnection {
                         return
                     }
                     u.parser.resume()
-                    responseHeadStart = headEnd
+                    request.responseHeadStart = headEnd
                     continue
                 }
                 if status == 101 {
-                    guard upgradeRequested && bodyDone else {
+                    guard request.upgradeRequested && request.bodyDone else {
                         failResponse(u, "unexpected 101 Switching Protocols from upstream")
                         return
                     }
@@ -67,8 +67,8 @@ extension ClientConnection {
                     return
                 }
                 let rest = u.headCount - headEnd
-                dechunk = http10 && u.parser.isChunked && !isHEAD
-                if dechunk {
+                request.dechunk = request.http10 && u.parser.isChunked && !request.isHEAD
+                if request.dechunk {
                     guard sendResponseHead(u, headEnd: headEnd, bodyBytes: 0) else { return }
                     processResponseBody(u, u.headBuffer + headEnd, rest)
                     return
@@ -130,7 +130,7 @@ extension ClientConnection {
 
     func writeResponseBody(_ u: UpstreamConnection, _ base: UnsafeRawPointer, _ count: Int) {
         var err: UVError?
-        if dechunk {
+        if request.dechunk {
             for span in u.parser.bodySpans where err == nil {
                 err = write(span.base, span.count)
             }
@@ -149,12 +149,12 @@ extension ClientConnection {
         guard !isClosing else { return }
         if writeQueueSize > Worker.highWater {
             // A slow client: stop reading the upstream rather than buffer its whole response.
-            upstreamPausedForClient = true
+            request.upstreamPausedForClient = true
             u.stopReading()
             u.stopTimer()
             // The client must keep reading: no progress for idle_timeout_ms ends the exchange.
             startTimer(ms: worker.limits.idleTimeoutMs)
-        } else if !upstreamPausedForClient {
+        } else if !request.upstreamPausedForClient {
             startReadTimer(u)
         }
     }
@@ -165,15 +165,15 @@ extension ClientConnection {
         // after HEAD, 204 or 304 either: an upstream that wrongly sends a body there would have
         // it read as the next client's response.
         let status = u.parser.statusCode
-        let bodyless = isHEAD || status == 204 || status == 304
-        let reusable = bodyDone && extraBytes == 0 && u.parser.shouldKeepAlive && !responseNeedsEOF && !bodyless
+        let bodyless = request.isHEAD || status == 204 || status == 304
+        let reusable = request.bodyDone && extraBytes == 0 && u.parser.shouldKeepAlive && !request.responseNeedsEOF && !bodyless
         u.stopTimer()
         if reusable {
             u.pool.release(u)
         } else {
             u.abandon()
         }
-        if clientWillClose { keepAlive = false }
+        if request.clientWillClose { request.keepAlive = false }
         finishExchange()
     }
 
@@ -186,12 +186,12 @@ extension ClientConnection {
             closeWhenFlushed()
             return
         }
-        if responseHeadSent && error == .eof && u.parser.messageNeedsEOF {
+        if request.responseHeadSent && error == .eof && u.parser.messageNeedsEOF {
             // Close-delimited body: EOF is its end.
             _ = u.parser.finish()
             upstream = nil
             u.abandon()
-            keepAlive = false
+            request.keepAlive = false
             finishExchange()
             return
         }
@@ -207,7 +207,7 @@ extension ClientConnection {
         noteUpstreamError(.invalidResponse)
         upstream = nil
         u.abandon()
-        if responseHeadSent {
+        if request.responseHeadSent {
             abort()
         } else {
             respond(.upstreamUnavailable(message))

@@ -11,23 +11,23 @@ extension ClientConnection {
         let p = u.parser
         // The parser's table pointer is a var (lent per exchange): one load, not one per use.
         let headers = p.headers
-        responseHeadSent = true
+        request.responseHeadSent = true
         let status = p.statusCode
         reqLog.status = status
         if worker.logsAccess { reqLog.upstreamHeadNs = worker.hrNow }
         u.stopTimer()
         // HTTP/1.0 clients cannot read chunked bodies: de-chunk and delimit by close.
-        p.recordBody = dechunk
-        let noBody = isHEAD || status == 204 || status == 304 || status == 101
+        p.recordBody = request.dechunk
+        let noBody = request.isHEAD || status == 204 || status == 304 || status == 101
         // Fixed once the head is parsed; `responseComplete` reads it again.
-        responseNeedsEOF = p.messageNeedsEOF
-        clientWillClose = !keepAlive || (!noBody && responseNeedsEOF) || dechunk || !bodyDone || (clientEOF && nextStart < 0)
+        request.responseNeedsEOF = p.messageNeedsEOF
+        request.clientWillClose = !request.keepAlive || (!noBody && request.responseNeedsEOF) || request.dechunk || !request.bodyDone || (clientEOF && nextStart < 0)
         // Classify once; the request's kinds are no longer needed, so their slots are reused.
         let headerCount = p.headerCount
         for i in 0..<headerCount {
             let kind = HeaderKind.classify(headers[i].name)
             kinds[i] = kind
-            if kind == .connection { responseConnectionTokens.add(value: headers[i].value) }
+            if kind == .connection { request.responseConnectionTokens.add(value: headers[i].value) }
         }
         let failed = worker.staticsRef._withUnsafeGuaranteedRef { s in
             writeResponseHead(u, s, headEnd: headEnd, bodyBytes: bodyBytes, status: status, headers: headers, headerCount: headerCount)
@@ -44,14 +44,14 @@ extension ClientConnection {
         headers: UnsafeMutablePointer<HeaderSpan>, headerCount: Int
     ) -> UVError? {
         // llhttp skips empty lines before a status line: so do we.
-        while responseHeadStart < headEnd, u.headBuffer.load(fromByteOffset: responseHeadStart, as: UInt8.self) == 0x0D
-            || u.headBuffer.load(fromByteOffset: responseHeadStart, as: UInt8.self) == 0x0A {
-            responseHeadStart += 1
+        while request.responseHeadStart < headEnd, u.headBuffer.load(fromByteOffset: request.responseHeadStart, as: UInt8.self) == 0x0D
+            || u.headBuffer.load(fromByteOffset: request.responseHeadStart, as: UInt8.self) == 0x0A {
+            request.responseHeadStart += 1
         }
-        let base = u.headBuffer + responseHeadStart
+        let base = u.headBuffer + request.responseHeadStart
         // The status line ends at its CR: right before the first field line (llhttp requires CRLF
         // line ends), or else the first CR (or, defensively, the last byte of the head).
-        let headBytes = headEnd - responseHeadStart
+        let headBytes = headEnd - request.responseHeadStart
         var lineEnd = headerCount > 0 ? UnsafeRawPointer(headers[0].name.base) - 2 - UnsafeRawPointer(base) : -1
         if lineEnd < 8 || lineEnd >= headBytes || base.load(fromByteOffset: lineEnd, as: UInt8.self) != 0x0D {
             lineEnd = min(ByteSpan(base: base, count: headBytes).firstIndex(of: 0x0D), headBytes - 1)
@@ -67,10 +67,10 @@ extension ClientConnection {
                 let kind = kinds[i]
                 if kind == .upgrade && status == 101 {
                     // The protocol being switched to: the one hop-by-hop header that must pass.
-                } else if kind.droppedTowardClient || (kind.isNominatable && responseConnectionTokens.names(name)) {
+                } else if kind.droppedTowardClient || (kind.isNominatable && request.responseConnectionTokens.names(name)) {
                     continue
                 }
-                if dechunk && kind == .transferEncoding { continue }
+                if request.dechunk && kind == .transferEncoding { continue }
                 // RFC 9110 §8.6/§6.4.1: no framing on a 204 (or 1xx); no Transfer-Encoding on a
                 // 304. An upstream that sends them anyway must not mislead the client's parser.
                 if kind == .transferEncoding && (status == 204 || status == 304) { continue }
@@ -81,9 +81,9 @@ extension ClientConnection {
             }
             if status == 101 {
                 iov.append(s.connectionUpgrade)
-            } else if clientWillClose {
+            } else if request.clientWillClose {
                 iov.append(s.connectionClose)
-            } else if http10 {
+            } else if request.http10 {
                 iov.append(s.connectionKeepAlive)
             }
             iov.append(s.crlf)

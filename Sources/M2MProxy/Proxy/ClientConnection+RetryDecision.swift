@@ -10,11 +10,11 @@ extension ClientConnection {
         if !c.isReused && !c.receivedResponseBytes { c.pool.noteFailure() }
         c.abandon()
         if RetryDecision.mayRetryOnFreshConnection(
-            responseStarted: responseHeadSent || c.receivedResponseBytes, connectionReused: c.isReused,
-            bodyStreamed: bodyFromSocket, alreadyRetried: retried, requestBytesSent: requestBytesSent, method: methodCode) {
-            retried = true
+            responseStarted: request.responseHeadSent || c.receivedResponseBytes, connectionReused: c.isReused,
+            bodyStreamed: request.bodyFromSocket, alreadyRetried: request.retried, requestBytesSent: request.requestBytesSent, method: request.methodCode) {
+            request.retried = true
             // Body bytes must wait in the kernel while the new connection is set up.
-            if hasBody && !bodyDone { stopReading() }
+            if request.hasBody && !request.bodyDone { stopReading() }
             // Preferably on another endpoint: this one may have just restarted.
             let pool = selectEndpoint(route!.upstreamSlot, avoid: c.pool)
             let fresh = pool.makeConnection()
@@ -24,7 +24,7 @@ extension ClientConnection {
             return
         }
         noteUpstreamError(.lost(error))
-        if responseHeadSent {
+        if request.responseHeadSent {
             abort()
         } else {
             let what = error == .eof ? "upstream closed the connection before responding"
@@ -37,20 +37,20 @@ extension ClientConnection {
     /// DESIGN.md §5: an upstream `401` with `WWW-Authenticate: Bearer … error="invalid_token"` to a
     /// token we injected gets one replay with a fresh token, if the request is still held whole.
     func shouldReplayAfter401(_ u: UpstreamConnection) -> Bool {
-        guard route?.tokenSlot != nil, sentToken != nil, !replayed, bodyDone, !bodyFromSocket else { return false }
+        guard route?.tokenSlot != nil, request.sentToken != nil, !request.replayed, request.bodyDone, !request.bodyFromSocket else { return false }
         let p = u.parser
         return RetryDecision.saysInvalidToken(headers: p.headers, count: p.headerCount)
     }
 
     func replayWithFreshToken(_ u: UpstreamConnection) {
-        guard let slot = route?.tokenSlot, let sent = sentToken else { return }
-        replayed = true
+        guard let slot = route?.tokenSlot, let sent = request.sentToken else { return }
+        request.replayed = true
         // The 401's body is not wanted: drop that connection rather than read it.
         upstream = nil
         u.abandon()
-        responseHeadStart = 0
-        responseHeadParsed = 0
-        responseConnectionTokens.reset()
+        request.responseHeadStart = 0
+        request.responseHeadParsed = 0
+        request.responseConnectionTokens.reset()
         worker.tokens.invalidate(slot: slot, token: sent)
         awaitToken(slot: slot)
     }

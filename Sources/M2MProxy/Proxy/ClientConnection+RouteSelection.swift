@@ -7,12 +7,12 @@ extension ClientConnection {
     /// own: as a call it cost ~19 instructions per request more (callgrind).
     @inline(__always)
     func selectRoute(path: ByteSpan, method: Int) {
-        let host = Router.hostWithoutPort(authority)
+        let host = Router.hostWithoutPort(request.authority)
         guard let ref = worker.routerRef!._withUnsafeGuaranteedRef({ $0.matchRef(host: host, path: path, method: method) }) else {
             respond(declaredBodyTooLarge ? .bodyTooLarge : .noRoute)
             return
         }
-        routeRef = ref
+        request.routeRef = ref
         if declaredBodyTooLarge {
             respond(.bodyTooLarge)
             return
@@ -35,10 +35,10 @@ extension ClientConnection {
     func clientAllowed(_ r: CompiledRoute) -> Bool {
         let server = worker.config.server
         var client: IPAddress? = peer
-        if !server.trustedProxies.isEmpty && server.trustedProxies.allows(peer) && xffCount > 0 {
+        if !server.trustedProxies.isEmpty && server.trustedProxies.allows(peer) && request.xffCount > 0 {
             // Rare configuration: building strings here is acceptable.
             var list: [String] = []
-            for i in 0..<requestHeaderCount where kinds[i] == .xForwardedFor {
+            for i in 0..<request.requestHeaderCount where kinds[i] == .xForwardedFor {
                 list += parser.headers[i].value.makeString().split(separator: ",").map { String($0).trimmingASCIIWhitespace() }
             }
             client = nil

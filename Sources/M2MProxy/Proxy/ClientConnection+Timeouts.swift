@@ -20,7 +20,7 @@ extension ClientConnection {
 
     /// The request is completely forwarded: the upstream now owes the response head.
     func startResponseTimer(_ u: UpstreamConnection) {
-        guard !responseHeadSent else { return }
+        guard !request.responseHeadSent else { return }
         u.startTimer(ms: responseTimeoutMs)
     }
 
@@ -32,7 +32,7 @@ extension ClientConnection {
 
     /// The upstream stopped taking the request body: it, not the client, is now the one to act.
     func pauseClientForUpstream(_ u: UpstreamConnection) {
-        clientPausedForUpstream = true
+        request.clientPausedForUpstream = true
         stopReading()
         if state != .tunnel {
             stopTimer()
@@ -42,11 +42,11 @@ extension ClientConnection {
 
     /// The upstream drained the body bytes: the client sends again, on its own timer.
     func resumeClientAfterUpstream(_ u: UpstreamConnection) {
-        clientPausedForUpstream = false
+        request.clientPausedForUpstream = false
         startReading()
         if state == .tunnel {
             startTimer(ms: tunnelIdleTimeoutMs)
-        } else if !bodyDone {
+        } else if !request.bodyDone {
             u.stopTimer()
             startTimer(ms: worker.limits.bodyTimeoutMs)
         }
@@ -71,7 +71,7 @@ extension ClientConnection {
 
     /// The upstream's timer fired: which timeout it was depends on the phase.
     func upstreamTimerExpired(_ u: UpstreamConnection) {
-        if responseHeadSent {
+        if request.responseHeadSent {
             // read_timeout_ms: the body stopped mid-way; the client cannot be told in-band.
             noteUpstreamError(.readTimeout)
             reqLog.errorCode = ProxyError.upstreamTimeout("").code
@@ -81,7 +81,7 @@ extension ClientConnection {
         noteUpstreamError(.responseTimeout)
         upstream = nil
         u.abandon()
-        let what = bodyDone ? "did not start its response" : "did not accept the request body"
+        let what = request.bodyDone ? "did not start its response" : "did not accept the request body"
         respond(.upstreamTimeout("upstream \(what) within \(responseTimeoutMs) ms"))
     }
 
@@ -90,7 +90,7 @@ extension ClientConnection {
     /// never pooled), and the request is logged and counted as 499 `client_closed`; the upstream
     /// is not blamed.
     func clientGone() {
-        if reqLog.status == 0 || !responseHeadSent { reqLog.status = 499 }
+        if reqLog.status == 0 || !request.responseHeadSent { reqLog.status = 499 }
         reqLog.errorCode = Self.clientClosedCode
         abort()
     }

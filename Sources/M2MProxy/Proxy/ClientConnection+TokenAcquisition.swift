@@ -13,8 +13,8 @@ extension ClientConnection: TokenWaiter {
             // One token_wait_ms per request, however many times it parks (a 401 replay, a token
             // that expired before the head was sent).
             let now = worker.now
-            if tokenWaitDeadline == 0 { tokenWaitDeadline = now + UInt64(worker.limits.tokenWaitMs) }
-            startTimer(ms: tokenWaitDeadline > now ? Int(tokenWaitDeadline - now) : 1)
+            if request.tokenWaitDeadline == 0 { request.tokenWaitDeadline = now + UInt64(worker.limits.tokenWaitMs) }
+            startTimer(ms: request.tokenWaitDeadline > now ? Int(request.tokenWaitDeadline - now) : 1)
         }
     }
 

@@ -15,13 +15,13 @@ extension ClientConnection {
             nextStart = -1
             tunnelFromClient(head + start, headCount - start)
         }
-        if !clientPausedForUpstream { startReading() }
+        if !request.clientPausedForUpstream { startReading() }
     }
 
     func tunnelFromClient(_ base: UnsafeRawPointer, _ count: Int) {
         guard let u = upstream else { return }
         // The access log's bytes in count the tunnel's bytes too.
-        bodyBytes &+= UInt64(count)
+        request.bodyBytes &+= UInt64(count)
         tunnelActive()
         if let err = u.write(base, count) {
             upstreamLost(u, err)
@@ -39,7 +39,7 @@ extension ClientConnection {
             return
         }
         if writeQueueSize > Worker.highWater {
-            upstreamPausedForClient = true
+            request.upstreamPausedForClient = true
             u.stopReading()
         }
     }

@@ -10,7 +10,7 @@ extension ClientConnection {
 
     /// Writes the request head (and any body bytes already buffered) to the upstream.
     func sendRequest() {
-        guard let routeRef, let upstreamRef, let head else { return }
+        guard let routeRef = request.routeRef, let upstreamRef, let head else { return }
         // Borrowed: the route lives with its router, the upstream connection with its handles.
         routeRef._withUnsafeGuaranteedRef { route in
             upstreamRef._withUnsafeGuaranteedRef { u in sendRequest(route: route, upstream: u, head: head) }
@@ -30,21 +30,21 @@ extension ClientConnection {
                 return
             }
             tokenLine = held.line
-            sentToken = held.token
+            request.sentToken = held.token
         }
-        let headerCount = requestHeaderCount
+        let headerCount = request.requestHeaderCount
         let failed: UVError? = worker.staticsRef._withUnsafeGuaranteedRef { s in
-            withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: 20 + headerCount + 2 * xffCount) { storage in
+            withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: 20 + headerCount + 2 * request.xffCount) { storage in
                 var iov = IOVecList(storage: storage)
                 iov.append(parser.method)
                 iov.append(s.space)
                 iov.append(route.basePath)
-                if absoluteQueryOnly { iov.append(s.slash) }
-                iov.append(target)
+                if request.absoluteQueryOnly { iov.append(s.slash) }
+                iov.append(request.target)
                 iov.append(s.requestLineEnd)
                 if route.config.preserveHost {
                     iov.append(s.hostPrefix)
-                    iov.append(authority)
+                    iov.append(request.authority)
                     iov.append(s.crlf)
                 } else {
                     iov.append(u.pool.hostLine)
@@ -58,23 +58,23 @@ extension ClientConnection {
                         continue
                     case .xRequestID where reqLog.replacesClientID:
                         continue
-                    case .upgrade where upgradeRequested:
+                    case .upgrade where request.upgradeRequested:
                         break
                     default:
-                        if kind.droppedTowardUpstream || (kind.isNominatable && connectionTokens.names(parser.headers[i].name)) { continue }
+                        if kind.droppedTowardUpstream || (kind.isNominatable && request.connectionTokens.names(parser.headers[i].name)) { continue }
                     }
                     let start = parser.headers[i].name.base
                     let end = i + 1 < headerCount ? parser.headers[i + 1].name.base : UnsafeRawPointer(lastLineEnd)
                     iov.append(start, end - start)
                 }
                 if injecting { iov.append(tokenLine) }
-                if upgradeRequested {
+                if request.upgradeRequested {
                     iov.append(s.connectionUpgrade)
                 } else if worker.limits.upstreamIdleConnections == 0 {
                     // No keep-alive to upstreams: say so, so the upstream closes its side too.
                     iov.append(s.connectionClose)
                 }
-                if xffCount > 0 {
+                if request.xffCount > 0 {
                     // Append the client's address to the list it sent (all its X-Forwarded-For lines).
                     iov.append(s.xffPrefix)
                     var first = true
@@ -88,7 +88,7 @@ extension ClientConnection {
                     iov.append(xffLine)
                 }
                 // RFC 9112 §3.2.2: an absolute-form target's authority is the request's host.
-                let forwardedHost = absoluteForm || hostHeader.isEmpty ? authority : hostHeader
+                let forwardedHost = request.absoluteForm || request.hostHeader.isEmpty ? request.authority : request.hostHeader
                 if !forwardedHost.isEmpty {
                     iov.append(s.xfhPrefix)
                     iov.append(forwardedHost)
@@ -97,7 +97,7 @@ extension ClientConnection {
                 if let line = reqLog.forwardedLine { iov.append(line) }
                 iov.append(isTLS ? s.headTailTLS : s.headTail)
                 // A retry re-sends the body bytes that had been forwarded out of the head buffer.
-                if bufferedBytesProcessed && forwardedFromHead > headEnd {
+                if request.bufferedBytesProcessed && forwardedFromHead > headEnd {
                     iov.append(head + headEnd, forwardedFromHead - headEnd)
                 }
                 return u.write(iov)
@@ -107,13 +107,13 @@ extension ClientConnection {
             upstreamLost(u, failed)
             return
         }
-        requestBytesSent = true
+        request.requestBytesSent = true
         // The response timer starts once the whole request is forwarded (`processRequestBytes`
         // at the message's end); until then only the client's body timer runs.
-        if bufferedBytesProcessed {
+        if request.bufferedBytesProcessed {
             // A retry: the parser already consumed what the head buffer held (re-sent above as
             // bytes); the rest of the body, if any, still comes from the socket.
-            if bodyDone {
+            if request.bodyDone {
                 // The whole request went again at once: the upstream owes its response now.
                 startResponseTimer(u)
             } else {
@@ -126,9 +126,9 @@ extension ClientConnection {
             }
             return
         }
-        bufferedBytesProcessed = true
+        request.bufferedBytesProcessed = true
         forwardedFromHead = headEnd
-        if hasBody && expectContinue && !http10 {
+        if request.hasBody && request.expectContinue && !request.http10 {
             let line = worker.statics.continue100
             write(line.base, line.count)
         }

@@ -6,7 +6,7 @@
 extension ClientConnection: UpstreamWaiter {
     /// `avoid`: the endpoint of a failed attempt (failover takes another one when it can).
     func connectUpstream(avoid: UpstreamPool? = nil) {
-        guard let routeRef else { return }
+        guard let routeRef = request.routeRef else { return }
         noteUpstreamStarted()
         let slot = routeRef._withUnsafeGuaranteedRef { $0.upstreamSlot }
         let pool = selectEndpoint(slot, avoid: avoid)
@@ -39,16 +39,16 @@ extension ClientConnection: UpstreamWaiter {
 
     /// What is left of the request's connect timeout for its next connection.
     var connectBudgetMs: Int {
-        failover.budgetMs(now: worker.now, connectTimeoutMs: connectTimeoutMs)
+        request.failover.budgetMs(now: worker.now, connectTimeoutMs: connectTimeoutMs)
     }
 
     /// `c` (a new connection: nothing of the request was written to it) failed. Tries another
     /// endpoint when the route has one, retries are left and the connect timeout has not run
     /// out; false when the request must fail.
     func failOver(from c: UpstreamConnection) -> Bool {
-        guard !c.isReused, !responseHeadSent, let route, c.failureKind != .connectTimeout else { return false }
+        guard !c.isReused, !request.responseHeadSent, let route, c.failureKind != .connectTimeout else { return false }
         let hasOthers = worker.upstreamCluster(route.upstreamSlot)._withUnsafeGuaranteedRef { $0.hasAlternatives }
-        guard hasOthers, failover.mayRetry(now: worker.now, retries: worker.limits.retries) else { return false }
+        guard hasOthers, request.failover.mayRetry(now: worker.now, retries: worker.limits.retries) else { return false }
         connectUpstream(avoid: c.pool)
         return true
     }
@@ -95,7 +95,7 @@ extension ClientConnection: UpstreamWaiter {
     /// Inlined into the `upstreamWriteDrained` override (once per upstream write).
     @inline(__always)
     func onUpstreamWriteDrained(_ c: UpstreamConnection) {
-        guard isUpstream(c), clientPausedForUpstream, c.writeQueueSize <= Worker.lowWater else { return }
+        guard isUpstream(c), request.clientPausedForUpstream, c.writeQueueSize <= Worker.lowWater else { return }
         resumeClientAfterUpstream(c)
     }
 }

@@ -1,7 +1,7 @@
 /// One client connection: reads requests with llhttp, routes them, obtains a token, forwards the
 /// request to an upstream connection and streams the response back (the driver of the phases;
-/// STYLE.md §6). All per-request state lives in fields reset per request: nothing is allocated
-/// per request in steady state.
+/// STYLE.md §6). All per-request state lives in `request` (a `RequestContext`), reset per
+/// request: nothing is allocated per request in steady state.
 ///
 /// Requests on one connection are handled one at a time; pipelined requests wait in the head
 /// buffer, so responses go out in order (RFC 9112 §9.3.2).
@@ -59,55 +59,16 @@ final class ClientConnection: UpstreamClient {
     /// Valid while `head` is held: the table is part of the head buffer.
     var kinds: UnsafeMutablePointer<HeaderKind> { kindTable.unsafelyUnwrapped }
     private var kindTable: UnsafeMutablePointer<HeaderKind>?
-    var connectionTokens = ConnectionTokens()
     /// The logging phase's notes on the current request (`+Logging.swift`).
     let reqLog = RequestLog()
     /// Set once the connection switched to HTTP/2 (`H2Connection`).
     var h2: H2Connection?
 
-    // MARK: per-request state (reset in `resetRequest`)
-    /// The matched route, unretained: a route lives as long as its router, which the worker
-    /// never frees (replaced ones are retired). The data path borrows it with
-    /// `_withUnsafeGuaranteedRef` (an `unowned(unsafe)` optional cost a retain/release pair at
-    /// every `guard let`); `route` is for the rest.
-    var routeRef: Unmanaged<CompiledRoute>? = nil
-    var route: CompiledRoute? { routeRef?.takeUnretainedValue() }
-    var keepAlive = true
-    var http10 = false
-    var isHEAD = false
-    var hasBody = false
-    var bodyDone = false
-    /// Request bytes after the head run through the parser, framing included (the access log's
-    /// bytes in, and the chunk-framing bound).
-    var bodyBytes: UInt64 = 0
-    var expectContinue = false
-    /// Cleans chunk lines of a chunked request body before llhttp and the upstream see them.
-    var chunkLines = ChunkLineNormalizer()
-    var absoluteForm = false
-    /// Headers of the request head (the parser may append chunked trailers after them).
-    var requestHeaderCount = 0
-    /// The Host header value as sent (empty when absent), for X-Forwarded-Host.
-    var hostHeader = ByteSpan.empty
-    /// The buffered part of the request (head leftovers) went through the parser once.
-    var bufferedBytesProcessed = false
-    /// Some request bytes reached the upstream connection (a retry is then only safe for
-    /// idempotent methods).
-    var requestBytesSent = false
-    var methodCode = 0
-    /// The token the forwarded head carried (for a 401 replay), and whether it was replayed.
-    var sentToken: UInt64?
-    /// Loop time by which a parked request gets its token or a 503 (0 = never parked).
-    var tokenWaitDeadline: UInt64 = 0
-    var replayed = false
-    /// `Upgrade` with `Connection: upgrade`: forwarded, and a 101 turns the exchange into a tunnel.
-    var upgradeRequested = false
-    /// Absolute-form target with a query but no path ("http://h?q"): "/" is sent before it.
-    var absoluteQueryOnly = false
-    /// The request's authority (Host header value, or absolute-form authority).
-    var authority = ByteSpan.empty
-    /// Origin-form target (path and query) to forward.
-    var target = ByteSpan.empty
-    var xffCount = 0
+    /// The request in progress: everything the phases decide and read, reset per request
+    /// (`resetRequest`). Inline in the connection, so a request allocates nothing for it.
+    var request = RequestContext()
+    /// The matched route (`request.routeRef`, retained for the call).
+    var route: CompiledRoute? { request.route }
     /// The exchange's upstream connection, borrowed on the data path through `upstreamRef`.
     /// While set, the connection's handles are open, and they keep it alive anyway until their
     /// close callbacks run on a later loop turn.
@@ -121,23 +82,8 @@ final class ClientConnection: UpstreamClient {
     /// `c === upstream` without ARC.
     @inline(__always)
     func isUpstream(_ c: UpstreamConnection) -> Bool { upstreamOwner.holds(c) }
-    var bodyFromSocket = false
-    var retried = false
-    /// Endpoint failover of the request in progress (`ClientConnection+UpstreamSelection.swift`).
-    var failover = UpstreamFailover()
-    var responseHeadSent = false
-    var responseHeadStart = 0
-    var responseHeadParsed = 0
-    /// `llhttp_message_needs_eof` of the response, taken when its head is sent.
-    var responseNeedsEOF = false
-    var clientWillClose = false
-    var dechunk = false
-    var upstreamPausedForClient = false
-    var clientPausedForUpstream = false
-    var requestActive = false
     /// Requests begun on this connection (limits.max_requests_per_connection).
     var requestsServed = 0
-    var responseConnectionTokens = ConnectionTokens()
     /// Closing after FIN while discarding what the client still sends.
     var lingering = false
     /// The client half-closed after a complete request: answer what it sent, then close.
@@ -224,7 +170,7 @@ final class ClientConnection: UpstreamClient {
             appendHead(data)
         case .readingHead:
             appendHead(data)
-        case .forwarding where !bodyDone:
+        case .forwarding where !request.bodyDone:
             processRequestBytes(data.baseAddress!, data.count, fromSocket: true, forward: true)
         case .tunnel:
             tunnelFromClient(data.baseAddress!, data.count)
@@ -252,7 +198,7 @@ final class ClientConnection: UpstreamClient {
                 close()
             }
         case .waitingToken, .waitingUpstream, .connectingUpstream, .forwarding:
-            if error == .eof && responseHeadSent {
+            if error == .eof && request.responseHeadSent {
                 // The response is under way: a half-closed client still reads it (and a gone
                 // one makes the next write fail).
                 clientEOF = true
@@ -283,7 +229,7 @@ final class ClientConnection: UpstreamClient {
             tunnelIdleExpired()
         case .http2:
             http2Idle()
-        case .forwarding where upstreamPausedForClient:
+        case .forwarding where request.upstreamPausedForClient:
             // The client stopped reading its response for idle_timeout_ms: give up rather than
             // hold two connections and their buffers forever.
             abort()
@@ -299,7 +245,7 @@ final class ClientConnection: UpstreamClient {
             guard let pool = reqLog.endpoint else { return abort() }
             pool.dequeue(self)
             respond(.upstreamBusy(limit: pool.maxConnections))
-        case .forwarding where !bodyDone:
+        case .forwarding where !request.bodyDone:
             respond(.requestTimeout)
         default:
             break
@@ -330,14 +276,14 @@ final class ClientConnection: UpstreamClient {
             }
             return
         }
-        guard upstreamPausedForClient, let u = upstream else { return }
+        guard request.upstreamPausedForClient, let u = upstream else { return }
         if writeQueueSize <= Worker.lowWater {
             // The client drained: let the upstream's response flow again.
-            upstreamPausedForClient = false
+            request.upstreamPausedForClient = false
             u.startReading()
             if state != .tunnel {
                 startReadTimer(u)
-                if bodyDone { stopTimer() }
+                if request.bodyDone { stopTimer() }
             } else {
                 tunnelActive()
             }
@@ -382,7 +328,7 @@ final class ClientConnection: UpstreamClient {
 
     /// Shutdown: an idle connection closes now; a busy one after its current response.
     func drain() {
-        keepAlive = false
+        request.keepAlive = false
         if state == .idle { close() }
         if state == .http2 { h2?.goAway() }
     }
