@@ -25,11 +25,7 @@ extension ClientConnection {
     static let lingerMs = 2000
 
     func endRequest() {
-        if request.requestActive {
-            request.requestActive = false
-            logRequest()
-            worker.requestEnded()
-        }
+        if driver.requestEnded(self) { worker.requestEnded() }
     }
 
     /// After a complete response: next pipelined request, or idle keep-alive, or close.

@@ -1,5 +1,5 @@
 /// The logging phase (STYLE.md §6): runs exactly once per request, success or error, from
-/// `endRequest()`. It records the request in the loop's metrics and access log. The other
+/// `endRequest()` (through `ProxyDriver.requestEnded`). It records the request in the loop's metrics and access log. The other
 /// files only drop one-line notes into `reqLog` (status sent, upstream reached, token wait).
 ///
 /// A request starts with its first byte and ends when its response is complete, or when the
@@ -9,26 +9,6 @@ extension ClientConnection {
     /// The first byte of a request arrived.
     func noteRequestBegan() {
         reqLog.begin(now: worker.hrNow, bytesWritten: bytesWritten)
-    }
-
-    /// The head is parsed and its headers classified: keep the client's X-Request-Id when there
-    /// is exactly one and it is sane, else generate one (and drop the client's headers).
-    func noteRequestHead() {
-        var found = -1
-        var count = 0
-        for i in 0..<request.requestHeaderCount where kinds[i] == .xRequestID {
-            count += 1
-            if found < 0 { found = i }
-        }
-        if count == 1 {
-            let value = parser.headers[found].value.trimmed()
-            if RequestLog.isSane(value) {
-                reqLog.requestID = value
-                return
-            }
-        }
-        reqLog.replacesClientID = count > 0
-        reqLog.generateID(worker.requestIDs)
     }
 
     /// The upstream phase begins (pooled connection taken or a new one opened).

@@ -86,6 +86,7 @@ extension ClientConnection {
             } else if request.http10 {
                 iov.append(s.connectionKeepAlive)
             }
+            driver.phases.responseFilter(&request, status: status, into: &iov)
             iov.append(s.crlf)
             iov.append(u.headBuffer + headEnd, bodyBytes)
             return write(iov)

@@ -6,7 +6,7 @@ extension ClientConnection: TokenWaiter {
     func awaitToken(slot: Int) {
         switch worker.tokensRef._withUnsafeGuaranteedRef({ $0.acquire(slot: slot, for: self, now: worker.now) }) {
         case .ready:
-            connectUpstream()
+            driver.tokenAcquired(self)
         case .parked:
             if reqLog.tokenWaitStartNs == 0 { reqLog.tokenWaitStartNs = worker.hrNow }
             state = .waitingToken
@@ -23,7 +23,7 @@ extension ClientConnection: TokenWaiter {
     func tokenReady() {
         guard state == .waitingToken else { return }
         stopTimer()
-        connectUpstream()
+        driver.tokenAcquired(self)
     }
 
     func tokenFailed(_ failure: TokenFailure) {

@@ -95,6 +95,7 @@ extension ClientConnection {
                     iov.append(s.crlf)
                 }
                 if let line = reqLog.forwardedLine { iov.append(line) }
+                driver.phases.upstreamRequestFilter(&request, into: &iov)
                 iov.append(isTLS ? s.headTailTLS : s.headTail)
                 // A retry re-sends the body bytes that had been forwarded out of the head buffer.
                 if request.bufferedBytesProcessed && forwardedFromHead > headEnd {

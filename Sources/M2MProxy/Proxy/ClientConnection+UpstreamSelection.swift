@@ -28,7 +28,7 @@ extension ClientConnection: UpstreamWaiter {
 
     /// Picks the endpoint of the next attempt and remembers it for the access log.
     func selectEndpoint(_ slot: Int, avoid: UpstreamPool?) -> UpstreamPool {
-        let pool = worker.upstreamCluster(slot)._withUnsafeGuaranteedRef { $0.pick(avoid: avoid) }
+        let pool = worker.upstreamCluster(slot)._withUnsafeGuaranteedRef { driver.upstreamPeer(self, $0, avoid: avoid) }
         pool.requests &+= 1
         // Kept across requests: the same endpoint again (keep-alive to one upstream) costs no
         // retain/release.

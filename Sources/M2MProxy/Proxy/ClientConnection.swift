@@ -11,7 +11,7 @@
 /// `+TokenAcquisition`, `+UpstreamSelection`, `+UpstreamRequestHead` (with `+RequestBody`),
 /// `+Response` and `+ResponseHeadRewrite`, `+RetryDecision`, `+Logging`; `+Errors` answers
 /// failures, `+Exchange` ends a request and starts the next, `+Tunnel` serves upgrades.
-final class ClientConnection: UpstreamClient {
+final class ClientConnection: UpstreamClient, ProxySession {
     enum State {
         /// Keep-alive, between requests (idle timeout).
         case idle
@@ -61,6 +61,10 @@ final class ClientConnection: UpstreamClient {
     private var kindTable: UnsafeMutablePointer<HeaderKind>?
     /// The logging phase's notes on the current request (`+Logging.swift`).
     let reqLog = RequestLog()
+    /// The phases this connection runs, in order (`ProxyDriver`): an empty value, built where
+    /// it is used.
+    @inline(__always) var driver: ProxyDriver<ReverseProxyPhases> { ProxyDriver(phases: ReverseProxyPhases()) }
+    var requestLog: RequestLog { reqLog }
     /// Set once the connection switched to HTTP/2 (`H2Connection`).
     var h2: H2Connection?
 
@@ -325,6 +329,9 @@ final class ClientConnection: UpstreamClient {
         _ = bytes.withUnsafeBytes { write($0.baseAddress!, $0.count) }
         closeWhenFlushed(linger: true)
     }
+
+    /// The request's body waits in the kernel until it can be forwarded.
+    func holdRequestBody() { stopReading() }
 
     /// Shutdown: an idle connection closes now; a busy one after its current response.
     func drain() {

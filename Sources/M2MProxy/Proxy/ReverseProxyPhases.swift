@@ -1,0 +1,22 @@
+/// This proxy's phases (`ProxyPhases`): validate and route the request, inject the route's
+/// token, forward it with the forwarding headers, rewrite the response head. Each phase is in a
+/// file named after it: `+RequestValidation` and `+RouteSelection` (requestFilter),
+/// `+UpstreamSelection` (upstreamPeer); token acquisition, retries and replays are the
+/// session's (`ClientConnection+TokenAcquisition`, `+RetryDecision`).
+struct ReverseProxyPhases: ProxyPhases {
+    /// Validation, then route selection and access control.
+    @inline(__always)
+    func requestFilter<E: ProxyEnvironment>(
+        _ ctx: inout RequestContext, _ head: RequestHead, _ log: RequestLog, _ env: E
+    ) -> PhaseOutcome {
+        var path = ByteSpan.empty
+        if let error = validate(&ctx, head, log, env, path: &path) { return .respond(error) }
+        if let error = selectRoute(&ctx, head, env, path: path) { return .respond(error) }
+        return .proceed
+    }
+
+    @inline(__always)
+    func upstreamPeer(_ ctx: inout RequestContext, _ cluster: UpstreamCluster, avoid: UpstreamPool?) -> UpstreamPool {
+        cluster.pick(avoid: avoid)
+    }
+}
