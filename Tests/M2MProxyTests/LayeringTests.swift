@@ -38,6 +38,25 @@ import Testing
         ])
     }
 
+    /// The line a SwiftPM target of its own would hold: CBridge names no type declared (at top
+    /// level) in any other folder of M2MProxy, so it builds without them.
+    @Test func cBridgeIsSelfContained() throws {
+        var declaredAbove: [String: String] = [:]
+        let folders = try FileManager.default.contentsOfDirectory(atPath: Self.sources.path).filter { $0 != "CBridge" }
+        let declaration = /^(?:(?:public|package|internal|private|fileprivate|final) )*(?:struct|class|enum|protocol|typealias|actor) (\w+)/
+        for folder in folders {
+            let dir = Self.sources.appendingPathComponent(folder)
+            for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name.hasSuffix(".swift") {
+                let text = try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
+                for line in text.split(separator: "\n") {
+                    if let m = line.firstMatch(of: declaration) { declaredAbove[String(m.1)] = "\(folder)/\(name)" }
+                }
+            }
+        }
+        #expect(declaredAbove["ClientConnection"] != nil, "the scan found no declarations")
+        try Self.check("CBridge", names: declaredAbove.keys.sorted())
+    }
+
     @Test func upstreamNamesNoProxyType() throws {
         try Self.check("Upstream", names: ["ClientConnection", "ProxyError", "RouteTable", "CompiledRoute", "Router"])
     }

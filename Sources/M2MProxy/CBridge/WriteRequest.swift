@@ -42,7 +42,8 @@ extension WriteRequest: Sendable {}
 /// nothing (h2o keeps per-thread pools the same way).
 ///
 /// A head buffer carries the per-request tables after its bytes: the header spans of the head
-/// parsed in it and one `HeaderKind` per header. A connection holds a head buffer only while a
+/// parsed in it and one byte per header for its kind (`kindSlotBytes`: the HTTP layer's
+/// `HeaderKind`, bound by the connection that classifies them). A connection holds a head buffer only while a
 /// request (or response) is in progress, so an idle keep-alive connection holds no per-request
 /// memory at all (h2o's per-request pool: what a request uses dies with it).
 ///
@@ -51,6 +52,9 @@ extension WriteRequest: Sendable {}
 final class BufferPool {
     /// Header slots of a head buffer's tables (llhttp reports at most this many per head).
     static let headerSlots = 128
+    /// Bytes per slot of the header-kind table: one, which `HeaderKind` fits
+    /// (`HeaderKindTests`). Not named here: CBridge names no type of the layers above it.
+    static let kindSlotBytes = 1
     /// Free buffers of each kind that `trim` keeps however long they were unused, so a trickle
     /// of requests after a quiet interval still allocates nothing.
     static let keepFree = 2
@@ -76,7 +80,7 @@ final class BufferPool {
         let spanAlign = MemoryLayout<HeaderSpan>.alignment
         spansOffset = (headBufferCapacity + spanAlign - 1) / spanAlign * spanAlign
         kindsOffset = spansOffset + Self.headerSlots * MemoryLayout<HeaderSpan>.stride
-        headBufferBytes = kindsOffset + Self.headerSlots * MemoryLayout<HeaderKind>.stride
+        headBufferBytes = kindsOffset + Self.headerSlots * Self.kindSlotBytes
         writeRequests.reserveCapacity(maxPooled)
         smallWriteRequests.reserveCapacity(maxPooled)
         headBuffers.reserveCapacity(maxPooled)
@@ -118,7 +122,6 @@ final class BufferPool {
         }
         let b = UnsafeMutableRawPointer.allocate(byteCount: headBufferBytes, alignment: 16)
         (b + spansOffset).bindMemory(to: HeaderSpan.self, capacity: Self.headerSlots)
-        (b + kindsOffset).bindMemory(to: HeaderKind.self, capacity: Self.headerSlots)
         return b
     }
 
@@ -135,9 +138,10 @@ final class BufferPool {
         (headBuffer + spansOffset).assumingMemoryBound(to: HeaderSpan.self)
     }
 
-    /// The header-kind table of a head buffer (`headerSlots` entries).
-    func headerKinds(in headBuffer: UnsafeMutableRawPointer) -> UnsafeMutablePointer<HeaderKind> {
-        (headBuffer + kindsOffset).assumingMemoryBound(to: HeaderKind.self)
+    /// The header-kind table of a head buffer (`headerSlots` slots of `kindSlotBytes`), for
+    /// the caller to bind to its kind type.
+    func headerKinds(in headBuffer: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+        headBuffer + kindsOffset
     }
 
     /// Bytes held by free buffers (the `m2m_buffer_pool_bytes` gauge).

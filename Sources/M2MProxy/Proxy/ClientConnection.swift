@@ -121,7 +121,8 @@ final class ClientConnection: UpstreamClient, ProxySession {
         let pool = worker.pool
         let h = pool.takeHeadBuffer()
         head = h
-        kindTable = pool.headerKinds(in: h)
+        // Binding is free at run time; the table's slots fit a `HeaderKind` (`HeaderKindTests`).
+        kindTable = pool.headerKinds(in: h).bindMemory(to: HeaderKind.self, capacity: BufferPool.headerSlots)
         parser.lendHeaders(pool.headerSpans(in: h), capacity: BufferPool.headerSlots)
     }
 

@@ -9,7 +9,7 @@ import Testing
         let b = pool.takeHeadBuffer()
         defer { pool.give(headBuffer: b) }
         let spans = pool.headerSpans(in: b)
-        let kinds = pool.headerKinds(in: b)
+        let kinds = pool.headerKinds(in: b).bindMemory(to: HeaderKind.self, capacity: BufferPool.headerSlots)
         spans[0] = HeaderSpan(name: .empty, value: .empty)
         spans[BufferPool.headerSlots - 1] = HeaderSpan(name: .empty, value: .empty)
         kinds[BufferPool.headerSlots - 1] = .host

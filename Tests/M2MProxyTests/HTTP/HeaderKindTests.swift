@@ -7,6 +7,11 @@ import Testing
         return b.withUnsafeMutableBytes { HeaderKind.classify(ByteSpan(base: $0.baseAddress!, count: $0.count)) }
     }
 
+    /// The head buffer's kind table has one byte per header (`BufferPool.kindSlotBytes`).
+    @Test func fitsABufferPoolSlot() {
+        #expect(MemoryLayout<HeaderKind>.stride <= BufferPool.kindSlotBytes)
+    }
+
     @Test func hopByHopNamesAnyCase() {
         for n in ["Connection", "keep-alive", "PROXY-CONNECTION", "TE", "Trailer", "Upgrade", "Proxy-Authorization"] {
             #expect(kind(n).isHopByHop, "\(n)")
