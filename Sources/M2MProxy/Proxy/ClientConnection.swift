@@ -1,14 +1,16 @@
-/// One client connection: reads requests with llhttp, routes them, obtains a token, forwards the
-/// request to an upstream connection and streams the response back (the driver of the phases;
-/// STYLE.md §6). All per-request state lives in `request` (a `RequestContext`), reset per
-/// request: nothing is allocated per request in steady state.
+/// One client connection: reads requests with llhttp, forwards them to an upstream connection
+/// and streams the responses back. It is the HTTP/1.1 `ProxySession`: `ProxyDriver` runs the
+/// phases (STYLE.md §6) at its events and asks it for I/O. All per-request state lives in
+/// `request` (a `RequestContext`), reset per request: nothing is allocated per request in
+/// steady state.
 ///
 /// Requests on one connection are handled one at a time; pipelined requests wait in the head
 /// buffer, so responses go out in order (RFC 9112 §9.3.2).
 ///
-/// This file keeps the connection's state machine and its I/O events; the phases of a request
-/// are in files named after them, in order: `+RequestValidation`, `+RouteSelection`,
-/// `+TokenAcquisition`, `+UpstreamSelection`, `+UpstreamRequestHead` (with `+RequestBody`),
+/// This file keeps the connection's state machine and its I/O events; the I/O of each phase is
+/// in a file named after it, in order: `+RequestValidation` (then the driver's `requestFilter`,
+/// `ReverseProxyPhases+RequestValidation` and `+RouteSelection`), `+TokenAcquisition`,
+/// `+UpstreamSelection`, `+UpstreamRequestHead` (with `+RequestBody`),
 /// `+Response` and `+ResponseHeadRewrite`, `+RetryDecision`, `+Logging`; `+Errors` answers
 /// failures, `+Exchange` ends a request and starts the next, `+Tunnel` serves upgrades.
 final class ClientConnection: UpstreamClient, ProxySession {

@@ -1,6 +1,6 @@
 /// The checks of request validation that are plain functions over parsed values (no
 /// connection, no socket), so they are unit-tested directly (`RequestValidationTests`) and
-/// shared with the fuzz harness. `ClientConnection+RequestValidation.swift` applies them.
+/// shared with the fuzz harness. `ReverseProxyPhases+RequestValidation.swift` applies them.
 enum RequestValidation {
     /// True for a `.` or `..` segment, also percent-encoded (`%2e`, RFC 3986 §2.3) and with
     /// `%2f` or `\` as separators, which some upstreams decode or accept before resolving.
