@@ -75,7 +75,7 @@ extension ClientConnection {
         requestsServed += 1
         let limit = worker.limits.maxRequestsPerConnection
         request.keepAlive = parser.shouldKeepAlive && !worker.isDraining && (limit == 0 || requestsServed < limit)
-        driver.requestHeadComplete(self, RequestHead(parser: parser, kinds: kinds, peer: peer), worker)
+        driver.requestHeadComplete(self, RequestHead(parser: parser, kinds: kinds), worker)
     }
 
     func malformedName(_ e: ParseError) -> String {

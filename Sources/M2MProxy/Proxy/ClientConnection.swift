@@ -55,8 +55,8 @@ final class ClientConnection: UpstreamClient, ProxySession {
     private(set) var xffLine: StaticBytes
     private(set) var xffSuffix: StaticBytes
     private(set) var clientIP = ""
-    /// The TCP peer, for allow_cidrs and trusted_proxies.
-    private(set) var peer = IPAddress(isIPv6: false, hi: 0, lo: 0)
+    /// The TCP peer, for allow_cidrs and trusted_proxies (kept in `request`, which the phases read).
+    var peer: IPAddress { request.peer }
     /// Kind of each header of the current request, classified once (then of the response's).
     /// Valid while `head` is held: the table is part of the head buffer.
     var kinds: UnsafeMutablePointer<HeaderKind> { kindTable.unsafelyUnwrapped }
@@ -143,7 +143,7 @@ final class ClientConnection: UpstreamClient, ProxySession {
         setNoDelay()
         let address = peerAddress()
         clientIP = address?.ipString ?? "unknown"
-        if let address { peer = address.ipAddress }
+        if let address { request.peer = address.ipAddress }
         xffLine = StaticBytes("X-Forwarded-For: \(clientIP)\r\n")
         xffSuffix = StaticBytes(", \(clientIP)\r\n")
         state = .idle
@@ -157,7 +157,7 @@ final class ClientConnection: UpstreamClient, ProxySession {
     /// The inner end of an HTTP/2 stream's pair: the peer is `parent`'s.
     func start(streamOf parent: ClientConnection) {
         clientIP = parent.clientIP
-        peer = parent.peer
+        request.peer = parent.peer
         xffLine = parent.xffLine
         xffSuffix = parent.xffSuffix
         reqLog.http2 = true

@@ -13,6 +13,10 @@ struct RequestContext {
     /// every `guard let`); `route` is for the rest.
     var routeRef: Unmanaged<CompiledRoute>? = nil
     var route: CompiledRoute? { routeRef?.takeUnretainedValue() }
+    /// Who sent the request: the TCP peer of its connection, for allow_cidrs and
+    /// trusted_proxies. Set once per connection, and kept by `reset()` (copying it per request
+    /// cost instructions; callgrind).
+    var peer = IPAddress(isIPv6: false, hi: 0, lo: 0)
     /// The head is parsed and the request counted (`worker.requestStarted`): `logging` runs once
     /// when it ends.
     var requestActive = false
@@ -68,7 +72,7 @@ struct RequestContext {
     var connectionTokens = ConnectionTokens()
     var responseConnectionTokens = ConnectionTokens()
 
-    /// Ready for the next request on the connection. Field by field rather than `self = .init()`:
+    /// Ready for the next request on the connection (`peer` stays). Field by field rather than `self = .init()`:
     /// the token tables and the chunk scanner keep their storage and only reset their counts
     /// (a fresh value stores every slot again, per request). A new field gets its line here;
     /// `RequestContextTests` compares a reset context with a fresh one.

@@ -4,11 +4,9 @@
 /// over the context and the parsed head (`ReverseProxyPhasesTests`); the session parses the
 /// head and checks the version (`ClientConnection+RequestValidation`).
 extension ReverseProxyPhases {
-    /// nil when the request may be routed; `path` is then the target's path (no query).
+    /// nil when the request is valid and routed (it ends in `selectRoute`).
     @inline(__always)
-    func validate<E: ProxyEnvironment>(
-        _ ctx: inout RequestContext, _ head: RequestHead, _ log: RequestLog, _ env: E, path: inout ByteSpan
-    ) -> ProxyError? {
+    func validate<E: ProxyEnvironment>(_ ctx: inout RequestContext, _ head: RequestHead, _ log: RequestLog, _ env: E) -> ProxyError? {
         let parser = head.parser
         let kinds = head.kinds
         let method = parser.methodCode
@@ -84,13 +82,13 @@ extension ReverseProxyPhases {
             return .badRequest("missing Host header")
         }
 
-        path = ctx.target.slice(from: 0, to: ctx.target.firstIndex(of: UInt8(ascii: "?")))
+        let path = ctx.target.slice(from: 0, to: ctx.target.firstIndex(of: UInt8(ascii: "?")))
         if RequestValidation.hasDotSegment(path) {
             // A "/products/../admin" (or "/products/%2e%2e/admin") must not ride on the
             // /products route's token.
             return .badRequest("path contains a dot-segment")
         }
-        return nil
+        return selectRoute(&ctx, head, env, path: path)
     }
 
     /// Origin-form or absolute-form target → `target` (path+query) and `authority`. Inlined:

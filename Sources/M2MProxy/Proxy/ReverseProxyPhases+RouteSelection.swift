@@ -30,7 +30,7 @@ extension ReverseProxyPhases {
     /// trusted proxy (the leftmost ones are whatever the client claimed).
     func clientAllowed<E: ProxyEnvironment>(_ r: CompiledRoute, _ ctx: RequestContext, _ head: RequestHead, _ env: E) -> Bool {
         let server = env.config.server
-        let peer = head.peer
+        let peer = ctx.peer
         var client: IPAddress? = peer
         if !server.trustedProxies.isEmpty && server.trustedProxies.allows(peer) && ctx.xffCount > 0 {
             // Rare configuration: building strings here is acceptable.

@@ -48,7 +48,7 @@ import Testing
         let env = PhaseTestEnvironment(config: "[[route]]\nupstream = \"http://127.0.0.1:9\"\n")
         s.request.requestActive = true
         ProxyDriver(phases: phases).requestHeadComplete(
-            s, RequestHead(parser: parser, kinds: kinds, peer: IPAddress.parse("127.0.0.1")!), env)
+            s, RequestHead(parser: parser, kinds: kinds), env)
         return s
     }
 

@@ -45,7 +45,8 @@ import Testing
                 return
             }
             ctx.http10 = parser.httpMinor == 0
-            let head = RequestHead(parser: parser, kinds: kinds, peer: IPAddress.parse(peer)!)
+            ctx.peer = IPAddress.parse(peer)!
+            let head = RequestHead(parser: parser, kinds: kinds)
             let outcome = ReverseProxyPhases().requestFilter(&ctx, head, log, env)
             check(Filtered(outcome: outcome, ctx: ctx, log: log, env: env))
         }
