@@ -60,9 +60,10 @@ import Testing
         }
     }
 
-    /// Pieces of the given sizes, each filled with its own byte value.
+    /// Pieces of the given sizes; every byte differs from its neighbours and from the bytes at
+    /// the same offset in other pieces, so a byte out of place shows.
     static func pieces(_ sizes: [Int]) -> [[UInt8]] {
-        sizes.enumerated().map { i, n in [UInt8](repeating: UInt8(0x41 + i % 26), count: n) }
+        sizes.enumerated().map { i, n in (0..<n).map { UInt8(truncatingIfNeeded: i &* 31 &+ $0 &* 7 &+ 1) } }
     }
 
     static func write(_ pieces: [[UInt8]], to stream: UVStream) -> UVError? {
@@ -97,7 +98,8 @@ import Testing
     }
 
     /// `IOVecList.gather`, which builds the coalesced piece: every small-piece size (1 to 40
-    /// bytes: the word-copy branches) lands where it belongs, and nothing beyond the total.
+    /// bytes: the word-copy branches, and memcpy from 32) lands where it belongs, and nothing
+    /// beyond the total.
     @Test func gatherCopiesEveryPieceSizeInOrder() {
         let p = Self.pieces(Array(1...40) + [300])
         let total = p.reduce(0) { $0 + $1.count }
