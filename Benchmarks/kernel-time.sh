@@ -18,9 +18,14 @@
 #   strace   strace -f -T on the proxy while Benchmarks/kaclient.py sends STRACE_REQUESTS requests
 #            over CONNS connections: syscalls per request by kind, bytes per read/write, mean µs
 #            (ptrace inflates the times; compare kinds, not absolute values)
+#   instr    INSTR=N (0 = off): callgrind instructions per request of each m2m-proxy target, as
+#            compare.sh measures them, (Ir(N) - Ir(0)) / N over CONNS kaclient connections, with
+#            per-function tables (Benchmarks/callgrind-per-request.py) in RESULTS_DIR. It takes
+#            no lock, so it can run while another compare.sh holds /tmp/m2m-bench/lock.
 #   perf     perf record -e cpu-clock (the only sampling event a VM without a PMU offers) on the
 #            proxy during one more wrk run: the top kernel and user symbols (PERF=0 skips it)
-# Knobs: ROUNDS=3 DURATION=10 CONNS=50 STRACE_REQUESTS=5000 PERF=1 TARGETS="nginx m2m-proxy"
+# Knobs: ROUNDS=3 DURATION=10 CONNS=50 STRACE_REQUESTS=5000 PERF=1 INSTR=0 TARGETS="nginx m2m-proxy"
+#   (ROUNDS=0, STRACE_REQUESTS=0, PERF=0: that part is skipped)
 #   M2M_BIN=.build/release/m2m-proxy M2M_LIMITS_EXTRA="" (lines for the proxy's [limits])
 # Own ports (19201-19230), state (/tmp/m2m-kt) and pid files: it can run next to compare.sh.
 # Output: a summary on stdout; raw files in RESULTS_DIR (/tmp/m2m-kt/results/<timestamp>).
@@ -32,9 +37,9 @@ ROOT="$(cd "$HERE/.." && pwd)"
 export BENCH_DIR PIDDIR_STATE UPSTREAM_PORT NGINX_PROXY_PORT
 # shellcheck source=Benchmarks/lib.sh
 source "$HERE/lib.sh"
-: "${ROUNDS:=3}" "${DURATION:=10}" "${CONNS:=50}" "${STRACE_REQUESTS:=5000}" "${PERF:=1}"
+: "${ROUNDS:=3}" "${DURATION:=10}" "${CONNS:=50}" "${STRACE_REQUESTS:=5000}" "${PERF:=1}" "${INSTR:=0}"
 : "${TARGETS:=nginx m2m-proxy}" "${M2M_BIN:=$ROOT/.build/release/m2m-proxy}"
-: "${M2M_PORT:=19220}" "${TOKEN_PORT:=19221}" "${M2M_B_PORT:=19222}" "${M2M_BIN_B:=}"
+: "${M2M_PORT:=19220}" "${TOKEN_PORT:=19221}" "${M2M_B_PORT:=19222}" "${M2M_BIN_B:=}" "${VG_PORT:=19223}"
 : "${RESULTS_DIR:=/tmp/m2m-kt/results/$(date +%Y%m%d-%H%M%S)}"
 [[ -x $M2M_BIN ]] || die "$M2M_BIN not found (swift build -c release)"
 for tool in wrk strace nstat taskset python3; do command -v "$tool" >/dev/null || die "$tool not installed"; done
@@ -145,6 +150,7 @@ for ((r = 1; r <= ROUNDS; r++)); do for t in $TARGETS; do one_round "$r" "$t"; d
 STR=$RESULTS_DIR/strace.tsv
 printf 'target\tsyscall\tper_request\tmean_us\tbytes_per_call\n' >"$STR"
 for t in $TARGETS; do
+    ((STRACE_REQUESTS > 0)) || break
     python3 "$HERE/kaclient.py" --port "${PORT[$t]}" --conns "$CONNS" --requests $((CONNS * 20)) >/dev/null 2>&1 || true
     args=(); for p in $(pids_of "${PGID[$t]}"); do args+=(-p "$p"); done
     strace -f -T -qq -o "$RESULTS_DIR/strace-$t.txt" "${args[@]}" & spid=$!
@@ -174,6 +180,32 @@ if [[ $PERF == 1 ]] && command -v perf >/dev/null; then
     done
 fi
 
+# callgrind instructions per request (INSTR=N), compare.sh's method
+INS=$RESULTS_DIR/instr.tsv
+if ((INSTR > 0)); then
+    printf 'target\tper_request\n' >"$INS"
+    for t in $TARGETS; do
+        case $t in m2m-proxy) bin=$M2M_BIN ;; m2m-proxy-b) bin=$M2M_BIN_B ;; *) continue ;; esac
+        objcopy --strip-debug "$bin" "$BENCH_DIR/$t.stripped"
+        sed "s/127.0.0.1:$M2M_PORT/127.0.0.1:$VG_PORT/" "$BENCH_DIR/m2m.conf" >"$BENCH_DIR/vg.conf"
+        declare -A IR=()
+        for n in 0 "$INSTR"; do
+            out=$RESULTS_DIR/callgrind.$t.$n.out
+            start_server "vg-$t-$n" 1 valgrind --tool=callgrind --callgrind-out-file="$out" "$BENCH_DIR/$t.stripped" --config "$BENCH_DIR/vg.conf"
+            vpid=${STARTED_PIDS[-1]#*:}
+            wait_port "$VG_PORT" 120 "$vpid" || die "instr $t: did not listen"
+            taskset -c 0 python3 "$HERE/kaclient.py" --port "$VG_PORT" --conns "$CONNS" --requests "$n" >"$RESULTS_DIR/instr-$t.$n.client" 2>&1 \
+                || die "instr $t: client failed: $(cat "$RESULTS_DIR/instr-$t.$n.client")"
+            stop_server "vg-$t-$n"
+            IR[$n]=$(awk '/^(summary|totals):/ {print $2; exit}' "$out")
+        done
+        awk -v t="$t" -v a="${IR[0]}" -v b="${IR[$INSTR]}" -v n="$INSTR" 'BEGIN { printf "%s\t%.0f\n", t, (b - a) / n }' >>"$INS"
+        python3 "$HERE/callgrind-per-request.py" "$RESULTS_DIR/callgrind.$t.0.out" "$RESULTS_DIR/callgrind.$t.$INSTR.out" "$INSTR" --top 80 \
+            >"$RESULTS_DIR/functions-$t.txt" 2>&1 || true
+        log "instr $t: $(tail -n 1 "$INS" | cut -f2) instructions per request"
+    done
+fi
+
 echo "== per round (µs and switches per request; $CONNS clients, ${DURATION} s, 200 B) =="
 column -t -s$'\t' <(cut -f1-9 "$ROWS")
 echo "== means =="
@@ -184,6 +216,7 @@ echo "== TCP counters and softirqs per request (last round; machine-wide) =="
 awk -F'\t' 'NR > 1 { last[$2] = $10 "  " $11 } END { for (k in last) print k ": " last[k] }' "$ROWS"
 echo "== strace -f -T: syscalls per request ($STRACE_REQUESTS requests over $CONNS connections) =="
 column -t -s$'\t' "$STR"
+if [[ -s $INS ]]; then echo "== callgrind instructions per request ($INSTR requests, $CONNS connections) =="; column -t -s$'\t' "$INS"; fi
 for t in $TARGETS; do
     [[ -s $RESULTS_DIR/perf-$t.txt ]] || continue
     echo "== perf cpu-clock $t: by object =="; cat "$RESULTS_DIR/perf-$t.dso.txt"
