@@ -98,7 +98,7 @@ import Testing
     }
 
     /// `IOVecList.gather`, which builds the coalesced piece: every small-piece size (1 to 40
-    /// bytes: the word-copy branches, and memcpy from 32) lands where it belongs, and nothing
+    /// bytes: the word-copy branches, and memcpy from 16) lands where it belongs, and nothing
     /// beyond the total.
     @Test func gatherCopiesEveryPieceSizeInOrder() {
         let p = Self.pieces(Array(1...40) + [300])
