@@ -36,6 +36,38 @@ struct IOVecList {
     @inline(__always)
     mutating func append(_ bytes: StaticBytes) { append(bytes.base, bytes.count) }
 
+    /// Copies the pieces, in order, to `dst` (room for `totalBytes`): the small writes that go
+    /// out as one piece (`UVStream.rawWrite`). Most pieces of a head are a few bytes (method,
+    /// space, CRLF, prefixes): those are moved with one or two word loads and stores instead of
+    /// a memcpy call each (callgrind: ~20 instructions per piece less).
+    func gather(into dst: UnsafeMutableRawPointer) -> Int {
+        var out = dst
+        var b = UnsafePointer(bufs)
+        let end = b + count
+        while b < end {
+            let src = UnsafeRawPointer(b.pointee.base.unsafelyUnwrapped)
+            let n = b.pointee.len
+            if n >= 16 {
+                // (Word copies up to 31 bytes measured the same as this call: callgrind.)
+                out.copyMemory(from: src, byteCount: n)
+            } else if n >= 8 {
+                out.storeBytes(of: src.loadUnaligned(as: UInt64.self), as: UInt64.self)
+                (out + n - 8).storeBytes(of: (src + n - 8).loadUnaligned(as: UInt64.self), as: UInt64.self)
+            } else if n >= 4 {
+                out.storeBytes(of: src.loadUnaligned(as: UInt32.self), as: UInt32.self)
+                (out + n - 4).storeBytes(of: (src + n - 4).loadUnaligned(as: UInt32.self), as: UInt32.self)
+            } else {
+                // 1 to 3 bytes (`append` keeps no empty piece)
+                out.storeBytes(of: src.load(as: UInt8.self), as: UInt8.self)
+                (out + n - 1).storeBytes(of: (src + n - 1).load(as: UInt8.self), as: UInt8.self)
+                (out + n / 2).storeBytes(of: (src + n / 2).load(as: UInt8.self), as: UInt8.self)
+            }
+            out += n
+            b += 1
+        }
+        return out - dst
+    }
+
     @inline(__always)
     mutating func append(_ span: ByteSpan) { append(span.base, span.count) }
 }

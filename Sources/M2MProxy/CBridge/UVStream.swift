@@ -222,7 +222,16 @@ class UVStream {
     func rawWrite(_ iov: IOVecList, reports: Bool) -> UVError? {
         var skip = 0
         if tcp.pointee.write_queue_size == 0 {
-            let n = uv_try_write(stream, iov.bufs, UInt32(iov.count))
+            let n: Int32
+            if iov.count > 1 && iov.totalBytes <= LoopIO.writeCoalesceCapacity {
+                // A head in pieces (11 for a proxied request head): one contiguous write is
+                // cheaper for the kernel than a writev of the pieces (`LoopIO.writeCoalesce`).
+                let one = io.writeCoalesce
+                var buf = uv_buf_t(base: one.assumingMemoryBound(to: CChar.self), len: iov.gather(into: one))
+                n = uv_try_write(stream, &buf, 1)
+            } else {
+                n = uv_try_write(stream, iov.bufs, UInt32(iov.count))
+            }
             if n == Int32(iov.totalBytes) { return nil }
             if n < 0 && n != UVError.eagain.code { return UVError(n) }
             skip = max(Int(n), 0)

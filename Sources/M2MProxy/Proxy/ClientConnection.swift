@@ -120,12 +120,15 @@ final class ClientConnection: UpstreamClient, ProxySession {
 
     /// A request begins: the head buffer and the per-request tables in it come from the pool.
     func takeHead() {
-        let pool = worker.pool
-        let h = pool.takeHeadBuffer()
+        // Borrowed (`poolRef`): `worker.pool` cost a retain/release pair here and in `giveHead`.
+        let h = worker.poolRef._withUnsafeGuaranteedRef { pool in
+            let h = pool.takeHeadBuffer()
+            // Binding is free at run time; the table's slots fit a `HeaderKind` (`HeaderKindTests`).
+            kindTable = pool.headerKinds(in: h).bindMemory(to: HeaderKind.self, capacity: BufferPool.headerSlots)
+            parser.lendHeaders(pool.headerSpans(in: h), capacity: BufferPool.headerSlots)
+            return h
+        }
         head = h
-        // Binding is free at run time; the table's slots fit a `HeaderKind` (`HeaderKindTests`).
-        kindTable = pool.headerKinds(in: h).bindMemory(to: HeaderKind.self, capacity: BufferPool.headerSlots)
-        parser.lendHeaders(pool.headerSpans(in: h), capacity: BufferPool.headerSlots)
     }
 
     /// Idle keep-alive (nothing buffered): back to the pool, so an idle connection holds only
@@ -135,7 +138,7 @@ final class ClientConnection: UpstreamClient, ProxySession {
         head = nil
         kindTable = nil
         parser.returnHeaders()
-        worker.pool.give(headBuffer: h)
+        worker.poolRef._withUnsafeGuaranteedRef { $0.give(headBuffer: h) }
     }
 
     /// Called by the listener once accepted.

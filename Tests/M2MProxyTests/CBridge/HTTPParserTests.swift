@@ -161,4 +161,43 @@ import Testing
             #expect(p.bodySpans.map { $0.makeString() }.joined() == "abcde")
         }
     }
+
+    /// Trailer names are checked only in chunked messages (the callback is set per message):
+    /// a forbidden trailer stops the parse; the same name as a head field, an allowed trailer,
+    /// and messages after a chunked one on the same connection are unaffected.
+    @Test func forbiddenTrailerIsRefusedOnlyInTrailers() {
+        let p = HTTPParser(kind: .request)
+        p.isForbiddenTrailer = { $0.equalsLowercase("authorization") }
+        func message(_ text: String) -> String {
+            var result = "incomplete"
+            run(p, text) { base, n in
+                var off = 0
+                while off <= n {
+                    switch p.execute(base + off, n - off) {
+                    case .headersComplete(let c):
+                        off += c
+                        p.resume()
+                    case .messageComplete(let c):
+                        off += c
+                        p.resume()
+                        result = "complete"
+                        if off == n { return }
+                    case .needMore:
+                        return
+                    case .error(let e):
+                        result = e == .forbiddenTrailer ? "forbidden" : "error"
+                        return
+                    }
+                }
+            }
+            return result
+        }
+        let chunked = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"
+        #expect(message("GET / HTTP/1.1\r\nAuthorization: Bearer x\r\n\r\n") == "complete")
+        #expect(message(chunked + "Authorization: Bearer x\r\n\r\n") == "forbidden")
+        p.reset()
+        #expect(message(chunked + "X-Checksum: 1\r\n\r\n") == "complete")
+        #expect(message("GET / HTTP/1.1\r\nAuthorization: Bearer x\r\n\r\n") == "complete")
+        #expect(message(chunked + "authorization: y\r\n\r\n") == "forbidden")
+    }
 }
