@@ -6,6 +6,10 @@
     python3 upstream.py ... --tls-cert CERT --tls-key KEY [--tls-client-ca CA]
                                                (HTTPS; with --tls-client-ca a client certificate
                                                signed by CA is required)
+    python3 upstream.py ... --handshake-delay-ms N
+                                               every connection but the first waits N ms before
+                                               its TLS handshake (a slow connect, to show what a
+                                               proxy does while one is pending)
 
 With TLS every log entry also has ``"tls": {"resumed": bool, "version", "alpn",
 "client_cn", "sni"}`` (sni: the server name the client sent, null for none): distinct ``conn_id`` values are the TLS connections accepted, ``resumed`` says
@@ -38,7 +42,7 @@ Behaviour by path (query parameters in brackets):
                                after each, for the first S ms, then at full speed; hashes it on
                                the fly (never holds it) and answers {"len", "sha256"}
     /status/NNN                that status; 204 and 304 without a body, others a small JSON body
-    /slow?ms=M                 wait M ms, then 200
+    /slow?ms=M                 wait M ms, then 200 {"ok":true,"slow":true,"target":"<target>"}
     /hang                      read the request, never answer (until the client goes away)
     /reset                     close the socket without answering (RST; /reset?fin=1: FIN)
     /headers                   200, the request headers as JSON [[name, value], ...]
@@ -65,6 +69,7 @@ from urllib.parse import parse_qs, urlsplit
 LOG_LOCK = threading.Lock()
 LOG_FILE = None
 TLS_CONTEXT = None
+HANDSHAKE_DELAY_MS = 0
 CONN_IDS = itertools.count(1)
 
 
@@ -96,6 +101,8 @@ class Handler(socketserver.BaseRequestHandler):
         self.tls = None
         self.tls_failed = False
         if TLS_CONTEXT is not None:
+            if HANDSHAKE_DELAY_MS and self.conn_id > 1:
+                time.sleep(HANDSHAKE_DELAY_MS / 1000.0)
             try:
                 self.request = TLS_CONTEXT.wrap_socket(self.request, server_side=True)
             except (ssl.SSLError, OSError) as e:
@@ -290,7 +297,8 @@ class Handler(socketserver.BaseRequestHandler):
             return self.respond(code, json_type, json.dumps({"status": code}).encode(), head_only, version, keep_alive)
         if path == "/slow":
             time.sleep(int(query.get("ms", "1000")) / 1000.0)
-            return self.respond(200, json_type, b'{"ok":true,"slow":true}', head_only, version, keep_alive)
+            out = json.dumps({"ok": True, "slow": True, "target": target}).encode()
+            return self.respond(200, json_type, out, head_only, version, keep_alive)
         if path == "/hang":
             try:
                 while self.request.recv(65536):
@@ -417,6 +425,8 @@ def main():
     ap.add_argument("--tls-cert", help="serve HTTPS with this certificate chain (PEM)")
     ap.add_argument("--tls-key", help="the key of --tls-cert (PEM)")
     ap.add_argument("--tls-client-ca", help="require a client certificate signed by this CA")
+    ap.add_argument("--handshake-delay-ms", type=int, default=0,
+                    help="every connection but the first waits this long before its TLS handshake")
     ap.add_argument("--pattern-sha256", type=int, metavar="N",
                     help="print the SHA-256 of pattern(N) (the body of /bytes?n=N) and exit")
     args = ap.parse_args()
@@ -429,7 +439,8 @@ def main():
     if not args.log:
         ap.error("--log is required")
     LOG_FILE = open(args.log, "a", encoding="utf-8")
-    global TLS_CONTEXT
+    global TLS_CONTEXT, HANDSHAKE_DELAY_MS
+    HANDSHAKE_DELAY_MS = args.handshake_delay_ms
     if args.tls_cert:
         TLS_CONTEXT = server_tls_context(args.tls_cert, args.tls_key, args.tls_client_ca)
     if ":" in args.host:

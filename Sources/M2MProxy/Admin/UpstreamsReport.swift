@@ -25,6 +25,7 @@ enum UpstreamsReport {
                 out[i].requests &+= e.requests
                 out[i].failures &+= e.failures
                 out[i].ejections &+= e.ejections
+                out[i].handoffs &+= e.handoffs
             }
         }
         return out
@@ -51,6 +52,7 @@ enum UpstreamsReport {
                         "requests": .number(Double(e.requests)),
                         "failures": .number(Double(e.failures)),
                         "ejections": .number(Double(e.ejections)),
+                        "handoffs": .number(Double(e.handoffs)),
                     ])
                 }),
             ])

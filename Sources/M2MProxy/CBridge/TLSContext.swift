@@ -53,6 +53,12 @@ final class TLSContext {
             SSL_CTX_set_client_cert_cb(ctx, tlsClientCertificateRequested)
         }
         _ = alpn.withUnsafeBufferPointer { SSL_CTX_set_alpn_protos(ctx, $0.baseAddress, UInt32($0.count)) }
+        // TLS 1.3 suites, AES-128-GCM/SHA-256 first (OpenSSL lists AES-256-GCM/SHA-384 first;
+        // BoringSSL and Go prefer this order): a server that follows the client's preference
+        // (nginx's default) then runs the key schedule's HKDF and the transcript hash on SHA-256
+        // instead of SHA-384, which made a resumed upstream handshake about 4 % cheaper
+        // (README "TLS"), and records take 10 AES rounds instead of 14. All three stay offered.
+        _ = SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256")
         // Client-side session cache: OpenSSL hands every new session (TLS 1.3 tickets arrive
         // after the handshake) to the callback, which gives it to the connection's pool; no
         // internal store, the pools are the cache.

@@ -33,7 +33,8 @@ extension Worker {
                     route: r.config.name, endpoint: p.label, resolved: p.address != nil,
                     ejectedForMs: until > now ? Int(until - now) : 0,
                     open: p.openConnections, idle: p.idleCount, inFlight: p.inFlight,
-                    requests: p.requests, failures: p.failures, ejections: p.health.ejections))
+                    requests: p.requests, failures: p.failures, ejections: p.health.ejections,
+                    handoffs: p.handoffs))
             }
         }
         return out
@@ -54,4 +55,6 @@ struct EndpointStats: Sendable, Equatable {
     var requests: UInt64
     var failures: UInt64
     var ejections: UInt64
+    /// Finishing connections handed to a request that was opening a new one (`UpstreamPool`).
+    var handoffs: UInt64 = 0
 }

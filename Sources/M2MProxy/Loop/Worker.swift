@@ -34,6 +34,9 @@ final class Worker: ListenerOwner {
     /// keeps reusing its buffers (no allocation per request).
     static let poolTrimIntervalMs: UInt64 = 2000
     private let poolTrimTimer: RepeatingTimer
+    /// The same period closes idle upstream connections beyond the cap that no request took
+    /// (`IdleCapPolicy`).
+    private var upstreamTrimTimer: RepeatingTimer?
     let resolver: Resolver
     /// TLS buffers, contexts and the drain handle of this loop (`CBridge/TLSLoopState.swift`).
     let tls: TLSLoopState
@@ -113,6 +116,9 @@ final class Worker: ListenerOwner {
 
         routes.install(config, tokenSlots: tokenSlots, worker: self)
         configureAccessLog(config)
+        upstreamTrimTimer = RepeatingTimer(loop: loop, everyMs: Self.poolTrimIntervalMs, unref: true) { [weak self] in
+            self?.upstreamClusters.forEach { $0.trimIdle() }
+        }
     }
 
     /// Worker 0 is built before the token cache that assigns its routes' token slots.

@@ -2,7 +2,8 @@
 /// picks an endpoint (`balance`, skipping ejected ones, DESIGN.md §4), then an idle pooled
 /// connection to it, a new one, or a place in its pool's queue when the route is at
 /// `max_upstream_connections`. A new connection that fails before anything was sent fails over
-/// to another endpoint (`failOver`).
+/// to another endpoint (`failOver`). While the new one connects, a connection of the pool that
+/// finishes an exchange may be handed over instead (`onUpstreamReplaced`, `UpstreamPool`).
 extension ClientConnection: UpstreamWaiter {
     /// `avoid`: the endpoint of a failed attempt (failover takes another one when it can).
     func connectUpstream(avoid: UpstreamPool? = nil) {
@@ -19,7 +20,7 @@ extension ClientConnection: UpstreamWaiter {
             pool.enqueue(self)
             startTimer(ms: connectTimeoutMs)
         } else {
-            let c = pool.makeConnection()
+            let c = pool.makeConnection(forRequest: true)
             upstream = c
             state = .connectingUpstream
             c.open(for: self, budgetMs: connectBudgetMs)
@@ -73,6 +74,17 @@ extension ClientConnection: UpstreamWaiter {
     }
 
     // MARK: upstream connection callbacks (before the response)
+
+    /// The pool hands over `c` (it just finished another exchange) while `pending`, this
+    /// request's new connection, still connects: nothing was written to `pending`, so the
+    /// request goes on `c` at once. False when this request no longer waits for `pending`.
+    func onUpstreamReplaced(_ pending: UpstreamConnection, by c: UpstreamConnection) -> Bool {
+        guard isUpstream(pending), state == .connectingUpstream, !isClosing else { return false }
+        upstream = c
+        c.attach(self)
+        sendRequest()
+        return true
+    }
 
     func onUpstreamReady(_ c: UpstreamConnection) {
         guard isUpstream(c), state == .connectingUpstream else { return }

@@ -321,6 +321,7 @@ final class ClientConnection: UpstreamClient, ProxySession {
     // phases (`+UpstreamSelection`, `+Response`). Overrides cannot live in extensions.
 
     override func upstreamReady(_ c: UpstreamConnection) { onUpstreamReady(c) }
+    override func upstreamReplaced(_ pending: UpstreamConnection, by c: UpstreamConnection) -> Bool { onUpstreamReplaced(pending, by: c) }
     override func upstreamFailed(_ c: UpstreamConnection, _ message: String) { onUpstreamFailed(c, message) }
     override func upstreamTimedOut(_ c: UpstreamConnection) { onUpstreamTimedOut(c) }
     override func upstreamData(_ c: UpstreamConnection, _ data: UnsafeRawBufferPointer) { onUpstreamData(c, data) }

@@ -6,6 +6,9 @@
 class UpstreamClient: UVStream {
     /// Connected (and TLS done): the request head can be sent.
     func upstreamReady(_ c: UpstreamConnection) {}
+    /// While `pending` connects, the pool offers `c`, a connection that just finished an
+    /// exchange: true when the request took it (it no longer refers to `pending`).
+    func upstreamReplaced(_ pending: UpstreamConnection, by c: UpstreamConnection) -> Bool { false }
     /// Resolving, connecting or the TLS handshake failed; `c.failureKind` says how.
     func upstreamFailed(_ c: UpstreamConnection, _ message: String) {}
     /// The exchange's timer expired: response_timeout_ms (no response head yet) or

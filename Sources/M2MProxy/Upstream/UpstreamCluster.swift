@@ -153,6 +153,11 @@ final class UpstreamCluster {
         for p in endpoints { p.closeAll() }
     }
 
+    /// The worker's trim tick (`IdleCapPolicy`).
+    func trimIdle() {
+        for p in endpoints { p.trimIdle() }
+    }
+
 }
 
 @available(*, unavailable)

@@ -1,7 +1,7 @@
 /// One keep-alive TCP connection to an upstream. While a request is bound to it, response bytes
 /// go straight to that request's `UpstreamClient` (Proxy's client connection); while
 /// idle in its pool it only watches for the upstream closing it.
-final class UpstreamConnection: UVStream {
+final class UpstreamConnection: UVStream, HandoffCandidate {
     enum State {
         case resolving
         case connecting
@@ -55,6 +55,23 @@ final class UpstreamConnection: UVStream {
 
     /// Connected and nothing of an exchange written or received yet: can go back to the pool.
     var isReusableUnused: Bool { state == .active && !isClosing && !receivedResponseBytes && headCount == 0 }
+
+    /// Resolving or connecting for a request (nothing of it written yet): a connection that
+    /// finishes an exchange meanwhile may take its place (`handOver`).
+    var awaitsHandoff: Bool { (state == .resolving || state == .connecting) && !isClosing && clientOwner.object != nil }
+
+    /// Gives this connection's request `c` (connected, reusable, of the same pool) instead of
+    /// waiting for this connect. This one connects on without a request (a spare: its connect
+    /// timeout still runs, a failure still counts against the endpoint and reaches no client)
+    /// and then serves the pool like a returned connection. False when the request no longer
+    /// waits for this connection.
+    func handOver(_ c: UpstreamConnection) -> Bool {
+        guard awaitsHandoff, let owner = client else { return false }
+        client = nil
+        if owner.upstreamReplaced(self, by: c) { return true }
+        client = owner
+        return false
+    }
 
     /// `budgetMs`: what is left of the request's connect timeout (the route's own value or
     /// `[limits]`; failover attempts share it).
@@ -156,6 +173,11 @@ final class UpstreamConnection: UVStream {
         setNoDelay()
         state = .active
         stopTimer()
+        guard client != nil else {
+            // A spare (`handOver`): the next request of the pool takes it.
+            pool.spareConnected(self)
+            return
+        }
         beginExchange()
         client?.upstreamReady(self)
     }

@@ -1,9 +1,12 @@
 /// Keep-alive connections to one upstream endpoint (one address of one of a route's URLs, with
 /// its TLS settings and sessions), per loop; an `UpstreamCluster` holds a route's endpoints. Idle
 /// connections are reused most-recently-used first, so a burst's extra connections age out and
-/// the upstream sees as few connections as the load needs. At most `maxIdle` stay idle
-/// (`limits.upstream_idle_connections`, like nginx's upstream `keepalive N`); 0 closes every
-/// connection after its exchange.
+/// the upstream sees as few connections as the load needs. `maxIdle` stay idle once the load is
+/// gone (`limits.upstream_idle_connections`, like nginx's upstream `keepalive N`, but applied
+/// after the requests that need a connection are served: `IdleCapPolicy`); 0 closes every
+/// connection after its exchange. A connection that finishes while a request of this pool is
+/// still opening a new one is handed to that request (`HandoffQueue`); the new one connects on
+/// as a spare for the next request.
 final class UpstreamPool {
     /// The URL's host (TLS server name, and the name looked up when `address` is nil) and port.
     let host: String
@@ -50,6 +53,13 @@ final class UpstreamPool {
     /// Clients waiting for a connection while the pool is at `maxConnections`, oldest first
     /// (Envoy's pending-request queue; nginx's `max_conns` would fail them over instead).
     private var waiters: [any UpstreamWaiter] = []
+    /// Requests opening a new connection, as their connections (the hand-off).
+    private var connecting = HandoffQueue<UpstreamConnection>()
+    private var capPolicy = IdleCapPolicy()
+    /// Finishing connections handed to a request that was opening one, and connections that
+    /// finished connecting after their request got another (spares), for `/upstreams`.
+    private(set) var handoffs: UInt64 = 0
+    private(set) var spares: UInt64 = 0
 
     init(cluster: UpstreamCluster, member: UpstreamMember, address: SocketAddress?, tls: TLSClientSettings?, worker: Worker, maxIdle: Int, maxConnections: Int = 0) {
         self.cluster = cluster
@@ -78,10 +88,20 @@ final class UpstreamPool {
         guard cap != self.maxIdle else { return }
         self.maxIdle = cap
         let excess = idle.count - cap
-        if excess > 0 {
-            for c in idle[0..<excess] { c.close() }
-            idle.removeFirst(excess)
-        }
+        if excess > 0 { closeLeastRecentlyUsed(excess) }
+    }
+
+    private func closeLeastRecentlyUsed(_ n: Int) {
+        for c in idle[0..<n] { c.close() }
+        idle.removeFirst(n)
+        capPolicy.noteIdle(idle.count)
+    }
+
+    /// The trim tick (`IdleCapPolicy`): idle connections beyond the cap that no request took
+    /// since the last tick close.
+    func trimIdle() {
+        let n = capPolicy.trim(idleCount: idle.count, maxIdle: maxIdle)
+        if n > 0 { closeLeastRecentlyUsed(n) }
     }
 
     /// Requests on this endpoint now: busy or opening connections plus waiting clients
@@ -125,19 +145,32 @@ final class UpstreamPool {
     /// An idle connection that is still open, or nil (the caller then opens a new one).
     func takeIdle() -> UpstreamConnection? {
         while let c = idle.popLast() {
-            if !c.isClosing { return c }
+            if !c.isClosing {
+                capPolicy.noteIdle(idle.count)
+                return c
+            }
         }
         return nil
     }
 
-    func makeConnection() -> UpstreamConnection {
+    /// `forRequest`: a request found no idle connection and waits for this one to connect (a
+    /// finishing connection may be handed to it meanwhile, and the pool counts as short of
+    /// connections). Retries on a fresh connection pass false: they must not get a reused one.
+    func makeConnection(forRequest: Bool = false) -> UpstreamConnection {
         openConnections += 1
-        return UpstreamConnection(pool: self)
+        let c = UpstreamConnection(pool: self)
+        if forRequest {
+            capPolicy.noteShort()
+            connecting.append(c)
+        }
+        return c
     }
 
-    /// Returns a connection after a complete exchange: to the oldest waiting client, else to the
-    /// idle list; closes it when that is full. With a cap of 0 there is no keep-alive at all:
-    /// waiting clients get a fresh connection once this one has closed (`connectionClosed`).
+    /// Returns a connection after a complete exchange (only a reusable one comes here): to the
+    /// oldest client waiting at `max_upstream_connections`, else to the oldest request still
+    /// opening a new connection, else to the idle list; closes it when `IdleCapPolicy` says the
+    /// cap is reached. With a cap of 0 there is no keep-alive at all: waiting clients get a
+    /// fresh connection once this one has closed (`connectionClosed`).
     func release(_ c: UpstreamConnection) {
         if retired {
             c.close()
@@ -148,8 +181,14 @@ final class UpstreamPool {
                 let next = waiters.removeFirst()
                 if next.upstreamGranted(c) { return }
             }
+            while !connecting.isEmpty, let pending = connecting.popWaiting() {
+                if pending.handOver(c) {
+                    handoffs &+= 1
+                    return
+                }
+            }
         }
-        if idle.count < maxIdle && !c.isClosing {
+        if !c.isClosing && capPolicy.keeps(idleCount: idle.count, maxIdle: maxIdle) {
             c.becomeIdle()
             idle.append(c)
         } else {
@@ -157,9 +196,19 @@ final class UpstreamPool {
         }
     }
 
+    /// A connection whose request took another one meanwhile finished connecting: it serves
+    /// the next request like a returned one.
+    func spareConnected(_ c: UpstreamConnection) {
+        spares &+= 1
+        release(c)
+    }
+
     /// An idle connection closed by the upstream (EOF while idle) leaves the pool.
     func remove(_ c: UpstreamConnection) {
-        if let i = idle.firstIndex(where: { $0 === c }) { idle.remove(at: i) }
+        if let i = idle.firstIndex(where: { $0 === c }) {
+            idle.remove(at: i)
+            capPolicy.noteIdle(idle.count)
+        }
     }
 
     /// A connection's handles are closed: its place goes to the oldest waiting client.
@@ -183,6 +232,7 @@ final class UpstreamPool {
     func closeAll() {
         for c in idle { c.close() }
         idle.removeAll()
+        capPolicy.noteIdle(0)
     }
 }
 

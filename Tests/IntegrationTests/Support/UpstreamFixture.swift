@@ -9,13 +9,15 @@ final class UpstreamFixture {
 
     /// `tls`: serve HTTPS with this certificate (and require client certificates by `clientCA`).
     /// `host`/`port`: where to listen (another loopback address, `::1`, or a given port: the
-    /// addresses of one multi-address name share a port).
+    /// addresses of one multi-address name share a port). `extraArguments`: more options of
+    /// upstream.py (e.g. `--handshake-delay-ms`).
     init(in dir: TempDir, name: String = "upstream", tls: (cert: String, key: String)? = nil, clientCA: String? = nil,
-         host: String = "127.0.0.1", port listenPort: UInt16 = 0) throws {
+         host: String = "127.0.0.1", port listenPort: UInt16 = 0, extraArguments: [String] = []) throws {
         logPath = dir.file("\(name).jsonl")
         var args = [TestPaths.fixture("upstream.py"), "--port", "\(listenPort)", "--log", logPath, "--host", host]
         if let tls { args += ["--tls-cert", tls.cert, "--tls-key", tls.key] }
         if let clientCA { args += ["--tls-client-ca", clientCA] }
+        args += extraArguments
         isTLS = tls != nil
         process = try ChildProcess(name: name, executable: TestPaths.python, arguments: args, in: dir)
         let text = try process.waitForStdoutValue("PORT")
