@@ -95,7 +95,7 @@ extension ClientConnection {
                     iov.append(s.crlf)
                 }
                 if let line = reqLog.forwardedLine { iov.append(line) }
-                iov.append(isTLS ? s.headTailTLS : s.headTail)
+                iov.append(clientOverTLS ? s.headTailTLS : s.headTail)
                 // A retry re-sends the body bytes that had been forwarded out of the head buffer.
                 if bufferedBytesProcessed && forwardedFromHead > headEnd {
                     iov.append(head + headEnd, forwardedFromHead - headEnd)

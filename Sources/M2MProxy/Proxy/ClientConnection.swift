@@ -64,6 +64,9 @@ final class ClientConnection: UpstreamClient {
     let reqLog = RequestLog()
     /// Set once the connection switched to HTTP/2 (`H2Connection`).
     var h2: H2Connection?
+    /// The client reached the TLS listener (an HTTP/2 stream's inner connection: its parent
+    /// did), for X-Forwarded-Proto.
+    private(set) var clientOverTLS = false
 
     // MARK: per-request state (reset in `resetRequest`)
     /// The matched route, unretained: a route lives as long as its router, which the worker
@@ -193,6 +196,7 @@ final class ClientConnection: UpstreamClient {
         if let address { peer = address.ipAddress }
         xffLine = StaticBytes("X-Forwarded-For: \(clientIP)\r\n")
         xffSuffix = StaticBytes(", \(clientIP)\r\n")
+        clientOverTLS = isTLS
         state = .idle
         // A TLS handshake (and the first request after it) must finish within
         // header_timeout_ms, as nginx's client_header_timeout bounds it: a client that opens
@@ -207,6 +211,7 @@ final class ClientConnection: UpstreamClient {
         peer = parent.peer
         xffLine = parent.xffLine
         xffSuffix = parent.xffSuffix
+        clientOverTLS = parent.clientOverTLS
         reqLog.http2 = true
         state = .idle
         startTimer(ms: worker.limits.idleTimeoutMs)
@@ -218,6 +223,7 @@ final class ClientConnection: UpstreamClient {
     override func onRead(_ data: UnsafeRawBufferPointer) {
         switch state {
         case .idle:
+            if requestsServed == 0 && isTLS && tlsAgreedH2 { return startHTTP2(first: data) }
             state = .readingHead
             noteRequestBegan()
             startTimer(ms: worker.limits.headerTimeoutMs)
