@@ -36,6 +36,49 @@ import Testing
         #expect(lines.map { $0["path"] as? String } == ["/bytes", "/after"])
     }
 
+    /// ALPN on the TLS listener: `curl --http2` agrees h2 and is served as HTTP/2 (token
+    /// injected, X-Forwarded-Proto https); `--http1.1` on the same port agrees http/1.1.
+    @Test func alpnH2OnTheTLSListener() throws {
+        let pki = try TestPKI.get()
+        let tlsPort = try FreePort.pick()
+        let server = pki.pair("server")
+        var adminPort: UInt16 = 0
+        let bed = try ProxyTestBed(label: "h2tls") { c, up, tok in
+            adminPort = try c.enableAdmin()
+            c.server["tls_listen"] = TestConfig.quote("127.0.0.1:\(tlsPort)")
+            c.server["tls_cert_file"] = TestConfig.quote(server.cert)
+            c.server["tls_key_file"] = TestConfig.quote(server.key)
+            c.credentials = [ProxyTestBed.credential(tok)]
+            c.routes = [.init(name: "main", upstream: up.url, credential: "idp", resource: "https://api.test", scopes: ["read"])]
+        }
+        func curl(_ version: String, _ path: String) throws -> String {
+            let p = try ChildProcess(
+                name: "curl\(version)", executable: "/usr/bin/curl",
+                arguments: ["-sS", version, "--cacert", pki.caFile, "-o", bed.dir.file("out\(version)"),
+                            "-w", "%{http_version} %{http_code}", "https://localhost:\(tlsPort)\(path)"],
+                in: bed.dir)
+            #expect(p.waitForExit(timeout: 30) == 0, "\(p.stderr)")
+            return p.stdout
+        }
+        #expect(try curl("--http2", "/bytes?n=200000") == "2 200")
+        let body = try Data(contentsOf: URL(fileURLWithPath: bed.dir.file("out--http2")))
+        #expect(Array(body) == UpstreamFixture.pattern(200000))
+        let issued = try bed.tokens.issuedTokens()
+        try #require(issued.count == 1)
+        let req = try bed.upstream.lastRequest()
+        #expect(req.path == "/bytes")
+        #expect(req.headerValues("Authorization") == ["Bearer \(issued[0])"])
+        #expect(req.header("X-Forwarded-Proto") == "https")
+        #expect(try curl("--http1.1", "/plain") == "1.1 200")
+        #expect(try bed.upstream.lastRequest().header("X-Forwarded-Proto") == "https")
+        let lines = try bed.proxy.waitForAccessLog(count: 2)
+        #expect(lines.map { $0["protocol"] as? String } == ["HTTP/2", "HTTP/1.1"])
+        // Counted under their protocol (DESIGN.md §7).
+        let m = try AdminClient(port: adminPort).metrics()
+        #expect(m[#"m2m_requests_total{route="main",code="200",protocol="h2"}"#] == 1)
+        #expect(m[#"m2m_requests_total{route="main",code="200",protocol="http/1.1"}"#] == 1)
+    }
+
     @Test func uploadsAndManyStreamsOnOneConnection() throws {
         let bed = try ProxyTestBed(label: "h2up")
         let bodyPath = try bed.dir.write("body.txt", String(repeating: "0123456789abcdef", count: 65536))
