@@ -67,6 +67,9 @@ final class ClientConnection: UpstreamClient {
     /// The client reached the TLS listener (an HTTP/2 stream's inner connection: its parent
     /// did), for X-Forwarded-Proto.
     private(set) var clientOverTLS = false
+    /// A response deadline the client asked for (an HTTP/2 stream's `grpc-timeout`, set by
+    /// `H2StreamBridge`; its inner connection carries that one request): 0 = none.
+    var clientDeadlineMs = 0
 
     // MARK: per-request state (reset in `resetRequest`)
     /// The matched route, unretained: a route lives as long as its router, which the worker
