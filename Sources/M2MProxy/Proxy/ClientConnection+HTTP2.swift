@@ -23,7 +23,10 @@ extension ClientConnection {
     }
 
     private func switchToHTTP2() -> H2Connection? {
-        guard let h = H2Connection(client: self, maxHeaderBytes: worker.limits.maxHeaderBytes) else { return nil }
+        let limits = worker.limits
+        guard let h = H2Connection(
+            client: self, maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderBytes: limits.maxHeaderBytes)
+        else { return nil }
         h2 = h
         state = .http2
         startTimer(ms: worker.limits.idleTimeoutMs)

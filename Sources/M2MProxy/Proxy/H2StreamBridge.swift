@@ -54,8 +54,15 @@ final class H2StreamBridge: UVStream {
 
     // MARK: request
 
+    /// Past `headerLimit` (limits.max_header_bytes) fields are no longer kept: the head written
+    /// is then already over the limit and the inner connection answers 431 exactly as it does
+    /// for HTTP/1.1 (logged and counted; RESOURCE_EXHAUSTED for gRPC). What a stream holds stays
+    /// within the limit plus one field (nghttp2 bounds a field).
+    private var overLimit: Bool { fields.count + path.count + authority.count > headerLimit }
+
     func field(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
         if started { return trailer(name: name, value: value) }
+        if overLimit { return true }
         if name.first == UInt8(ascii: ":") {
             if H2Names.equal(name, H2Names.method) { method = Array(value) }
             else if H2Names.equal(name, H2Names.path) { path = Array(value) }
@@ -73,7 +80,7 @@ final class H2StreamBridge: UVStream {
         fields.append(contentsOf: H2Names.colonSpace)
         fields.append(contentsOf: value)
         fields.append(contentsOf: H2Names.crlf)
-        return fields.count + path.count + authority.count <= headerLimit
+        return true
     }
 
     /// The head is complete: opens the pair and writes the HTTP/1.1 head. False: refuse the stream.

@@ -55,6 +55,14 @@ final class H2RawClient {
         try conn.send(Self.preface + Self.frame(type: Kind.settings, payload: payload))
     }
 
+    /// Acknowledges the proxy's SETTINGS (from then on nghttp2 applies them as agreed).
+    func ackSettings() throws { try send(type: Kind.settings, flags: 1, payload: []) }
+
+    /// WINDOW_UPDATE for `stream` (0: the connection).
+    func windowUpdate(stream: UInt32, _ increment: UInt32) throws {
+        try send(type: Kind.windowUpdate, stream: stream, payload: Self.be(increment, 4))
+    }
+
     func send(_ bytes: [UInt8]) throws { try conn.send(bytes) }
 
     func send(type: UInt8, flags: UInt8 = 0, stream: UInt32 = 0, payload: [UInt8]) throws {
@@ -99,6 +107,17 @@ final class H2RawClient {
             if until(f) { return f }
         }
         return nil
+    }
+
+    /// `:status` of a response HEADERS block when nghttp2 sent it from the static table or as a
+    /// plain literal (what it does for 3-digit codes unless Huffman is shorter); nil otherwise.
+    static func status(_ block: [UInt8]) -> Int? {
+        guard let first = block.first else { return nil }
+        let statics: [UInt8: Int] = [0x88: 200, 0x89: 204, 0x8a: 206, 0x8b: 304, 0x8c: 400, 0x8d: 404, 0x8e: 500]
+        if let s = statics[first] { return s }
+        // Literal (with, without or never indexing) whose name is static index 8 (:status).
+        guard [0x48, 0x08, 0x18].contains(first), block.count >= 5, block[1] == 3 else { return nil }
+        return Int(String(decoding: block[2..<5], as: UTF8.self))
     }
 
     /// The code of the GOAWAY the proxy sends before closing (nil: closed without one).
