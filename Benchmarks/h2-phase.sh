@@ -49,7 +49,7 @@ h2_main() {
                 p50=0 p99=0
                 read -r p50 p99 < <(awk -F'\t' '{print $3}' "$lf" 2>/dev/null | sort -n | awk '{v[NR] = $1} END {
                     if (NR == 0) { print "0 0"; exit } print v[int((NR - 1) * 0.5) + 1], v[int((NR - 1) * 0.99) + 1] }') || true
-                cpu=$(awk -v t=$((b - a)) -v hz="$CLK_TCK" -v n="${n:-0}" 'BEGIN { printf "%.1f", n > 0 ? t / hz * 1e6 / n : 0 }')
+                cpu=$(awk -v t=$((b - a)) -v hz="$CLK_TCK" -v n="${n:-0}" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
                 printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "${i%%:*}" "$H2_CONNS" "$H2_STREAMS" \
                     "${rps:-0}" "$p50" "$p99" "$cpu" "${n:-0}" "${fail:-?}" >>"$tsv"
                 log "h2 round $r ${i%%:*}: ${rps:-?} req/s p50 ${p50}us p99 ${p99}us cpu ${cpu}us/req failed ${fail:-?}"
@@ -77,6 +77,8 @@ h2_vg_run() {  # h2_vg_run NAME PORT NREQ CMD... -> total Ir
     start_server "vg-$name-$n" "${PROXY_CPUS[1]}" valgrind --tool=callgrind --callgrind-out-file="$out" "$@"
     pid=${STARTED_PIDS[-1]#*:}
     wait_port "$port" 120 "$pid" || { log "h2 instr $name: did not listen on $port"; return 1; }
+    # A TERM while the server (nginx under valgrind) is still starting up loses callgrind's dump.
+    sleep 1
     if ((n > 0)); then
         client_cmd h2load -t 1 -c "$H2_CONNS" -m "$H2_STREAMS" -n "$n" "http://127.0.0.1:$port$REQ_PATH" \
             >"$RESULTS_DIR/h2-instr-$name.$n.client" 2>&1 || { log "h2 instr $name: h2load failed"; stop_server "vg-$name-$n"; return 1; }
