@@ -58,6 +58,10 @@
 #              connect_timeout_ms = 60000 there: 50 handshakes under valgrind exceed 3 s)
 #   rss        m2m-proxy RSS right after start (idle), idle after the load, and, on a fresh
 #              instance, with IDLE_CONNS idle keep-alive clients (each served one request)
+#   h2         HTTP/2 clients (h2load, prior knowledge) through m2m-proxy (1 worker) and an h2c nginx
+#              (`listen ... http2`, same proxy_pass): interleaved rounds of req/s, p50/p99, CPU µs per
+#              request, and callgrind instructions per request (Benchmarks/h2-phase.sh; needs h2load,
+#              the nghttp2-client package; knobs H2_CONNS=10 H2_STREAMS=10 H2_INSTR_REQUESTS)
 #   malloc     Benchmarks/malloc-count.sh when the tree has it (the workers branch's LD_PRELOAD
 #              counter; it measures .build/release/m2m-proxy)
 # CPU pinning (PIN=split, the shared harness's): wrk on CPU 0; the upstream and a 1-worker proxy on
@@ -75,7 +79,7 @@
 #   TLS=1 (0 = no https rows) TLS_CONNS="50 256" (cells of CONNS that get https rows)
 #   UPSTREAM_TLS_PORT=19002 NGINX_TLS_PORT=19041 M2M_TLS_PORT=19042
 #   INSTR_TLS=1 (0 = no callgrind rows for the -tls targets) INSTR_TLS_WARMUP=2*INSTR_CONNS
-#   PHASES="load syscalls instr rss malloc" SYSCALL_REQUESTS=20000 SYSCALL_CONNS=50
+#   PHASES="load syscalls instr h2 rss malloc" SYSCALL_REQUESTS=20000 SYSCALL_CONNS=50
 #   INSTR_REQUESTS=20000 INSTR_CONNS=50 IDLE_CONNS=10000 MALLOC_REQUESTS=10000 MALLOC_CONNS=4
 #   MALLOC_WARMUP=1000 (warm-up requests)
 #   M2M_ROUTES=1 (routes in every m2m-proxy config: M2M_ROUTES - 1 path-prefix routes /r0, /r1, ...
@@ -113,7 +117,7 @@ fi
 source "$HERE/lib.sh"
 
 : "${QUICK:=0}" "${ROUNDS:=3}" "${CONNS:=50 256}" "${DURATION:=10}" "${WARMUP:=2}" "${WRK_THREADS:=1}"
-: "${WORKERS:=1 2}" "${BODIES:=small big}" "${PHASES:=load syscalls instr rss malloc}"
+: "${WORKERS:=1 2}" "${BODIES:=small big}" "${PHASES:=load syscalls instr h2 rss malloc}"
 : "${PIN:=split}" "${QUIET_MAX:=0.25}" "${QUIET_WAIT:=180}" "${QUIET_SAMPLE:=1}" "${NOISY_MAX:=0.10}" "${RETRY_NOISY:=2}"
 : "${SYSCALL_REQUESTS:=20000}" "${SYSCALL_CONNS:=50}" "${INSTR_REQUESTS:=20000}" "${INSTR_CONNS:=50}"
 : "${LOCK_WAIT:=900}" "${IDLE_CONNS:=10000}" "${MALLOC_REQUESTS:=10000}" "${MALLOC_CONNS:=4}" "${MALLOC_WARMUP:=1000}" "${TOKEN_LIFETIME:=86400}"
@@ -739,6 +743,12 @@ if phase instr; then
     fi
 fi
 
+# ---- HTTP/2 clients (h2load): m2m-proxy and an h2c nginx (Benchmarks/h2-phase.sh) -----------
+if phase h2; then
+    # shellcheck source=Benchmarks/h2-phase.sh
+    source "$HERE/h2-phase.sh"
+fi
+
 # ---- m2m-proxy RSS with IDLE_CONNS idle keep-alive client connections ----------------------
 # On a fresh 1-worker instance: the loaded one keeps what the 64 KiB cells made it grow to, which
 # would be counted against the connections. The loaded one's idle RSS is recorded too.
@@ -827,6 +837,7 @@ EOF
 status=0
 mkdir -p "$(dirname "$REPORT")"
 python3 "$HERE/compare-report.py" "$RESULTS_DIR" >"$REPORT" || status=$?
+[[ ! -f $RESULTS_DIR/h2.md ]] || cat "$RESULTS_DIR/h2.md" >>"$REPORT"
 cat "$REPORT"
 log "report: $REPORT; raw results: $RESULTS_DIR"
 if [[ -n $M2M_FAIL ]]; then

@@ -212,6 +212,7 @@ sys.stdout.write(head + fill[:n - len(head) - len(tail)] + tail)' "$BIG_BYTES"
 }
 
 render_nginx_proxy_conf() {  # render_nginx_proxy_conf PREFIX PORT [EXTRA_MAIN]
+    # NGINX_LISTEN_EXTRA (per call): more listen parameters, e.g. "http2" (prior-knowledge h2c).
     # NGINX_PROXY_TLS=1 (per call): to the upstream's TLS server, verified against TLS_DIR/ca.pem
     # with SNI localhost, sessions reused (proxy_ssl_session_reuse), same keepalive pool.
     local p=$1 port=$2 extra=${3:-} token up="127.0.0.1:$UPSTREAM_PORT" scheme=http ssl=""
@@ -242,7 +243,7 @@ render_nginx_proxy_conf() {  # render_nginx_proxy_conf PREFIX PORT [EXTRA_MAIN]
         keepalive_timeout 120s;
     }
     server {
-        listen 127.0.0.1:$port backlog=4096;
+        listen 127.0.0.1:$port backlog=4096 ${NGINX_LISTEN_EXTRA:-};
         location / {
             proxy_pass $scheme://api;
             proxy_http_version 1.1;

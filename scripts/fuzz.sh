@@ -3,7 +3,7 @@
 # 60) on its committed seed corpus. Prints executions per target; exits non-zero on a crash and
 # keeps the input as .build-fuzz/artifacts/<target>/crash-* (reproduce: .build-fuzz/fuzz-<target> FILE).
 #
-#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]      targets: request router config token
+#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]      targets: request router config token h2frames
 #
 # FUZZ_SEED=N makes a run reproducible: libFuzzer's mutations follow the seed, and the grown corpus
 # of earlier runs is left out (only the committed seeds are read), so a slower machine runs a prefix
@@ -16,7 +16,7 @@ cd "$root"
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(request router config token)
+[ ${#targets[@]} -eq 0 ] && targets=(request router config token h2frames)
 
 Fuzz/build.sh "${targets[@]}" || exit 2
 

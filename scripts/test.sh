@@ -142,7 +142,7 @@ stage_fuzz() {
     local t0=$SECONDS secs=${FUZZ_SECONDS:-60}
     # A fixed seed and a fixed number of inputs per target (scripts/fuzz.sh explains): the same
     # inputs on every CI run, ones a 120 s run of that seed went through clean (seconds = a cap).
-    local runs=${FUZZ_RUNS-"request=250000 router=900000 config=150000 token=900000"}
+    local runs=${FUZZ_RUNS-"request=250000 router=900000 config=150000 token=900000 h2frames=800000"}
     if FUZZ_SEED=${FUZZ_SEED:-20261123} FUZZ_RUNS=$runs bash scripts/fuzz.sh "$secs" | tee "$work/fuzz.log"; then
         note "fuzz: no crashes, ${secs} s per target, seed ${FUZZ_SEED:-20261123} ($(grep -oE '^[a-z]+: [0-9]+ executions' "$work/fuzz.log" | paste -sd, -); $((SECONDS - t0)) s)"
     else

@@ -22,6 +22,7 @@ request to FILE *before* answering it, so a test that has read the response can 
     {"method", "target", "path", "version", "headers": [[name, value], ...] (wire order),
      "body_len", "body_sha256", "remote_port", "conn_id", "conn_index"}
 
+A chunked request's entry also has ``"trailers": [[name, value], ...]``.
 ``remote_port`` is the client's source port (distinct values = distinct upstream connections);
 ``conn_index`` counts requests on one connection from 0.
 
@@ -167,10 +168,12 @@ class Handler(socketserver.BaseRequestHandler):
                 raise BadRequest("eof in chunk size")
             size = int(line.split(b";")[0].strip(), 16)
             if size == 0:
-                while True:  # trailers
+                while True:  # trailers, logged as "trailers"
                     t = self.read_line()
                     if t is None or t == b"":
                         return bytes(out)
+                    name, _, value = t.decode("latin-1").partition(":")
+                    self.trailers.append([name, value.strip()])
             out += self.read_exact(size)
             if self.read_line() != b"":
                 raise BadRequest("bad chunk end")
@@ -243,6 +246,8 @@ class Handler(socketserver.BaseRequestHandler):
             }
             if self.tls is not None:
                 entry["tls"] = self.tls
+            if chunked:
+                entry["trailers"] = self.trailers
             entry.update(extra)
             log_request(entry)
 
@@ -254,6 +259,7 @@ class Handler(socketserver.BaseRequestHandler):
             out = json.dumps({"len": got, "sha256": digest}).encode()
             return self.respond(200, json_type, out, method == "HEAD", version, keep_alive)
 
+        self.trailers = []
         if chunked:
             body = self.read_chunked()
         elif get("content-length") is not None:

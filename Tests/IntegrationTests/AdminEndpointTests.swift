@@ -67,7 +67,7 @@ import Testing
             #expect(page.bodyText.contains("# TYPE \(family) "), "\(family) TYPE")
         }
         let m0 = try admin.metrics()
-        #expect(m0[#"m2m_requests_total{route="main",code="200"}"#] == nil)
+        #expect(m0[#"m2m_requests_total{route="main",code="200",protocol="http/1.1"}"#] == nil)
 
         for i in 0..<3 { #expect(try bed.get("/api/\(i)").status == 200) }
         #expect(try bed.get("/dead/x").status == 502)
@@ -77,10 +77,10 @@ import Testing
         // The logging phase runs when the response is complete, just after its last byte left.
         try Wait.until("requests counted") {
             m1 = try admin.metrics()
-            return m1[#"m2m_requests_total{route="none",code="404"}"#] == 1
+            return m1[#"m2m_requests_total{route="none",code="404",protocol="http/1.1"}"#] == 1
         }
-        #expect(m1[#"m2m_requests_total{route="main",code="200"}"#] == 3)
-        #expect(m1[#"m2m_requests_total{route="dead",code="502"}"#] == 1)
+        #expect(m1[#"m2m_requests_total{route="main",code="200",protocol="http/1.1"}"#] == 3)
+        #expect(m1[#"m2m_requests_total{route="dead",code="502",protocol="http/1.1"}"#] == 1)
         #expect(m1[#"m2m_upstream_errors_total{route="dead",kind="connect_refused"}"#] == 1)
         #expect(m1[#"m2m_request_duration_seconds_count{route="main"}"#] == 3)
         #expect(m1[#"m2m_request_duration_seconds_bucket{route="main",le="+Inf"}"#] == 3)
@@ -96,7 +96,7 @@ import Testing
         #expect(try c.readResponse().status == 200)
         try Wait.until("the open connection to show") { try admin.metrics()["m2m_open_connections"] == 1 }
         let m2 = try admin.metrics()
-        #expect(m2[#"m2m_requests_total{route="main",code="200"}"#] == 4)
+        #expect(m2[#"m2m_requests_total{route="main",code="200",protocol="http/1.1"}"#] == 4)
         #expect(m2["m2m_token_requests_total{\(tok),outcome=\"ok\"}"] == 1)
         _ = try admin.post("/tokens/refresh")
         #expect(try admin.metrics()["m2m_token_requests_total{\(tok),outcome=\"ok\"}"] == 2)

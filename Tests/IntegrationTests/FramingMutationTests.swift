@@ -159,7 +159,7 @@ import Testing
         }
         let r = try bed.exchange("POST /api/x HTTP/1.1\r\nHost: client.test\r\nContent-Length: 100\r\nConnection: close\r\n\r\n")
         ErrorTableTests.expectProxyError(r, 413, "body_too_large")
-        #expect(try admin.metrics()["m2m_requests_total{route=\"api\",code=\"413\"}"] == 1)
+        #expect(try admin.metrics()["m2m_requests_total{route=\"api\",code=\"413\",protocol=\"http/1.1\"}"] == 1)
         let line = try #require(try bed.proxy.waitForAccessLog(count: 1).first)
         #expect(line["client"] as? String == "127.0.0.1")
         #expect(line["route"] as? String == "api")

@@ -36,6 +36,49 @@ import Testing
         #expect(lines.map { $0["path"] as? String } == ["/bytes", "/after"])
     }
 
+    /// ALPN on the TLS listener: `curl --http2` agrees h2 and is served as HTTP/2 (token
+    /// injected, X-Forwarded-Proto https); `--http1.1` on the same port agrees http/1.1.
+    @Test func alpnH2OnTheTLSListener() throws {
+        let pki = try TestPKI.get()
+        let tlsPort = try FreePort.pick()
+        let server = pki.pair("server")
+        var adminPort: UInt16 = 0
+        let bed = try ProxyTestBed(label: "h2tls") { c, up, tok in
+            adminPort = try c.enableAdmin()
+            c.server["tls_listen"] = TestConfig.quote("127.0.0.1:\(tlsPort)")
+            c.server["tls_cert_file"] = TestConfig.quote(server.cert)
+            c.server["tls_key_file"] = TestConfig.quote(server.key)
+            c.credentials = [ProxyTestBed.credential(tok)]
+            c.routes = [.init(name: "main", upstream: up.url, credential: "idp", resource: "https://api.test", scopes: ["read"])]
+        }
+        func curl(_ version: String, _ path: String) throws -> String {
+            let p = try ChildProcess(
+                name: "curl\(version)", executable: "/usr/bin/curl",
+                arguments: ["-sS", version, "--cacert", pki.caFile, "-o", bed.dir.file("out\(version)"),
+                            "-w", "%{http_version} %{http_code}", "https://localhost:\(tlsPort)\(path)"],
+                in: bed.dir)
+            #expect(p.waitForExit(timeout: 30) == 0, "\(p.stderr)")
+            return p.stdout
+        }
+        #expect(try curl("--http2", "/bytes?n=200000") == "2 200")
+        let body = try Data(contentsOf: URL(fileURLWithPath: bed.dir.file("out--http2")))
+        #expect(Array(body) == UpstreamFixture.pattern(200000))
+        let issued = try bed.tokens.issuedTokens()
+        try #require(issued.count == 1)
+        let req = try bed.upstream.lastRequest()
+        #expect(req.path == "/bytes")
+        #expect(req.headerValues("Authorization") == ["Bearer \(issued[0])"])
+        #expect(req.header("X-Forwarded-Proto") == "https")
+        #expect(try curl("--http1.1", "/plain") == "1.1 200")
+        #expect(try bed.upstream.lastRequest().header("X-Forwarded-Proto") == "https")
+        let lines = try bed.proxy.waitForAccessLog(count: 2)
+        #expect(lines.map { $0["protocol"] as? String } == ["HTTP/2", "HTTP/1.1"])
+        // Counted under their protocol (DESIGN.md §7).
+        let m = try AdminClient(port: adminPort).metrics()
+        #expect(m[#"m2m_requests_total{route="main",code="200",protocol="h2"}"#] == 1)
+        #expect(m[#"m2m_requests_total{route="main",code="200",protocol="http/1.1"}"#] == 1)
+    }
+
     @Test func uploadsAndManyStreamsOnOneConnection() throws {
         let bed = try ProxyTestBed(label: "h2up")
         let bodyPath = try bed.dir.write("body.txt", String(repeating: "0123456789abcdef", count: 65536))
@@ -78,63 +121,109 @@ import Testing
     /// logged as aborted at once, its upstream connection dropped.
     @Test func streamResetEndsTheExchange() throws {
         let bed = try ProxyTestBed(label: "h2rst")
-        let c = try bed.connect()
-        let authority = Array("127.0.0.1:\(bed.proxy.port)".utf8)
-        let path = Array("/hang".utf8)
-        // HPACK: :method GET, :path literal, :scheme http, :authority literal.
-        let block: [UInt8] = [0x82, 0x04, UInt8(path.count)] + path + [0x86, 0x41, UInt8(authority.count)] + authority
-        try c.send(Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + Self.frame(type: 4, payload: [])
-                   + Self.frame(type: 1, flags: 5, stream: 1, payload: block))
+        let c = try H2RawClient(port: bed.proxy.port)
+        try c.start()
+        try c.request(stream: 1, path: "/hang")
         try Wait.until("the upstream got /hang", timeout: 10) { (try? bed.upstream.requests().count) == 1 }
-        try c.send(Self.frame(type: 3, stream: 1, payload: [0, 0, 0, 8]))  // CANCEL
+        try c.send(type: H2RawClient.Kind.rstStream, stream: 1, payload: H2RawClient.be(H2RawClient.Code.cancel, 4))
         let line = try #require(try bed.proxy.waitForAccessLog(count: 1).first)
         #expect(line["path"] as? String == "/hang")
         #expect(line["error"] as? String == "aborted")
         #expect(line["protocol"] as? String == "HTTP/2")
     }
 
+    /// Request trailers (a HEADERS frame after DATA, RFC 9113 §8.1) reach the upstream as
+    /// HTTP/1.1 chunked trailers; with `content-length` the body is not chunked toward the
+    /// upstream and HTTP/1.1 cannot carry them, so they are dropped; a trailer the proxy would
+    /// refuse from an HTTP/1.1 client (Authorization) is refused here too (400).
+    @Test func requestTrailersAreCarriedAsChunkedTrailers() throws {
+        let bed = try ProxyTestBed(label: "h2trl")
+        let c = try H2RawClient(port: bed.proxy.port)
+        try c.start()
+        let trailerFlags: UInt8 = 5  // END_STREAM | END_HEADERS
+        try c.request(stream: 1, method: "POST", path: "/echo", fields: [("x-case", "chunked")], endStream: false)
+        try c.send(type: H2RawClient.Kind.data, stream: 1, payload: Array("hello".utf8))
+        try c.send(type: H2RawClient.Kind.headers, flags: trailerFlags, stream: 1,
+                   payload: H2RawClient.literal(name: "x-checksum", value: "5d41402a"))
+        try c.request(stream: 3, method: "POST", path: "/echo", fields: [("x-case", "length"), ("content-length", "5")], endStream: false)
+        try c.send(type: H2RawClient.Kind.data, stream: 3, payload: Array("hello".utf8))
+        try c.send(type: H2RawClient.Kind.headers, flags: trailerFlags, stream: 3,
+                   payload: H2RawClient.literal(name: "x-checksum", value: "dropped"))
+        try c.request(stream: 5, method: "POST", path: "/echo", fields: [("x-case", "forbidden")], endStream: false)
+        try c.send(type: H2RawClient.Kind.data, stream: 5, payload: Array("hello".utf8))
+        try c.send(type: H2RawClient.Kind.headers, flags: trailerFlags, stream: 5,
+                   payload: H2RawClient.literal(name: "authorization", value: "Bearer smuggled"))
+        var ended = Set<UInt32>()
+        _ = try c.read(until: { f in
+            if f.endStream || f.type == H2RawClient.Kind.rstStream { ended.insert(f.stream) }
+            return ended.count == 3
+        })
+        #expect(ended == [1, 3, 5])
+        let seen = try bed.upstream.requests()
+        let chunked = try #require(seen.first { $0.header("x-case") == "chunked" })
+        #expect(chunked.bodyLen == 5)
+        #expect(chunked.trailers ?? [] == [["x-checksum", "5d41402a"]])
+        let length = try #require(seen.first { $0.header("x-case") == "length" })
+        #expect(length.bodyLen == 5)
+        #expect(length.trailers == nil)
+        #expect(!seen.contains { $0.header("x-case") == "forbidden" && $0.trailers != nil })
+        #expect(!seen.contains { ($0.trailers ?? []).contains { $0.last?.contains("smuggled") == true } })
+        let lines = try bed.proxy.waitForAccessLog(count: 3)
+        #expect(lines.map { $0["status"] as? Int ?? 0 }.sorted() == [200, 200, 400])
+    }
+
+    /// `grpc-timeout` shorter than the route's response_timeout_ms is the response deadline,
+    /// answered as DEADLINE_EXCEEDED without blaming the upstream; a longer one leaves the
+    /// route's deadline in force (DESIGN.md §7).
+    @Test func grpcTimeoutIsTheResponseDeadlineWhenShorter() throws {
+        var adminPort: UInt16 = 0
+        let bed = try ProxyTestBed(label: "h2dl") { c, up, tok in
+            adminPort = try c.enableAdmin()
+            c.limits = ["response_timeout_ms": 3000]
+            c.credentials = [ProxyTestBed.credential(tok)]
+            c.routes = [.init(name: "svc", upstream: up.url, credential: "idp", resource: "https://api.test", scopes: ["read"])]
+        }
+        func call(_ timeout: String) throws -> (String, Double) {
+            let t0 = Date()
+            let p = try curl(bed, ["-i", "-H", "content-type: application/grpc", "-H", "te: trailers",
+                                   "-H", "grpc-timeout: \(timeout)", "--data-binary", "",
+                                   "http://127.0.0.1:\(bed.proxy.port)/hang"])
+            return (p.stdout.lowercased(), Date().timeIntervalSince(t0))
+        }
+        let (short, shortSeconds) = try call("200m")
+        #expect(short.contains("grpc-status: 4\r\n"), "\(short)")
+        #expect(short.contains("grpc-message: upstream did not start its response within the client's grpc-timeout of 200 ms"), "\(short)")
+        #expect(shortSeconds < 2.5, "answered after \(shortSeconds) s")
+        let (long, longSeconds) = try call("1M")
+        #expect(long.contains("grpc-status: 4\r\n"), "\(long)")
+        #expect(long.contains("within 3000 ms"), "\(long)")
+        #expect(longSeconds >= 2.9)
+        // The upstream forwarded the field (gRPC servers read it), and only the route's own
+        // deadline counts against the upstream.
+        #expect(try bed.upstream.requests().map { $0.header("grpc-timeout") } == ["200m", "1M"])
+        let lines = try bed.proxy.waitForAccessLog(count: 2)
+        #expect(lines.map { $0["error"] as? String } == ["upstream_timeout", "upstream_timeout"])
+        #expect(lines.map { $0["upstream_error"] as? String } == [nil, "response_timeout"])
+        let m = try AdminClient(port: adminPort).metrics()
+        #expect(m[#"m2m_upstream_errors_total{route="svc",kind="response_timeout"}"#] == 1)
+    }
+
     @Test func prefaceNotFollowedBySettingsIsAProtocolError() throws {
         let bed = try ProxyTestBed(label: "h2bad")
-        let c = try bed.connect()
+        let c = try H2RawClient(port: bed.proxy.port)
         // RFC 9113 §3.4: the preface must be followed by SETTINGS; a PING instead is a
         // connection error PROTOCOL_ERROR (nghttp2's check, asserted here).
-        try c.send(Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + Self.frame(type: 6, payload: [UInt8](repeating: 0, count: 8)))
-        let bytes = try c.readUntilClose()
-        #expect(Self.goAwayCode(bytes) == 1, "\(bytes)")
+        try c.send(H2RawClient.preface + H2RawClient.frame(type: H2RawClient.Kind.ping, payload: [UInt8](repeating: 0, count: 8)))
+        #expect(try c.goAwayCode() == H2RawClient.Code.protocolError)
     }
 
     @Test func frameOverMaxFrameSizeIsAFrameSizeError() throws {
         let bed = try ProxyTestBed(label: "h2big")
-        let c = try bed.connect()
-        let authority = Array("127.0.0.1:\(bed.proxy.port)".utf8)
-        // HPACK from the static table: :method POST, :path /, :scheme http, :authority literal.
-        let block: [UInt8] = [0x83, 0x84, 0x86, 0x41, UInt8(authority.count)] + authority
-        try c.send(Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + Self.frame(type: 4, payload: [])
-                   + Self.frame(type: 1, flags: 4, stream: 1, payload: block)
-                   + Self.frame(type: 0, stream: 1, payload: [UInt8](repeating: 0, count: 16385)))
-        // RFC 9113 §4.2: larger than SETTINGS_MAX_FRAME_SIZE (16384) → FRAME_SIZE_ERROR (6).
-        #expect(Self.goAwayCode(try c.readUntilClose()) == 6)
-    }
-
-    static func frame(type: UInt8, flags: UInt8 = 0, stream: UInt32 = 0, payload: [UInt8]) -> [UInt8] {
-        let n = payload.count
-        return [UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff), type, flags,
-                UInt8(stream >> 24 & 0x7f), UInt8(stream >> 16 & 0xff), UInt8(stream >> 8 & 0xff), UInt8(stream & 0xff)] + payload
-    }
-
-    /// The error code of the first GOAWAY frame in `bytes` (RFC 9113 §6.8), nil if none.
-    static func goAwayCode(_ bytes: [UInt8]) -> UInt32? {
-        var i = 0
-        while i + 9 <= bytes.count {
-            let len = Int(bytes[i]) << 16 | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2])
-            let type = bytes[i + 3]
-            let payload = i + 9
-            guard payload + len <= bytes.count else { return nil }
-            if type == 7 && len >= 8 {
-                return bytes[(payload + 4)..<(payload + 8)].reduce(0) { $0 << 8 | UInt32($1) }
-            }
-            i = payload + len
-        }
-        return nil
+        let c = try H2RawClient(port: bed.proxy.port)
+        try c.start()
+        try c.request(stream: 1, method: "POST", path: "/", endStream: false)
+        // RFC 9113 §4.2: larger than SETTINGS_MAX_FRAME_SIZE (16384) → FRAME_SIZE_ERROR.
+        try c.send(type: H2RawClient.Kind.data, stream: 1, payload: [UInt8](repeating: 0, count: 16385))
+        #expect(try c.goAwayCode() == H2RawClient.Code.frameSize)
     }
 }

@@ -114,7 +114,7 @@ import Testing
             #expect(line["error"] as? String == "client_closed")
             #expect(line["upstream_error"] is NSNull)
         }
-        #expect(try admin.metrics()["m2m_requests_total{route=\"main\",code=\"499\"}"] == 2)
+        #expect(try admin.metrics()["m2m_requests_total{route=\"main\",code=\"499\",protocol=\"http/1.1\"}"] == 2)
         #expect(try Self.upstreamErrors(admin).isEmpty)
     }
 

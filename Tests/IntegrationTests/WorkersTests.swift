@@ -45,7 +45,7 @@ import Testing
         #expect(perWorker[0] > 0 && perWorker[1] > 0, "requests per worker: \(perWorker)")
         #expect(perWorker[0] + perWorker[1] == 200, "requests per worker: \(perWorker)")
         let m = try admin.metrics()
-        #expect(m[#"m2m_requests_total{route="main",code="200"}"#] == 200)
+        #expect(m[#"m2m_requests_total{route="main",code="200",protocol="http/1.1"}"#] == 200)
         #expect(m[#"m2m_request_duration_seconds_count{route="main"}"#] == 200)
         #expect(try bed.tokens.tokenRequestCount() == 1)
 
@@ -98,8 +98,8 @@ import Testing
             #expect(try bed.get("/api/\(i)").status == 200)
         }
         let m = try admin.metrics()
-        #expect(m[#"m2m_requests_total{route="only-api",code="200"}"#] == 20)
-        #expect(m[#"m2m_requests_total{route="none",code="404"}"#] == 20)
+        #expect(m[#"m2m_requests_total{route="only-api",code="200",protocol="http/1.1"}"#] == 20)
+        #expect(m[#"m2m_requests_total{route="none",code="404",protocol="http/1.1"}"#] == 20)
         let perWorker = try Self.perWorker(admin)
         #expect(perWorker[0] > 0 && perWorker[1] > 0, "requests per worker: \(perWorker)")
         // The token of the unchanged key was kept.

@@ -4,6 +4,7 @@ struct MetricsSnapshot {
     struct RequestCount: Equatable {
         var route: String
         var code: Int
+        var protocolLabel: String
         var count: UInt64
     }
 
@@ -33,7 +34,7 @@ struct MetricsSnapshot {
         var resumed: UInt64
     }
 
-    /// Sorted by route (file order, "none" last), then code.
+    /// Sorted by route (file order, "none" last), then code, then protocol.
     var requests: [RequestCount] = []
     /// Per route in file order, then "none".
     var durations: [(route: String, histogram: Histogram)] = []
@@ -66,17 +67,21 @@ struct MetricsSnapshot {
         let metrics = metrics.filter { $0.routeNames == first.routeNames }
         for row in 0..<first.rows {
             let route = first.rowName(row)
-            var byCode: [Int: UInt64] = [:]
+            var byCode: [Int: [UInt64]] = [:]
             var histogram = Histogram()
             for m in metrics {
                 for (column, code) in m.codes.enumerated() {
-                    let n = m.requestCount(row: row, column: column)
-                    if n > 0 { byCode[code, default: 0] &+= n }
+                    for p in RequestProtocol.allCases {
+                        let n = m.requestCount(row: row, column: column, protocol: p)
+                        if n > 0 { byCode[code, default: [UInt64](repeating: 0, count: RequestMetrics.protocols)][p.rawValue] &+= n }
+                    }
                 }
                 histogram.merge(m.durations[row])
             }
             for code in byCode.keys.sorted() {
-                requests.append(RequestCount(route: route, code: code, count: byCode[code]!))
+                for p in RequestProtocol.allCases where byCode[code]![p.rawValue] > 0 {
+                    requests.append(RequestCount(route: route, code: code, protocolLabel: p.label, count: byCode[code]![p.rawValue]))
+                }
             }
             durations.append((route, histogram))
             for kind in UpstreamErrorKind.allCases {

@@ -43,7 +43,7 @@ enum PrometheusText {
 
         var help: String {
             switch self {
-            case .requests: "Requests answered, by route (\"none\" = no route matched) and status code (499 = ended before a response was sent)."
+            case .requests: "Requests answered, by route (\"none\" = no route matched), status code (499 = ended before a response was sent) and protocol (http/1.1, h2)."
             case .requestDuration: "Time from a request's first byte to the end of its response, by route."
             case .upstreamErrors: "Requests that failed because of the upstream, by route and kind."
             case .tokenRequests: "Token endpoint requests, by credential, resource and outcome."
@@ -72,7 +72,7 @@ enum PrometheusText {
             switch family {
             case .requests:
                 for r in s.requests {
-                    out += "\(n){route=\"\(escapeLabel(r.route))\",code=\"\(r.code)\"} \(r.count)\n"
+                    out += "\(n){route=\"\(escapeLabel(r.route))\",code=\"\(r.code)\",protocol=\"\(r.protocolLabel)\"} \(r.count)\n"
                 }
             case .requestDuration:
                 for d in s.durations {

@@ -135,22 +135,28 @@ struct TLSError: Error, CustomStringConvertible {
     }
 }
 
-/// Server side of ALPN: http/1.1 when the client offers it, else no ALPN (not an error).
+/// Server side of ALPN (DESIGN.md §7): `h2` when the client offers it (the server's preference,
+/// as nginx and Envoy choose), else `http/1.1`, else no ALPN (not an error: HTTP/1.1 is spoken).
+/// A connection that agreed `h2` is served as HTTP/2 from its first byte (`UVStream.tlsAgreedH2`).
 private let tlsALPNSelectCallback: SSL_CTX_alpn_select_cb_func = { _, out, outlen, inp, inlen, _ in
     guard let inp, let out, let outlen else { return SSL_TLSEXT_ERR_NOACK }
+    var http11: UnsafePointer<UInt8>?
     var i = 0
     let n = Int(inlen)
     while i < n {
         let len = Int(inp[i])
-        if len == 8 && i + 1 + len <= n {
-            let p = UnsafeRawPointer(inp + i + 1)
-            if memcmp(p, "http/1.1", 8) == 0 {
-                out.pointee = inp + i + 1
-                outlen.pointee = 8
-                return SSL_TLSEXT_ERR_OK
-            }
+        guard i + 1 + len <= n else { break }
+        let p = UnsafeRawPointer(inp + i + 1)
+        if len == 2 && memcmp(p, "h2", 2) == 0 {
+            out.pointee = inp + i + 1
+            outlen.pointee = 2
+            return SSL_TLSEXT_ERR_OK
         }
+        if len == 8 && memcmp(p, "http/1.1", 8) == 0 { http11 = inp + i + 1 }
         i += 1 + len
     }
-    return SSL_TLSEXT_ERR_NOACK
+    guard let http11 else { return SSL_TLSEXT_ERR_NOACK }
+    out.pointee = http11
+    outlen.pointee = 8
+    return SSL_TLSEXT_ERR_OK
 }

@@ -21,6 +21,7 @@ extension ConfigLoader {
             ("max_fails", \.maxFails),
             ("fail_timeout_ms", \.failTimeoutMs),
             ("retries", \.retries),
+            ("max_concurrent_streams", \.maxConcurrentStreams),
         ]
     }
 
@@ -104,6 +105,10 @@ extension ConfigLoader {
                 reader.diagnostics.error(reader.path(key), "must be at most \(LimitsConfig.maxFailTimeoutMs) (5 minutes)")
                 failed = true
                 continue
+            } else if key == "max_concurrent_streams" && value > Int(Int32.max) {
+                reader.diagnostics.error(reader.path(key), "must be at most \(Int32.max)")
+                failed = true
+                continue
             } else if key == "dns_refresh_ms" && value < 100 {
                 reader.diagnostics.error(reader.path(key), "must be at least 100")
                 failed = true
@@ -128,6 +133,7 @@ extension ConfigLoader {
             upstreamIdleConnections: value("upstream_idle_connections"),
             readTimeoutMs: value("read_timeout_ms"), tunnelIdleTimeoutMs: value("tunnel_idle_timeout_ms"),
             dnsRefreshMs: value("dns_refresh_ms"), maxFails: value("max_fails"),
-            failTimeoutMs: value("fail_timeout_ms"), retries: value("retries"))
+            failTimeoutMs: value("fail_timeout_ms"), retries: value("retries"),
+            maxConcurrentStreams: value("max_concurrent_streams"))
     }
 }

@@ -101,6 +101,9 @@ public struct LimitsConfig: Sendable {
     public let maxFails: Int
     public let failTimeoutMs: Int
     public let retries: Int
+    /// HTTP/2 streams one client connection may have open (SETTINGS_MAX_CONCURRENT_STREAMS;
+    /// more are refused with REFUSED_STREAM). 100: Envoy's edge-proxy recommendation.
+    public let maxConcurrentStreams: Int
 
     public static let maxReplayBodyBytes = 65536
     /// Ejections double on each repeat up to this (5 minutes).
@@ -116,8 +119,10 @@ public struct LimitsConfig: Sendable {
         idleTimeoutMs: Int, connectTimeoutMs: Int, responseTimeoutMs: Int, tokenWaitMs: Int,
         replayBodyBytes: Int = 65536, maxConnections: Int = 10000, maxRequestsPerConnection: Int = 0,
         upstreamIdleConnections: Int = 256, readTimeoutMs: Int = 60000, tunnelIdleTimeoutMs: Int = 3_600_000,
-        dnsRefreshMs: Int = 5000, maxFails: Int = 3, failTimeoutMs: Int = 10000, retries: Int = 2
+        dnsRefreshMs: Int = 5000, maxFails: Int = 3, failTimeoutMs: Int = 10000, retries: Int = 2,
+        maxConcurrentStreams: Int = 100
     ) {
+        self.maxConcurrentStreams = maxConcurrentStreams
         self.readTimeoutMs = readTimeoutMs
         self.tunnelIdleTimeoutMs = tunnelIdleTimeoutMs
         self.dnsRefreshMs = dnsRefreshMs

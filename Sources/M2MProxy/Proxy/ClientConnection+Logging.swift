@@ -42,7 +42,8 @@ extension ClientConnection {
         let duration = now &- reqLog.startNs
         let routeIndex = request.routeRef?._withUnsafeGuaranteedRef { $0.index }
         worker.metrics.record(
-            routeIndex: routeIndex, status: status, seconds: Double(duration) / 1e9, upstreamError: reqLog.upstreamError)
+            routeIndex: routeIndex, status: status, seconds: Double(duration) / 1e9, upstreamError: reqLog.upstreamError,
+            protocol: reqLog.http2 ? .h2 : .http1)
         guard let accessLog = worker.accessLog else { return }
         var upstreamNs: UInt64? = nil
         if reqLog.upstreamStartNs != 0 {

@@ -14,7 +14,12 @@
 extension ClientConnection {
     /// The route's override, else `[limits]` (read at each use: a reload applies at once).
     var connectTimeoutMs: Int { route?.config.timeouts.connectTimeoutMs ?? worker.limits.connectTimeoutMs }
-    var responseTimeoutMs: Int { route?.config.timeouts.responseTimeoutMs ?? worker.limits.responseTimeoutMs }
+    var routeResponseTimeoutMs: Int { route?.config.timeouts.responseTimeoutMs ?? worker.limits.responseTimeoutMs }
+    /// The route's, or the client's own deadline (`clientDeadlineMs`) when that is shorter.
+    var responseTimeoutMs: Int {
+        let ms = routeResponseTimeoutMs
+        return clientDeadlineMs > 0 && clientDeadlineMs < ms ? clientDeadlineMs : ms
+    }
     var readTimeoutMs: Int { route?.config.timeouts.readTimeoutMs ?? worker.limits.readTimeoutMs }
     var tunnelIdleTimeoutMs: Int { route?.config.timeouts.tunnelIdleTimeoutMs ?? worker.limits.tunnelIdleTimeoutMs }
 
@@ -78,11 +83,17 @@ extension ClientConnection {
             abort()
             return
         }
-        noteUpstreamError(.responseTimeout)
         upstream = nil
         u.abandon()
         let what = request.bodyDone ? "did not start its response" : "did not accept the request body"
-        respond(.upstreamTimeout("upstream \(what) within \(responseTimeoutMs) ms"))
+        let ms = responseTimeoutMs
+        if ms < routeResponseTimeoutMs {
+            // The client's deadline, shorter than the route's: the upstream broke no limit of
+            // ours, so it is not counted as an upstream error (gRPC reads DEADLINE_EXCEEDED).
+            return respond(.upstreamTimeout("upstream \(what) within the client's grpc-timeout of \(ms) ms"))
+        }
+        noteUpstreamError(.responseTimeout)
+        respond(.upstreamTimeout("upstream \(what) within \(ms) ms"))
     }
 
     /// The client closed or reset its connection before its response was complete (DESIGN.md

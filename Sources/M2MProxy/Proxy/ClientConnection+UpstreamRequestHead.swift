@@ -96,7 +96,7 @@ extension ClientConnection {
                 }
                 if let line = reqLog.forwardedLine { iov.append(line) }
                 driver.phases.upstreamRequestFilter(&request, into: &iov)
-                iov.append(isTLS ? s.headTailTLS : s.headTail)
+                iov.append(clientOverTLS ? s.headTailTLS : s.headTail)
                 // A retry re-sends the body bytes that had been forwarded out of the head buffer.
                 if request.bufferedBytesProcessed && forwardedFromHead > headEnd {
                     iov.append(head + headEnd, forwardedFromHead - headEnd)

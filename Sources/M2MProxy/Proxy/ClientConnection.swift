@@ -69,6 +69,12 @@ final class ClientConnection: UpstreamClient, ProxySession {
     var requestLog: RequestLog { reqLog }
     /// Set once the connection switched to HTTP/2 (`H2Connection`).
     var h2: H2Connection?
+    /// The client reached the TLS listener (an HTTP/2 stream's inner connection: its parent
+    /// did), for X-Forwarded-Proto.
+    private(set) var clientOverTLS = false
+    /// A response deadline the client asked for (an HTTP/2 stream's `grpc-timeout`, set by
+    /// `H2StreamBridge`; its inner connection carries that one request): 0 = none.
+    var clientDeadlineMs = 0
 
     /// The request in progress: everything the phases decide and read, reset per request
     /// (`resetRequest`). Inline in the connection, so a request allocates nothing for it.
@@ -149,6 +155,7 @@ final class ClientConnection: UpstreamClient, ProxySession {
         if let address { request.peer = address.ipAddress }
         xffLine = StaticBytes("X-Forwarded-For: \(clientIP)\r\n")
         xffSuffix = StaticBytes(", \(clientIP)\r\n")
+        clientOverTLS = isTLS
         state = .idle
         // A TLS handshake (and the first request after it) must finish within
         // header_timeout_ms, as nginx's client_header_timeout bounds it: a client that opens
@@ -163,6 +170,7 @@ final class ClientConnection: UpstreamClient, ProxySession {
         request.peer = parent.peer
         xffLine = parent.xffLine
         xffSuffix = parent.xffSuffix
+        clientOverTLS = parent.clientOverTLS
         reqLog.http2 = true
         state = .idle
         startTimer(ms: worker.limits.idleTimeoutMs)
@@ -174,6 +182,7 @@ final class ClientConnection: UpstreamClient, ProxySession {
     override func onRead(_ data: UnsafeRawBufferPointer) {
         switch state {
         case .idle:
+            if requestsServed == 0 && isTLS && tlsAgreedH2 { return startHTTP2(first: data) }
             state = .readingHead
             noteRequestBegan()
             startTimer(ms: worker.limits.headerTimeoutMs)

@@ -9,18 +9,17 @@
 /// write queue is under the worker's high-water mark, and each bridge stops reading its pair
 /// while its response buffer is full. Nothing grows without bound behind a slow peer.
 final class H2Connection: H2SessionDelegate {
-    /// Envoy's edge-proxy recommendation (its `max_concurrent_streams` default is 2^31-1).
-    static let maxConcurrentStreams: UInt32 = 100
-
     unowned let client: ClientConnection
     let session: H2Session
     private var streams: [Int32: H2StreamBridge] = [:]
     private let headerLimit: Int
     private var closed = false
 
-    init?(client: ClientConnection, maxHeaderBytes: Int) {
+    /// `limits.max_concurrent_streams` (default 100, Envoy's edge-proxy recommendation; its own
+    /// default is 2^31-1) and `limits.max_header_bytes` as SETTINGS_MAX_HEADER_LIST_SIZE.
+    init?(client: ClientConnection, maxConcurrentStreams: Int, maxHeaderBytes: Int) {
         guard let s = H2Session(
-            maxConcurrentStreams: H2Connection.maxConcurrentStreams,
+            maxConcurrentStreams: UInt32(maxConcurrentStreams),
             maxHeaderListSize: UInt32(maxHeaderBytes))
         else { return nil }
         self.client = client

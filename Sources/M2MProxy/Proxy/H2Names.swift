@@ -9,6 +9,7 @@ enum H2Names {
     static let contentType = Array("content-type".utf8)
     static let grpcStatus = Array("grpc-status".utf8)
     static let grpcMessage = Array("grpc-message".utf8)
+    static let grpcTimeout = Array("grpc-timeout".utf8)
     static let connect = Array("CONNECT".utf8)
     static let head = Array("HEAD".utf8)
     static let colonSpace = Array(": ".utf8)
@@ -17,6 +18,7 @@ enum H2Names {
     static let chunkedLine = Array("transfer-encoding: chunked\r\n".utf8)
     static let closeLine = Array("connection: close\r\n\r\n".utf8)
     static let lastChunk = Array("0\r\n\r\n".utf8)
+    static let zeroChunkLine = Array("0\r\n".utf8)
 
     /// Fields HTTP/2 forbids (RFC 9113 §8.2.2): they describe the HTTP/1.1 hop only.
     static let connectionSpecific = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]

@@ -17,6 +17,12 @@ final class H2StreamBridge: UVStream {
     private var chunked = false
     /// Request DATA bytes written but not yet acknowledged to the client (flow control).
     private var unconsumed = 0
+    /// The head went into the pair: fields arriving now are the request's trailers.
+    private var started = false
+    /// Trailer fields as HTTP/1.1 lines, written with the last chunk.
+    private var trailers: [UInt8] = []
+    /// The client's `grpc-timeout` in ms (0: none), the inner exchange's response deadline.
+    private var deadlineMs = 0
 
     // Response, parsed from the pair.
     private let parser = HTTPParser(kind: .response, maxHeaders: 128)
@@ -48,7 +54,15 @@ final class H2StreamBridge: UVStream {
 
     // MARK: request
 
+    /// Past `headerLimit` (limits.max_header_bytes) fields are no longer kept: the head written
+    /// is then already over the limit and the inner connection answers 431 exactly as it does
+    /// for HTTP/1.1 (logged and counted; RESOURCE_EXHAUSTED for gRPC). What a stream holds stays
+    /// within the limit plus one field (nghttp2 bounds a field).
+    private var overLimit: Bool { fields.count + path.count + authority.count > headerLimit }
+
     func field(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
+        if started { return trailer(name: name, value: value) }
+        if overLimit { return true }
         if name.first == UInt8(ascii: ":") {
             if H2Names.equal(name, H2Names.method) { method = Array(value) }
             else if H2Names.equal(name, H2Names.path) { path = Array(value) }
@@ -61,11 +75,12 @@ final class H2StreamBridge: UVStream {
         }
         if H2Names.equal(name, H2Names.contentLength) { hasContentLength = true }
         if H2Names.equal(name, H2Names.contentType) && GRPCStatus.isGRPC(contentType: value) { isGRPC = true }
+        if H2Names.equal(name, H2Names.grpcTimeout) { deadlineMs = GRPCTimeout.milliseconds(value) ?? 0 }
         fields.append(contentsOf: name)
         fields.append(contentsOf: H2Names.colonSpace)
         fields.append(contentsOf: value)
         fields.append(contentsOf: H2Names.crlf)
-        return fields.count + path.count + authority.count <= headerLimit
+        return true
     }
 
     /// The head is complete: opens the pair and writes the HTTP/1.1 head. False: refuse the stream.
@@ -81,6 +96,8 @@ final class H2StreamBridge: UVStream {
             return false
         }
         inner = c
+        c.clientDeadlineMs = deadlineMs
+        started = true
         isHEAD = method == H2Names.head
         parser.skipBody = isHEAD
         chunked = !endStream && !hasContentLength
@@ -114,8 +131,32 @@ final class H2StreamBridge: UVStream {
         return false
     }
 
+    /// A field of the trailing HEADERS (RFC 9113 §8.1; nghttp2 already refused pseudo-fields
+    /// there). Carried as an HTTP/1.1 chunked trailer, where the inner connection checks it like
+    /// any client's trailer (`RequestValidation.isForbiddenTrailerName`: no Authorization, Host or
+    /// framing field gets through). A body with `content-length` is not chunked toward the inner
+    /// connection, and HTTP/1.1 has no trailers without chunking: there they are dropped
+    /// (`HTTP2Tests.requestTrailersAreCarriedAsChunkedTrailers` shows both).
+    private func trailer(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
+        guard chunked else { return true }
+        trailers.append(contentsOf: name)
+        trailers.append(contentsOf: H2Names.colonSpace)
+        trailers.append(contentsOf: value)
+        trailers.append(contentsOf: H2Names.crlf)
+        return trailers.count <= headerLimit
+    }
+
     func bodyEnded() {
-        if chunked { H2Names.lastChunk.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) } }
+        guard chunked else { return }
+        if trailers.isEmpty {
+            H2Names.lastChunk.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) }
+            return
+        }
+        var end = H2Names.zeroChunkLine
+        end += trailers
+        end += H2Names.crlf
+        trailers = []
+        end.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) }
     }
 
     override func onWriteDone(_ error: UVError?) {

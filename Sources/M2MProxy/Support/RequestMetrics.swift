@@ -6,14 +6,15 @@
 ///
 /// Rows are route indexes, plus one last row for requests that matched no route ("none").
 /// Status codes map to columns through a 1000-entry table; a column is added the first time a
-/// code is seen (a handful per process), so the counters stay small and dense.
+/// code is seen (a handful per process), so the counters stay small and dense. Each cell counts
+/// per `RequestProtocol` (the `protocol` label).
 struct RequestMetrics: Sendable {
     let routeNames: [String]
     var rows: Int { routeNames.count + 1 }
     private var codeColumn = [Int16](repeating: -1, count: 1000)
     /// The status code of each column, in order of first appearance.
     private(set) var codes: [Int] = []
-    /// Column-major: `requests[column * rows + row]`.
+    /// Column-major, protocols innermost: `requests[(column * rows + row) * protocols + protocol]`.
     private(set) var requests: [UInt64] = []
     private(set) var durations: [Histogram]
     /// `upstreamErrors[row * kinds + kind.rawValue]`.
@@ -34,7 +35,11 @@ struct RequestMetrics: Sendable {
     /// Name of a row: the route's name, or "none".
     func rowName(_ row: Int) -> String { row < routeNames.count ? routeNames[row] : "none" }
 
-    mutating func record(routeIndex: Int?, status: Int, seconds: Double, upstreamError: UpstreamErrorKind?) {
+    static let protocols = RequestProtocol.allCases.count
+
+    mutating func record(
+        routeIndex: Int?, status: Int, seconds: Double, upstreamError: UpstreamErrorKind?, protocol p: RequestProtocol = .http1
+    ) {
         let r = row(routeIndex)
         let code = min(max(status, 0), 999)
         var column = Int(codeColumn[code])
@@ -42,16 +47,18 @@ struct RequestMetrics: Sendable {
             column = codes.count
             codeColumn[code] = Int16(column)
             codes.append(code)
-            requests.append(contentsOf: repeatElement(0, count: rows))
+            requests.append(contentsOf: repeatElement(0, count: rows * Self.protocols))
         }
-        requests[column * rows + r] &+= 1
+        requests[(column * rows + r) * Self.protocols + p.rawValue] &+= 1
         durations[r].observe(seconds)
         if let kind = upstreamError {
             upstreamErrors[r * UpstreamErrorKind.allCases.count + kind.rawValue] &+= 1
         }
     }
 
-    func requestCount(row: Int, column: Int) -> UInt64 { requests[column * rows + row] }
+    func requestCount(row: Int, column: Int, protocol p: RequestProtocol) -> UInt64 {
+        requests[(column * rows + row) * Self.protocols + p.rawValue]
+    }
 
     /// Every request counted, whatever its route and code.
     var total: UInt64 { requests.reduce(0, &+) }

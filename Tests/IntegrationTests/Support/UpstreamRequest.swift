@@ -15,11 +15,13 @@ struct UpstreamRequest: Decodable {
     let connIndex: Int
     /// Set on requests the fixture read and then dropped without answering (`/close-next`).
     let dropped: Bool?
+    /// A chunked request's trailer fields, `[name, value]` (nil when it was not chunked).
+    let trailers: [[String]]?
 
     enum CodingKeys: String, CodingKey {
         case method, target, path, version, headers
         case bodyLen = "body_len", bodySha256 = "body_sha256", remotePort = "remote_port"
-        case connId = "conn_id", connIndex = "conn_index", dropped
+        case connId = "conn_id", connIndex = "conn_index", dropped, trailers
     }
 
     func header(_ name: String) -> String? { headerValues(name).first }

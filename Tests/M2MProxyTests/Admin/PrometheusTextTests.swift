@@ -36,11 +36,30 @@ import Testing
         #expect(text.hasSuffix("\n"))
     }
 
+    /// HTTP/2 streams and HTTP/1.1 requests of the same route and code are separate series
+    /// (DESIGN.md §7: the metrics carry a protocol label), each summed across loops.
+    @Test func requestsAreCountedPerProtocol() {
+        var m = RequestMetrics(routeNames: ["grpc"])
+        m.record(routeIndex: 0, status: 200, seconds: 0.001, upstreamError: nil, protocol: .h2)
+        m.record(routeIndex: 0, status: 200, seconds: 0.001, upstreamError: nil, protocol: .http1)
+        var m2 = RequestMetrics(routeNames: ["grpc"])
+        m2.record(routeIndex: 0, status: 200, seconds: 0.001, upstreamError: nil, protocol: .h2)
+        m2.record(routeIndex: 0, status: 404, seconds: 0.001, upstreamError: nil, protocol: .h2)
+        let s = MetricsSnapshot(metrics: [m, m2], tokens: [], tokenCacheWaits: 0, openConnections: 0, activeRequests: 0)
+        let lines = PrometheusText.render(s).split(separator: "\n").filter { $0.hasPrefix("m2m_requests_total{") }
+        #expect(lines == [
+            #"m2m_requests_total{route="grpc",code="200",protocol="http/1.1"} 1"#,
+            #"m2m_requests_total{route="grpc",code="200",protocol="h2"} 2"#,
+            #"m2m_requests_total{route="grpc",code="404",protocol="h2"} 1"#,
+        ])
+        #expect(m.total + m2.total == 4)
+    }
+
     @Test func countersAreSummedAcrossLoops() {
         let lines = PrometheusText.render(snapshot()).split(separator: "\n").map(String.init)
-        #expect(lines.contains(#"m2m_requests_total{route="shop",code="200"} 3"#))
-        #expect(lines.contains(#"m2m_requests_total{route="shop",code="502"} 1"#))
-        #expect(lines.contains(#"m2m_requests_total{route="none",code="404"} 1"#))
+        #expect(lines.contains(#"m2m_requests_total{route="shop",code="200",protocol="http/1.1"} 3"#))
+        #expect(lines.contains(#"m2m_requests_total{route="shop",code="502",protocol="http/1.1"} 1"#))
+        #expect(lines.contains(#"m2m_requests_total{route="none",code="404",protocol="http/1.1"} 1"#))
         #expect(lines.contains(#"m2m_upstream_errors_total{route="shop",kind="connect_refused"} 1"#))
         #expect(lines.contains("m2m_token_cache_waits_total 7"))
         #expect(lines.contains("m2m_open_connections 3"))
@@ -64,7 +83,7 @@ import Testing
 
     @Test func labelValuesAreEscaped() {
         let text = PrometheusText.render(snapshot())
-        #expect(text.contains(#"m2m_requests_total{route="we\"ird\\na\nme",code="499"} 1"#))
+        #expect(text.contains(#"m2m_requests_total{route="we\"ird\\na\nme",code="499",protocol="http/1.1"} 1"#))
         #expect(PrometheusText.escapeLabel("a\\b\"c\nd") == #"a\\b\"c\nd"#)
     }
 

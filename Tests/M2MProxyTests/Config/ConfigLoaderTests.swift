@@ -211,6 +211,13 @@ extension ConfigTests {
             #expect(errors("[limits]\nreplay_body_bytes = -1") == ["limits.replay_body_bytes: must be between 0 and 65536"])
         }
 
+        /// HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: 100 unless set, at most 2^31-1.
+        @Test func maxConcurrentStreamsRange() throws {
+            #expect(try #require(parse("").config).limits.maxConcurrentStreams == 100)
+            #expect(try #require(parse("[limits]\nmax_concurrent_streams = 8").config).limits.maxConcurrentStreams == 8)
+            #expect(errors("[limits]\nmax_concurrent_streams = 2147483648") == ["limits.max_concurrent_streams: must be at most 2147483647"])
+        }
+
         @Test func maxRequestsPerConnectionAllowsZero() {
             #expect(errors("[limits]\nmax_requests_per_connection = 0") == [])
             #expect(errors("[limits]\nmax_requests_per_connection = -1") == ["limits.max_requests_per_connection: must be 0 (unlimited) or more"])
