@@ -74,6 +74,11 @@ final class HTTPParser {
     /// Trailer field bytes of the current message (field lines after the head).
     private(set) var trailerBytes: UInt64 = 0
     private var inTrailers = false
+    /// When set, the chunked trailer fields are copied into `trailerLines` as `name: value\r\n`
+    /// lines (HTTP/2 bridges turn them into a trailing HEADERS frame: gRPC's status).
+    var recordTrailers = false
+    private(set) var trailerLines: [UInt8] = []
+    private var trailerInValue = false
 
     /// Raw framing a chunked message may carry beyond its data: per chunk a size line (with a
     /// few leading zeros) and its CRLFs, plus the extensions and trailer fields actually seen
@@ -257,6 +262,10 @@ final class HTTPParser {
         chunks = 0
         trailerBytes = 0
         inTrailers = false
+        if recordTrailers {
+            trailerLines.removeAll(keepingCapacity: true)
+            trailerInValue = false
+        }
         forbiddenTrailer = false
         trailerNameCount = 0
         headerCount = 0
@@ -285,6 +294,7 @@ final class HTTPParser {
         if inTrailers {
             // Never spans: the pieces of a trailer line may sit in different reads.
             trailerBytes &+= UInt64(len) + 4
+            if recordTrailers { recordTrailer(at, len, value: false) }
             if trailerNameCount + len <= 64 {
                 (trailerName + trailerNameCount).copyMemory(from: at, byteCount: len)
             }
@@ -305,6 +315,30 @@ final class HTTPParser {
         headers[headerCount] = HeaderSpan(name: ByteSpan(base: UnsafeRawPointer(at), count: len), value: .empty)
         headerCount += 1
         return 0
+    }
+
+    /// Appends a piece of a trailer name or value; a name after a value starts a new line.
+    private func recordTrailer(_ at: UnsafePointer<CChar>, _ len: Int, value: Bool) {
+        if value && !trailerInValue {
+            trailerLines.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
+        } else if !value && trailerInValue {
+            trailerLines.append(contentsOf: [13, 10])
+        }
+        trailerInValue = value
+        trailerLines.append(contentsOf: UnsafeRawBufferPointer(start: at, count: len))
+    }
+
+    /// The trailer lines of the message just completed (empty when none), each ending in CRLF.
+    func takeTrailerLines() -> [UInt8] {
+        if trailerInValue {
+            trailerLines.append(contentsOf: [13, 10])
+        } else if !trailerLines.isEmpty {
+            // The last field had an empty value (llhttp reports no value piece then).
+            trailerLines.append(contentsOf: [UInt8(ascii: ":"), 13, 10])
+        }
+        trailerInValue = false
+        defer { trailerLines = [] }
+        return trailerLines
     }
 
     private func headerFieldComplete() -> Int32 {
@@ -344,6 +378,7 @@ final class HTTPParser {
     private func headerValue(_ at: UnsafePointer<CChar>, _ len: Int) {
         if inTrailers {
             trailerBytes &+= UInt64(len)
+            if recordTrailers { recordTrailer(at, len, value: true) }
             return
         }
         headers[headerCount - 1].value.extend(at, len)

@@ -51,8 +51,16 @@ final class UpstreamPool {
     /// (Envoy's pending-request queue; nginx's `max_conns` would fail them over instead).
     private var waiters: [any UpstreamWaiter] = []
 
-    init(cluster: UpstreamCluster, member: UpstreamMember, address: SocketAddress?, tls: TLSClientSettings?, worker: Worker, maxIdle: Int, maxConnections: Int = 0) {
+    /// The endpoint speaks HTTP/2 (`h2c://`, or https with `http2 = true` until ALPN says
+    /// otherwise): requests become streams of `http2Connection`.
+    private(set) var speaksHTTP2: Bool
+    /// The endpoint's HTTP/2 connection, opened by the first request that needs it; forgotten
+    /// when it fails or receives GOAWAY (its streams finish on it, new ones open another).
+    private var http2Connection: H2UpstreamSession?
+
+    init(cluster: UpstreamCluster, member: UpstreamMember, address: SocketAddress?, tls: TLSClientSettings?, worker: Worker, maxIdle: Int, maxConnections: Int = 0, http2: Bool = false) {
         self.cluster = cluster
+        speaksHTTP2 = http2
         host = member.host
         port = member.port
         self.address = address
@@ -183,6 +191,29 @@ final class UpstreamPool {
     func closeAll() {
         for c in idle { c.close() }
         idle.removeAll()
+    }
+
+    // MARK: HTTP/2 (DESIGN.md §7)
+
+    /// The session new streams go to, opened now if there is none.
+    func http2Session(budgetMs: Int) -> H2UpstreamSession {
+        if let s = http2Connection, s.acceptsStreams { return s }
+        let s = H2UpstreamSession(pool: self)!
+        http2Connection = s
+        s.open(budgetMs: budgetMs)
+        return s
+    }
+
+    /// `s` failed, closed or received GOAWAY: the next stream opens a new connection.
+    func http2SessionGone(_ s: H2UpstreamSession) {
+        if http2Connection === s { http2Connection = nil }
+    }
+
+    /// The server chose HTTP/1.1 in ALPN: this endpoint is an HTTP/1.1 one from now on.
+    func http2FellBack(_ s: H2UpstreamSession) {
+        http2SessionGone(s)
+        speaksHTTP2 = false
+        worker.log.info("upstream \(label) did not agree to HTTP/2 in ALPN: using HTTP/1.1")
     }
 }
 
