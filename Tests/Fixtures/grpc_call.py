@@ -8,7 +8,7 @@ Prints one JSON line: {"code": "OK", "details": ..., "responses": [text...]}. Bi
 --arg only after the answer to the previous one arrived (so it needs a full-duplex path). Hang
 reads the first message and then cancels the call.
 """
-import argparse, json, queue
+import argparse, json, queue, time
 import grpc
 
 
@@ -19,6 +19,7 @@ def main():
     ap.add_argument("--arg", action="append", default=[])
     ap.add_argument("--timeout", type=float, default=20)
     ap.add_argument("--path", help="method path instead of /test.Echo/<call>")
+    ap.add_argument("--pace-ms", type=int, default=0, help="Bidi: pause between messages")
     args = ap.parse_args()
     msgs = [a.encode() for a in args.arg]
     ch = grpc.insecure_channel(args.target)
@@ -46,6 +47,7 @@ def main():
 
             call = ch.stream_stream(path)(requests(), timeout=args.timeout)
             for m in msgs:
+                time.sleep(args.pace_ms / 1000)
                 q.put(m)
                 out["responses"].append(next(call).decode())
             q.put(None)

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """A grpcio server with generic handlers (bytes in, bytes out; no generated code).
 
-    python3 grpc_echo.py --port 0 --log FILE     prints PORT=<n> when ready
+    python3 grpc_echo.py --port 0 --log FILE [--max-connection-age-ms N]   prints PORT=<n> when ready
 
 Service `test.Echo`, every call appends one JSON line to FILE (method, the `authorization`
-metadata it saw, and for Hang whether it was cancelled):
+metadata it saw, the peer address, and for Hang whether it was cancelled):
   Unary(bytes)            -> b"auth=<authorization>;" + request
   ServerStream(b"<n>")    -> n messages b"msg<i>"
   ClientStream(stream)    -> the messages joined with b"|"
@@ -23,11 +23,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--log", required=True)
+    ap.add_argument("--max-connection-age-ms", type=int, default=0,
+                    help="GOAWAY every connection after this long (grpc.max_connection_age_ms)")
     args = ap.parse_args()
 
     def log(method, ctx, **extra):
         md = dict(ctx.invocation_metadata())
-        rec = {"method": method, "authorization": md.get("authorization")}
+        rec = {"method": method, "authorization": md.get("authorization"), "peer": ctx.peer()}
         rec.update(extra)
         with lock, open(args.log, "a") as f:
             f.write(json.dumps(rec) + "\n")
@@ -77,7 +79,11 @@ def main():
         "Hang": grpc.unary_stream_rpc_method_handler(hang),
         "Fail": grpc.unary_unary_rpc_method_handler(fail),
     })
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
+    options = []
+    if args.max_connection_age_ms:
+        options = [("grpc.max_connection_age_ms", args.max_connection_age_ms),
+                   ("grpc.max_connection_age_grace_ms", 10000)]
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=options)
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:%d" % args.port)
     server.start()

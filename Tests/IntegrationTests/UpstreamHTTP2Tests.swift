@@ -81,6 +81,31 @@ import Testing
         #expect(ended["cancelled"] as? Bool == true)
     }
 
+    /// The server's GOAWAY (grpcio's max connection age): a call in flight finishes on the old
+    /// connection, and the next call opens a new one; nothing fails.
+    @Test func goAwayMovesNewCallsToANewConnection() throws {
+        let grpc = try GRPCFixture(label: "grpc-goaway", maxConnectionAgeMs: 1500)
+        let bed = try grpcBed(grpc, label: "h2u-goaway")
+        let target = "127.0.0.1:\(bed.proxy.port)"
+        let first = try GRPCFixture.call(target, "Unary", ["1"], in: bed.dir)
+        #expect(first.code == "OK", "\(first)")
+        // A bidirectional call that outlives the connection's age: it sees the GOAWAY mid-call.
+        let long = try ChildProcess(
+            name: "grpc-long", executable: TestPaths.python,
+            arguments: [TestPaths.fixture("grpc_call.py"), "--target", target, "--call", "Bidi", "--pace-ms", "400"]
+                + (0..<8).flatMap { ["--arg", "m\($0)"] },
+            in: bed.dir)
+        try Wait.until("the first connection got its GOAWAY and a new call used a new one", timeout: 20) {
+            let r = try GRPCFixture.call(target, "Unary", ["n"], in: bed.dir)
+            #expect(r.code == "OK", "\(r)")
+            let peers = Set(try grpc.records().compactMap { $0["peer"] as? String })
+            return peers.count >= 2
+        }
+        #expect(long.waitForExit(timeout: 30) == 0)
+        #expect(long.stdout.contains("\"code\": \"OK\""), "\(long.stdout)")
+        #expect(long.stdout.contains("echo:m7"), "\(long.stdout)")
+    }
+
     /// curl over HTTP/1.1 and over HTTP/2 (prior knowledge) to a real nginx h2c upstream; many
     /// requests share the one upstream connection. A grpcio server behind an http:// route
     /// gets an error that says it speaks HTTP/2; gRPC from an HTTP/1.1 client gets 505.

@@ -215,6 +215,12 @@ final class H2UpstreamSession: UVStream, H2ClientSessionDelegate {
     }
 
     override func onReadEnd(_ error: UVError) {
+        if goingAway && streams.isEmpty {
+            // The close that follows a GOAWAY once its streams are done: nothing was lost.
+            state = .closed
+            close()
+            return
+        }
         lost(error == .eof ? "upstream closed the HTTP/2 connection" : "upstream HTTP/2 connection failed: \(error.message)")
     }
 

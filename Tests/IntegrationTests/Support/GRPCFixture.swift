@@ -5,8 +5,10 @@ import Foundation
 final class GRPCFixture {
     let server: ScriptFixture
 
-    init(label: String = "grpc") throws {
-        server = try ScriptFixture("grpc_echo.py", label: label)
+    /// `maxConnectionAgeMs`: the server sends GOAWAY on every connection after that long.
+    init(label: String = "grpc", maxConnectionAgeMs: Int? = nil) throws {
+        server = try ScriptFixture("grpc_echo.py", label: label,
+                                   extraArguments: maxConnectionAgeMs.map { ["--max-connection-age-ms", "\($0)"] } ?? [])
     }
 
     var port: UInt16 { server.port }
