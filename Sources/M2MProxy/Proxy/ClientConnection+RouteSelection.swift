@@ -21,12 +21,6 @@ extension ClientConnection {
             respond(.forbidden)
             return
         }
-        // gRPC needs HTTP/2 on both sides: checked only where the two sides differ.
-        if ref._withUnsafeGuaranteedRef({ $0.upstreamHTTP2 }) != reqLog.http2,
-           GRPCProtocolCheck.isGRPC(parser.headers, count: requestHeaderCount) {
-            respond(.grpcNeedsHTTP2(clientSide: !reqLog.http2))
-            return
-        }
         if let slot = ref._withUnsafeGuaranteedRef({ $0.tokenSlot }) {
             awaitToken(slot: slot)
         } else {
