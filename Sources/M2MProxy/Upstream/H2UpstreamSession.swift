@@ -147,6 +147,17 @@ final class H2UpstreamSession: UVStream, H2ClientSessionDelegate {
         }
     }
 
+    /// Shutdown or the address left DNS: no new stream; closed once the open ones are done.
+    func finish() {
+        goingAway = true
+        if state == .ready {
+            flush()
+        } else if state != .closed && waiting.isEmpty {
+            state = .closed
+            close()
+        }
+    }
+
     // MARK: streams (called by H2UpstreamStream)
 
     /// Submits the request built in `h2.fields`; the stream id, or nil when none may start.

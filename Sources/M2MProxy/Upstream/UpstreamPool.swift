@@ -191,6 +191,11 @@ final class UpstreamPool {
     func closeAll() {
         for c in idle { c.close() }
         idle.removeAll()
+        // The HTTP/2 connection closes like a busy one: once its streams are done.
+        if let s = http2Connection {
+            http2Connection = nil
+            s.finish()
+        }
     }
 
     // MARK: HTTP/2 (DESIGN.md §7)
