@@ -20,8 +20,10 @@ def main():
     ap.add_argument("--timeout", type=float, default=20)
     ap.add_argument("--path", help="method path instead of /test.Echo/<call>")
     ap.add_argument("--pace-ms", type=int, default=0, help="Bidi: pause between messages")
+    ap.add_argument("--repeat", type=int, default=1, help="each message is its --arg repeated this often")
+    ap.add_argument("--summary", action="store_true", help="print lengths of the responses, not their text")
     args = ap.parse_args()
-    msgs = [a.encode() for a in args.arg]
+    msgs = [a.encode() * args.repeat for a in args.arg]
     ch = grpc.insecure_channel(args.target)
     path = args.path or "/test.Echo/" + args.call
     out = {"code": "OK", "details": None, "responses": []}
@@ -61,6 +63,8 @@ def main():
     except grpc.RpcError as e:
         out["code"] = e.code().name
         out["details"] = e.details()
+    if args.summary:
+        out["responses"] = [str(len(r)) + ":" + r[-8:] for r in out["responses"]]
     print(json.dumps(out), flush=True)
 
 

@@ -32,13 +32,16 @@ import Testing
         // only when both directions stream at once.
         let bidi = try GRPCFixture.call(target, "Bidi", ["x", "y", "z"], in: bed.dir)
         #expect(bidi.code == "OK" && bidi.responses == ["echo:x", "echo:y", "echo:z"], "\(bidi)")
+        // 3.2 MB each way: many flow-control windows on both connections, nothing lost.
+        let big = try GRPCFixture.call(target, "Bidi", ["abcdefgh", "ijklmnop"], in: bed.dir, options: ["--repeat", "400000", "--summary"])
+        #expect(big.code == "OK" && big.responses == ["3200005:abcdefgh", "3200005:ijklmnop"], "\(big)")
         // The upstream's own status (trailers-only) passes through unchanged.
         let fail = try GRPCFixture.call(target, "Fail", [], in: bed.dir)
         #expect(fail.code == "PERMISSION_DENIED" && fail.details == "denied by fixture", "\(fail)")
         let records = try grpc.records()
-        #expect(records.count == 5)
+        #expect(records.count == 6)
         for r in records { #expect(r["authorization"] as? String == "Bearer \(issued[0])", "\(r)") }
-        let lines = try bed.proxy.waitForAccessLog(count: 5)
+        let lines = try bed.proxy.waitForAccessLog(count: 6)
         #expect(lines.allSatisfy { $0["status"] as? Int == 200 && $0["protocol"] as? String == "HTTP/2" })
     }
 

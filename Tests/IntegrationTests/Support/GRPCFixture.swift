@@ -22,11 +22,12 @@ final class GRPCFixture {
 
     /// Runs `call` against `target` (`127.0.0.1:<port>`) with `args` as the request messages.
     /// `path` replaces `/test.Echo/<call>` (other services, other routes).
-    static func call(_ target: String, _ call: String, _ args: [String] = [], timeout: Double = 15, in dir: TempDir, path: String? = nil) throws -> Outcome {
+    /// `options`: more grpc_call.py options (`--repeat N --summary` for large messages).
+    static func call(_ target: String, _ call: String, _ args: [String] = [], timeout: Double = 15, in dir: TempDir, path: String? = nil, options: [String] = []) throws -> Outcome {
         let p = try ChildProcess(
             name: "grpc-\(call)-\(UInt32.random(in: 0...UInt32.max))", executable: TestPaths.python,
             arguments: [TestPaths.fixture("grpc_call.py"), "--target", target, "--call", call, "--timeout", "\(timeout)"]
-                + args.flatMap { ["--arg", $0] } + (path.map { ["--path", $0] } ?? []),
+                + args.flatMap { ["--arg", $0] } + (path.map { ["--path", $0] } ?? []) + options,
             in: dir)
         guard p.waitForExit(timeout: timeout + 15) == 0,
               let line = p.stdout.split(separator: "\n").last,
