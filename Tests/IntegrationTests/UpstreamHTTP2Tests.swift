@@ -154,6 +154,28 @@ import Testing
         #expect(h2Only.stdout.contains("speaks HTTP/2 only") && h2Only.stdout.hasSuffix(" 502"), "\(h2Only.stdout)")
     }
 
+    /// Rate-limited parallel HTTP/1.1 readers of large responses from an h2c upstream, then
+    /// more: all complete on the one shared connection (its window keeps coming back). (The
+    /// kernel's socket buffers absorb these rates, so this does not force DATA to be left
+    /// unacknowledged when a stream closes; that path is covered by reading only.)
+    @Test func slowReadersDoNotStallTheSharedConnection() throws {
+        let dir = try TempDir("h2u-slow")
+        let nginx = try NginxH2Upstream(.h2c, in: dir)
+        let bed = try ProxyTestBed(label: "h2u-slow") { c, _, _ in
+            c.routes = [.init(name: "nginx", upstream: "h2c://127.0.0.1:\(nginx.port)")]
+        }
+        let url = "http://127.0.0.1:\(bed.proxy.port)/big.bin"
+        var args: [String] = ["--parallel", "--parallel-immediate", "--limit-rate", "2M", "-w", "%{http_code}:%{size_download}|"]
+        for i in 0..<4 { args += ["-o", bed.dir.file("slow\(i)"), url] }
+        let slow = try curl(bed, args)
+        #expect(slow.stdout == String(repeating: "200:2097152|", count: 4), "\(slow.stdout)")
+        for _ in 0..<3 {
+            let fast = try curl(bed, ["-o", "/dev/null", "-m", "10", "-w", "%{http_code}:%{size_download}", url])
+            #expect(fast.stdout == "200:2097152", "\(fast.stdout)")
+        }
+        #expect(try TCPTable.count(localPort: nginx.port, state: TCPTable.established) == 1)
+    }
+
     /// https with `http2 = true`: ALPN h2 when the server agrees, HTTP/1.1 when it does not.
     @Test func httpsUpstreamNegotiatesH2OrFallsBack() throws {
         let dir = try TempDir("h2u-alpn")

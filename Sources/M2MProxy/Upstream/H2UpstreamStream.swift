@@ -216,6 +216,11 @@ final class H2UpstreamStream: UVStream {
     /// The stream ended (complete, or reset by the upstream with `errorCode`). A response cut
     /// short ends the pair, which the request sees as the upstream failing.
     func streamClosed(errorCode: UInt32) {
+        // Still-unacknowledged DATA of a closed stream must still open the connection's window
+        // (nghttp2 consumes at connection level for a closed stream id), or the session stalls.
+        // Called from nghttp2's callback: no flush here (the session flushes after the read).
+        if unconsumed > 0 { session?.h2.consume(id, unconsumed) }
+        unconsumed = 0
         id = 0
         session = nil
         if !responseDone { close() }
@@ -231,6 +236,8 @@ final class H2UpstreamStream: UVStream {
     /// The request's side closed the pair (exchange done, or abandoned: the client left, a
     /// timeout): an unfinished stream is reset so the upstream stops its work.
     override func onReadEnd(_ error: UVError) {
+        if id != 0 && unconsumed > 0 { session?.consume(id, unconsumed) }
+        unconsumed = 0
         if id != 0 { session?.cancel(id) }
         id = 0
         session = nil

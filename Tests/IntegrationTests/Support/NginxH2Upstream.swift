@@ -2,7 +2,7 @@ import Foundation
 
 /// A real nginx as an HTTP/2 upstream: h2c prior knowledge (`listen … http2`) or TLS with or
 /// without `http2` (ALPN h2 or HTTP/1.1 only). Every answer says what nginx saw:
-/// `proto=<server_protocol> auth=<Authorization> path=<request_uri>`.
+/// `proto=<server_protocol> auth=<Authorization> path=<request_uri>`, except `/big.bin` (2 MiB).
 final class NginxH2Upstream {
     let dir: TempDir
     let process: ChildProcess
@@ -36,10 +36,16 @@ final class NginxH2Upstream {
               scgi_temp_path \(dir.file("nginx-scgi"));
               server {
                 \(listen)
+                location = /big.bin { root \(dir.path); }
                 location / { return 200 "proto=$server_protocol auth=$http_authorization path=$request_uri\\n"; }
               }
             }
             """
+        // /big.bin: 2 MiB of a fixed pattern, for flow-control tests.
+        let big = dir.file("big.bin")
+        if !FileManager.default.fileExists(atPath: big) {
+            FileManager.default.createFile(atPath: big, contents: Data((0..<(2 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }))
+        }
         let path = try dir.write("nginx-\(port).conf", conf)
         process = try ChildProcess(
             name: "nginx-\(port)", executable: "/usr/sbin/nginx",
