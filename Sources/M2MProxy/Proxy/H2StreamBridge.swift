@@ -299,6 +299,11 @@ final class H2StreamBridge: UVStream {
     /// The stream is gone (finished or reset): closing the pair ends the exchange behind it as
     /// a client that went away would (DESIGN.md §4), which frees its upstream work.
     func abandon() {
+        // Request DATA not yet acknowledged still counts against the connection's window:
+        // give it back (nghttp2 consumes at connection level for a closed stream; no flush
+        // here, this runs inside its callback).
+        if unconsumed > 0 { connection?.session.consume(id, unconsumed) }
+        unconsumed = 0
         connection = nil
         // A pair's EOF alone reads as a client half-close after a complete request (which §4
         // still answers): an unfinished exchange is aborted outright instead.
