@@ -262,10 +262,6 @@ final class HTTPParser {
         chunks = 0
         trailerBytes = 0
         inTrailers = false
-        if recordTrailers {
-            trailerLines.removeAll(keepingCapacity: true)
-            trailerInValue = false
-        }
         forbiddenTrailer = false
         trailerNameCount = 0
         headerCount = 0
@@ -292,13 +288,7 @@ final class HTTPParser {
 
     private func headerField(_ at: UnsafePointer<CChar>, _ len: Int) -> Int32 {
         if inTrailers {
-            // Never spans: the pieces of a trailer line may sit in different reads.
-            trailerBytes &+= UInt64(len) + 4
-            if recordTrailers { recordTrailer(at, len, value: false) }
-            if trailerNameCount + len <= 64 {
-                (trailerName + trailerNameCount).copyMemory(from: at, byteCount: len)
-            }
-            trailerNameCount += len
+            trailerField(at, len)
             return 0
         }
         // A name reported in pieces (split across `execute` calls) continues exactly where its
@@ -317,6 +307,33 @@ final class HTTPParser {
         return 0
     }
 
+    /// A piece of a trailer field's name. Out of line: the head path (`headerField`, called
+    /// for every header) stays small enough to be inlined into llhttp's callback.
+    @inline(never)
+    private func trailerField(_ at: UnsafePointer<CChar>, _ len: Int) {
+        if recordTrailers {
+            // The message's first trailer piece: lines of an earlier message go.
+            if trailerBytes == 0 {
+                trailerLines.removeAll(keepingCapacity: true)
+                trailerInValue = false
+            }
+            recordTrailer(at, len, value: false)
+        }
+        // Never spans: the pieces of a trailer line may sit in different reads.
+        trailerBytes &+= UInt64(len) + 4
+        if trailerNameCount + len <= 64 {
+            (trailerName + trailerNameCount).copyMemory(from: at, byteCount: len)
+        }
+        trailerNameCount += len
+    }
+
+    /// A piece of a trailer field's value (out of line, as `trailerField`).
+    @inline(never)
+    private func trailerValue(_ at: UnsafePointer<CChar>, _ len: Int) {
+        trailerBytes &+= UInt64(len)
+        if recordTrailers { recordTrailer(at, len, value: true) }
+    }
+
     /// Appends a piece of a trailer name or value; a name after a value starts a new line.
     private func recordTrailer(_ at: UnsafePointer<CChar>, _ len: Int, value: Bool) {
         if value && !trailerInValue {
@@ -330,6 +347,7 @@ final class HTTPParser {
 
     /// The trailer lines of the message just completed (empty when none), each ending in CRLF.
     func takeTrailerLines() -> [UInt8] {
+        guard trailerBytes > 0 else { return [] }
         if trailerInValue {
             trailerLines.append(contentsOf: [13, 10])
         } else if !trailerLines.isEmpty {
@@ -377,8 +395,7 @@ final class HTTPParser {
 
     private func headerValue(_ at: UnsafePointer<CChar>, _ len: Int) {
         if inTrailers {
-            trailerBytes &+= UInt64(len)
-            if recordTrailers { recordTrailer(at, len, value: true) }
+            trailerValue(at, len)
             return
         }
         headers[headerCount - 1].value.extend(at, len)
