@@ -75,8 +75,26 @@ final class HTTPParser {
     private(set) var trailerBytes: UInt64 = 0
     private var inTrailers = false
     /// When set, the chunked trailer fields are copied into `trailerLines` as `name: value\r\n`
-    /// lines (HTTP/2 bridges turn them into a trailing HEADERS frame: gRPC's status).
-    var recordTrailers = false
+    /// lines (HTTP/2 bridges turn them into a trailing HEADERS frame: gRPC's status). Other
+    /// parsers keep llhttp's plain field callbacks: the per-header path is unchanged for them.
+    var recordTrailers = false {
+        didSet {
+            guard recordTrailers else { return }
+            settings.pointee.on_header_field = { p, at, len in
+                owner(p)._withUnsafeGuaranteedRef { o in
+                    if o.inTrailers { o.recordTrailer(at!, len, value: false) }
+                    return o.headerField(at!, len)
+                }
+            }
+            settings.pointee.on_header_value = { p, at, len in
+                owner(p)._withUnsafeGuaranteedRef { o in
+                    if o.inTrailers { o.recordTrailer(at!, len, value: true) }
+                    o.headerValue(at!, len)
+                }
+                return 0
+            }
+        }
+    }
     private(set) var trailerLines: [UInt8] = []
     private var trailerInValue = false
 
@@ -257,6 +275,10 @@ final class HTTPParser {
     // MARK: callbacks
 
     private func messageBegin() {
+        if checkingTrailers {
+            checkingTrailers = false
+            settings.pointee.on_header_field_complete = nil
+        }
         chunkExtensionBytes = 0
         chunkExtensionPiece = 0
         chunks = 0
@@ -274,13 +296,12 @@ final class HTTPParser {
     /// Set when a trailer field's name is one the owner forbids (`isForbiddenTrailer`).
     private(set) var forbiddenTrailer = false
     /// Decides on a complete trailer field name (request parsers); nil = trailers not checked.
-    var isForbiddenTrailer: ((ByteSpan) -> Bool)? {
-        didSet {
-            settings.pointee.on_header_field_complete = isForbiddenTrailer == nil ? nil : { p in
-                owner(p)._withUnsafeGuaranteedRef { $0.headerFieldComplete() }
-            }
-        }
-    }
+    var isForbiddenTrailer: ((ByteSpan) -> Bool)?
+    /// Whether llhttp's on_header_field_complete is set: only from the head of a chunked message
+    /// with `isForbiddenTrailer` to its end (`headersComplete`, `messageBegin`), since only a
+    /// chunked body has trailers. Set for every message, llhttp called it for every head field
+    /// too (~30 instructions per request header, callgrind).
+    private var checkingTrailers = false
     /// Trailer names arrive in pieces from different reads (the loop's read buffer is reused),
     /// so their bytes are copied here; only short names can be forbidden ones.
     private let trailerName = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
@@ -288,7 +309,12 @@ final class HTTPParser {
 
     private func headerField(_ at: UnsafePointer<CChar>, _ len: Int) -> Int32 {
         if inTrailers {
-            trailerField(at, len)
+            // Never spans: the pieces of a trailer line may sit in different reads.
+            trailerBytes &+= UInt64(len) + 4
+            if trailerNameCount + len <= 64 {
+                (trailerName + trailerNameCount).copyMemory(from: at, byteCount: len)
+            }
+            trailerNameCount += len
             return 0
         }
         // A name reported in pieces (split across `execute` calls) continues exactly where its
@@ -307,35 +333,14 @@ final class HTTPParser {
         return 0
     }
 
-    /// A piece of a trailer field's name. Out of line: the head path (`headerField`, called
-    /// for every header) stays small enough to be inlined into llhttp's callback.
-    @inline(never)
-    private func trailerField(_ at: UnsafePointer<CChar>, _ len: Int) {
-        if recordTrailers {
-            // The message's first trailer piece: lines of an earlier message go.
-            if trailerBytes == 0 {
-                trailerLines.removeAll(keepingCapacity: true)
-                trailerInValue = false
-            }
-            recordTrailer(at, len, value: false)
-        }
-        // Never spans: the pieces of a trailer line may sit in different reads.
-        trailerBytes &+= UInt64(len) + 4
-        if trailerNameCount + len <= 64 {
-            (trailerName + trailerNameCount).copyMemory(from: at, byteCount: len)
-        }
-        trailerNameCount += len
-    }
-
-    /// A piece of a trailer field's value (out of line, as `trailerField`).
-    @inline(never)
-    private func trailerValue(_ at: UnsafePointer<CChar>, _ len: Int) {
-        trailerBytes &+= UInt64(len)
-        if recordTrailers { recordTrailer(at, len, value: true) }
-    }
-
     /// Appends a piece of a trailer name or value; a name after a value starts a new line.
+    /// Runs before `headerField` counts the piece: `trailerBytes` is 0 at the message's first.
     private func recordTrailer(_ at: UnsafePointer<CChar>, _ len: Int, value: Bool) {
+        if trailerBytes == 0 && !value {
+            // The message's first trailer: lines of an earlier message go.
+            trailerLines.removeAll(keepingCapacity: true)
+            trailerInValue = false
+        }
         if value && !trailerInValue {
             trailerLines.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
         } else if !value && trailerInValue {
@@ -395,7 +400,7 @@ final class HTTPParser {
 
     private func headerValue(_ at: UnsafePointer<CChar>, _ len: Int) {
         if inTrailers {
-            trailerValue(at, len)
+            trailerBytes &+= UInt64(len)
             return
         }
         headers[headerCount - 1].value.extend(at, len)
@@ -404,6 +409,12 @@ final class HTTPParser {
     private func headersComplete() -> Int32 {
         inTrailers = true
         pending = .headers
+        if isForbiddenTrailer != nil && isChunked {
+            checkingTrailers = true
+            settings.pointee.on_header_field_complete = { p in
+                owner(p)._withUnsafeGuaranteedRef { $0.headerFieldComplete() }
+            }
+        }
         if skipBody && llhttp_get_status_code(parser) >= 200 {
             // llhttp: 1 = no body; on_message_complete (which pauses) follows at once.
             // Interim (1xx) answers to a HEAD are ordinary heads: the final one follows them.
