@@ -41,7 +41,7 @@ for g in "${groups[@]}"; do
     build)   want+=(libuv1-dev libssl-dev libhiredis-dev libnghttp2-dev pkg-config); need_trixie=1; need_llhttp=1 ;;
     runtime) want+=(libuv1 libssl3 libhiredis0.14 libnghttp2-14 ca-certificates); need_trixie=1; need_llhttp=1 ;;
     test)    want+=(libuv1-dev libssl-dev libhiredis-dev libnghttp2-dev nghttp2-client pkg-config redis-server redis-sentinel redis-tools python3 curl openssl ca-certificates
-                    glewlwyd dbconfig-sqlite3 sqlite3 jq util-linux iproute2 procps postgresql debootstrap); need_trixie=1; need_llhttp=1 ;;
+                    glewlwyd dbconfig-sqlite3 sqlite3 jq util-linux iproute2 procps postgresql debootstrap python3-pip nginx-light); need_trixie=1; need_llhttp=1 ;;
     bench)   want+=(libuv1-dev libssl-dev libhiredis-dev libnghttp2-dev nghttp2-client pkg-config redis-server redis-tools python3 curl openssl nginx-light haproxy wrk valgrind strace binutils
                     util-linux iproute2 procps); need_trixie=1; need_llhttp=1 ;;
     compose) trixie_want+=(docker-compose); need_trixie=1 ;;
@@ -110,8 +110,18 @@ for p in "${trixie_want[@]}"; do
   esac
 done
 
+# PyPI packages of the test group (grpcio: the gRPC tests' server and client), for the python
+# the tests run (/usr/bin/python3); only when missing, after the system packages.
+pip_packages() {
+  printf '%s\n' "${groups[@]}" | grep -qx test || return 0
+  /usr/bin/python3 -c 'import grpc' 2>/dev/null && return 0
+  /usr/bin/python3 -m pip install --quiet --break-system-packages grpcio==1.85.4
+  /usr/bin/python3 -c 'import grpc' && echo "install-deps: installed grpcio==1.85.4 (pip)"
+}
+
 if [ ${#missing[@]} -eq 0 ] && [ ${#llhttp[@]} -eq 0 ]; then
   echo "install-deps: all packages present (${groups[*]})"
+  pip_packages
   exit 0
 fi
 
@@ -129,3 +139,4 @@ trap '[ "$policy_added" = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
 
 apt-get install -y -qq --no-install-recommends "${missing[@]}" "${llhttp[@]}"
 echo "install-deps: installed ${missing[*]} ${llhttp[*]}"
+pip_packages

@@ -152,6 +152,12 @@ final class H2Session {
         return true
     }
 
+    /// Submits the fields added since `beginFields` as the trailer block of `id`'s response
+    /// (from `h2SubmitTrailers`, while nghttp2 reads the body's end).
+    func submitTrailers(_ id: Int32) -> Bool {
+        nva.withUnsafeBufferPointer { nghttp2_submit_trailer(session, id, $0.baseAddress, $0.count) } == 0
+    }
+
     /// Submits the fields added since `beginFields` as the response of `id`, with a body read
     /// through `h2ReadBody` unless `noBody`.
     func submitResponse(_ id: Int32, noBody: Bool) -> Bool {
@@ -163,7 +169,13 @@ final class H2Session {
                     $0.delegate?.h2ReadBody(id, into: UnsafeMutableRawBufferPointer(start: buf, count: len))
                 }
                 guard let r else { return Int(NGHTTP2_ERR_DEFERRED.rawValue) }
-                if r.eof { flags!.pointee |= UInt32(NGHTTP2_DATA_FLAG_EOF.rawValue) }
+                if r.eof {
+                    flags!.pointee |= UInt32(NGHTTP2_DATA_FLAG_EOF.rawValue)
+                    // Trailers (gRPC's status) end the stream instead of this DATA frame.
+                    if h2Owner(ud)._withUnsafeGuaranteedRef({ $0.delegate?.h2SubmitTrailers(id) ?? false }) {
+                        flags!.pointee |= UInt32(NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue)
+                    }
+                }
                 return r.count
             }
             return nghttp2_submit_response(session, id, fields.baseAddress, fields.count, &provider)

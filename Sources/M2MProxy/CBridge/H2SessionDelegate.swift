@@ -16,4 +16,11 @@ protocol H2SessionDelegate: AnyObject {
     func h2ReadBody(_ id: Int32, into: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)?
     /// Stream `id` is gone (finished, or reset with `errorCode`).
     func h2StreamClosed(_ id: Int32, errorCode: UInt32)
+    func h2SubmitTrailers(_ id: Int32) -> Bool
+}
+
+extension H2SessionDelegate {
+    /// The response body of `id` ended: true when trailers were submitted (`submitTrailers`),
+    /// which then end the stream.
+    func h2SubmitTrailers(_ id: Int32) -> Bool { false }
 }

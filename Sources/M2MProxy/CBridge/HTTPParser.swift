@@ -74,6 +74,29 @@ final class HTTPParser {
     /// Trailer field bytes of the current message (field lines after the head).
     private(set) var trailerBytes: UInt64 = 0
     private var inTrailers = false
+    /// When set, the chunked trailer fields are copied into `trailerLines` as `name: value\r\n`
+    /// lines (HTTP/2 bridges turn them into a trailing HEADERS frame: gRPC's status). Other
+    /// parsers keep llhttp's plain field callbacks: the per-header path is unchanged for them.
+    var recordTrailers = false {
+        didSet {
+            guard recordTrailers else { return }
+            settings.pointee.on_header_field = { p, at, len in
+                owner(p)._withUnsafeGuaranteedRef { o in
+                    if o.inTrailers { o.recordTrailer(at!, len, value: false) }
+                    return o.headerField(at!, len)
+                }
+            }
+            settings.pointee.on_header_value = { p, at, len in
+                owner(p)._withUnsafeGuaranteedRef { o in
+                    if o.inTrailers { o.recordTrailer(at!, len, value: true) }
+                    o.headerValue(at!, len)
+                }
+                return 0
+            }
+        }
+    }
+    private(set) var trailerLines: [UInt8] = []
+    private var trailerInValue = false
 
     /// Raw framing a chunked message may carry beyond its data: per chunk a size line (with a
     /// few leading zeros) and its CRLFs, plus the extensions and trailer fields actually seen
@@ -308,6 +331,37 @@ final class HTTPParser {
         headers[headerCount] = HeaderSpan(name: ByteSpan(base: UnsafeRawPointer(at), count: len), value: .empty)
         headerCount += 1
         return 0
+    }
+
+    /// Appends a piece of a trailer name or value; a name after a value starts a new line.
+    /// Runs before `headerField` counts the piece: `trailerBytes` is 0 at the message's first.
+    private func recordTrailer(_ at: UnsafePointer<CChar>, _ len: Int, value: Bool) {
+        if trailerBytes == 0 && !value {
+            // The message's first trailer: lines of an earlier message go.
+            trailerLines.removeAll(keepingCapacity: true)
+            trailerInValue = false
+        }
+        if value && !trailerInValue {
+            trailerLines.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
+        } else if !value && trailerInValue {
+            trailerLines.append(contentsOf: [13, 10])
+        }
+        trailerInValue = value
+        trailerLines.append(contentsOf: UnsafeRawBufferPointer(start: at, count: len))
+    }
+
+    /// The trailer lines of the message just completed (empty when none), each ending in CRLF.
+    func takeTrailerLines() -> [UInt8] {
+        guard trailerBytes > 0 else { return [] }
+        if trailerInValue {
+            trailerLines.append(contentsOf: [13, 10])
+        } else if !trailerLines.isEmpty {
+            // The last field had an empty value (llhttp reports no value piece then).
+            trailerLines.append(contentsOf: [UInt8(ascii: ":"), 13, 10])
+        }
+        trailerInValue = false
+        defer { trailerLines = [] }
+        return trailerLines
     }
 
     private func headerFieldComplete() -> Int32 {

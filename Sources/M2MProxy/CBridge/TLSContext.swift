@@ -21,6 +21,8 @@ final class TLSContext {
 
     /// "http/1.1" in ALPN wire format (length-prefixed).
     private static let alpn: [UInt8] = [8] + Array("http/1.1".utf8)
+    /// "h2", then "http/1.1" (`http2 = true` upstreams).
+    private static let alpnH2: [UInt8] = [2] + Array("h2".utf8) + alpn
 
     /// A client context, or what is wrong with the settings' files (one line, no file content).
     static func client(_ s: TLSClientSettings) -> Result<TLSContext, TLSError> {
@@ -52,7 +54,7 @@ final class TLSContext {
             // may arrive as a reset rather than an alert, and the error should still say why.
             SSL_CTX_set_client_cert_cb(ctx, tlsClientCertificateRequested)
         }
-        _ = alpn.withUnsafeBufferPointer { SSL_CTX_set_alpn_protos(ctx, $0.baseAddress, UInt32($0.count)) }
+        _ = (s.offersHTTP2 ? alpnH2 : alpn).withUnsafeBufferPointer { SSL_CTX_set_alpn_protos(ctx, $0.baseAddress, UInt32($0.count)) }
         // TLS 1.3 suites, AES-128-GCM/SHA-256 first (OpenSSL lists AES-256-GCM/SHA-384 first;
         // BoringSSL and Go prefer this order): a server that follows the client's preference
         // (nginx's default) then runs the key schedule's HKDF and the transcript hash on SHA-256

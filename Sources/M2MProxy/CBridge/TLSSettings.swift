@@ -10,8 +10,11 @@ public struct TLSClientSettings: Sendable, Hashable {
     public let keyFile: String?
     /// `tls_insecure_skip_verify = true`: no certificate or host name check at all.
     public let insecureSkipVerify: Bool
+    /// ALPN offers `h2` before `http/1.1` (an https route with `http2 = true`).
+    public let offersHTTP2: Bool
 
-    public init(caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil, insecureSkipVerify: Bool = false) {
+    public init(caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil, insecureSkipVerify: Bool = false, offersHTTP2: Bool = false) {
+        self.offersHTTP2 = offersHTTP2
         self.caFile = caFile
         self.certFile = certFile
         self.keyFile = keyFile
@@ -19,6 +22,11 @@ public struct TLSClientSettings: Sendable, Hashable {
     }
 
     public static let standard = TLSClientSettings()
+
+    /// The same settings, offering h2 in ALPN or not.
+    func offering(http2: Bool) -> TLSClientSettings {
+        TLSClientSettings(caFile: caFile, certFile: certFile, keyFile: keyFile, insecureSkipVerify: insecureSkipVerify, offersHTTP2: http2)
+    }
 }
 
 /// The inbound TLS listener's certificate (`[server] tls_cert_file`, `tls_key_file`).

@@ -18,4 +18,7 @@ extension UVStream {
         Glibc.close(fd)
         return false
     }
+
+    /// Closes a pair's fd that no stream took.
+    static func discard(fd: Int32) { Glibc.close(fd) }
 }

@@ -187,6 +187,8 @@ extension ConfigLoader {
         if timeouts.failed { failed = true }
         let tls = decodeClientTLS(reader, https: upstream.map { $0.scheme == .https }, target: "an http upstream")
         if tls.failed { failed = true }
+        let http2 = decodeHTTP2(reader, scheme: upstream?.scheme)
+        if http2 == nil { failed = true }
 
         if !hasCredential {
             for key in ["resource", "scopes", "organization_id"] where reader.table.contains(key: key) {
@@ -201,7 +203,25 @@ extension ConfigLoader {
             credentialIndex: credentialIndex, resource: resource, scopes: scopes, organizationID: organizationID,
             preserveHost: preserveHost, tlsCAFile: tls.settings.caFile, allowCIDRs: allow.list, tls: tls.settings,
             maxUpstreamConnections: maxUpstreamConnections, timeouts: timeouts.timeouts,
-            upstreams: upstreams, balance: balance)
+            upstreams: upstreams, balance: balance, http2: http2 ?? false)
+    }
+
+    /// `http2`: only an https upstream negotiates it (ALPN); h2c:// always speaks HTTP/2 and
+    /// http:// never does. nil when the value is wrong (reported).
+    static func decodeHTTP2(_ reader: TableReader, scheme: URLScheme?) -> Bool? {
+        guard reader.contains("http2") else { return false }
+        guard let on = reader.bool("http2") else { return nil }
+        guard on, let scheme else { return false }
+        switch scheme {
+        case .https:
+            return true
+        case .http:
+            reader.diagnostics.error(reader.path("http2"), "needs an https upstream (ALPN h2); for HTTP/2 without TLS write upstream = \"h2c://…\"")
+            return nil
+        case .h2c:
+            reader.diagnostics.warning(reader.path("http2"), "has no effect: h2c:// always speaks HTTP/2")
+            return false
+        }
     }
 
     /// "/api/" → "/api"; "/" stays "/". Must start with "/"; query, fragment, spaces and control

@@ -1,6 +1,6 @@
 import Glibc
 
-/// Parses the absolute http(s) URLs of `upstream` and `token_url` into an `EndpointURL`.
+/// Parses the absolute http(s) (and, for upstreams, h2c) URLs of `upstream` and `token_url` into an `EndpointURL`.
 ///
 /// Deliberately strict and small (no Foundation `URL`): scheme and host are lowercased, an IPv6
 /// literal must be bracketed, the port defaults by scheme, and user info, queries and fragments are
@@ -19,7 +19,10 @@ enum EndpointURLParser {
             return .failure(ConfigValueError("must be an absolute URL like http://host[:port][/path]"))
         }
         guard let scheme = URLScheme(rawValue: text[..<separator.lowerBound].lowercased()) else {
-            return .failure(ConfigValueError("scheme must be http or https"))
+            return .failure(ConfigValueError(kind == .upstream ? "scheme must be http, https or h2c" : "scheme must be http or https"))
+        }
+        if scheme == .h2c && kind == .tokenEndpoint {
+            return .failure(ConfigValueError("scheme must be http or https (token endpoints speak HTTP/1.1)"))
         }
         let rest = text[separator.upperBound...]
         if rest.contains("?") || rest.contains("#") {

@@ -154,6 +154,8 @@ public enum BalancePolicy: String, Sendable {
 public enum URLScheme: String, Sendable {
     case http
     case https
+    /// HTTP/2 without TLS, prior knowledge (upstreams only, DESIGN.md §7).
+    case h2c
 }
 
 /// An absolute http(s) URL split into the parts the proxy needs.
@@ -246,14 +248,19 @@ public struct RouteConfig: Sendable {
     public let maxUpstreamConnections: Int
     /// Per-route overrides of the `[limits]` upstream timeouts.
     public let timeouts: RouteTimeouts
+    /// `http2 = true` on an https route: ALPN offers h2 (HTTP/1.1 when the server does not agree).
+    public let http2: Bool
+    /// The upstream speaks HTTP/2: `h2c://`, or https with `http2 = true` (then if ALPN agrees).
+    public var upstreamHTTP2: Bool { upstream.scheme == .h2c || http2 }
 
     public init(
         name: String, host: HostMatch, pathPrefix: String, methods: [String]?, upstream: EndpointURL,
         credentialIndex: Int?, resource: String?, scopes: [String], organizationID: String?,
         preserveHost: Bool, tlsCAFile: String?, allowCIDRs: [CIDR]? = nil, tls: TLSClientSettings? = nil,
         maxUpstreamConnections: Int = 0, timeouts: RouteTimeouts = RouteTimeouts(),
-        upstreams: [EndpointURL]? = nil, balance: BalancePolicy = .roundRobin
+        upstreams: [EndpointURL]? = nil, balance: BalancePolicy = .roundRobin, http2: Bool = false
     ) {
+        self.http2 = http2
         self.timeouts = timeouts
         self.upstreams = upstreams ?? [upstream]
         self.balance = balance

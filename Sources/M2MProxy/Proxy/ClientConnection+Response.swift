@@ -103,7 +103,8 @@ extension ClientConnection {
                 responseComplete(u, extraBytes: u.headCount - headEnd)
                 return
             case .error:
-                failResponse(u, "invalid response from upstream")
+                let h2 = H2FrameSniffer.startsWithHTTP2Frame(u.headBuffer + responseHeadStart, u.headCount - responseHeadStart)
+                failResponse(u, h2 ? H2FrameSniffer.message : "invalid response from upstream")
                 return
             }
         }

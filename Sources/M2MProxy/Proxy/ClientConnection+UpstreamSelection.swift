@@ -8,6 +8,12 @@ extension ClientConnection: UpstreamWaiter {
     /// `avoid`: the endpoint of a failed attempt (failover takes another one when it can).
     func connectUpstream(avoid: UpstreamPool? = nil) {
         guard let routeRef = request.routeRef else { return }
+        // gRPC needs HTTP/2 on both sides: checked only where the two sides differ.
+        if routeRef._withUnsafeGuaranteedRef({ $0.upstreamHTTP2 }) != reqLog.http2,
+           GRPCProtocolCheck.isGRPC(parser.headers, count: request.requestHeaderCount) {
+            respond(.grpcNeedsHTTP2(clientSide: !reqLog.http2))
+            return
+        }
         noteUpstreamStarted()
         let slot = routeRef._withUnsafeGuaranteedRef { $0.upstreamSlot }
         let pool = selectEndpoint(slot, avoid: avoid)

@@ -14,6 +14,9 @@ final class CompiledRoute {
     let tokenSlot: Int?
     /// Prepended to the client's path (`upstream = "http://api/v1"` → "/v1").
     let basePath: StaticBytes
+    /// The upstream speaks HTTP/2 (`h2c://`, or `http2 = true`): compared with the client's
+    /// protocol, a difference is where a gRPC request must be refused (`GRPCProtocolCheck`).
+    let upstreamHTTP2: Bool
 
     init(index: Int, config: RouteConfig, upstreamSlot: Int, tokenSlot: Int?) {
         self.index = index
@@ -35,6 +38,7 @@ final class CompiledRoute {
             methodMask = ~0
         }
         basePath = StaticBytes(config.upstream.path)
+        upstreamHTTP2 = config.upstreamHTTP2
     }
 
     /// Host without port, already lowercased by the caller? No: compared case-insensitively here.

@@ -126,6 +126,10 @@ final class H2Connection: H2SessionDelegate {
         return s.readResponse(into: into)
     }
 
+    func h2SubmitTrailers(_ id: Int32) -> Bool {
+        streams[id]?.submitTrailers() ?? false
+    }
+
     func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
         guard let s = streams.removeValue(forKey: id) else { return }
         s.abandon()

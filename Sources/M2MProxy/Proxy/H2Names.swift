@@ -19,6 +19,11 @@ enum H2Names {
     static let closeLine = Array("connection: close\r\n\r\n".utf8)
     static let lastChunk = Array("0\r\n\r\n".utf8)
     static let zeroChunkLine = Array("0\r\n".utf8)
+    // Upstream HTTP/2 (`H2UpstreamStream`).
+    static let scheme = Array(":scheme".utf8)
+    static let te = Array("te".utf8)
+    static let trailers = Array("trailers".utf8)
+    static let contentLengthZero = Array("content-length: 0\r\n".utf8)
 
     /// Fields HTTP/2 forbids (RFC 9113 §8.2.2): they describe the HTTP/1.1 hop only.
     static let connectionSpecific = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]

@@ -50,6 +50,7 @@ final class H2StreamBridge: UVStream {
         self.headerLimit = headerLimit
         super.init(io: connection.client.worker.io)
         parser.recordBody = true
+        parser.recordTrailers = true
     }
 
     // MARK: request
@@ -195,10 +196,19 @@ final class H2StreamBridge: UVStream {
                     headDone = true
                     submitHead()
                 }
+                // A message that ends with its head (Content-Length: 0, 1xx) completes on an
+                // execute of its own, even with no byte left.
+                if off == count, case .messageComplete = parser.execute(base + off, 0) {
+                    parser.resume()
+                    if headDone { bodyEOF = true }
+                }
             case .messageComplete(let n):
                 off += n
                 parser.resume()
-                if headDone { bodyEOF = true }
+                if headDone {
+                    bodyEOF = true
+                    trailers = parser.takeTrailerLines()
+                }
                 if bodyEOF, let e = grpcError { submitGRPCError(e) }
             case .error:
                 fail()
@@ -231,7 +241,9 @@ final class H2StreamBridge: UVStream {
             s.addField(name: h.name.buffer, value: h.value.buffer)
         }
         let code = parser.statusCode
-        let noBody = isHEAD || code == 204 || code == 304
+        // An empty body ends with the HEADERS frame: a gRPC trailers-only answer must (its
+        // grpc-status is in this head).
+        let noBody = isHEAD || code == 204 || code == 304 || (parser.hasContentLength && parser.contentLength == 0)
         responseSubmitted = true
         if noBody { bodyEOF = true }
         connection.submitResponse(self, noBody: noBody)
@@ -259,6 +271,35 @@ final class H2StreamBridge: UVStream {
         }
         responseSubmitted = true
         connection.submitResponse(self, noBody: true)
+    }
+
+    /// Chunked trailer lines of the response (`name: value\r\n`), sent as a trailing HEADERS.
+    private var trailers: [UInt8] = []
+
+    /// At the end of the body: submits the trailers, if any (gRPC's status). Connection-level
+    /// fields never go (RFC 9113 §8.1).
+    func submitTrailers() -> Bool {
+        guard !trailers.isEmpty, let connection else { return false }
+        let s = connection.session
+        s.beginFields()
+        trailers.withUnsafeBytes { all in
+            var start = 0
+            while start < all.count {
+                var end = start
+                while end + 1 < all.count && !(all[end] == 13 && all[end + 1] == 10) { end += 1 }
+                var colon = start
+                while colon < end && all[colon] != UInt8(ascii: ":") { colon += 1 }
+                var v = colon + 1
+                while v < end && (all[v] == 32 || all[v] == 9) { v += 1 }
+                let name = UnsafeRawBufferPointer(rebasing: all[start..<colon])
+                if colon < end && !H2Names.isConnectionSpecific(name) {
+                    s.addField(name: name, value: UnsafeRawBufferPointer(rebasing: all[v..<end]))
+                }
+                start = end + 2
+            }
+        }
+        trailers = []
+        return s.submitTrailers(id)
     }
 
     func readResponse(into out: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? {
@@ -299,6 +340,11 @@ final class H2StreamBridge: UVStream {
     /// The stream is gone (finished or reset): closing the pair ends the exchange behind it as
     /// a client that went away would (DESIGN.md §4), which frees its upstream work.
     func abandon() {
+        // Request DATA not yet acknowledged still counts against the connection's window:
+        // give it back (nghttp2 consumes at connection level for a closed stream; no flush
+        // here, this runs inside its callback).
+        if unconsumed > 0 { connection?.session.consume(id, unconsumed) }
+        unconsumed = 0
         connection = nil
         // A pair's EOF alone reads as a client half-close after a complete request (which §4
         // still answers): an unfinished exchange is aborted outright instead.

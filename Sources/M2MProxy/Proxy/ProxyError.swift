@@ -30,6 +30,9 @@ enum ProxyError: Equatable {
     case upstreamUnavailable(String)
     case upstreamTimeout(String)
     case tokenUnavailable(String, retryAfterSeconds: Int)
+    /// gRPC needs HTTP/2 on both sides (DESIGN.md §7). `clientSide`: the client spoke HTTP/1.1;
+    /// otherwise the route's upstream does (a configuration to fix: `h2c://` or `http2 = true`).
+    case grpcNeedsHTTP2(clientSide: Bool)
 
     /// A token acquisition that failed (Auth's value): 503 `token_unavailable`, Retry-After as
     /// the cache computed it.
@@ -49,6 +52,7 @@ enum ProxyError: Equatable {
         case .overloaded, .upstreamBusy: .proxy
         case .upstreamUnavailable, .upstreamTimeout: .upstream
         case .tokenUnavailable: .tokenEndpoint
+        case .grpcNeedsHTTP2(let clientSide): clientSide ? .client : .proxy
         }
     }
 
@@ -65,6 +69,7 @@ enum ProxyError: Equatable {
         case .upstreamUnavailable: 502
         case .upstreamTimeout: 504
         case .tokenUnavailable: 503
+        case .grpcNeedsHTTP2(let clientSide): clientSide ? 505 : 502
         }
     }
 
@@ -82,6 +87,7 @@ enum ProxyError: Equatable {
         case .upstreamUnavailable: "upstream_unavailable"
         case .upstreamTimeout: "upstream_timeout"
         case .tokenUnavailable: "token_unavailable"
+        case .grpcNeedsHTTP2: "grpc_needs_http2"
         }
     }
 
@@ -99,6 +105,10 @@ enum ProxyError: Equatable {
         case .upstreamUnavailable(let m): m
         case .upstreamTimeout(let m): m
         case .tokenUnavailable(let m, _): m
+        case .grpcNeedsHTTP2(let clientSide):
+            clientSide
+                ? "gRPC needs HTTP/2; this request came over HTTP/1.1"
+                : "gRPC needs HTTP/2 to the upstream; this route's upstream speaks HTTP/1.1 (use h2c:// or https with http2 = true)"
         }
     }
 
@@ -114,6 +124,7 @@ enum ProxyError: Equatable {
         case 502: "Bad Gateway"
         case 503: "Service Unavailable"
         case 504: "Gateway Timeout"
+        case 505: "HTTP Version Not Supported"
         default: "Error"
         }
     }

@@ -14,6 +14,8 @@ final class UpstreamCluster {
     let tlsSettings: TLSClientSettings?
     let maxConnections: Int
     let balance: BalancePolicy
+    /// The endpoints speak HTTP/2 (`h2c://`, or https with `http2 = true`).
+    let http2: Bool
     unowned(unsafe) let worker: Worker
     /// The endpoints requests are spread over, member by member in DNS order.
     private(set) var endpoints: ContiguousArray<UpstreamPool> = []
@@ -27,8 +29,9 @@ final class UpstreamCluster {
         didSet { for p in endpoints { p.tlsContext = tlsContext } }
     }
 
-    init(members: [UpstreamMember], tls: TLSClientSettings?, maxConnections: Int, balance: BalancePolicy, worker: Worker, maxIdle: Int, seed: UInt64) {
+    init(members: [UpstreamMember], tls: TLSClientSettings?, maxConnections: Int, balance: BalancePolicy, worker: Worker, maxIdle: Int, seed: UInt64, http2: Bool = false) {
         self.members = members
+        self.http2 = http2
         tlsSettings = tls
         self.maxConnections = maxConnections
         self.balance = balance
@@ -41,7 +44,7 @@ final class UpstreamCluster {
     }
 
     private func makePool(_ m: UpstreamMember, address: SocketAddress?) -> UpstreamPool {
-        let p = UpstreamPool(cluster: self, member: m, address: address, tls: tlsSettings, worker: worker, maxIdle: maxIdle, maxConnections: maxConnections)
+        let p = UpstreamPool(cluster: self, member: m, address: address, tls: tlsSettings, worker: worker, maxIdle: maxIdle, maxConnections: maxConnections, http2: http2)
         p.tlsContext = tlsContext
         return p
     }

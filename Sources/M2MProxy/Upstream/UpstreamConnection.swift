@@ -13,7 +13,7 @@ final class UpstreamConnection: UVStream, HandoffCandidate {
     unowned(unsafe) let pool: UpstreamPool
     /// Strong and a `let`, like `UVStream.io`: read on the data path without retain/release.
     let worker: Worker
-    private(set) var state: State = .resolving
+    var state: State = .resolving
     /// The client whose request is on this connection (owned while active); response bytes
     /// reach it borrowed, without a retain/release pair per read.
     private var clientOwner = OwnedRef<UpstreamClient>()
@@ -80,6 +80,16 @@ final class UpstreamConnection: UVStream, HandoffCandidate {
         state = .resolving
         self.connectTimeoutMs = budgetMs
         startTimer(ms: budgetMs)
+        if pool.speaksHTTP2 {
+            // A stream of the endpoint's one HTTP/2 connection (`H2UpstreamSession`).
+            pool.http2Session(budgetMs: budgetMs).attach(self)
+            return
+        }
+        connectDirect()
+    }
+
+    /// Resolves (unless DNS already gave the address) and connects this connection's own socket.
+    func connectDirect() {
         if let address = pool.address {
             connectResolved(address)
             return
@@ -130,7 +140,7 @@ final class UpstreamConnection: UVStream, HandoffCandidate {
         startReading()
     }
 
-    private func beginExchange() {
+    func beginExchange() {
         if buffer == nil {
             let b = worker.pool.takeHeadBuffer()
             buffer = b
@@ -233,7 +243,7 @@ final class UpstreamConnection: UVStream, HandoffCandidate {
 
     /// Reports a failure before the exchange began as a value (kind and message); the client's
     /// side maps it to its answer (`ProxyError.init(upstream:message:)`).
-    private func fail(_ message: String, kind: UpstreamErrorKind) {
+    func fail(_ message: String, kind: UpstreamErrorKind) {
         failureKind = kind
         if kind != .resolveFailed { pool.noteFailure() }
         let c = client

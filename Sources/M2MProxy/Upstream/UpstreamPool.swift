@@ -61,8 +61,16 @@ final class UpstreamPool {
     private(set) var handoffs: UInt64 = 0
     private(set) var spares: UInt64 = 0
 
-    init(cluster: UpstreamCluster, member: UpstreamMember, address: SocketAddress?, tls: TLSClientSettings?, worker: Worker, maxIdle: Int, maxConnections: Int = 0) {
+    /// The endpoint speaks HTTP/2 (`h2c://`, or https with `http2 = true` until ALPN says
+    /// otherwise): requests become streams of `http2Connection`.
+    private(set) var speaksHTTP2: Bool
+    /// The endpoint's HTTP/2 connection, opened by the first request that needs it; forgotten
+    /// when it fails or receives GOAWAY (its streams finish on it, new ones open another).
+    private var http2Connection: H2UpstreamSession?
+
+    init(cluster: UpstreamCluster, member: UpstreamMember, address: SocketAddress?, tls: TLSClientSettings?, worker: Worker, maxIdle: Int, maxConnections: Int = 0, http2: Bool = false) {
         self.cluster = cluster
+        speaksHTTP2 = http2
         host = member.host
         port = member.port
         self.address = address
@@ -233,6 +241,34 @@ final class UpstreamPool {
         for c in idle { c.close() }
         idle.removeAll()
         capPolicy.noteIdle(0)
+        // The HTTP/2 connection closes like a busy one: once its streams are done.
+        if let s = http2Connection {
+            http2Connection = nil
+            s.finish()
+        }
+    }
+
+    // MARK: HTTP/2 (DESIGN.md §7)
+
+    /// The session new streams go to, opened now if there is none.
+    func http2Session(budgetMs: Int) -> H2UpstreamSession {
+        if let s = http2Connection, s.acceptsStreams { return s }
+        let s = H2UpstreamSession(pool: self)!
+        http2Connection = s
+        s.open(budgetMs: budgetMs)
+        return s
+    }
+
+    /// `s` failed, closed or received GOAWAY: the next stream opens a new connection.
+    func http2SessionGone(_ s: H2UpstreamSession) {
+        if http2Connection === s { http2Connection = nil }
+    }
+
+    /// The server chose HTTP/1.1 in ALPN: this endpoint is an HTTP/1.1 one from now on.
+    func http2FellBack(_ s: H2UpstreamSession) {
+        http2SessionGone(s)
+        speaksHTTP2 = false
+        worker.log.info("upstream \(label) did not agree to HTTP/2 in ALPN: using HTTP/1.1")
     }
 }
 

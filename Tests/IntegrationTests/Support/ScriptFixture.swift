@@ -8,12 +8,12 @@ final class ScriptFixture {
     let port: UInt16
     let logPath: String
 
-    init(_ script: String, label: String) throws {
+    init(_ script: String, label: String, extraArguments: [String] = []) throws {
         dir = try TempDir(label)
         logPath = dir.file("\(label).jsonl")
         process = try ChildProcess(
             name: label, executable: TestPaths.python,
-            arguments: [TestPaths.fixture(script), "--port", "0", "--log", logPath], in: dir)
+            arguments: [TestPaths.fixture(script), "--port", "0", "--log", logPath] + extraArguments, in: dir)
         let text = try process.waitForStdoutValue("PORT")
         guard let p = UInt16(text) else { throw HarnessError("\(script) printed a bad port: \(text)") }
         port = p

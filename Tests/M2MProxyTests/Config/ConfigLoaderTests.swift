@@ -480,7 +480,7 @@ extension ConfigTests {
     @Suite struct ConfigLoaderRouteTests {
         @Test func upstreamRules() throws {
             #expect(errors(route("")) == ["route[0].upstream: is required"])
-            #expect(errors(route("upstream = \"ftp://a\"")) == ["route[0].upstream: scheme must be http or https"])
+            #expect(errors(route("upstream = \"ftp://a\"")) == ["route[0].upstream: scheme must be http, https or h2c"])
             #expect(errors(route("upstream = \"https://a\"")) == [])
             #expect(try #require(parse(route("upstream = \"https://a\"")).config).routes[0].tls == .standard)
             #expect(errors(route("upstream = \"http://a/?x=1\"")) == ["route[0].upstream: must not contain a query or fragment"])
@@ -619,7 +619,7 @@ extension ConfigTests {
                 path_prefix = "/c"
                 upstream = "ftp://c"
                 """
-            #expect(errors(toml) == ["route[2].upstream: scheme must be http or https"])
+            #expect(errors(toml) == ["route[2].upstream: scheme must be http, https or h2c"])
         }
     }
 

@@ -31,6 +31,30 @@ extension ConfigTests {
             #expect(errors.contains { $0.hasPrefix("route[0].upstream[2]: path differs from route[0].upstream[0]") })
         }
 
+        @Test func h2cAndHTTP2SayWhichUpstreamsSpeakHTTP2() throws {
+            let config = try #require(ConfigTestSupport.parse(
+                route("upstream = \"h2c://grpc:50051\"") + route("upstream = \"https://api\"\nhttp2 = true")
+                    + route("upstream = \"https://api\"")).config)
+            #expect(config.routes[0].upstream.scheme == .h2c)
+            #expect(config.routes[0].upstream.port == 50051)
+            #expect(config.routes.map(\.upstreamHTTP2) == [true, true, false])
+            #expect(config.routes[1].http2)
+            #expect(UpstreamClusterKey(route: config.routes[1]).tls?.offersHTTP2 == true)
+            #expect(UpstreamClusterKey(route: config.routes[2]).tls?.offersHTTP2 == false)
+            #expect(UpstreamClusterKey(route: config.routes[0]).tls == nil)
+        }
+
+        @Test func http2OnlyMeansSomethingForHTTPS() {
+            #expect(ConfigTestSupport.errors(route("upstream = \"http://a\"\nhttp2 = true"))
+                == ["route[0].http2: needs an https upstream (ALPN h2); for HTTP/2 without TLS write upstream = \"h2c://…\""])
+            #expect(ConfigTestSupport.errors(route("upstream = \"https://a\"\nhttp2 = \"yes\"")) == ["route[0].http2: must be true or false"])
+            let toml = route("upstream = \"h2c://a\"\nhttp2 = true")
+            #expect(ConfigTestSupport.errors(toml).isEmpty)
+            #expect(ConfigTestSupport.warnings(toml) == ["route[0].http2: has no effect: h2c:// always speaks HTTP/2"])
+            #expect(ConfigTestSupport.errors(route("upstream = [\"h2c://a\", \"http://b\"]"))
+                .contains { $0.hasPrefix("route[0].upstream[1]: scheme http differs from h2c") })
+        }
+
         @Test func commaSeparatedStringSuggestsAList() {
             let errors = ConfigTestSupport.errors(route("upstream = \"http://a:80,http://b:80\""))
             #expect(errors.count == 1)
@@ -40,7 +64,7 @@ extension ConfigTests {
         @Test func badListsAreRefused() {
             #expect(ConfigTestSupport.errors(route("upstream = []")) == ["route[0].upstream: must not be an empty list"])
             #expect(ConfigTestSupport.errors(route("upstream = [\"http://a\", 3]")) == ["route[0].upstream[1]: must be a string"])
-            #expect(ConfigTestSupport.errors(route("upstream = [\"http://a\", \"ftp://b\"]")) == ["route[0].upstream[1]: scheme must be http or https"])
+            #expect(ConfigTestSupport.errors(route("upstream = [\"http://a\", \"ftp://b\"]")) == ["route[0].upstream[1]: scheme must be http, https or h2c"])
             #expect(ConfigTestSupport.errors(route("upstream = [\"http://a\", \"http://a:80\"]")) == ["route[0].upstream[1]: duplicate endpoint (listed twice)"])
             #expect(ConfigTestSupport.errors(route("")) == ["route[0].upstream: is required"])
             #expect(ConfigTestSupport.errors(route("upstream = \"http://a\"\nbalance = \"random\"")) == ["route[0].balance: must be \"round_robin\" or \"least_request\""])

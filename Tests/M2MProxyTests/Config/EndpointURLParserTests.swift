@@ -46,7 +46,8 @@ extension ConfigTests {
         }
 
         @Test func errors() {
-            #expect(message(upstream("ftp://api")) == "scheme must be http or https")
+            #expect(message(upstream("ftp://api")) == "scheme must be http, https or h2c")
+            #expect(message(EndpointURLParser.parse("h2c://logto/token", kind: .tokenEndpoint)) == "scheme must be http or https (token endpoints speak HTTP/1.1)")
             #expect(message(upstream("api:8080")) == "must be an absolute URL like http://host[:port][/path]")
             #expect(message(upstream("http://api/x?y=1")) == "must not contain a query or fragment")
             #expect(message(upstream("http://api/x#f")) == "must not contain a query or fragment")

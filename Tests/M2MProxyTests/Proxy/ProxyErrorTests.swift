@@ -17,6 +17,8 @@ import Testing
         (.upstreamUnavailable("x"), 502, "upstream_unavailable", false, .upstream),
         (.upstreamTimeout("x"), 504, "upstream_timeout", false, .upstream),
         (.tokenUnavailable("x", retryAfterSeconds: 3), 503, "token_unavailable", false, .tokenEndpoint),
+        (.grpcNeedsHTTP2(clientSide: true), 505, "grpc_needs_http2", false, .client),
+        (.grpcNeedsHTTP2(clientSide: false), 502, "grpc_needs_http2", false, .proxy),
     ]
 
     @Test(arguments: cases)
@@ -50,9 +52,10 @@ import Testing
             case .upstreamTimeout: 9
             case .tokenUnavailable: 10
             case .methodNotAllowed: 11
+            case .grpcNeedsHTTP2: 12
             }
         }
-        #expect(Set(Self.cases.map { index($0.0) }) == Set(0...11))
+        #expect(Set(Self.cases.map { index($0.0) }) == Set(0...12))
     }
 
     @Test(arguments: UpstreamErrorKind.allCases)
