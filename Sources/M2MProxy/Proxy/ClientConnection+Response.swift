@@ -103,7 +103,7 @@ extension ClientConnection {
                 responseComplete(u, extraBytes: u.headCount - headEnd)
                 return
             case .error:
-                let h2 = H2FrameSniffer.startsWithHTTP2Frame(u.headBuffer + responseHeadStart, u.headCount - responseHeadStart)
+                let h2 = H2FrameSniffer.startsWithHTTP2Frame(u.headBuffer + request.responseHeadStart, u.headCount - request.responseHeadStart)
                 failResponse(u, h2 ? H2FrameSniffer.message : "invalid response from upstream")
                 return
             }

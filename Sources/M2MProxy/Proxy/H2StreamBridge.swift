@@ -20,7 +20,7 @@ final class H2StreamBridge: UVStream {
     /// The head went into the pair: fields arriving now are the request's trailers.
     private var started = false
     /// Trailer fields as HTTP/1.1 lines, written with the last chunk.
-    private var trailers: [UInt8] = []
+    private var requestTrailers: [UInt8] = []
     /// The client's `grpc-timeout` in ms (0: none), the inner exchange's response deadline.
     private var deadlineMs = 0
 
@@ -140,23 +140,23 @@ final class H2StreamBridge: UVStream {
     /// (`HTTP2Tests.requestTrailersAreCarriedAsChunkedTrailers` shows both).
     private func trailer(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
         guard chunked else { return true }
-        trailers.append(contentsOf: name)
-        trailers.append(contentsOf: H2Names.colonSpace)
-        trailers.append(contentsOf: value)
-        trailers.append(contentsOf: H2Names.crlf)
-        return trailers.count <= headerLimit
+        requestTrailers.append(contentsOf: name)
+        requestTrailers.append(contentsOf: H2Names.colonSpace)
+        requestTrailers.append(contentsOf: value)
+        requestTrailers.append(contentsOf: H2Names.crlf)
+        return requestTrailers.count <= headerLimit
     }
 
     func bodyEnded() {
         guard chunked else { return }
-        if trailers.isEmpty {
+        if requestTrailers.isEmpty {
             H2Names.lastChunk.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) }
             return
         }
         var end = H2Names.zeroChunkLine
-        end += trailers
+        end += requestTrailers
         end += H2Names.crlf
-        trailers = []
+        requestTrailers = []
         end.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) }
     }
 
@@ -207,7 +207,7 @@ final class H2StreamBridge: UVStream {
                 parser.resume()
                 if headDone {
                     bodyEOF = true
-                    trailers = parser.takeTrailerLines()
+                    responseTrailers = parser.takeTrailerLines()
                 }
                 if bodyEOF, let e = grpcError { submitGRPCError(e) }
             case .error:
@@ -274,15 +274,15 @@ final class H2StreamBridge: UVStream {
     }
 
     /// Chunked trailer lines of the response (`name: value\r\n`), sent as a trailing HEADERS.
-    private var trailers: [UInt8] = []
+    private var responseTrailers: [UInt8] = []
 
     /// At the end of the body: submits the trailers, if any (gRPC's status). Connection-level
     /// fields never go (RFC 9113 §8.1).
     func submitTrailers() -> Bool {
-        guard !trailers.isEmpty, let connection else { return false }
+        guard !responseTrailers.isEmpty, let connection else { return false }
         let s = connection.session
         s.beginFields()
-        trailers.withUnsafeBytes { all in
+        responseTrailers.withUnsafeBytes { all in
             var start = 0
             while start < all.count {
                 var end = start
@@ -298,7 +298,7 @@ final class H2StreamBridge: UVStream {
                 start = end + 2
             }
         }
-        trailers = []
+        responseTrailers = []
         return s.submitTrailers(id)
     }
 
