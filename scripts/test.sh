@@ -144,7 +144,7 @@ stage_fuzz() {
     # inputs on every CI run, ones a 120 s run of that seed went through clean (seconds = a cap).
     local runs=${FUZZ_RUNS-"request=250000 router=900000 config=150000 token=900000 h2frames=800000"}
     if FUZZ_SEED=${FUZZ_SEED:-20261123} FUZZ_RUNS=$runs bash scripts/fuzz.sh "$secs" | tee "$work/fuzz.log"; then
-        note "fuzz: no crashes, ${secs} s per target, seed ${FUZZ_SEED:-20261123} ($(grep -oE '^[a-z]+: [0-9]+ executions' "$work/fuzz.log" | paste -sd, -); $((SECONDS - t0)) s)"
+        note "fuzz: no crashes, ${secs} s per target, seed ${FUZZ_SEED:-20261123} ($(grep -oE '^[a-z0-9]+: [0-9]+ executions' "$work/fuzz.log" | paste -sd, -); $((SECONDS - t0)) s)"
     else
         note "fuzz: FAILED (see above)"
         return 1
