@@ -232,13 +232,13 @@ final class H2StreamBridge: UVStream {
             return
         }
         let s = connection.session
-        s.beginFields()
+        s.fields.removeAll()
         var status = Array(String(parser.statusCode).utf8)
-        H2Names.status.withUnsafeBytes { n in status.withUnsafeBytes { s.addField(name: n, value: $0) } }
+        H2Names.status.withUnsafeBytes { n in status.withUnsafeBytes { s.fields.add(name: n, value: $0) } }
         for i in 0..<parser.headerCount {
             let h = parser.headers[i]
             if H2Names.isConnectionSpecific(h.name.buffer) { continue }
-            s.addField(name: h.name.buffer, value: h.value.buffer)
+            s.fields.add(name: h.name.buffer, value: h.value.buffer)
         }
         let code = parser.statusCode
         // An empty body ends with the HEADERS frame: a gRPC trailers-only answer must (its
@@ -259,7 +259,7 @@ final class H2StreamBridge: UVStream {
         if let json = try? JSONParser.parse(body), let m = json["message"]?.stringValue { message = m }
         body.removeAll()
         let s = connection.session
-        s.beginFields()
+        s.fields.removeAll()
         let fields: [([UInt8], [UInt8])] = [
             (H2Names.status, Array("200".utf8)),
             (H2Names.contentType, Array("application/grpc".utf8)),
@@ -267,7 +267,7 @@ final class H2StreamBridge: UVStream {
             (H2Names.grpcMessage, GRPCStatus.percentEncoded(message)),
         ]
         for (n, v) in fields {
-            n.withUnsafeBytes { nb in v.withUnsafeBytes { _ = s.addField(name: nb, value: $0) } }
+            n.withUnsafeBytes { nb in v.withUnsafeBytes { _ = s.fields.add(name: nb, value: $0) } }
         }
         responseSubmitted = true
         connection.submitResponse(self, noBody: true)
@@ -281,7 +281,7 @@ final class H2StreamBridge: UVStream {
     func submitTrailers() -> Bool {
         guard !responseTrailers.isEmpty, let connection else { return false }
         let s = connection.session
-        s.beginFields()
+        s.fields.removeAll()
         responseTrailers.withUnsafeBytes { all in
             var start = 0
             while start < all.count {
@@ -293,7 +293,7 @@ final class H2StreamBridge: UVStream {
                 while v < end && (all[v] == 32 || all[v] == 9) { v += 1 }
                 let name = UnsafeRawBufferPointer(rebasing: all[start..<colon])
                 if colon < end && !H2Names.isConnectionSpecific(name) {
-                    s.addField(name: name, value: UnsafeRawBufferPointer(rebasing: all[v..<end]))
+                    s.fields.add(name: name, value: UnsafeRawBufferPointer(rebasing: all[v..<end]))
                 }
                 start = end + 2
             }
