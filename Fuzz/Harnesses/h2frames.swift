@@ -106,9 +106,9 @@ private final class StubDelegate: H2SessionDelegate {
     /// (several DATA frames) or a trailers-only gRPC status.
     private func answer(_ id: Int32, _ s: Stream) {
         s.answered = true
-        session.beginFields()
+        session.fields.removeAll()
         func add(_ n: [UInt8], _ v: [UInt8]) {
-            n.withUnsafeBytes { nb in v.withUnsafeBytes { _ = session.addField(name: nb, value: $0) } }
+            n.withUnsafeBytes { nb in v.withUnsafeBytes { _ = session.fields.add(name: nb, value: $0) } }
         }
         add(H2Names.status, Array("200".utf8))
         add(H2Names.contentType, Array((s.isGRPC ? "application/grpc" : "text/plain").utf8))

@@ -3,8 +3,8 @@ internal import CNGHTTP2
 /// An nghttp2 client session (RFC 9113) for an HTTP/2 upstream, driven like `H2Session`: the
 /// owner feeds received bytes in with `receive` and takes bytes to send with `flush` (no I/O
 /// here). Windows open only when the owner calls `consume` (the response went on).
-final class H2ClientSession {
-    private var session: OpaquePointer?
+final class H2ClientSession: H2SessionPlumbing {
+    private(set) var session: OpaquePointer?
     weak var delegate: (any H2ClientSessionDelegate)?
     let fields: H2FieldList
 
@@ -68,38 +68,6 @@ final class H2ClientSession {
     }
 
     deinit { nghttp2_session_del(session) }
-
-    /// Feeds received bytes; false when the connection is broken (a GOAWAY is then pending).
-    func receive(_ data: UnsafeRawBufferPointer) -> Bool {
-        guard let base = data.baseAddress else { return true }
-        let n = nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), data.count)
-        if n >= 0 { return true }
-        nghttp2_session_terminate_session(session, UInt32(NGHTTP2_PROTOCOL_ERROR.rawValue))
-        return false
-    }
-
-    /// Hands each chunk nghttp2 wants sent to `out`, until none is left.
-    func flush(_ out: (UnsafeRawPointer, Int) -> Void) {
-        while true {
-            var p: UnsafePointer<UInt8>?
-            let n = nghttp2_session_mem_send(session, &p)
-            if n <= 0 { return }
-            out(UnsafeRawPointer(p!), n)
-        }
-    }
-
-    var isAlive: Bool {
-        nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0
-    }
-
-    func consume(_ id: Int32, _ count: Int) { nghttp2_session_consume(session, id, count) }
-
-    func resetStream(_ id: Int32, code: UInt32) {
-        nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, code)
-    }
-
-    /// More request body of `id` is available (after `h2ReadBody` returned nil).
-    func resumeBody(_ id: Int32) { nghttp2_session_resume_data(session, id) }
 
     /// Submits `fields` as a new request, its body read through `h2ReadBody` unless `noBody`.
     /// The new stream's id, or nil (no stream may start: GOAWAY, ids exhausted).

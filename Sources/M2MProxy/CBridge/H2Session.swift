@@ -5,21 +5,17 @@ internal import Glibc
 /// received bytes in with `receive` and takes bytes to send out with `flush` (no I/O here).
 /// nghttp2 checks framing, HPACK, stream states and flow control and answers violations with
 /// GOAWAY or RST_STREAM itself; windows open only when the owner calls `consume`.
-final class H2Session {
-    private var session: OpaquePointer?
+final class H2Session: H2SessionPlumbing {
+    private(set) var session: OpaquePointer?
     weak var delegate: (any H2SessionDelegate)?
 
-    /// Field names and values for one HEADERS frame being submitted (nghttp2 copies them).
-    private var nva: [nghttp2_nv] = []
-    private var nvaBytes: UnsafeMutableRawPointer
-    private var nvaUsed = 0
-    private let nvaCapacity: Int
+    /// The fields of the next HEADERS frame to submit (response head or trailers).
+    let fields: H2FieldList
 
     /// `maxConcurrentStreams` and `maxHeaderListSize` are advertised in SETTINGS (nghttp2 refuses
     /// streams over the first with REFUSED_STREAM).
     init?(maxConcurrentStreams: UInt32, maxHeaderListSize: UInt32) {
-        nvaCapacity = Int(maxHeaderListSize) + 1024
-        nvaBytes = .allocate(byteCount: nvaCapacity, alignment: 1)
+        fields = H2FieldList(capacity: Int(maxHeaderListSize) + 1024)
         var cbs: OpaquePointer?
         guard nghttp2_session_callbacks_new(&cbs) == 0 else { return nil }
         defer { nghttp2_session_callbacks_del(cbs) }
@@ -81,88 +77,23 @@ final class H2Session {
         nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &iv, iv.count)
     }
 
-    deinit {
-        nghttp2_session_del(session)
-        nvaBytes.deallocate()
-    }
-
-    /// Feeds received bytes; false when the connection must close (a GOAWAY is then pending).
-    func receive(_ data: UnsafeRawBufferPointer) -> Bool {
-        guard let base = data.baseAddress else { return true }
-        let n = nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), data.count)
-        if n >= 0 { return true }
-        // Fatal errors (a bad preface among them) queue no GOAWAY of their own: say why.
-        nghttp2_session_terminate_session(session, UInt32(NGHTTP2_PROTOCOL_ERROR.rawValue))
-        return false
-    }
-
-    /// Hands each chunk nghttp2 wants sent to `out`, until none is left.
-    func flush(_ out: (UnsafeRawPointer, Int) -> Void) {
-        while true {
-            var p: UnsafePointer<UInt8>?
-            let n = nghttp2_session_mem_send(session, &p)
-            if n <= 0 { return }
-            out(UnsafeRawPointer(p!), n)
-        }
-    }
-
-    /// Whether the session still reads or writes (false after GOAWAY exchanges complete).
-    var isAlive: Bool {
-        nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0
-    }
-
-    /// `count` DATA bytes of stream `id` were taken: their window may open again.
-    func consume(_ id: Int32, _ count: Int) {
-        nghttp2_session_consume(session, id, count)
-    }
-
-    func resetStream(_ id: Int32, code: UInt32) {
-        nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, code)
-    }
-
-    /// More response body of `id` is available (after `h2ReadBody` returned nil).
-    func resumeBody(_ id: Int32) { nghttp2_session_resume_data(session, id) }
+    deinit { nghttp2_session_del(session) }
 
     func goAway() {
         nghttp2_session_terminate_session(session, UInt32(NGHTTP2_NO_ERROR.rawValue))
     }
 
-    // MARK: building a HEADERS frame
-
-    func beginFields() {
-        nva.removeAll(keepingCapacity: true)
-        nvaUsed = 0
-    }
-
-    /// Adds a field; names are lowercased (RFC 9113 §8.2.1). False when the block is too large.
-    @discardableResult
-    func addField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
-        guard nvaUsed + name.count + value.count <= nvaCapacity else { return false }
-        let n = nvaBytes + nvaUsed
-        for i in 0..<name.count {
-            let c = name[i]
-            n.storeBytes(of: c >= 65 && c <= 90 ? c | 0x20 : c, toByteOffset: i, as: UInt8.self)
-        }
-        let v = n + name.count
-        if value.count > 0 { v.copyMemory(from: value.baseAddress!, byteCount: value.count) }
-        nvaUsed += name.count + value.count
-        nva.append(nghttp2_nv(
-            name: n.assumingMemoryBound(to: UInt8.self), value: v.assumingMemoryBound(to: UInt8.self),
-            namelen: name.count, valuelen: value.count, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
-        return true
-    }
-
-    /// Submits the fields added since `beginFields` as the trailer block of `id`'s response
+    /// Submits `fields` as the trailer block of `id`'s response
     /// (from `h2SubmitTrailers`, while nghttp2 reads the body's end).
     func submitTrailers(_ id: Int32) -> Bool {
-        nva.withUnsafeBufferPointer { nghttp2_submit_trailer(session, id, $0.baseAddress, $0.count) } == 0
+        fields.nva.withUnsafeBufferPointer { nghttp2_submit_trailer(session, id, $0.baseAddress, $0.count) } == 0
     }
 
-    /// Submits the fields added since `beginFields` as the response of `id`, with a body read
+    /// Submits `fields` as the response of `id`, with a body read
     /// through `h2ReadBody` unless `noBody`.
     func submitResponse(_ id: Int32, noBody: Bool) -> Bool {
-        let rc: Int32 = nva.withUnsafeBufferPointer { fields in
-            if noBody { return nghttp2_submit_response(session, id, fields.baseAddress, fields.count, nil) }
+        let rc: Int32 = fields.nva.withUnsafeBufferPointer { nv in
+            if noBody { return nghttp2_submit_response(session, id, nv.baseAddress, nv.count, nil) }
             var provider = nghttp2_data_provider()
             provider.read_callback = { _, id, buf, len, flags, _, ud in
                 let r = h2Owner(ud)._withUnsafeGuaranteedRef {
@@ -178,7 +109,7 @@ final class H2Session {
                 }
                 return r.count
             }
-            return nghttp2_submit_response(session, id, fields.baseAddress, fields.count, &provider)
+            return nghttp2_submit_response(session, id, nv.baseAddress, nv.count, &provider)
         }
         return rc == 0
     }

@@ -25,6 +25,14 @@ enum H2Names {
     static let trailers = Array("trailers".utf8)
     static let contentLengthZero = Array("content-length: 0\r\n".utf8)
 
+    /// Appends the HTTP/1.1 field line `name: value\r\n` to `out`.
+    static func appendLine(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        out.append(contentsOf: name)
+        out.append(contentsOf: colonSpace)
+        out.append(contentsOf: value)
+        out.append(contentsOf: crlf)
+    }
+
     /// Fields HTTP/2 forbids (RFC 9113 §8.2.2): they describe the HTTP/1.1 hop only.
     static let connectionSpecific = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]
         .map { Array($0.utf8) }

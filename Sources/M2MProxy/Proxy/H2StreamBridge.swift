@@ -29,8 +29,7 @@ final class H2StreamBridge: UVStream {
     private var headBytes: [UInt8] = []
     private var headDone = false
     private var isHEAD = false
-    private var body: [UInt8] = []
-    private var bodyRead = 0
+    private var body = PulledBody()
     private var bodyEOF = false
     private(set) var responseSubmitted = false
     /// The request is gRPC's: the proxy's own errors become gRPC statuses.
@@ -77,10 +76,7 @@ final class H2StreamBridge: UVStream {
         if H2Names.equal(name, H2Names.contentLength) { hasContentLength = true }
         if H2Names.equal(name, H2Names.contentType) && GRPCStatus.isGRPC(contentType: value) { isGRPC = true }
         if H2Names.equal(name, H2Names.grpcTimeout) { deadlineMs = GRPCTimeout.milliseconds(value) ?? 0 }
-        fields.append(contentsOf: name)
-        fields.append(contentsOf: H2Names.colonSpace)
-        fields.append(contentsOf: value)
-        fields.append(contentsOf: H2Names.crlf)
+        H2Names.appendLine(name, value, to: &fields)
         return true
     }
 
@@ -120,13 +116,7 @@ final class H2StreamBridge: UVStream {
     /// Request DATA; true when the bytes may be acknowledged now (the pair is not backed up).
     func body(_ data: UnsafeRawBufferPointer) -> Bool {
         guard data.count > 0 else { return true }
-        if chunked {
-            var line = Array(String(data.count, radix: 16).utf8)
-            line += H2Names.crlf
-            line.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) }
-        }
-        write(data.baseAddress!, data.count)
-        if chunked { H2Names.crlf.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) } }
+        writeBody(data, chunked: chunked)
         if writeQueueSize <= Worker.lowWater && unconsumed == 0 { return true }
         unconsumed += data.count
         return false
@@ -140,24 +130,14 @@ final class H2StreamBridge: UVStream {
     /// (`HTTP2Tests.requestTrailersAreCarriedAsChunkedTrailers` shows both).
     private func trailer(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
         guard chunked else { return true }
-        requestTrailers.append(contentsOf: name)
-        requestTrailers.append(contentsOf: H2Names.colonSpace)
-        requestTrailers.append(contentsOf: value)
-        requestTrailers.append(contentsOf: H2Names.crlf)
+        H2Names.appendLine(name, value, to: &requestTrailers)
         return requestTrailers.count <= headerLimit
     }
 
     func bodyEnded() {
         guard chunked else { return }
-        if requestTrailers.isEmpty {
-            H2Names.lastChunk.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) }
-            return
-        }
-        var end = H2Names.zeroChunkLine
-        end += requestTrailers
-        end += H2Names.crlf
+        writeLastChunk(trailers: requestTrailers)
         requestTrailers = []
-        end.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) }
     }
 
     override func onWriteDone(_ error: UVError?) {
@@ -177,7 +157,7 @@ final class H2StreamBridge: UVStream {
             headBytes.append(contentsOf: data)
             headBytes.withUnsafeBytes { parse($0.baseAddress!, $0.count) }
         }
-        if body.count - bodyRead > H2StreamBridge.bodyHighWater { stopReading() }
+        if body.pending > H2StreamBridge.bodyHighWater { stopReading() }
         connection?.responseReady(self)
     }
 
@@ -220,7 +200,7 @@ final class H2StreamBridge: UVStream {
     private var headParsed = 0
 
     private func takeBody() {
-        for s in parser.bodySpans { body.append(contentsOf: s.buffer) }
+        for s in parser.bodySpans { body.append(s.buffer) }
         parser.clearBodySpans()
     }
 
@@ -232,13 +212,13 @@ final class H2StreamBridge: UVStream {
             return
         }
         let s = connection.session
-        s.beginFields()
+        s.fields.removeAll()
         var status = Array(String(parser.statusCode).utf8)
-        H2Names.status.withUnsafeBytes { n in status.withUnsafeBytes { s.addField(name: n, value: $0) } }
+        H2Names.status.withUnsafeBytes { n in status.withUnsafeBytes { _ = s.fields.add(name: n, value: $0) } }
         for i in 0..<parser.headerCount {
             let h = parser.headers[i]
             if H2Names.isConnectionSpecific(h.name.buffer) { continue }
-            s.addField(name: h.name.buffer, value: h.value.buffer)
+            s.fields.add(name: h.name.buffer, value: h.value.buffer)
         }
         let code = parser.statusCode
         // An empty body ends with the HEADERS frame: a gRPC trailers-only answer must (its
@@ -256,10 +236,10 @@ final class H2StreamBridge: UVStream {
         grpcError = nil
         guard let connection else { return }
         var message = error
-        if let json = try? JSONParser.parse(body), let m = json["message"]?.stringValue { message = m }
+        if let json = try? JSONParser.parse(body.bytes), let m = json["message"]?.stringValue { message = m }
         body.removeAll()
         let s = connection.session
-        s.beginFields()
+        s.fields.removeAll()
         let fields: [([UInt8], [UInt8])] = [
             (H2Names.status, Array("200".utf8)),
             (H2Names.contentType, Array("application/grpc".utf8)),
@@ -267,7 +247,7 @@ final class H2StreamBridge: UVStream {
             (H2Names.grpcMessage, GRPCStatus.percentEncoded(message)),
         ]
         for (n, v) in fields {
-            n.withUnsafeBytes { nb in v.withUnsafeBytes { _ = s.addField(name: nb, value: $0) } }
+            n.withUnsafeBytes { nb in v.withUnsafeBytes { _ = s.fields.add(name: nb, value: $0) } }
         }
         responseSubmitted = true
         connection.submitResponse(self, noBody: true)
@@ -281,7 +261,7 @@ final class H2StreamBridge: UVStream {
     func submitTrailers() -> Bool {
         guard !responseTrailers.isEmpty, let connection else { return false }
         let s = connection.session
-        s.beginFields()
+        s.fields.removeAll()
         responseTrailers.withUnsafeBytes { all in
             var start = 0
             while start < all.count {
@@ -293,7 +273,7 @@ final class H2StreamBridge: UVStream {
                 while v < end && (all[v] == 32 || all[v] == 9) { v += 1 }
                 let name = UnsafeRawBufferPointer(rebasing: all[start..<colon])
                 if colon < end && !H2Names.isConnectionSpecific(name) {
-                    s.addField(name: name, value: UnsafeRawBufferPointer(rebasing: all[v..<end]))
+                    s.fields.add(name: name, value: UnsafeRawBufferPointer(rebasing: all[v..<end]))
                 }
                 start = end + 2
             }
@@ -303,19 +283,9 @@ final class H2StreamBridge: UVStream {
     }
 
     func readResponse(into out: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? {
-        let available = body.count - bodyRead
-        if available == 0 && !bodyEOF { return nil }
-        let n = min(available, out.count)
-        if n > 0 {
-            body.withUnsafeBytes { out.baseAddress!.copyMemory(from: $0.baseAddress! + bodyRead, byteCount: n) }
-            bodyRead += n
-        }
-        if bodyRead == body.count {
-            body.removeAll(keepingCapacity: true)
-            bodyRead = 0
-            if !bodyEOF && !isClosing { startReading() }
-        }
-        return (n, bodyEOF && bodyRead == body.count)
+        guard let r = body.pull(into: out, ended: bodyEOF) else { return nil }
+        if r.drained && !bodyEOF && !isClosing { startReading() }
+        return (r.count, r.eof)
     }
 
     override func onReadEnd(_ error: UVError) {

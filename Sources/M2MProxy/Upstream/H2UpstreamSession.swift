@@ -9,7 +9,7 @@
 /// upstream error kinds (their connect failed); one lost later ends every stream's pair, which
 /// the requests see as the upstream closing. After a GOAWAY the pool forgets this session (new
 /// requests open another connection) while in-flight streams finish here.
-final class H2UpstreamSession: UVStream, H2ClientSessionDelegate {
+final class H2UpstreamSession: UVStream, H2ClientSessionDelegate, UpstreamDialer {
     enum State { case resolving, connecting, ready, closed }
 
     unowned(unsafe) let pool: UpstreamPool
@@ -42,41 +42,12 @@ final class H2UpstreamSession: UVStream, H2ClientSessionDelegate {
     func open(budgetMs: Int) {
         connectTimeoutMs = budgetMs
         startTimer(ms: budgetMs)
-        if let address = pool.address {
-            connectResolved(address)
-            return
-        }
-        worker.resolver.resolve(host: pool.host, port: pool.port) { [self] result in
-            guard state == .resolving, !isClosing else { return }
-            switch result {
-            case .success(let address):
-                connectResolved(address)
-            case .failure(let error):
-                fail("cannot resolve upstream host \(pool.host): \(error.message)", kind: .resolveFailed)
-            }
-        }
+        resolveAndConnect()
     }
 
-    private func connectResolved(_ address: SocketAddress) {
-        state = .connecting
-        if let context = pool.tlsContext {
-            switch context {
-            case .success(let ctx):
-                guard enableClientTLS(ctx, serverName: pool.host, resume: pool.tlsSessions.take()) else {
-                    fail("TLS setup for upstream failed: cannot create a TLS connection", kind: .tls)
-                    return
-                }
-            case .failure(let e):
-                fail("TLS setup for upstream failed: \(e.message)", kind: .tls)
-                return
-            }
-        }
-        do throws(UVError) {
-            try connect(to: address)
-        } catch {
-            fail("cannot connect to upstream: \(error.message)", kind: error == .econnrefused ? .connectRefused : .connectFailed)
-        }
-    }
+    var isResolving: Bool { state == .resolving }
+
+    func markConnecting() { state = .connecting }
 
     /// A request for this endpoint: bridged at once when connected, else when the connection is.
     func attach(_ c: UpstreamConnection) {
@@ -109,27 +80,16 @@ final class H2UpstreamSession: UVStream, H2ClientSessionDelegate {
     }
 
     override func onConnect(_ error: UVError?) {
-        guard state == .connecting, !isClosing else { return }
-        if let error, error == .eproto {
-            fail("TLS handshake with upstream failed: \(tlsFailure ?? "unknown error")", kind: .tls)
+        guard state == .connecting, !isClosing, connectSucceeded(error) else { return }
+        if isTLS && !tlsNegotiatedH2 {
+            // The server did not agree to h2: this endpoint speaks HTTP/1.1 (DESIGN.md §7).
+            pool.http2FellBack(self)
+            let w = waiting
+            waiting = []
+            state = .closed
+            close()
+            for c in w where !c.isClosing { c.bridgeFellBack() }
             return
-        }
-        if let error {
-            fail("cannot connect to upstream: \(error.message)", kind: error == .econnrefused ? .connectRefused : .connectFailed)
-            return
-        }
-        if isTLS {
-            pool.tlsSessions.countHandshake(resumed: tlsSessionReused)
-            if !tlsNegotiatedH2 {
-                // The server did not agree to h2: this endpoint speaks HTTP/1.1 (DESIGN.md §7).
-                pool.http2FellBack(self)
-                let w = waiting
-                waiting = []
-                state = .closed
-                close()
-                for c in w where !c.isClosing { c.bridgeFellBack() }
-                return
-            }
         }
         setNoDelay()
         stopTimer()
@@ -244,7 +204,7 @@ final class H2UpstreamSession: UVStream, H2ClientSessionDelegate {
     }
 
     /// Before the connection was up: every waiting request fails as a connect failure would.
-    private func fail(_ message: String, kind: UpstreamErrorKind) {
+    func fail(_ message: String, kind: UpstreamErrorKind) {
         state = .closed
         pool.http2SessionGone(self)
         let w = waiting

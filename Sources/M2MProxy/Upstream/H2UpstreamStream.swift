@@ -15,8 +15,7 @@ final class H2UpstreamStream: UVStream {
     private var headDone = false
     private var isHEAD = false
     /// Request body bytes not yet taken by nghttp2, and whether the request message ended.
-    private var requestBody: [UInt8] = []
-    private var requestBodyRead = 0
+    private var requestBody = PulledBody()
     private var requestEnded = false
     /// The response: head lines gathered from HEADERS, trailers from the trailing block.
     private var status = 0
@@ -45,7 +44,7 @@ final class H2UpstreamStream: UVStream {
             headBytes.append(contentsOf: data)
             headBytes.withUnsafeBytes { parse($0.baseAddress!, $0.count) }
         }
-        if requestBody.count - requestBodyRead > Self.requestHighWater { stopReading() }
+        if requestBody.pending > Self.requestHighWater { stopReading() }
         if id != 0 { session?.resumeBody(id) }
     }
 
@@ -76,7 +75,7 @@ final class H2UpstreamStream: UVStream {
     }
 
     private func takeBody() {
-        for s in parser.bodySpans { requestBody.append(contentsOf: s.buffer) }
+        for s in parser.bodySpans { requestBody.append(s.buffer) }
         parser.clearBodySpans()
     }
 
@@ -119,19 +118,9 @@ final class H2UpstreamStream: UVStream {
 
     /// nghttp2 pulls request DATA.
     func readRequestBody(into out: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? {
-        let available = requestBody.count - requestBodyRead
-        if available == 0 && !requestEnded { return nil }
-        let n = min(available, out.count)
-        if n > 0 {
-            requestBody.withUnsafeBytes { out.baseAddress!.copyMemory(from: $0.baseAddress! + requestBodyRead, byteCount: n) }
-            requestBodyRead += n
-        }
-        if requestBodyRead == requestBody.count {
-            requestBody.removeAll(keepingCapacity: true)
-            requestBodyRead = 0
-            if !requestEnded && !isClosing { startReading() }
-        }
-        return (n, requestEnded && requestBodyRead == requestBody.count)
+        guard let r = requestBody.pull(into: out, ended: requestEnded) else { return nil }
+        if r.drained && !requestEnded && !isClosing { startReading() }
+        return (r.count, r.eof)
     }
 
     // MARK: response (to the pair)
@@ -139,7 +128,7 @@ final class H2UpstreamStream: UVStream {
     func field(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, trailer: Bool) {
         if trailer {
             // An empty trailer value says nothing (and an empty grpc-message is the default).
-            if value.count > 0 { append(name, value, to: &trailerLines) }
+            if value.count > 0 { H2Names.appendLine(name, value, to: &trailerLines) }
             return
         }
         if H2Names.equal(name, H2Names.status) {
@@ -150,14 +139,7 @@ final class H2UpstreamStream: UVStream {
         // The body is re-framed here (chunked), so the upstream's length goes.
         if H2Names.equal(name, H2Names.contentLength) && !isHEAD { return }
         if name.first == UInt8(ascii: ":") || H2Names.isConnectionSpecific(name) { return }
-        append(name, value, to: &responseHead)
-    }
-
-    private func append(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        out.append(contentsOf: name)
-        out.append(contentsOf: H2Names.colonSpace)
-        out.append(contentsOf: value)
-        out.append(contentsOf: H2Names.crlf)
+        H2Names.appendLine(name, value, to: &responseHead)
     }
 
     func responseHead(endStream: Bool) {
@@ -186,11 +168,7 @@ final class H2UpstreamStream: UVStream {
     /// Response DATA; true when it may be acknowledged now (the pair is not backed up).
     func data(_ data: UnsafeRawBufferPointer) -> Bool {
         guard data.count > 0, chunked else { return true }
-        var line = Array(String(data.count, radix: 16).utf8)
-        line += H2Names.crlf
-        line.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) }
-        write(data.baseAddress!, data.count)
-        H2Names.crlf.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) }
+        writeBody(data, chunked: true)
         if writeQueueSize <= Worker.lowWater && unconsumed == 0 { return true }
         unconsumed += data.count
         return false
@@ -199,11 +177,8 @@ final class H2UpstreamStream: UVStream {
     func responseEnded() {
         guard chunked, !responseDone else { return }
         responseDone = true
-        var end = H2Names.zeroChunkLine
-        end += trailerLines
-        end += H2Names.crlf
+        writeLastChunk(trailers: trailerLines)
         trailerLines = []
-        end.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) }
     }
 
     override func onWriteDone(_ error: UVError?) {

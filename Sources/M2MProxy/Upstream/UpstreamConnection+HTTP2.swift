@@ -29,6 +29,6 @@ extension UpstreamConnection {
     func bridgeFellBack() {
         guard !isClosing, state == .resolving || state == .connecting else { return }
         state = .resolving
-        connectDirect()
+        resolveAndConnect()
     }
 }

@@ -1,7 +1,7 @@
 /// One keep-alive TCP connection to an upstream. While a request is bound to it, response bytes
 /// go straight to that request's `UpstreamClient` (Proxy's client connection); while
 /// idle in its pool it only watches for the upstream closing it.
-final class UpstreamConnection: UVStream, HandoffCandidate {
+final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
     enum State {
         case resolving
         case connecting
@@ -85,38 +85,12 @@ final class UpstreamConnection: UVStream, HandoffCandidate {
             pool.http2Session(budgetMs: budgetMs).attach(self)
             return
         }
-        connectDirect()
+        resolveAndConnect()
     }
 
-    /// Resolves (unless DNS already gave the address) and connects this connection's own socket.
-    func connectDirect() {
-        if let address = pool.address {
-            connectResolved(address)
-            return
-        }
-        worker.resolver.resolve(host: pool.host, port: pool.port) { [self] result in
-            guard !isClosing, state == .resolving else { return }
-            switch result {
-            case .success(let address):
-                connectResolved(address)
-            case .failure(let error):
-                fail("cannot resolve upstream host \(pool.host): \(error.message)", kind: .resolveFailed)
-            }
-        }
-    }
+    var isResolving: Bool { state == .resolving }
 
-    private func connectResolved(_ address: SocketAddress) {
-        state = .connecting
-        if let tlsError = startTLS() {
-            fail("TLS setup for upstream failed: \(tlsError)", kind: .tls)
-            return
-        }
-        do throws(UVError) {
-            try connect(to: address)
-        } catch {
-            fail("cannot connect to upstream: \(error.message)", kind: Self.connectKind(error))
-        }
-    }
+    func markConnecting() { state = .connecting }
 
     /// A reused connection taken from the pool for `client`.
     func attach(_ client: UpstreamClient) {
@@ -154,32 +128,12 @@ final class UpstreamConnection: UVStream, HandoffCandidate {
         startReading()
     }
 
-    /// For an https upstream: TLS from the pool's context, resuming one of its sessions.
-    private func startTLS() -> String? {
-        guard let context = pool.tlsContext else { return nil }
-        switch context {
-        case .success(let ctx):
-            return enableClientTLS(ctx, serverName: pool.host, resume: pool.tlsSessions.take()) ? nil : "cannot create a TLS connection"
-        case .failure(let e):
-            return e.message
-        }
-    }
-
     override func onTLSSession(_ session: TLSResumption) {
         pool.tlsSessions.store(session)
     }
 
     override func onConnect(_ error: UVError?) {
-        guard state == .connecting, !isClosing else { return }
-        if let error, error == .eproto {
-            fail("TLS handshake with upstream failed: \(tlsFailure ?? "unknown error")", kind: .tls)
-            return
-        }
-        if let error {
-            fail("cannot connect to upstream: \(error.message)", kind: Self.connectKind(error))
-            return
-        }
-        if isTLS { pool.tlsSessions.countHandshake(resumed: tlsSessionReused) }
+        guard state == .connecting, !isClosing, connectSucceeded(error) else { return }
         setNoDelay()
         state = .active
         stopTimer()
@@ -250,10 +204,6 @@ final class UpstreamConnection: UVStream, HandoffCandidate {
         client = nil
         close()
         c?.upstreamFailed(self, message)
-    }
-
-    private static func connectKind(_ error: UVError) -> UpstreamErrorKind {
-        error == .econnrefused ? .connectRefused : .connectFailed
     }
 
     override func onClosed() {

@@ -22,6 +22,11 @@ enum UpstreamErrorKind: Int, CaseIterable {
     /// TLS handshake, certificate verification or a TLS alert.
     case tls
 
+    /// A failed connect: refused, or any other failure.
+    static func connect(_ error: UVError) -> UpstreamErrorKind {
+        error == .econnrefused ? .connectRefused : .connectFailed
+    }
+
     var label: String {
         switch self {
         case .resolveFailed: "resolve_failed"
