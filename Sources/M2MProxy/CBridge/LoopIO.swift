@@ -16,6 +16,9 @@ final class LoopIO {
     /// more than the pieces do, and bodies stay zero-copy.
     static let writeCoalesceCapacity = 4 * 1024
     let writeCoalesce: UnsafeMutableRawPointer
+    /// Above this many queued bytes a writer's source stops reading; below `lowWater` it resumes.
+    static let highWater = 256 * 1024
+    static let lowWater = 64 * 1024
     let pool: BufferPool
     let tls: TLSLoopState
     let resolver: Resolver
