@@ -28,7 +28,7 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
     var headBuffer: UnsafeMutableRawPointer { buffer! }
     /// A response head must fit in 64 KiB (nginx's default is 4–8 KiB); the rest of the buffer
     /// takes the read that completes it.
-    var headCapacity: Int { min(64 * 1024, io.pool.headBufferCapacity - io.readBufferSize) + io.readBufferSize }
+    let headCapacity: Int
     var headCount = 0
     /// Requests completed on this connection: >0 means it was reused, which makes a failure
     /// before any response byte retryable (the upstream may have closed it while idle).
@@ -41,7 +41,9 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
 
     init(pool: UpstreamPool) {
         self.pool = pool
-        super.init(io: pool.io)
+        let io = pool.io
+        headCapacity = min(64 * 1024, io.pool.headBufferCapacity - io.readBufferSize) + io.readBufferSize
+        super.init(io: io)
     }
 
     deinit {
@@ -102,7 +104,7 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
         if let b = buffer {
             buffer = nil
             parser.returnHeaders()
-            io.pool.give(headBuffer: b)
+            io.poolRef._withUnsafeGuaranteedRef { $0.give(headBuffer: b) }
         }
         state = .idle
         exchanges += 1
@@ -113,9 +115,11 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
 
     func beginExchange() {
         if buffer == nil {
-            let b = io.pool.takeHeadBuffer()
-            buffer = b
-            parser.lendHeaders(io.pool.headerSpans(in: b), capacity: BufferPool.headerSlots)
+            io.poolRef._withUnsafeGuaranteedRef { pool in
+                let b = pool.takeHeadBuffer()
+                buffer = b
+                parser.lendHeaders(pool.headerSpans(in: b), capacity: BufferPool.headerSlots)
+            }
         }
         headCount = 0
         receivedResponseBytes = false
