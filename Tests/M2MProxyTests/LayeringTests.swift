@@ -40,21 +40,36 @@ import Testing
 
     /// The line a SwiftPM target of its own would hold: CBridge names no type declared (at top
     /// level) in any other folder of M2MProxy, so it builds without them.
-    @Test func cBridgeIsSelfContained() throws {
-        var declaredAbove: [String: String] = [:]
-        let folders = try FileManager.default.contentsOfDirectory(atPath: Self.sources.path).filter { $0 != "CBridge" }
+    /// Types declared (at top level) in the given folders of M2MProxy, by name.
+    private static func declared(in folders: [String]) throws -> [String: String] {
+        var found: [String: String] = [:]
         let declaration = /^(?:(?:public|package|internal|private|fileprivate|final) )*(?:struct|class|enum|protocol|typealias|actor) (\w+)/
         for folder in folders {
             let dir = Self.sources.appendingPathComponent(folder)
             for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name.hasSuffix(".swift") {
                 let text = try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
                 for line in text.split(separator: "\n") {
-                    if let m = line.firstMatch(of: declaration) { declaredAbove[String(m.1)] = "\(folder)/\(name)" }
+                    if let m = line.firstMatch(of: declaration) { found[String(m.1)] = "\(folder)/\(name)" }
                 }
             }
         }
+        return found
+    }
+
+    @Test func cBridgeIsSelfContained() throws {
+        let folders = try FileManager.default.contentsOfDirectory(atPath: Self.sources.path).filter { $0 != "CBridge" }
+        let declaredAbove = try Self.declared(in: folders)
         #expect(declaredAbove["ClientConnection"] != nil, "the scan found no declarations")
         try Self.check("CBridge", names: declaredAbove.keys.sorted())
+    }
+
+    /// Upstream sits below Proxy and Loop (STYLE.md §1): it reaches its loop through `LoopIO` and
+    /// `UpstreamEnvironment`, its clients through `UpstreamClient`, and names no type of the
+    /// layers above it (nor of Auth and Admin beside them).
+    @Test func upstreamNamesNothingAboveIt() throws {
+        let above = try Self.declared(in: ["Proxy", "Loop", "Admin", "Auth"])
+        #expect(above["Worker"] != nil && above["ClientConnection"] != nil, "the scan found no declarations")
+        try Self.check("Upstream", names: above.keys.sorted())
     }
 
     @Test func upstreamNamesNoProxyType() throws {

@@ -26,13 +26,8 @@ struct MetricsSnapshot {
         var expirySeconds: Int?
     }
 
-    /// Upstream TLS handshakes of one upstream (`host:port`), summed over the loops and over
-    /// pools that differ only in TLS settings.
-    struct TLSHandshakeCount: Equatable, Sendable {
-        var upstream: String
-        var full: UInt64
-        var resumed: UInt64
-    }
+    /// Upstream TLS handshakes of one upstream, counted by the Upstream layer.
+    typealias TLSHandshakeCount = UpstreamHandshakeCount
 
     /// Sorted by route (file order, "none" last), then code, then protocol.
     var requests: [RequestCount] = []

@@ -16,7 +16,12 @@ final class LoopIO {
     /// more than the pieces do, and bodies stay zero-copy.
     static let writeCoalesceCapacity = 4 * 1024
     let writeCoalesce: UnsafeMutableRawPointer
+    /// Above this many queued bytes a writer's source stops reading; below `lowWater` it resumes.
+    static let highWater = 256 * 1024
+    static let lowWater = 64 * 1024
     let pool: BufferPool
+    /// `pool` borrowed: the data path takes and gives buffers without a retain/release pair.
+    let poolRef: Unmanaged<BufferPool>
     let tls: TLSLoopState
     let resolver: Resolver
 
@@ -25,6 +30,7 @@ final class LoopIO {
         readBuffer = .allocate(byteCount: Self.readBufferSize, alignment: 16)
         writeCoalesce = .allocate(byteCount: Self.writeCoalesceCapacity, alignment: 16)
         pool = BufferPool(headBufferCapacity: headBufferCapacity)
+        poolRef = .passUnretained(pool)
         tls = TLSLoopState(loop: loop)
         resolver = Resolver(loop: loop)
     }

@@ -8,9 +8,9 @@ private import Glibc
 /// on the main loop beside the control role (`ControlLoop`). Reached from callbacks through
 /// `handle->data` owners, never through globals.
 final class Worker: ListenerOwner {
-    /// Above this many queued bytes a writer's source stops reading; below `lowWater` it resumes.
-    static let highWater = 256 * 1024
-    static let lowWater = 64 * 1024
+    /// Backpressure marks of every stream on the loop (`LoopIO`).
+    static let highWater = LoopIO.highWater
+    static let lowWater = LoopIO.lowWater
 
     let loop: UnsafeMutablePointer<uv_loop_t>
     /// 0 for the worker on the main (control) loop, then 1, 2, ...

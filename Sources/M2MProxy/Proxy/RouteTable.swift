@@ -59,7 +59,7 @@ struct RouteTable {
             slot = clusters.count
             cluster = UpstreamCluster(
                 members: r.upstreams.map(UpstreamMember.init), tls: key.tls, maxConnections: key.maxConnections,
-                balance: r.balance, worker: worker, maxIdle: worker.limits.upstreamIdleConnections,
+                balance: r.balance, io: worker.io, env: worker, maxIdle: worker.limits.upstreamIdleConnections,
                 seed: UInt64(worker.id + 1) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(slot + 1), http2: key.http2)
             clusterIndex[key] = slot
             clusters.append(cluster)

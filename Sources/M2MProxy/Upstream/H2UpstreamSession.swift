@@ -13,7 +13,6 @@ final class H2UpstreamSession: UVStream, H2ClientSessionDelegate, UpstreamDialer
     enum State { case resolving, connecting, ready, closed }
 
     unowned(unsafe) let pool: UpstreamPool
-    let worker: Worker
     let h2: H2ClientSession
     private(set) var state = State.resolving
     /// Requests waiting for the connection (their `UpstreamConnection`s, still "connecting").
@@ -26,12 +25,11 @@ final class H2UpstreamSession: UVStream, H2ClientSessionDelegate, UpstreamDialer
     let scheme: [UInt8]
 
     init?(pool: UpstreamPool) {
-        guard let s = H2ClientSession(maxHeaderListSize: pool.worker.limits.maxHeaderBytes) else { return nil }
+        guard let s = H2ClientSession(maxHeaderListSize: pool.env.limits.maxHeaderBytes) else { return nil }
         self.pool = pool
-        worker = pool.worker
         h2 = s
         scheme = Array((pool.tlsSettings == nil ? "http" : "https").utf8)
-        super.init(io: pool.worker.io)
+        super.init(io: pool.io)
         s.delegate = self
     }
 
@@ -151,7 +149,7 @@ final class H2UpstreamSession: UVStream, H2ClientSessionDelegate, UpstreamDialer
     /// Sends what nghttp2 has ready while the socket keeps up (`onWriteDone` resumes).
     func flush() {
         guard state == .ready, !isClosing else { return }
-        while writeQueueSize <= Worker.highWater {
+        while writeQueueSize <= LoopIO.highWater {
             var wrote = false
             var failed = false
             h2.flush { p, n in
@@ -220,7 +218,7 @@ final class H2UpstreamSession: UVStream, H2ClientSessionDelegate, UpstreamDialer
         guard state != .closed else { return }
         state = .closed
         pool.http2SessionGone(self)
-        worker.log.warning("upstream \(pool.label): \(message)")
+        pool.env.log.warning("upstream \(pool.label): \(message)")
         let all = streams.values
         streams.removeAll()
         close()

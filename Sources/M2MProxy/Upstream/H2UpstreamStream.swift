@@ -30,7 +30,7 @@ final class H2UpstreamStream: UVStream {
 
     init(session: H2UpstreamSession) {
         self.session = session
-        super.init(io: session.worker.io)
+        super.init(io: session.io)
         parser.recordBody = true
     }
 
@@ -169,7 +169,7 @@ final class H2UpstreamStream: UVStream {
     func data(_ data: UnsafeRawBufferPointer) -> Bool {
         guard data.count > 0, chunked else { return true }
         writeBody(data, chunked: true)
-        if writeQueueSize <= Worker.lowWater && unconsumed == 0 { return true }
+        if writeQueueSize <= LoopIO.lowWater && unconsumed == 0 { return true }
         unconsumed += data.count
         return false
     }
@@ -182,7 +182,7 @@ final class H2UpstreamStream: UVStream {
     }
 
     override func onWriteDone(_ error: UVError?) {
-        guard error == nil, unconsumed > 0, writeQueueSize <= Worker.lowWater else { return }
+        guard error == nil, unconsumed > 0, writeQueueSize <= LoopIO.lowWater else { return }
         let n = unconsumed
         unconsumed = 0
         session?.consume(id, n)

@@ -16,7 +16,9 @@ final class UpstreamCluster {
     let balance: BalancePolicy
     /// The endpoints speak HTTP/2 (`h2c://`, or https with `http2 = true`).
     let http2: Bool
-    unowned(unsafe) let worker: Worker
+    /// The loop's I/O (its clock) and environment (limits, log, ejection counter).
+    let io: LoopIO
+    unowned(unsafe) let env: any UpstreamEnvironment
     /// The endpoints requests are spread over, member by member in DNS order.
     private(set) var endpoints: ContiguousArray<UpstreamPool> = []
     /// Pools whose address left DNS, kept while connections still point at them.
@@ -29,13 +31,14 @@ final class UpstreamCluster {
         didSet { for p in endpoints { p.tlsContext = tlsContext } }
     }
 
-    init(members: [UpstreamMember], tls: TLSClientSettings?, maxConnections: Int, balance: BalancePolicy, worker: Worker, maxIdle: Int, seed: UInt64, http2: Bool = false) {
+    init(members: [UpstreamMember], tls: TLSClientSettings?, maxConnections: Int, balance: BalancePolicy, io: LoopIO, env: any UpstreamEnvironment, maxIdle: Int, seed: UInt64, http2: Bool = false) {
         self.members = members
         self.http2 = http2
         tlsSettings = tls
         self.maxConnections = maxConnections
         self.balance = balance
-        self.worker = worker
+        self.io = io
+        self.env = env
         self.maxIdle = maxIdle
         picker = EndpointPicker(seed: seed)
         for m in members {
@@ -44,7 +47,7 @@ final class UpstreamCluster {
     }
 
     private func makePool(_ m: UpstreamMember, address: SocketAddress?) -> UpstreamPool {
-        let p = UpstreamPool(cluster: self, member: m, address: address, tls: tlsSettings, worker: worker, maxIdle: maxIdle, maxConnections: maxConnections, http2: http2)
+        let p = UpstreamPool(cluster: self, member: m, address: address, tls: tlsSettings, io: io, env: env, maxIdle: maxIdle, maxConnections: maxConnections, http2: http2)
         p.tlsContext = tlsContext
         return p
     }
@@ -56,7 +59,7 @@ final class UpstreamCluster {
         // One endpoint (most routes): no clock read, no picker.
         if endpoints.count == 1 { return endpoints[0] }
         let eps = endpoints
-        let now = worker.now
+        let now = io.now
         var avoidIndex: Int?
         if let avoid {
             for i in 0..<eps.count where eps[i] === avoid { avoidIndex = i }
@@ -129,17 +132,17 @@ final class UpstreamCluster {
 
     /// TLS handshakes of the pools dropped by `pruneRetired`, per URL (`MetricsSnapshot` sums
     /// them with the live pools' by label).
-    private var retiredHandshakes: [MetricsSnapshot.TLSHandshakeCount] = []
+    private var retiredHandshakes: [UpstreamHandshakeCount] = []
 
     /// Handshake counts of every pool, dropped ones included, for `/metrics`.
-    var tlsHandshakeCounts: [MetricsSnapshot.TLSHandshakeCount] {
+    var tlsHandshakeCounts: [UpstreamHandshakeCount] {
         (Array(endpoints) + retired).compactMap(\.tlsHandshakeCount) + retiredHandshakes
     }
 
     /// `pool` just reached `max_fails`: the other loops learn it through the control loop.
     func ejected(_ pool: UpstreamPool, forMs ms: Int) {
-        worker.log.warning("upstream endpoint \(pool.label) ejected for \(ms) ms after \(worker.limits.maxFails) consecutive connection failure(s)")
-        worker.endpointEjected(label: pool.label, forMs: ms)
+        env.log.warning("upstream endpoint \(pool.label) ejected for \(ms) ms after \(env.limits.maxFails) consecutive connection failure(s)")
+        env.endpointEjected(label: pool.label, forMs: ms)
     }
 
     /// Another loop ejected the endpoint named `label`.

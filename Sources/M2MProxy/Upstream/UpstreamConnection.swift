@@ -11,8 +11,6 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
 
     /// Pools outlive their connections (`UpstreamCluster` keeps retired ones until empty).
     unowned(unsafe) let pool: UpstreamPool
-    /// Strong and a `let`, like `UVStream.io`: read on the data path without retain/release.
-    let worker: Worker
     var state: State = .resolving
     /// The client whose request is on this connection (owned while active); response bytes
     /// reach it borrowed, without a retain/release pair per read.
@@ -30,7 +28,7 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
     var headBuffer: UnsafeMutableRawPointer { buffer! }
     /// A response head must fit in 64 KiB (nginx's default is 4–8 KiB); the rest of the buffer
     /// takes the read that completes it.
-    var headCapacity: Int { min(64 * 1024, worker.headBufferCapacity - worker.readBufferSize) + worker.readBufferSize }
+    let headCapacity: Int
     var headCount = 0
     /// Requests completed on this connection: >0 means it was reused, which makes a failure
     /// before any response byte retryable (the upstream may have closed it while idle).
@@ -43,12 +41,13 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
 
     init(pool: UpstreamPool) {
         self.pool = pool
-        worker = pool.worker
-        super.init(io: pool.worker.io)
+        let io = pool.io
+        headCapacity = min(64 * 1024, io.pool.headBufferCapacity - io.readBufferSize) + io.readBufferSize
+        super.init(io: io)
     }
 
     deinit {
-        if let buffer { worker.pool.give(headBuffer: buffer) }
+        if let buffer { io.pool.give(headBuffer: buffer) }
     }
 
     var isReused: Bool { exchanges > 0 }
@@ -105,7 +104,7 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
         if let b = buffer {
             buffer = nil
             parser.returnHeaders()
-            worker.poolRef._withUnsafeGuaranteedRef { $0.give(headBuffer: b) }
+            io.poolRef._withUnsafeGuaranteedRef { $0.give(headBuffer: b) }
         }
         state = .idle
         exchanges += 1
@@ -116,9 +115,11 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
 
     func beginExchange() {
         if buffer == nil {
-            let b = worker.pool.takeHeadBuffer()
-            buffer = b
-            parser.lendHeaders(worker.pool.headerSpans(in: b), capacity: BufferPool.headerSlots)
+            io.poolRef._withUnsafeGuaranteedRef { pool in
+                let b = pool.takeHeadBuffer()
+                buffer = b
+                parser.lendHeaders(pool.headerSpans(in: b), capacity: BufferPool.headerSlots)
+            }
         }
         headCount = 0
         receivedResponseBytes = false

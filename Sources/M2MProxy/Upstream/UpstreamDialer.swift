@@ -3,7 +3,6 @@
 /// Extension methods on final classes: static calls, specialized in the module.
 protocol UpstreamDialer: UVStream {
     var pool: UpstreamPool { get }
-    var worker: Worker { get }
     /// Still waiting for DNS (not given up, not failed): a late answer is dropped otherwise.
     var isResolving: Bool { get }
     /// The address is known: the state becomes "connecting".
@@ -19,7 +18,7 @@ extension UpstreamDialer {
             connectResolved(address)
             return
         }
-        worker.resolver.resolve(host: pool.host, port: pool.port) { [self] result in
+        io.resolver.resolve(host: pool.host, port: pool.port) { [self] result in
             guard isResolving, !isClosing else { return }
             switch result {
             case .success(let address):

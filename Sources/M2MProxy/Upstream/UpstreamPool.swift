@@ -43,7 +43,8 @@ final class UpstreamPool {
     /// Sessions new connections resume (TLS 1.3 tickets arrive after the handshake, through
     /// `onTLSSession`), and the handshake counts for `/metrics`.
     var tlsSessions = UpstreamTLSSessions()
-    unowned(unsafe) let worker: Worker
+    let io: LoopIO
+    unowned(unsafe) let env: any UpstreamEnvironment
     private var idle: [UpstreamConnection] = []
     /// Idle connections kept; set on every configuration compile (`setIdleCap`).
     private(set) var maxIdle: Int
@@ -68,7 +69,7 @@ final class UpstreamPool {
     /// when it fails or receives GOAWAY (its streams finish on it, new ones open another).
     private var http2Connection: H2UpstreamSession?
 
-    init(cluster: UpstreamCluster, member: UpstreamMember, address: SocketAddress?, tls: TLSClientSettings?, worker: Worker, maxIdle: Int, maxConnections: Int = 0, http2: Bool = false) {
+    init(cluster: UpstreamCluster, member: UpstreamMember, address: SocketAddress?, tls: TLSClientSettings?, io: LoopIO, env: any UpstreamEnvironment, maxIdle: Int, maxConnections: Int = 0, http2: Bool = false) {
         self.cluster = cluster
         speaksHTTP2 = http2
         host = member.host
@@ -78,7 +79,8 @@ final class UpstreamPool {
         logLiteral = StaticBytes(Array(("\"" + label + "\"").utf8))
         hostLine = member.hostLine
         tlsSettings = tls
-        self.worker = worker
+        self.io = io
+        self.env = env
         self.maxConnections = maxConnections
         self.maxIdle = Self.idleCap(maxIdle, maxConnections: maxConnections)
         idle.reserveCapacity(self.maxIdle)
@@ -121,8 +123,8 @@ final class UpstreamPool {
     /// counted, and at `max_fails` in a row the endpoint is ejected.
     func noteFailure() {
         failures &+= 1
-        let limits = worker.limits
-        if let ms = health.recordFailure(now: worker.now, maxFails: limits.maxFails, failTimeoutMs: limits.failTimeoutMs) {
+        let limits = env.limits
+        if let ms = health.recordFailure(now: io.now, maxFails: limits.maxFails, failTimeoutMs: limits.failTimeoutMs) {
             cluster.ejected(self, forMs: ms)
         }
     }
@@ -231,7 +233,7 @@ final class UpstreamPool {
 
     /// This pool's handshake counts for `/metrics` (nil for http), labelled with the URL's
     /// `host:port` (summed over its endpoints).
-    var tlsHandshakeCount: MetricsSnapshot.TLSHandshakeCount? {
+    var tlsHandshakeCount: UpstreamHandshakeCount? {
         guard tlsSettings != nil else { return nil }
         let h = host.contains(":") ? "[\(host)]" : host
         return .init(upstream: "\(h):\(port)", full: tlsSessions.fullHandshakes, resumed: tlsSessions.resumedHandshakes)
@@ -268,7 +270,7 @@ final class UpstreamPool {
     func http2FellBack(_ s: H2UpstreamSession) {
         http2SessionGone(s)
         speaksHTTP2 = false
-        worker.log.info("upstream \(label) did not agree to HTTP/2 in ALPN: using HTTP/1.1")
+        env.log.info("upstream \(label) did not agree to HTTP/2 in ALPN: using HTTP/1.1")
     }
 }
 

@@ -1,4 +1,5 @@
-/// Byte strings for converting between HTTP/2 fields and HTTP/1.1 heads (`H2StreamBridge`).
+/// Byte strings for converting between HTTP/2 fields and HTTP/1.1 heads (`H2StreamBridge`,
+/// `H2UpstreamStream`): HTTP framing shared by the Proxy and Upstream layers, so it lives below both.
 enum H2Names {
     static let method = Array(":method".utf8)
     static let path = Array(":path".utf8)
