@@ -196,6 +196,24 @@ import Testing
         }
     }
 
+    /// HTTP/2 has no reason phrase: an HTTP/1.1 client of an HTTP/2 upstream gets the registered
+    /// one (RFC 9110 §15), and for a code without one just the code and its space, as nginx.
+    @Test func http1ClientsGetTheStandardReasonPhrase() throws {
+        let dir = try TempDir("h2u-reason")
+        let nginx = try NginxH2Upstream(.h2c, in: dir)
+        let bed = try ProxyTestBed(label: "h2u-reason") { c, _, _ in
+            c.routes = [.init(name: "nginx", upstream: "h2c://127.0.0.1:\(nginx.port)")]
+        }
+        let cases = [("/x", "HTTP/1.1 200 OK\r\n"), ("/status/201", "HTTP/1.1 201 Created\r\n"),
+                     ("/status/404", "HTTP/1.1 404 Not Found\r\n"), ("/status/299", "HTTP/1.1 299 \r\n")]
+        for (path, statusLine) in cases {
+            let c = try bed.connect()
+            try c.send("GET \(path) HTTP/1.1\r\nHost: client.test\r\nConnection: close\r\n\r\n")
+            let raw = String(decoding: try c.readUntilClose(), as: UTF8.self)
+            #expect(raw.hasPrefix(statusLine), "\(path): \(raw.prefix(120))")
+        }
+    }
+
     private func curl(_ bed: ProxyTestBed, _ args: [String]) throws -> ChildProcess {
         let p = try ChildProcess(name: "curl-\(UInt32.random(in: 0...UInt32.max))", executable: "/usr/bin/curl",
                                  arguments: ["-sS"] + args, in: bed.dir)

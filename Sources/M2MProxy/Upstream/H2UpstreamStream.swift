@@ -148,7 +148,9 @@ final class H2UpstreamStream: UVStream {
             responseHead.removeAll(keepingCapacity: true)
             return
         }
-        var head = Array("HTTP/1.1 \(status) \r\n".utf8)
+        var head: [UInt8] = []
+        head.reserveCapacity(responseHead.count + 96)
+        HTTPStatusLine.append(status, to: &head)
         head += responseHead
         let bodyless = isHEAD || status == 204 || status == 304
         if !bodyless {
