@@ -196,6 +196,26 @@ import Testing
         }
     }
 
+    /// RFC 9113 §8.7: a stream the upstream refused (RST_STREAM REFUSED_STREAM, or above a
+    /// GOAWAY's last stream id) was not processed, so the request (a POST too) goes once more on
+    /// a new connection and the client gets the answer, not a 502.
+    @Test(arguments: [false, true])
+    func refusedStreamIsRetriedOnANewConnection(goAway: Bool) throws {
+        let refusing = try ScriptFixture("h2_refusing_upstream.py", label: goAway ? "h2refuse-goaway" : "h2refuse-rst",
+                                         extraArguments: goAway ? ["--goaway"] : [])
+        let bed = try ProxyTestBed(label: "h2u-refused") { c, _, _ in
+            c.routes = [.init(name: "svc", upstream: "h2c://127.0.0.1:\(refusing.port)")]
+        }
+        let r = try bed.exchange("POST /orders HTTP/1.1\r\nHost: client.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+        #expect(r.status == 200 && r.bodyText == "conn=2 body=5", "\(r.summary)")
+        let events = try refusing.records().map { $0["event"] as? String ?? "?" }
+        #expect(events.filter { $0 == "connection" }.count == 2, "\(events)")
+        #expect(events.filter { $0 == "refused" }.count == 1 && events.filter { $0 == "request" }.count == 1, "\(events)")
+        let lines = try bed.proxy.waitForAccessLog(count: 1)
+        #expect(lines.map { $0["status"] as? Int } == [200])
+        #expect(lines.map { $0["upstream_error"] as? String } == [nil])
+    }
+
     /// HTTP/2 has no reason phrase: an HTTP/1.1 client of an HTTP/2 upstream gets the registered
     /// one (RFC 9110 §15), and for a code without one just the code and its space, as nginx.
     @Test func http1ClientsGetTheStandardReasonPhrase() throws {
