@@ -234,6 +234,35 @@ import Testing
         }
     }
 
+    /// gRPC needs HTTP/2 on both sides: with `http2 = true` and an endpoint whose ALPN chose
+    /// HTTP/1.1, a gRPC call is not sent over HTTP/1.1 but answered UNAVAILABLE saying why,
+    /// both while it waited for the HTTP/2 connection (the first call) and after the endpoint
+    /// fell back; other requests use HTTP/1.1. Counted against the upstream.
+    @Test func grpcIsRefusedWhenALPNChoseHTTP1() throws {
+        let pki = try TestPKI.get()
+        let upDir = try TempDir("h2u-alpn-grpc-up")
+        let h1 = try UpstreamFixture(in: upDir, tls: pki.pair("server"))
+        var adminPort: UInt16 = 0
+        let bed = try ProxyTestBed(label: "h2u-alpn-grpc") { c, _, _ in
+            adminPort = try c.enableAdmin()
+            c.routes = [.init(name: "grpc", pathPrefix: "/test.Echo", upstream: h1.url,
+                              extra: ["http2": "true", "tls_ca_file": "\"\(pki.caFile)\""])]
+        }
+        let target = "127.0.0.1:\(bed.proxy.port)"
+        let first = try GRPCFixture.call(target, "Unary", ["x"], in: bed.dir)
+        #expect(first.code == "UNAVAILABLE", "\(first)")
+        #expect((first.details ?? "").contains("gRPC needs HTTP/2 to the upstream") && (first.details ?? "").contains("ALPN"), "\(first)")
+        let plain = try bed.get("/test.Echo/plain")
+        #expect(plain.status == 200, "\(plain.summary)")
+        let again = try GRPCFixture.call(target, "Unary", ["y"], in: bed.dir)
+        #expect(again.code == "UNAVAILABLE" && (again.details ?? "").contains("chose HTTP/1.1 in ALPN"), "\(again)")
+        #expect(try h1.requests().map(\.path) == ["/test.Echo/plain"], "no gRPC call reached the HTTP/1.1 upstream")
+        let lines = try bed.proxy.waitForAccessLog(count: 3)
+        #expect(lines.map { $0["upstream_error"] as? String } == ["alpn_fallback", nil, "alpn_fallback"])
+        let m = try AdminClient(port: adminPort).metrics()
+        #expect(m[#"m2m_upstream_errors_total{route="grpc",kind="alpn_fallback"}"#] == 2)
+    }
+
     private func curl(_ bed: ProxyTestBed, _ args: [String]) throws -> ChildProcess {
         let p = try ChildProcess(name: "curl-\(UInt32.random(in: 0...UInt32.max))", executable: "/usr/bin/curl",
                                  arguments: ["-sS"] + args, in: bed.dir)
