@@ -10,8 +10,9 @@ its request ended (n: the connection's number from 1; bytes: the request body's 
 Appends {"event": "connection", "conn": n} per connection, and {"event": "refused"} or
 {"event": "request", "conn": n, "stream": id, "body": bytes} per stream, to FILE.
 """
-import json, sys, threading
+import sys, threading
 import raw_server
+from raw_server import log, read_exact
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 GOAWAY = "--goaway" in sys.argv
@@ -19,21 +20,6 @@ if GOAWAY:
     sys.argv.remove("--goaway")
 counter = {"n": 0}
 counter_lock = threading.Lock()
-
-
-def log(path, lock, rec):
-    with lock, open(path, "a") as f:
-        f.write(json.dumps(rec) + "\n")
-
-
-def read_exact(conn, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = conn.recv(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
 
 
 def frame(kind, flags, stream, payload=b""):
