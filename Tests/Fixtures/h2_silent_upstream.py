@@ -9,25 +9,10 @@ route's `response_timeout_ms` or a client's shorter `grpc-timeout`) is what ends
 {"event": "connection"} and, per HEADERS frame, {"event": "headers"} to FILE. (A grpcio server
 would enforce the client's grpc-timeout itself and race the proxy's answer.)
 """
-import json
 import raw_server
+from raw_server import log, read_exact
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-
-
-def log(path, lock, rec):
-    with lock, open(path, "a") as f:
-        f.write(json.dumps(rec) + "\n")
-
-
-def read_exact(conn, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = conn.recv(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
 
 
 def handle(conn, log_path, lock):

@@ -1,6 +1,23 @@
 """The accept loop the raw-socket fixtures share: `--port 0 --log FILE`, prints PORT=<n> when
-ready, one thread per connection calling handle(conn, log_path, lock)."""
-import argparse, socket, threading
+ready, one thread per connection calling handle(conn, log_path, lock); and their helpers."""
+import argparse, json, socket, threading
+
+
+def log(path, lock, rec):
+    """Appends rec to the log FILE as one JSON line."""
+    with lock, open(path, "a") as f:
+        f.write(json.dumps(rec) + "\n")
+
+
+def read_exact(conn, n):
+    """n bytes from conn, or None when it closed first."""
+    buf = b""
+    while len(buf) < n:
+        chunk = conn.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
 
 
 def serve(handle):

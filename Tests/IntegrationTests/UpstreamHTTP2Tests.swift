@@ -196,6 +196,73 @@ import Testing
         }
     }
 
+    /// RFC 9113 §8.7: a stream the upstream refused (RST_STREAM REFUSED_STREAM, or above a
+    /// GOAWAY's last stream id) was not processed, so the request (a POST too) goes once more on
+    /// a new connection and the client gets the answer, not a 502.
+    @Test(arguments: [false, true])
+    func refusedStreamIsRetriedOnANewConnection(goAway: Bool) throws {
+        let refusing = try ScriptFixture("h2_refusing_upstream.py", label: goAway ? "h2refuse-goaway" : "h2refuse-rst",
+                                         extraArguments: goAway ? ["--goaway"] : [])
+        let bed = try ProxyTestBed(label: "h2u-refused") { c, _, _ in
+            c.routes = [.init(name: "svc", upstream: "h2c://127.0.0.1:\(refusing.port)")]
+        }
+        let r = try bed.exchange("POST /orders HTTP/1.1\r\nHost: client.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+        #expect(r.status == 200 && r.bodyText == "conn=2 body=5", "\(r.summary)")
+        let events = try refusing.records().map { $0["event"] as? String ?? "?" }
+        #expect(events.filter { $0 == "connection" }.count == 2, "\(events)")
+        #expect(events.filter { $0 == "refused" }.count == 1 && events.filter { $0 == "request" }.count == 1, "\(events)")
+        let lines = try bed.proxy.waitForAccessLog(count: 1)
+        #expect(lines.map { $0["status"] as? Int } == [200])
+        #expect(lines.map { $0["upstream_error"] as? String } == [nil])
+    }
+
+    /// HTTP/2 has no reason phrase: an HTTP/1.1 client of an HTTP/2 upstream gets the registered
+    /// one (RFC 9110 §15), and for a code without one just the code and its space, as nginx.
+    @Test func http1ClientsGetTheStandardReasonPhrase() throws {
+        let dir = try TempDir("h2u-reason")
+        let nginx = try NginxH2Upstream(.h2c, in: dir)
+        let bed = try ProxyTestBed(label: "h2u-reason") { c, _, _ in
+            c.routes = [.init(name: "nginx", upstream: "h2c://127.0.0.1:\(nginx.port)")]
+        }
+        let cases = [("/x", "HTTP/1.1 200 OK\r\n"), ("/status/201", "HTTP/1.1 201 Created\r\n"),
+                     ("/status/404", "HTTP/1.1 404 Not Found\r\n"), ("/status/299", "HTTP/1.1 299 \r\n")]
+        for (path, statusLine) in cases {
+            let c = try bed.connect()
+            try c.send("GET \(path) HTTP/1.1\r\nHost: client.test\r\nConnection: close\r\n\r\n")
+            let raw = String(decoding: try c.readUntilClose(), as: UTF8.self)
+            #expect(raw.hasPrefix(statusLine), "\(path): \(raw.prefix(120))")
+        }
+    }
+
+    /// gRPC needs HTTP/2 on both sides: with `http2 = true` and an endpoint whose ALPN chose
+    /// HTTP/1.1, a gRPC call is not sent over HTTP/1.1 but answered UNAVAILABLE saying why,
+    /// both while it waited for the HTTP/2 connection (the first call) and after the endpoint
+    /// fell back; other requests use HTTP/1.1. Counted against the upstream.
+    @Test func grpcIsRefusedWhenALPNChoseHTTP1() throws {
+        let pki = try TestPKI.get()
+        let upDir = try TempDir("h2u-alpn-grpc-up")
+        let h1 = try UpstreamFixture(in: upDir, tls: pki.pair("server"))
+        var adminPort: UInt16 = 0
+        let bed = try ProxyTestBed(label: "h2u-alpn-grpc") { c, _, _ in
+            adminPort = try c.enableAdmin()
+            c.routes = [.init(name: "grpc", pathPrefix: "/test.Echo", upstream: h1.url,
+                              extra: ["http2": "true", "tls_ca_file": "\"\(pki.caFile)\""])]
+        }
+        let target = "127.0.0.1:\(bed.proxy.port)"
+        let first = try GRPCFixture.call(target, "Unary", ["x"], in: bed.dir)
+        #expect(first.code == "UNAVAILABLE", "\(first)")
+        #expect((first.details ?? "").contains("gRPC needs HTTP/2 to the upstream") && (first.details ?? "").contains("ALPN"), "\(first)")
+        let plain = try bed.get("/test.Echo/plain")
+        #expect(plain.status == 200, "\(plain.summary)")
+        let again = try GRPCFixture.call(target, "Unary", ["y"], in: bed.dir)
+        #expect(again.code == "UNAVAILABLE" && (again.details ?? "").contains("chose HTTP/1.1 in ALPN"), "\(again)")
+        #expect(try h1.requests().map(\.path) == ["/test.Echo/plain"], "no gRPC call reached the HTTP/1.1 upstream")
+        let lines = try bed.proxy.waitForAccessLog(count: 3)
+        #expect(lines.map { $0["upstream_error"] as? String } == ["alpn_fallback", nil, "alpn_fallback"])
+        let m = try AdminClient(port: adminPort).metrics()
+        #expect(m[#"m2m_upstream_errors_total{route="grpc",kind="alpn_fallback"}"#] == 2)
+    }
+
     private func curl(_ bed: ProxyTestBed, _ args: [String]) throws -> ChildProcess {
         let p = try ChildProcess(name: "curl-\(UInt32.random(in: 0...UInt32.max))", executable: "/usr/bin/curl",
                                  arguments: ["-sS"] + args, in: bed.dir)

@@ -6,12 +6,19 @@ extension ClientConnection {
     func upstreamLost(_ c: UpstreamConnection, _ error: UVError) {
         guard isUpstream(c) else { return }
         upstream = nil
+        // An HTTP/2 stream the upstream refused: not processed (RFC 9113 §8.7), and no failure
+        // of the endpoint (it answered, deliberately).
+        let refused = c.streamRefused
+        let responseStarted = request.responseHeadSent || c.receivedResponseBytes
         // Reset or closed before any response on a new connection: the endpoint's failure.
-        if !c.isReused && !c.receivedResponseBytes { c.pool.noteFailure() }
+        if !c.isReused && !c.receivedResponseBytes && !refused { c.pool.noteFailure() }
         c.abandon()
-        if RetryDecision.mayRetryOnFreshConnection(
-            responseStarted: request.responseHeadSent || c.receivedResponseBytes, connectionReused: c.isReused,
-            bodyStreamed: request.bodyFromSocket, alreadyRetried: request.retried, requestBytesSent: request.requestBytesSent, method: request.methodCode) {
+        let retry = refused
+            ? RetryDecision.mayRetryRefusedStream(responseStarted: responseStarted, bodyStreamed: request.bodyFromSocket, alreadyRetried: request.retried)
+            : RetryDecision.mayRetryOnFreshConnection(
+                responseStarted: responseStarted, connectionReused: c.isReused, bodyStreamed: request.bodyFromSocket,
+                alreadyRetried: request.retried, requestBytesSent: request.requestBytesSent, method: request.methodCode)
+        if retry {
             request.retried = true
             // Body bytes must wait in the kernel while the new connection is set up.
             if request.hasBody && !request.bodyDone { stopReading() }
@@ -27,7 +34,8 @@ extension ClientConnection {
         if request.responseHeadSent {
             abort()
         } else {
-            let what = error == .eof ? "upstream closed the connection before responding"
+            let what = refused ? "upstream refused the request's HTTP/2 stream (REFUSED_STREAM or GOAWAY) before processing it"
+                : error == .eof ? "upstream closed the connection before responding"
                 : error == .eproto ? "TLS with upstream failed: \(c.tlsFailure ?? "unknown error")"
                 : "upstream connection failed before responding: \(error.message)"
             respond(.upstreamUnavailable(what))

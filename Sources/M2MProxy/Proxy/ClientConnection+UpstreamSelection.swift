@@ -8,15 +8,57 @@ extension ClientConnection: UpstreamWaiter {
     /// `avoid`: the endpoint of a failed attempt (failover takes another one when it can).
     func connectUpstream(avoid: UpstreamPool? = nil) {
         guard let routeRef = request.routeRef else { return }
-        // gRPC needs HTTP/2 on both sides: checked only where the two sides differ.
-        if routeRef._withUnsafeGuaranteedRef({ $0.upstreamHTTP2 }) != reqLog.http2,
-           GRPCProtocolCheck.isGRPC(parser.headers, count: request.requestHeaderCount) {
-            respond(.grpcNeedsHTTP2(clientSide: !reqLog.http2))
+        // HTTP/2 on either side: the gRPC checks. HTTP/1.1 to HTTP/1.1 pays this one test.
+        if reqLog.http2 || routeRef._withUnsafeGuaranteedRef({ $0.upstreamHTTP2 }) {
+            connectUpstreamCheckingGRPC(routeRef, avoid: avoid)
             return
         }
         noteUpstreamStarted()
         let slot = routeRef._withUnsafeGuaranteedRef { $0.upstreamSlot }
-        let pool = selectEndpoint(slot, avoid: avoid)
+        useEndpoint(selectEndpoint(slot, avoid: avoid))
+    }
+
+    /// gRPC needs HTTP/2 on both sides (DESIGN.md §7): refused when the client's protocol and
+    /// the route's differ, and when the route asks for HTTP/2 (`http2 = true`) but the chosen
+    /// endpoint's ALPN picked HTTP/1.1 (an upstream-side failure; one still waiting for its
+    /// HTTP/2 connection is checked when that happens, `onUpstreamFellBackToHTTP1`).
+    private func connectUpstreamCheckingGRPC(_ routeRef: Unmanaged<CompiledRoute>, avoid: UpstreamPool?) {
+        let routeHTTP2 = routeRef._withUnsafeGuaranteedRef { $0.upstreamHTTP2 }
+        if routeHTTP2 != reqLog.http2, isGRPCRequest {
+            respond(.grpcNeedsHTTP2(clientSide: !reqLog.http2))
+            return
+        }
+        noteUpstreamStarted()
+        let pool = selectEndpoint(routeRef._withUnsafeGuaranteedRef { $0.upstreamSlot }, avoid: avoid)
+        if routeHTTP2 && !pool.speaksHTTP2 && isGRPCRequest {
+            refuseGRPC(endpointChoseHTTP1: pool)
+            return
+        }
+        useEndpoint(pool)
+    }
+
+    private var isGRPCRequest: Bool { GRPCProtocolCheck.isGRPC(parser.headers, count: request.requestHeaderCount) }
+
+    /// An ALPN fallback to HTTP/1.1 reached a request still waiting for the HTTP/2 connection:
+    /// false (and the request answered) when it is gRPC.
+    func onUpstreamFellBackToHTTP1(_ c: UpstreamConnection) -> Bool {
+        guard isUpstream(c), isGRPCRequest else { return true }
+        refuseGRPC(endpointChoseHTTP1: c.pool)
+        return false
+    }
+
+    /// 502 `upstream_unavailable` (a gRPC client: 14 UNAVAILABLE) naming the cause, counted
+    /// against the upstream (`alpn_fallback`) without blaming the endpoint's health: it serves
+    /// HTTP/1.1 fine.
+    private func refuseGRPC(endpointChoseHTTP1 pool: UpstreamPool) {
+        noteUpstreamError(.alpnFallback)
+        respond(ProxyError(upstream: .alpnFallback, message:
+            "gRPC needs HTTP/2 to the upstream; \(pool.label) chose HTTP/1.1 in ALPN (the route sets http2 = true, the server does not offer h2)"))
+    }
+
+    /// The request goes to `pool`: an idle connection, a new one, or a place in its queue.
+    @inline(__always)
+    private func useEndpoint(_ pool: UpstreamPool) {
         if let c = pool.takeIdle() {
             upstream = c
             c.attach(self)

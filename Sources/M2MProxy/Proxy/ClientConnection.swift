@@ -332,6 +332,7 @@ final class ClientConnection: UpstreamClient, ProxySession {
     override func upstreamReady(_ c: UpstreamConnection) { onUpstreamReady(c) }
     override func upstreamReplaced(_ pending: UpstreamConnection, by c: UpstreamConnection) -> Bool { onUpstreamReplaced(pending, by: c) }
     override func upstreamFailed(_ c: UpstreamConnection, _ message: String) { onUpstreamFailed(c, message) }
+    override func upstreamFellBackToHTTP1(_ c: UpstreamConnection) -> Bool { onUpstreamFellBackToHTTP1(c) }
     override func upstreamTimedOut(_ c: UpstreamConnection) { onUpstreamTimedOut(c) }
     override func upstreamData(_ c: UpstreamConnection, _ data: UnsafeRawBufferPointer) { onUpstreamData(c, data) }
     override func upstreamEnded(_ c: UpstreamConnection, _ error: UVError) { onUpstreamEnded(c, error) }

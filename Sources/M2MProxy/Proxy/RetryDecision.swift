@@ -15,6 +15,14 @@ enum RetryDecision {
         return !requestBytesSent || isIdempotent(method)
     }
 
+    /// An HTTP/2 upstream refused the request's stream (REFUSED_STREAM, or the stream was above
+    /// a GOAWAY's last stream id): the server guarantees it did not process it (RFC 9113 §8.7),
+    /// so one retry on a new connection is safe for any method, fresh connection or not, as
+    /// long as no response byte came and every byte to re-send is still held.
+    static func mayRetryRefusedStream(responseStarted: Bool, bodyStreamed: Bool, alreadyRetried: Bool) -> Bool {
+        !responseStarted && !bodyStreamed && !alreadyRetried
+    }
+
     /// GET, HEAD, PUT, DELETE, OPTIONS, TRACE (llhttp method codes).
     static func isIdempotent(_ code: Int) -> Bool {
         code == 0 || code == 1 || code == 2 || code == 4 || code == 6 || code == 7

@@ -7,8 +7,10 @@
 ///
 /// Failures: a connection that cannot be made fails the waiting requests with the usual
 /// upstream error kinds (their connect failed); one lost later ends every stream's pair, which
-/// the requests see as the upstream closing. After a GOAWAY the pool forgets this session (new
-/// requests open another connection) while in-flight streams finish here.
+/// the requests see as the upstream closing. After a GOAWAY, or a stream refused with
+/// REFUSED_STREAM, the pool forgets this session (new requests open another connection) while
+/// in-flight streams finish here; a refused stream's request was not processed and is sent
+/// again once (RFC 9113 §8.7, `RetryDecision.mayRetryRefusedStream`).
 final class H2UpstreamSession: UVStream, H2ClientSessionDelegate, UpstreamDialer {
     enum State { case resolving, connecting, ready, closed }
 
@@ -63,6 +65,7 @@ final class H2UpstreamSession: UVStream, H2ClientSessionDelegate, UpstreamDialer
             return
         }
         let s = H2UpstreamStream(session: self)
+        s.exchange = c
         guard s.adopt(fd: b) else {
             UVStream.discard(fd: a)
             c.bridgeFailed("cannot open an HTTP/2 stream pair", kind: .connectFailed)
@@ -254,6 +257,13 @@ final class H2UpstreamSession: UVStream, H2ClientSessionDelegate, UpstreamDialer
 
     func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
         guard let s = streams.removeValue(forKey: id) else { return }
+        if errorCode == H2UpstreamStream.refusedStream && !goingAway {
+            // Refused without a GOAWAY (a server shutting down, or over a stream limit it just
+            // lowered): this connection is not taking work. New streams, and the retry of this
+            // one, go to a new connection; the open ones finish here.
+            goingAway = true
+            pool.http2SessionGone(self)
+        }
         s.streamClosed(errorCode: errorCode)
     }
 

@@ -9,6 +9,9 @@
 final class H2UpstreamStream: UVStream {
     private var session: H2UpstreamSession?
     private var id: Int32 = 0
+    /// The request's connection (the pair's other end), told when the upstream refused the
+    /// stream. Weak: it may be gone first (its client left).
+    weak var exchange: UpstreamConnection?
     private let parser = HTTPParser(kind: .request, maxHeaders: 128)
     private var headBytes: [UInt8] = []
     private var headParsed = 0
@@ -108,7 +111,9 @@ final class H2UpstreamStream: UVStream {
         let noBody = !parser.isChunked && (!parser.hasContentLength || parser.contentLength == 0)
         if noBody { requestEnded = true }
         guard let id = session.start(self, noBody: noBody) else {
-            // GOAWAY or ids exhausted: the request sees the upstream close before answering.
+            // GOAWAY or ids exhausted: nothing of the request left the proxy, so it may go
+            // again on a new connection; it sees the upstream close before answering.
+            exchange?.streamRefused = true
             close()
             return false
         }
@@ -148,7 +153,9 @@ final class H2UpstreamStream: UVStream {
             responseHead.removeAll(keepingCapacity: true)
             return
         }
-        var head = Array("HTTP/1.1 \(status) \r\n".utf8)
+        var head: [UInt8] = []
+        head.reserveCapacity(responseHead.count + 96)
+        HTTPStatusLine.append(status, to: &head)
         head += responseHead
         let bodyless = isHEAD || status == 204 || status == 304
         if !bodyless {
@@ -198,8 +205,17 @@ final class H2UpstreamStream: UVStream {
         unconsumed = 0
         id = 0
         session = nil
-        if !responseDone { close() }
+        if !responseDone {
+            // REFUSED_STREAM: a RST_STREAM with it, or nghttp2 closing a stream above a GOAWAY's
+            // last stream id (or one it never sent). The upstream did not process the request
+            // (RFC 9113 §8.7), so it may be sent again, whatever its method.
+            if errorCode == Self.refusedStream { exchange?.streamRefused = true }
+            close()
+        }
     }
+
+    /// REFUSED_STREAM (RFC 9113 §7).
+    static let refusedStream: UInt32 = 7
 
     /// The whole connection is gone.
     func sessionLost() {

@@ -9,6 +9,10 @@ class UpstreamClient: UVStream {
     /// While `pending` connects, the pool offers `c`, a connection that just finished an
     /// exchange: true when the request took it (it no longer refers to `pending`).
     func upstreamReplaced(_ pending: UpstreamConnection, by c: UpstreamConnection) -> Bool { false }
+    /// The endpoint chose HTTP/1.1 in ALPN while `c` waited for its HTTP/2 connection: true
+    /// when the request may go over HTTP/1.1 (`c` then connects on its own), false when the
+    /// client refused that (gRPC needs HTTP/2) and gave `c` up.
+    func upstreamFellBackToHTTP1(_ c: UpstreamConnection) -> Bool { true }
     /// Resolving, connecting or the TLS handshake failed; `c.failureKind` says how.
     func upstreamFailed(_ c: UpstreamConnection, _ message: String) {}
     /// The exchange's timer expired: response_timeout_ms (no response head yet) or

@@ -25,9 +25,11 @@ extension UpstreamConnection {
         fail(message, kind: kind)
     }
 
-    /// The server did not agree to h2 in ALPN: this connection connects on its own, HTTP/1.1.
+    /// The server did not agree to h2 in ALPN: this connection connects on its own, HTTP/1.1,
+    /// unless its request needs HTTP/2 (the client then answers it and abandons this one).
     func bridgeFellBack() {
         guard !isClosing, state == .resolving || state == .connecting else { return }
+        if let client, !client.upstreamFellBackToHTTP1(self) { return }
         state = .resolving
         resolveAndConnect()
     }

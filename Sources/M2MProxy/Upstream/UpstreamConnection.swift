@@ -34,6 +34,9 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
     /// before any response byte retryable (the upstream may have closed it while idle).
     private(set) var exchanges = 0
     var receivedResponseBytes = false
+    /// A stream of an HTTP/2 upstream (`H2UpstreamStream`) the upstream refused: REFUSED_STREAM,
+    /// or above a GOAWAY's last stream id. The request was not processed (RFC 9113 §8.7).
+    var streamRefused = false
     /// Why the last `fail` happened (read by the client for metrics and the access log).
     private(set) var failureKind: UpstreamErrorKind = .connectFailed
     /// The route's connect timeout, taken when the connection is opened.

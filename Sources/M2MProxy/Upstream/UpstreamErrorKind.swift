@@ -21,6 +21,8 @@ enum UpstreamErrorKind: Int, CaseIterable {
     case invalidResponse
     /// TLS handshake, certificate verification or a TLS alert.
     case tls
+    /// The request needs HTTP/2 (gRPC) and the endpoint chose HTTP/1.1 in ALPN (`http2 = true`).
+    case alpnFallback
 
     /// A failed connect: refused, or any other failure.
     static func connect(_ error: UVError) -> UpstreamErrorKind {
@@ -39,6 +41,7 @@ enum UpstreamErrorKind: Int, CaseIterable {
         case .readTimeout: "read_timeout"
         case .invalidResponse: "invalid_response"
         case .tls: "tls"
+        case .alpnFallback: "alpn_fallback"
         }
     }
 

@@ -2,7 +2,8 @@ import Foundation
 
 /// A real nginx as an HTTP/2 upstream: h2c prior knowledge (`listen … http2`) or TLS with or
 /// without `http2` (ALPN h2 or HTTP/1.1 only). Every answer says what nginx saw:
-/// `proto=<server_protocol> auth=<Authorization> path=<request_uri>`, except `/big.bin` (2 MiB).
+/// `proto=<server_protocol> auth=<Authorization> path=<request_uri>`, except `/big.bin` (2 MiB)
+/// and `/status/201`, `/status/404`, `/status/299` (that status, a short body).
 final class NginxH2Upstream {
     let dir: TempDir
     let process: ChildProcess
@@ -37,6 +38,9 @@ final class NginxH2Upstream {
               server {
                 \(listen)
                 location = /big.bin { root \(dir.path); }
+                location = /status/201 { return 201 "created\\n"; }
+                location = /status/404 { return 404 "not found\\n"; }
+                location = /status/299 { return 299 "unregistered\\n"; }
                 location / { return 200 "proto=$server_protocol auth=$http_authorization path=$request_uri\\n"; }
               }
             }

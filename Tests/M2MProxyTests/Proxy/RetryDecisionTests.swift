@@ -31,6 +31,14 @@ import Testing
         #expect(!may(streamed: true, method: get))
     }
 
+    /// RFC 9113 §8.7: a refused HTTP/2 stream was not processed, whatever its method.
+    @Test func refusedStreamIsRetriedOnceWhileTheRequestIsHeld() {
+        #expect(RetryDecision.mayRetryRefusedStream(responseStarted: false, bodyStreamed: false, alreadyRetried: false))
+        #expect(!RetryDecision.mayRetryRefusedStream(responseStarted: false, bodyStreamed: false, alreadyRetried: true))
+        #expect(!RetryDecision.mayRetryRefusedStream(responseStarted: true, bodyStreamed: false, alreadyRetried: false))
+        #expect(!RetryDecision.mayRetryRefusedStream(responseStarted: false, bodyStreamed: true, alreadyRetried: false))
+    }
+
     @Test func idempotentMethods() {
         // llhttp codes: DELETE 0, GET 1, HEAD 2, POST 3, PUT 4, CONNECT 5, OPTIONS 6, TRACE 7, PATCH 28.
         #expect([0, 1, 2, 4, 6, 7].allSatisfy(RetryDecision.isIdempotent))
