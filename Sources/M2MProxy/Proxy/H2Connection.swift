@@ -12,6 +12,10 @@ final class H2Connection: H2SessionDelegate {
     unowned let client: ClientConnection
     let session: H2Session
     private var streams: [Int32: H2StreamBridge] = [:]
+    /// Bridges whose pair is idle (keep-alive) for the next streams, most recent last; at most
+    /// `maxIdle` (max_concurrent_streams): as many as were ever busy at once.
+    private var idle: [H2StreamBridge] = []
+    private let maxIdle: Int
     private let headerLimit: Int
     private var closed = false
 
@@ -25,6 +29,7 @@ final class H2Connection: H2SessionDelegate {
         self.client = client
         session = s
         headerLimit = maxHeaderBytes
+        maxIdle = maxConcurrentStreams
         s.delegate = self
     }
 
@@ -55,8 +60,9 @@ final class H2Connection: H2SessionDelegate {
     func finish() {
         guard !closed else { return }
         closed = true
-        let all = streams.values
+        let all = Array(streams.values) + idle
         streams.removeAll()
+        idle.removeAll()
         for s in all { s.abandon() }
         client.closeWhenFlushed()
     }
@@ -65,6 +71,11 @@ final class H2Connection: H2SessionDelegate {
     func goAway() {
         session.goAway()
         flush()
+    }
+
+    /// An idle bridge's pair closed.
+    func bridgeGone(_ s: H2StreamBridge) {
+        if let i = idle.firstIndex(where: { $0 === s }) { idle.remove(at: i) }
     }
 
     func bridgeDrained(_ s: H2StreamBridge, unconsumed: Int) {
@@ -93,6 +104,13 @@ final class H2Connection: H2SessionDelegate {
     // MARK: H2SessionDelegate
 
     func h2StreamBegan(_ id: Int32) {
+        while let s = idle.popLast() {
+            if s.recycle(id: id) {
+                streams[id] = s
+                return
+            }
+            s.abandon()
+        }
         streams[id] = H2StreamBridge(id: id, connection: self, headerLimit: headerLimit)
     }
 
@@ -132,6 +150,11 @@ final class H2Connection: H2SessionDelegate {
 
     func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
         guard let s = streams.removeValue(forKey: id) else { return }
-        s.abandon()
+        if !closed && idle.count < maxIdle && s.reusable {
+            s.park()
+            idle.append(s)
+        } else {
+            s.abandon()
+        }
     }
 }
