@@ -135,4 +135,38 @@ import Testing
         let last = try #require(try answers(c, [stream])[stream])
         #expect(last.text.contains("\"path\":\"/ok/last\""))
     }
+
+    /// `grpc-timeout` stays a stream's own deadline on a reused pair: a call with a short one
+    /// ends at it, the next call on the same pair (without one) gets the route's
+    /// response_timeout_ms. The upstream is an h2c server that never answers.
+    @Test func grpcTimeoutIsPerStreamOnAReusedPair() throws {
+        var adminPort: UInt16 = 0
+        let silent = try ScriptFixture("h2_silent_upstream.py", label: "h2reusedl")
+        let bed = try ProxyTestBed(label: "h2reusedl") { c, _, tok in
+            adminPort = try c.enableAdmin()
+            c.limits = ["response_timeout_ms": 1500]
+            c.credentials = [ProxyTestBed.credential(tok)]
+            c.routes = [.init(name: "svc", upstream: "h2c://127.0.0.1:\(silent.port)", credential: "idp", resource: "https://api.test", scopes: ["read"])]
+        }
+        let admin = try AdminClient(port: adminPort)
+        let c = try H2RawClient(port: bed.proxy.port)
+        try c.start()
+        func call(stream: UInt32, _ extra: [(String, String)]) throws -> Double {
+            let t0 = Date()
+            try c.request(stream: stream, method: "POST", path: "/svc.S/M",
+                          fields: [("content-type", "application/grpc"), ("te", "trailers")] + extra)
+            _ = try answers(c, [stream])
+            return Date().timeIntervalSince(t0)
+        }
+        let short = try call(stream: 1, [("grpc-timeout", "200m")])
+        #expect(short < 1.2, "answered after \(short) s")
+        // The pair went idle (the 504 keeps it) and carries the next call.
+        try Wait.until("one idle pair", timeout: 10) { (try admin.metrics()["m2m_open_connections"]) == 2 }
+        let long = try call(stream: 3, [])
+        #expect(long >= 1.4, "answered after \(long) s: the previous stream's deadline stayed")
+        #expect(try admin.metrics()["m2m_open_connections"] == 2)
+        let lines = try bed.proxy.waitForAccessLog(count: 2)
+        #expect(lines.map { $0["error"] as? String } == ["upstream_timeout", "upstream_timeout"])
+        #expect(lines.map { $0["upstream_error"] as? String } == [nil, "response_timeout"])
+    }
 }
