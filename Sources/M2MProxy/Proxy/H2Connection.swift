@@ -12,7 +12,19 @@ final class H2Connection: H2SessionDelegate {
     unowned let client: ClientConnection
     let session: H2Session
     private var streams: [Int32: H2StreamBridge] = [:]
+    /// Bridges whose pair is idle (keep-alive) for the next streams, most recent last; at most
+    /// `maxIdle` (max_concurrent_streams): as many as were ever busy at once.
+    private var idle: [H2StreamBridge] = []
+    private let maxIdle: Int
     private let headerLimit: Int
+    /// The stream of the latest callback: nghttp2 calls for one stream in runs (a HEADERS
+    /// block's fields), and a dictionary lookup hashes each time.
+    private var lastID: Int32 = 0
+    private unowned(unsafe) var lastStream: H2StreamBridge?
+    /// Frames nghttp2 hands out one at a time, gathered so that one write sends them.
+    private var out: [UInt8] = []
+    /// Frames at least this large are written as they are (after what was gathered).
+    static let gatherLimit = 4096
     private var closed = false
 
     /// `limits.max_concurrent_streams` (default 100, Envoy's edge-proxy recommendation; its own
@@ -25,6 +37,8 @@ final class H2Connection: H2SessionDelegate {
         self.client = client
         session = s
         headerLimit = maxHeaderBytes
+        maxIdle = maxConcurrentStreams
+        out.reserveCapacity(4 * Self.gatherLimit)
         s.delegate = self
     }
 
@@ -43,20 +57,45 @@ final class H2Connection: H2SessionDelegate {
         while client.writeQueueSize <= Worker.highWater {
             var wrote = false
             session.flush { p, n in
-                client.write(p, n)
                 wrote = true
+                if n < Self.gatherLimit {
+                    out.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
+                    if out.count >= 3 * Self.gatherLimit { writeGathered() }
+                } else {
+                    writeGathered()
+                    client.write(p, n)
+                }
             }
+            writeGathered()
             if !wrote { break }
         }
         if !session.isAlive && client.pendingWrites == 0 { finish() }
+    }
+
+    private func writeGathered() {
+        guard !out.isEmpty else { return }
+        out.withUnsafeBytes { _ = client.write($0.baseAddress!, $0.count) }
+        out.removeAll(keepingCapacity: true)
+    }
+
+    /// The stream `id`, if open.
+    @inline(__always)
+    private func stream(_ id: Int32) -> H2StreamBridge? {
+        if id == lastID, let s = lastStream { return s }
+        guard let s = streams[id] else { return nil }
+        lastID = id
+        lastStream = s
+        return s
     }
 
     /// The client connection is gone or done: every stream's exchange is dropped.
     func finish() {
         guard !closed else { return }
         closed = true
-        let all = streams.values
+        let all = Array(streams.values) + idle
+        lastStream = nil
         streams.removeAll()
+        idle.removeAll()
         for s in all { s.abandon() }
         client.closeWhenFlushed()
     }
@@ -65,6 +104,11 @@ final class H2Connection: H2SessionDelegate {
     func goAway() {
         session.goAway()
         flush()
+    }
+
+    /// An idle bridge's pair closed.
+    func bridgeGone(_ s: H2StreamBridge) {
+        if let i = idle.firstIndex(where: { $0 === s }) { idle.remove(at: i) }
     }
 
     func bridgeDrained(_ s: H2StreamBridge, unconsumed: Int) {
@@ -78,11 +122,12 @@ final class H2Connection: H2SessionDelegate {
         flush()
     }
 
+    /// From the bridge's read of its pair, which ends with `responseReady` (the flush): the
+    /// HEADERS and the first DATA go out in one write.
     func submitResponse(_ s: H2StreamBridge, noBody: Bool) {
         if !session.submitResponse(s.id, noBody: noBody) {
             session.resetStream(s.id, code: H2ErrorCode.internalError)
         }
-        flush()
     }
 
     func resetStream(_ s: H2StreamBridge, code: UInt32) {
@@ -93,23 +138,30 @@ final class H2Connection: H2SessionDelegate {
     // MARK: H2SessionDelegate
 
     func h2StreamBegan(_ id: Int32) {
+        while let s = idle.popLast() {
+            if s.recycle(id: id) {
+                streams[id] = s
+                return
+            }
+            s.abandon()
+        }
         streams[id] = H2StreamBridge(id: id, connection: self, headerLimit: headerLimit)
     }
 
     func h2Field(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
-        guard let s = streams[id] else { return true }
+        guard let s = stream(id) else { return true }
         return s.field(name: name, value: value)
     }
 
     func h2HeadersDone(_ id: Int32, endStream: Bool) {
-        guard let s = streams[id] else { return }
+        guard let s = stream(id) else { return }
         if !s.start(endStream: endStream, worker: client.worker, parent: client) {
             session.resetStream(id, code: H2ErrorCode.refusedStream)
         }
     }
 
     func h2Data(_ id: Int32, _ data: UnsafeRawBufferPointer) {
-        guard let s = streams[id] else {
+        guard let s = stream(id) else {
             session.consume(id, data.count)
             return
         }
@@ -117,21 +169,27 @@ final class H2Connection: H2SessionDelegate {
     }
 
     func h2BodyEnded(_ id: Int32) {
-        streams[id]?.bodyEnded()
+        stream(id)?.bodyEnded()
     }
 
     func h2ReadBody(_ id: Int32, into: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? {
         // A stream already dropped ends its body (nil would mean "later").
-        guard let s = streams[id] else { return (0, true) }
+        guard let s = stream(id) else { return (0, true) }
         return s.readResponse(into: into)
     }
 
     func h2SubmitTrailers(_ id: Int32) -> Bool {
-        streams[id]?.submitTrailers() ?? false
+        stream(id)?.submitTrailers() ?? false
     }
 
     func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
+        if id == lastID { lastStream = nil }
         guard let s = streams.removeValue(forKey: id) else { return }
-        s.abandon()
+        if !closed && idle.count < maxIdle && s.reusable {
+            s.park()
+            idle.append(s)
+        } else {
+            s.abandon()
+        }
     }
 }

@@ -2,9 +2,12 @@
 /// is written as an HTTP/1.1 message into one end of an in-process stream pair whose other end is
 /// an ordinary `ClientConnection` (which routes, injects the token, forwards, logs and counts it
 /// like any request), and the HTTP/1.1 response read back is parsed and submitted as HEADERS and
-/// DATA. The message says `connection: close`: one pair per stream.
+/// DATA. The pair is kept alive between exchanges (HTTP/1.1 keep-alive): once a stream ended
+/// cleanly (its request written whole, its response read whole and not `connection: close`),
+/// its `H2Connection` keeps the bridge idle and hands it the connection's next stream
+/// (`recycle`), so a stream costs no socket pair, no inner connection and no allocation of them.
 final class H2StreamBridge: UVStream {
-    let id: Int32
+    private(set) var id: Int32
     private weak var connection: H2Connection?
     private let headerLimit: Int
 
@@ -19,6 +22,15 @@ final class H2StreamBridge: UVStream {
     private var unconsumed = 0
     /// The head went into the pair: fields arriving now are the request's trailers.
     private var started = false
+    /// The whole request went into the pair (END_STREAM seen).
+    private var requestDone = false
+    /// The response ended with its framing, not `connection: close`: the inner connection
+    /// goes on to its next request.
+    private var responseKeepAlive = false
+    /// Idle between streams, held by `H2Connection` for the next one.
+    private(set) var parked = false
+    /// The HTTP/1.1 head being written (reused from stream to stream).
+    private var headOut: [UInt8] = []
     /// Trailer fields as HTTP/1.1 lines, written with the last chunk.
     private var requestTrailers: [UInt8] = []
     /// The client's `grpc-timeout` in ms (0: none), the inner exchange's response deadline.
@@ -42,6 +54,8 @@ final class H2StreamBridge: UVStream {
 
     /// Response bytes held for the client before the pair is no longer read.
     static let bodyHighWater = 64 * 1024
+    /// Buffers up to this size stay allocated while the bridge is idle.
+    static let keptCapacity = 16 * 1024
 
     init(id: Int32, connection: H2Connection, headerLimit: Int) {
         self.id = id
@@ -64,13 +78,13 @@ final class H2StreamBridge: UVStream {
         if started { return trailer(name: name, value: value) }
         if overLimit { return true }
         if name.first == UInt8(ascii: ":") {
-            if H2Names.equal(name, H2Names.method) { method = Array(value) }
-            else if H2Names.equal(name, H2Names.path) { path = Array(value) }
-            else if H2Names.equal(name, H2Names.authority) { authority = Array(value) }
+            if H2Names.equal(name, H2Names.method) { Self.set(&method, value) }
+            else if H2Names.equal(name, H2Names.path) { Self.set(&path, value) }
+            else if H2Names.equal(name, H2Names.authority) { Self.set(&authority, value) }
             return true
         }
         if H2Names.equal(name, H2Names.host) {
-            if authority.isEmpty { authority = Array(value) }
+            if authority.isEmpty { Self.set(&authority, value) }
             return true
         }
         if H2Names.equal(name, H2Names.contentLength) { hasContentLength = true }
@@ -80,35 +94,46 @@ final class H2StreamBridge: UVStream {
         return true
     }
 
-    /// The head is complete: opens the pair and writes the HTTP/1.1 head. False: refuse the stream.
+    /// Replaces `a`'s bytes, keeping its storage (a reused bridge allocates nothing for them).
+    private static func set(_ a: inout [UInt8], _ value: UnsafeRawBufferPointer) {
+        a.removeAll(keepingCapacity: true)
+        a.append(contentsOf: value)
+    }
+
+    /// The head is complete: opens the pair (unless reused) and writes the HTTP/1.1 head. False: refuse the stream.
     func start(endStream: Bool, worker: Worker, parent: ClientConnection) -> Bool {
         guard !method.isEmpty, !path.isEmpty, method != H2Names.connect else { return false }
-        guard let (a, b) = UVStream.socketPair() else { return false }
-        guard adopt(fd: b) else {
-            _ = adopt(fd: a)
-            return false
+        if inner == nil {
+            guard let (a, b) = UVStream.socketPair() else { return false }
+            guard adopt(fd: b) else {
+                _ = adopt(fd: a)
+                return false
+            }
+            guard let c = worker.connectionForStream(fd: a, of: parent) else {
+                close()
+                return false
+            }
+            inner = c
         }
-        guard let c = worker.connectionForStream(fd: a, of: parent) else {
-            close()
-            return false
-        }
-        inner = c
-        c.clientDeadlineMs = deadlineMs
+        // A reused pair's inner connection is between requests: the deadline is this stream's.
+        inner.unsafelyUnwrapped.clientDeadlineMs = deadlineMs
         started = true
+        requestDone = endStream
         isHEAD = method == H2Names.head
         parser.skipBody = isHEAD
         chunked = !endStream && !hasContentLength
-        var head = method
-        head.append(UInt8(ascii: " "))
-        head += path
-        head += H2Names.requestLineEnd
-        head += authority
-        head += H2Names.crlf
-        head += fields
-        if chunked { head += H2Names.chunkedLine }
-        head += H2Names.closeLine
-        head.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) }
-        fields = []
+        headOut.removeAll(keepingCapacity: true)
+        headOut += method
+        headOut.append(UInt8(ascii: " "))
+        headOut += path
+        headOut += H2Names.requestLineEnd
+        headOut += authority
+        headOut += H2Names.crlf
+        headOut += fields
+        if chunked { headOut += H2Names.chunkedLine }
+        headOut += H2Names.crlf
+        headOut.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) }
+        fields.removeAll(keepingCapacity: true)
         startReading()
         return true
     }
@@ -135,6 +160,7 @@ final class H2StreamBridge: UVStream {
     }
 
     func bodyEnded() {
+        requestDone = true
         guard chunked else { return }
         writeLastChunk(trailers: requestTrailers)
         requestTrailers = []
@@ -150,6 +176,12 @@ final class H2StreamBridge: UVStream {
     // MARK: response
 
     override func onRead(_ data: UnsafeRawBufferPointer) {
+        // Nothing is owed after a response: an idle pair goes, a busy one is not reused.
+        if parked { return discard() }
+        if bodyEOF {
+            responseKeepAlive = false
+            return
+        }
         if headDone {
             parse(data.baseAddress!, data.count)
         } else {
@@ -179,14 +211,23 @@ final class H2StreamBridge: UVStream {
                 // A message that ends with its head (Content-Length: 0, 1xx) completes on an
                 // execute of its own, even with no byte left.
                 if off == count, case .messageComplete = parser.execute(base + off, 0) {
+                    if headDone {
+                        bodyEOF = true
+                        responseKeepAlive = parser.shouldKeepAlive && !parser.isUpgrade
+                    }
                     parser.resume()
-                    if headDone { bodyEOF = true }
                 }
             case .messageComplete(let n):
                 off += n
+                if !headDone && parser.statusCode >= 200 {
+                    // A response to HEAD: llhttp completes it without a head event of its own.
+                    headDone = true
+                    submitHead()
+                }
                 parser.resume()
                 if headDone {
                     bodyEOF = true
+                    responseKeepAlive = parser.shouldKeepAlive && !parser.isUpgrade
                     responseTrailers = parser.takeTrailerLines()
                 }
                 if bodyEOF, let e = grpcError { submitGRPCError(e) }
@@ -213,21 +254,21 @@ final class H2StreamBridge: UVStream {
         }
         let s = connection.session
         s.fields.removeAll()
-        var status = Array(String(parser.statusCode).utf8)
-        H2Names.status.withUnsafeBytes { n in status.withUnsafeBytes { _ = s.fields.add(name: n, value: $0) } }
+        // llhttp bounds the code to three digits.
+        let code = parser.statusCode
+        var digits = (UInt8(48 + code / 100 % 10), UInt8(48 + code / 10 % 10), UInt8(48 + code % 10))
+        H2Names.status.withUnsafeBytes { n in withUnsafeBytes(of: &digits) { _ = s.fields.add(name: n, value: $0) } }
         for i in 0..<parser.headerCount {
             let h = parser.headers[i]
             if H2Names.isConnectionSpecific(h.name.buffer) { continue }
             s.fields.add(name: h.name.buffer, value: h.value.buffer)
         }
-        let code = parser.statusCode
         // An empty body ends with the HEADERS frame: a gRPC trailers-only answer must (its
         // grpc-status is in this head).
         let noBody = isHEAD || code == 204 || code == 304 || (parser.hasContentLength && parser.contentLength == 0)
         responseSubmitted = true
         if noBody { bodyEOF = true }
         connection.submitResponse(self, noBody: noBody)
-        status = []
     }
 
     /// A trailers-only gRPC response (HEADERS with END_STREAM): `:status 200`, the status code
@@ -289,6 +330,8 @@ final class H2StreamBridge: UVStream {
     }
 
     override func onReadEnd(_ error: UVError) {
+        // An idle pair's inner connection closed (its idle timeout, a drain).
+        if parked { return discard() }
         if !bodyEOF && headDone && error == .eof && parser.messageNeedsEOF && parser.finish() {
             takeBody()
             bodyEOF = true
@@ -305,6 +348,65 @@ final class H2StreamBridge: UVStream {
         bodyEOF = true
         connection?.resetStream(self, code: H2ErrorCode.internalError)
         close()
+    }
+
+    // MARK: reuse
+
+    /// The stream ended with its exchange complete on both sides of the pair and the inner
+    /// connection waiting for the next request: the pair may carry another stream. Never after
+    /// an error answer with `connection: close`, a reset mid-exchange, an upgrade or a timeout
+    /// (each leaves the inner connection closing or the response unfinished).
+    var reusable: Bool {
+        guard started && requestDone && bodyEOF && responseKeepAlive && !isClosing && grpcError == nil,
+              let c = inner, !c.isClosing
+        else { return false }
+        return c.state == .idle || c.state == .readingHead
+    }
+
+    /// The stream ended and `reusable` held: idle until `recycle`. The stream's unacknowledged
+    /// request DATA is given back as `abandon` does.
+    func park() {
+        if unconsumed > 0 { connection?.session.consume(id, unconsumed) }
+        unconsumed = 0
+        parked = true
+    }
+
+    /// An idle pair takes stream `id`; false when its inner connection closed meanwhile (then
+    /// the bridge is abandoned).
+    func recycle(id: Int32) -> Bool {
+        guard let c = inner, !c.isClosing, !isClosing else { return false }
+        self.id = id
+        parked = false
+        method.removeAll(keepingCapacity: true)
+        path.removeAll(keepingCapacity: true)
+        authority.removeAll(keepingCapacity: true)
+        hasContentLength = false
+        chunked = false
+        started = false
+        requestDone = false
+        responseKeepAlive = false
+        deadlineMs = 0
+        parser.reset()
+        // Storage is kept for the next stream unless a large message left it large.
+        headBytes.removeAll(keepingCapacity: headBytes.capacity <= Self.keptCapacity)
+        headDone = false
+        headParsed = 0
+        isHEAD = false
+        // A drained body already kept its storage (`PulledBody.pull`).
+        if body.pending > 0 || body.bytes.capacity > Self.keptCapacity { body.removeAll() }
+        bodyEOF = false
+        responseSubmitted = false
+        isGRPC = false
+        responseTrailers = []
+        requestTrailers = []
+        startReading()
+        return true
+    }
+
+    /// An idle pair went away: the connection forgets it.
+    private func discard() {
+        connection?.bridgeGone(self)
+        abandon()
     }
 
     /// The stream is gone (finished or reset): closing the pair ends the exchange behind it as
