@@ -125,13 +125,14 @@ extension ClientConnection {
         // HTTP/1.0 clients cannot read chunked bodies: de-chunk and delimit by close.
         p.recordBody = request.dechunk
         let headerCount = p.headerCount
-        // The parser's table pointer is a var (lent per exchange): one load, not one per use.
-        let r = UpstreamResponseHead(
-            buffer: u.headBuffer, headEnd: headEnd, status: status, headers: p.headers, headerCount: headerCount,
-            kinds: kinds, needsEOF: p.messageNeedsEOF, clientClosing: clientEOF && nextStart < 0)
         let failed = worker.staticsRef._withUnsafeGuaranteedRef { s in
             withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: ReverseProxyPhases.responseHeadPieces(headerCount: headerCount)) { storage in
                 var iov = IOVecList(storage: storage)
+                // Built here rather than captured: fewer values cross into the closure (callgrind).
+                // The parser's table pointer is a var (lent per exchange): one load, not one per use.
+                let r = UpstreamResponseHead(
+                    buffer: u.headBuffer, headEnd: headEnd, status: status, headers: p.headers, headerCount: headerCount,
+                    kinds: kinds, needsEOF: p.messageNeedsEOF, clientClosing: clientEOF && nextStart < 0)
                 driver.responseFilter(self, r, s, into: &iov)
                 iov.append(u.headBuffer + headEnd, bodyBytes)
                 return write(iov)

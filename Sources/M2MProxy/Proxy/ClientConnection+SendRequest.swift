@@ -37,10 +37,9 @@ extension ClientConnection {
         let failed: UVError? = worker.staticsRef._withUnsafeGuaranteedRef { s in
             withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: capacity) { storage in
                 var iov = IOVecList(storage: storage)
-                let lines = UpstreamHeadLines(
-                    headersEnd: head + headEnd - 2, basePath: route.basePath.span, preserveHost: route.config.preserveHost,
-                    hostLine: u.pool.hostLine.span, tokenLine: tokenLine, xffLine: xffLine.span, xffSuffix: xffSuffix.span,
-                    upstreamKeepAlive: worker.limits.upstreamIdleConnections != 0, overTLS: clientOverTLS)
+                let lines = SessionHeadLines(
+                    session: Unmanaged.passUnretained(self), route: Unmanaged.passUnretained(route),
+                    upstream: Unmanaged.passUnretained(u), head: head, tokenLine: tokenLine)
                 driver.upstreamRequestFilter(self, RequestHead(parser: parser, kinds: kinds), lines, reqLog, s, into: &iov)
                 // A retry re-sends the body bytes that had been forwarded out of the head buffer.
                 if request.bufferedBytesProcessed && forwardedFromHead > headEnd {
@@ -80,4 +79,23 @@ extension ClientConnection {
         }
         processRequestBytes(head + headEnd, headCount - headEnd, fromSocket: false, forward: true)
     }
+}
+
+/// The upstream head's lines as this connection holds them, read where the phase uses them
+/// (borrowed: the connection, its route and its upstream connection outlive the call).
+struct SessionHeadLines: UpstreamHeadLines {
+    let session: Unmanaged<ClientConnection>
+    let route: Unmanaged<CompiledRoute>
+    let upstream: Unmanaged<UpstreamConnection>
+    let head: UnsafeMutableRawPointer
+    let tokenLine: ByteSpan?
+
+    var headersEnd: UnsafeRawPointer { UnsafeRawPointer(head) + session._withUnsafeGuaranteedRef { $0.headEnd } - 2 }
+    var basePath: ByteSpan { route._withUnsafeGuaranteedRef { $0.basePath.span } }
+    var preserveHost: Bool { route._withUnsafeGuaranteedRef { $0.config.preserveHost } }
+    var hostLine: ByteSpan { upstream._withUnsafeGuaranteedRef { $0.pool.hostLine.span } }
+    var xffLine: ByteSpan { session._withUnsafeGuaranteedRef { $0.xffLine.span } }
+    var xffSuffix: ByteSpan { session._withUnsafeGuaranteedRef { $0.xffSuffix.span } }
+    var upstreamKeepAlive: Bool { session._withUnsafeGuaranteedRef { $0.worker.limits.upstreamIdleConnections != 0 } }
+    var overTLS: Bool { session._withUnsafeGuaranteedRef { $0.clientOverTLS } }
 }

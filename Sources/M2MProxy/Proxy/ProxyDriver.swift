@@ -52,8 +52,8 @@ struct ProxyDriver<Phases: ProxyPhases> {
 
     /// The upstream connection is ready: the request head to write, into `iov`.
     @inline(__always)
-    func upstreamRequestFilter<S: ProxySession>(
-        _ s: S, _ head: RequestHead, _ up: UpstreamHeadLines, _ log: RequestLog, _ lines: StaticLines,
+    func upstreamRequestFilter<S: ProxySession, L: UpstreamHeadLines>(
+        _ s: S, _ head: RequestHead, _ up: L, _ log: RequestLog, _ lines: StaticLines,
         into iov: inout IOVecList
     ) {
         phases.upstreamRequestFilter(&s.request, head, up, log, lines, into: &iov)

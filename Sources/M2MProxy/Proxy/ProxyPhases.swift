@@ -23,8 +23,8 @@ protocol ProxyPhases {
     /// Builds the upstream request head, final CRLF included, from the client's `head` and the
     /// lines the session holds (`up`): the one place upstream headers change
     /// (`ReverseProxyPhases+UpstreamRequestHead`).
-    func upstreamRequestFilter(
-        _ ctx: inout RequestContext, _ head: RequestHead, _ up: UpstreamHeadLines, _ log: RequestLog,
+    func upstreamRequestFilter<L: UpstreamHeadLines>(
+        _ ctx: inout RequestContext, _ head: RequestHead, _ up: L, _ log: RequestLog,
         _ s: StaticLines, into iov: inout IOVecList
     )
 
@@ -80,8 +80,8 @@ extension ProxyPhases {
 
     // `inout` although most phases only read it: a class's stored struct passed by value is
     // copied first (callgrind: +6 instructions per request for two empty hooks).
-    func upstreamRequestFilter(
-        _ ctx: inout RequestContext, _ head: RequestHead, _ up: UpstreamHeadLines, _ log: RequestLog,
+    func upstreamRequestFilter<L: UpstreamHeadLines>(
+        _ ctx: inout RequestContext, _ head: RequestHead, _ up: L, _ log: RequestLog,
         _ s: StaticLines, into iov: inout IOVecList
     ) {
         ReverseProxyPhases().upstreamRequestFilter(&ctx, head, up, log, s, into: &iov)

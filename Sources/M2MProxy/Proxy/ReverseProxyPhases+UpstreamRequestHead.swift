@@ -16,8 +16,8 @@ extension ReverseProxyPhases {
     /// Appends the upstream request head, its final CRLF included, to `iov` (room for
     /// `upstreamHeadPieces`).
     @inline(__always)
-    func upstreamRequestFilter(
-        _ ctx: inout RequestContext, _ head: RequestHead, _ up: UpstreamHeadLines, _ log: RequestLog,
+    func upstreamRequestFilter<L: UpstreamHeadLines>(
+        _ ctx: inout RequestContext, _ head: RequestHead, _ up: L, _ log: RequestLog,
         _ s: StaticLines, into iov: inout IOVecList
     ) {
         let parser = head.parser
@@ -95,25 +95,27 @@ extension ReverseProxyPhases {
 }
 
 /// What the upstream request head is made of besides the client's head and the request's
-/// context: lines and settings the session holds for the request. Plain values; the lines live
-/// as long as their route, endpoint or connection, beyond the write.
-struct UpstreamHeadLines {
+/// context: lines and settings the session holds for the request. A protocol, read where the
+/// phase uses them: a value built up front held its lines in registers across the header loop
+/// (callgrind: +24 instructions per request). The lines outlive the write (their route,
+/// endpoint or connection holds them).
+protocol UpstreamHeadLines {
     /// Where the client's last header line ends (its head, minus the final CRLF).
-    var headersEnd: UnsafeRawPointer
+    var headersEnd: UnsafeRawPointer { get }
     /// The route's upstream path, put before the target.
-    var basePath: ByteSpan
+    var basePath: ByteSpan { get }
     /// `preserve_host`: the request's authority goes upstream as Host, not the endpoint's.
-    var preserveHost: Bool
+    var preserveHost: Bool { get }
     /// The endpoint's `Host: …\r\n` line.
-    var hostLine: ByteSpan
+    var hostLine: ByteSpan { get }
     /// The route's `Authorization: Bearer …\r\n` line (token routes; it replaces the client's
     /// Authorization); nil: the client's Authorization passes.
-    var tokenLine: ByteSpan?
+    var tokenLine: ByteSpan? { get }
     /// `X-Forwarded-For: <client>\r\n` and `, <client>\r\n`, formatted once per connection.
-    var xffLine: ByteSpan
-    var xffSuffix: ByteSpan
+    var xffLine: ByteSpan { get }
+    var xffSuffix: ByteSpan { get }
     /// Upstream connections are kept idle (`limits.upstream_idle_connections` > 0).
-    var upstreamKeepAlive: Bool
+    var upstreamKeepAlive: Bool { get }
     /// The client reached a TLS listener: `X-Forwarded-Proto: https`.
-    var overTLS: Bool
+    var overTLS: Bool { get }
 }

@@ -7,12 +7,8 @@ import Testing
 @Suite struct ResponseHeadRewriteTests {
     /// The request the response answers.
     struct Request {
-        var http10 = false
-        var keepAlive = true
-        var isHEAD = false
-        var bodyDone = true
-        var dechunk = false
-        var clientClosing = false
+        var http10 = false, keepAlive = true, isHEAD = false
+        var bodyDone = true, dechunk = false, clientClosing = false
     }
 
     /// The client's head for the upstream's `text`, with the context after the rewrite.

@@ -6,6 +6,14 @@ import Testing
 /// and filtered (`requestFilter`), then `upstreamRequestFilter` builds the upstream head and its
 /// iovecs are joined into the exact bytes the upstream would get.
 @Suite struct UpstreamRequestHeadTests {
+    /// The session's lines as plain values.
+    struct PlainHeadLines: UpstreamHeadLines {
+        let headersEnd: UnsafeRawPointer
+        let basePath, hostLine, xffLine, xffSuffix: ByteSpan
+        let tokenLine: ByteSpan?
+        let preserveHost, upstreamKeepAlive, overTLS: Bool
+    }
+
     /// How the session would forward the request.
     struct Forwarding {
         var token: String? = nil
@@ -45,10 +53,10 @@ import Testing
                 Issue.record("refused: \(text)")
                 return
             }
-            let lines = UpstreamHeadLines(
-                headersEnd: b.baseAddress! + n - 2, basePath: basePath.span, preserveHost: f.preserveHost,
-                hostLine: hostLine.span, tokenLine: tokenLine?.span, xffLine: xffLine.span, xffSuffix: xffSuffix.span,
-                upstreamKeepAlive: f.upstreamKeepAlive, overTLS: f.overTLS)
+            let lines = PlainHeadLines(
+                headersEnd: b.baseAddress! + n - 2, basePath: basePath.span, hostLine: hostLine.span,
+                xffLine: xffLine.span, xffSuffix: xffSuffix.span, tokenLine: tokenLine?.span,
+                preserveHost: f.preserveHost, upstreamKeepAlive: f.upstreamKeepAlive, overTLS: f.overTLS)
             let capacity = ReverseProxyPhases.upstreamHeadPieces(headerCount: ctx.requestHeaderCount, xffCount: ctx.xffCount)
             out = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: capacity) { storage in
                 var iov = IOVecList(storage: storage)
