@@ -1,8 +1,9 @@
 internal import CLibUV
 
 /// The upstream's answer: the response head is parsed in the upstream connection's buffer,
-/// rewritten (`+ResponseHeadRewrite.swift`) and written; the body is streamed as it arrives,
-/// with backpressure from the client's write queue.
+/// rewritten (`ReverseProxyPhases+ResponseHeadRewrite`) and written; the body is streamed as it
+/// arrives, with backpressure from the client's write queue. A 401 or a lost connection may
+/// send the request again (`ReverseProxyPhases+RetryDecision`, carried out in `+Retry`).
 extension ClientConnection {
     /// Inlined into the `upstreamData` override (once per read): as a call of its own it cost
     /// ~8 instructions per request (callgrind).
@@ -39,7 +40,8 @@ extension ClientConnection {
                 request.responseHeadParsed = headEnd
                 u.parser.resume()
                 let status = u.parser.statusCode
-                if status == 401 && shouldReplayAfter401(u) {
+                if status == 401 && driver.retryDecision(
+                    self, after: .unauthorized(headers: u.parser.headers, count: u.parser.headerCount)) == .replayWithFreshToken {
                     replayWithFreshToken(u)
                     return
                 }
@@ -110,6 +112,38 @@ extension ClientConnection {
         }
     }
 
+    /// Writes the response head as `ReverseProxyPhases.responseFilter` rewrites it
+    /// (`ReverseProxyPhases+ResponseHeadRewrite`), followed by `bodyBytes` raw body bytes that
+    /// arrived with it. Returns false if the client connection failed.
+    func sendResponseHead(_ u: UpstreamConnection, headEnd: Int, bodyBytes: Int) -> Bool {
+        let p = u.parser
+        request.responseHeadSent = true
+        let status = p.statusCode
+        reqLog.status = status
+        if worker.logsAccess { reqLog.upstreamHeadNs = worker.hrNow }
+        u.stopTimer()
+        // HTTP/1.0 clients cannot read chunked bodies: de-chunk and delimit by close.
+        p.recordBody = request.dechunk
+        let headerCount = p.headerCount
+        let failed = worker.staticsRef._withUnsafeGuaranteedRef { s in
+            withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: ReverseProxyPhases.responseHeadPieces(headerCount: headerCount)) { storage in
+                var iov = IOVecList(storage: storage)
+                // Built here rather than captured: fewer values cross into the closure (callgrind).
+                // The parser's table pointer is a var (lent per exchange): one load, not one per use.
+                let r = UpstreamResponseHead(
+                    buffer: u.headBuffer, headEnd: headEnd, status: status, headers: p.headers, headerCount: headerCount,
+                    kinds: kinds, needsEOF: p.messageNeedsEOF, clientClosing: clientEOF && nextStart < 0)
+                driver.responseFilter(self, r, s, into: &iov)
+                iov.append(u.headBuffer + headEnd, bodyBytes)
+                return write(iov)
+            }
+        }
+        if failed != nil {
+            abort()
+            return false
+        }
+        return true
+    }
 
     func processResponseBody(_ u: UpstreamConnection, _ base: UnsafeRawPointer, _ count: Int) {
         let p = u.parser

@@ -2,8 +2,9 @@
 /// picks an endpoint (`balance`, skipping ejected ones, DESIGN.md §4), then an idle pooled
 /// connection to it, a new one, or a place in its pool's queue when the route is at
 /// `max_upstream_connections`. A new connection that fails before anything was sent fails over
-/// to another endpoint (`failOver`). While the new one connects, a connection of the pool that
-/// finishes an exchange may be handed over instead (`onUpstreamReplaced`, `UpstreamPool`).
+/// to another endpoint (`failOver`, as `ReverseProxyPhases+RetryDecision` decides). While the
+/// new one connects, a connection of the pool that finishes an exchange may be handed over
+/// instead (`onUpstreamReplaced`, `UpstreamPool`).
 extension ClientConnection: UpstreamWaiter {
     /// `avoid`: the endpoint of a failed attempt (failover takes another one when it can).
     func connectUpstream(avoid: UpstreamPool? = nil) {
@@ -92,12 +93,16 @@ extension ClientConnection: UpstreamWaiter {
     }
 
     /// `c` (a new connection: nothing of the request was written to it) failed. Tries another
-    /// endpoint when the route has one, retries are left and the connect timeout has not run
-    /// out; false when the request must fail.
+    /// endpoint when the retry decision says so (`ReverseProxyPhases+RetryDecision`); false
+    /// when the request must fail.
     func failOver(from c: UpstreamConnection) -> Bool {
-        guard !c.isReused, !request.responseHeadSent, let route, c.failureKind != .connectTimeout else { return false }
-        let hasOthers = worker.upstreamCluster(route.upstreamSlot)._withUnsafeGuaranteedRef { $0.hasAlternatives }
-        guard hasOthers, request.failover.mayRetry(now: worker.now, retries: worker.limits.retries) else { return false }
+        let hasOthers = request.routeRef.map { ref in
+            worker.upstreamCluster(ref._withUnsafeGuaranteedRef { $0.upstreamSlot })._withUnsafeGuaranteedRef { $0.hasAlternatives }
+        } ?? false
+        let cause = RetryCause.connectFailed(
+            reused: c.isReused, timedOut: c.failureKind == .connectTimeout, hasAlternatives: hasOthers,
+            now: worker.now, retries: worker.limits.retries)
+        guard driver.retryDecision(self, after: cause) == .retryOnFreshConnection else { return false }
         connectUpstream(avoid: c.pool)
         return true
     }

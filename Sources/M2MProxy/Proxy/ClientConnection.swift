@@ -10,9 +10,10 @@
 /// This file keeps the connection's state machine and its I/O events; the I/O of each phase is
 /// in a file named after it, in order: `+RequestValidation` (then the driver's `requestFilter`,
 /// `ReverseProxyPhases+RequestValidation` and `+RouteSelection`), `+TokenAcquisition`,
-/// `+UpstreamSelection`, `+UpstreamRequestHead` (with `+RequestBody`),
-/// `+Response` and `+ResponseHeadRewrite`, `+RetryDecision`, `+Logging`; `+Errors` answers
-/// failures, `+Exchange` ends a request and starts the next, `+Tunnel` serves upgrades.
+/// `+UpstreamSelection`, `+SendRequest` (the head `ReverseProxyPhases+UpstreamRequestHead`
+/// builds; with `+RequestBody`), `+Response` (the head `ReverseProxyPhases+ResponseHeadRewrite`
+/// builds), `+Retry` (what `ReverseProxyPhases+RetryDecision` decides), `+Logging`; `+Errors`
+/// answers failures, `+Exchange` ends a request and starts the next, `+Tunnel` serves upgrades.
 final class ClientConnection: UpstreamClient, ProxySession {
     enum State {
         /// Keep-alive, between requests (idle timeout).

@@ -6,6 +6,12 @@
 ///
 ///     head parsed ─▶ requestFilter ─▶ token acquisition (may park) ─▶ upstreamPeer
 ///        ─▶ upstreamRequestFilter ─▶ (upstream) ─▶ responseFilter ─▶ logging (once)
+///                     ▲                  │
+///                     └── retryDecision ◀┘  connect failed, connection lost, 401:
+///                          fresh connection (upstreamPeer again) or fresh token
+///
+/// Each phase is a `ReverseProxyPhases+<Phase>` file; the session's I/O around it is in
+/// `ClientConnection+<Phase>` (or `+SendRequest`, `+Response`, `+Retry`).
 struct ProxyDriver<Phases: ProxyPhases> {
     let phases: Phases
 
@@ -42,6 +48,27 @@ struct ProxyDriver<Phases: ProxyPhases> {
     @inline(__always)
     func upstreamPeer<S: ProxySession>(_ s: S, _ cluster: UpstreamCluster, avoid: UpstreamPool?) -> UpstreamPool {
         phases.upstreamPeer(&s.request, cluster, avoid: avoid)
+    }
+
+    /// The upstream connection is ready: the request head to write, into `iov`.
+    @inline(__always)
+    func upstreamRequestFilter<S: ProxySession, L: UpstreamHeadLines>(
+        _ s: S, _ head: RequestHead, _ up: L, _ log: RequestLog, _ lines: StaticLines,
+        into iov: inout IOVecList
+    ) {
+        phases.upstreamRequestFilter(&s.request, head, up, log, lines, into: &iov)
+    }
+
+    /// The upstream's response head is parsed: the head to send the client, into `iov`.
+    @inline(__always)
+    func responseFilter<S: ProxySession>(_ s: S, _ r: UpstreamResponseHead, _ lines: StaticLines, into iov: inout IOVecList) {
+        phases.responseFilter(&s.request, r, lines, into: &iov)
+    }
+
+    /// A setback from the upstream: what the session does next.
+    @inline(__always)
+    func retryDecision<S: ProxySession>(_ s: S, after cause: RetryCause) -> RetryVerdict {
+        phases.retryDecision(&s.request, after: cause)
     }
 
     /// The request is over (answered, cut or failed): logged exactly once. False when it had

@@ -5,9 +5,11 @@
 ///
 ///     requestFilter → (token acquisition) → upstreamPeer → upstreamRequestFilter
 ///         → responseFilter → logging
+///     retryDecision: after a setback from the upstream (connect failure, lost connection, 401)
 ///
-/// Every phase has a no-op default (`upstreamPeer` takes the cluster's pick); `ReverseProxyPhases`
-/// is this proxy's set.
+/// `ReverseProxyPhases` is this proxy's set, one file per phase (`ReverseProxyPhases+<Phase>`).
+/// Every phase has a default: no-op filters, the cluster's pick for `upstreamPeer`, no retry;
+/// the two head builders default to this proxy's (the session writes whatever they build).
 protocol ProxyPhases {
     /// Validation, route selection and access control. `.respond` answers the request without
     /// an upstream; `.proceed` leaves the route in `ctx.routeRef`.
@@ -18,14 +20,21 @@ protocol ProxyPhases {
     /// The endpoint of the next upstream attempt (`avoid`: the endpoint of a failed one).
     func upstreamPeer(_ ctx: inout RequestContext, _ cluster: UpstreamCluster, avoid: UpstreamPool?) -> UpstreamPool
 
-    /// Header lines added to the upstream request head, after the proxy's own
-    /// (`ClientConnection+UpstreamRequestHead`: hop-by-hop dropped, Authorization and the
-    /// X-Forwarded-* lines set) and before its final CRLF.
-    func upstreamRequestFilter(_ ctx: inout RequestContext, into iov: inout IOVecList)
+    /// Builds the upstream request head, final CRLF included, from the client's `head` and the
+    /// lines the session holds (`up`): the one place upstream headers change
+    /// (`ReverseProxyPhases+UpstreamRequestHead`).
+    func upstreamRequestFilter<L: UpstreamHeadLines>(
+        _ ctx: inout RequestContext, _ head: RequestHead, _ up: L, _ log: RequestLog,
+        _ s: StaticLines, into iov: inout IOVecList
+    )
 
-    /// Header lines added to the response head sent to the client, after the proxy's own
-    /// rewrite (`ClientConnection+ResponseHeadRewrite`) and before its final CRLF.
-    func responseFilter(_ ctx: inout RequestContext, status: Int, into iov: inout IOVecList)
+    /// Builds the response head sent to the client, final CRLF included, from the upstream's
+    /// (`ReverseProxyPhases+ResponseHeadRewrite`).
+    func responseFilter(_ ctx: inout RequestContext, _ r: UpstreamResponseHead, _ s: StaticLines, into iov: inout IOVecList)
+
+    /// What to do after a setback from the upstream: send the request again, replay it with
+    /// a fresh token, or let the setback stand (`ReverseProxyPhases+RetryDecision`).
+    func retryDecision(_ ctx: inout RequestContext, after cause: RetryCause) -> RetryVerdict
 
     /// Runs exactly once per request, success or error (`ProxyDriver.requestEnded`).
     func logging(_ ctx: RequestContext, _ log: RequestLog)
@@ -38,6 +47,31 @@ enum PhaseOutcome {
     case respond(ProxyError)
 }
 
+/// The setbacks `retryDecision` weighs.
+enum RetryCause {
+    /// A new connection failed before anything was sent (pingora `fail_to_connect`).
+    /// `hasAlternatives`: the route's cluster has another endpoint; `retries`: `limits.retries`.
+    case connectFailed(reused: Bool, timedOut: Bool, hasAlternatives: Bool, now: UInt64, retries: Int)
+    /// The connection closed or reset mid-exchange (pingora `error_while_proxy`).
+    case connectionLost(reused: Bool, responseBytesReceived: Bool)
+    /// An HTTP/2 upstream refused the request's stream (REFUSED_STREAM, or above a GOAWAY's
+    /// last stream id): not processed, RFC 9113 §8.7.
+    case streamRefused(responseBytesReceived: Bool)
+    /// The upstream answered 401; its header spans, for `WWW-Authenticate`.
+    case unauthorized(headers: UnsafeMutablePointer<HeaderSpan>, count: Int)
+}
+
+/// What `retryDecision` decided; the session carries it out (`ClientConnection+Retry`).
+enum RetryVerdict: Equatable {
+    /// The setback stands: the failure is answered (or the connection cut once the response
+    /// began), a 401 goes to the client.
+    case fail
+    /// Send the request again on a new connection, preferably to another endpoint.
+    case retryOnFreshConnection
+    /// Drop the token the upstream refused, get a fresh one and send the request again.
+    case replayWithFreshToken
+}
+
 extension ProxyPhases {
     func requestFilter<E: ProxyEnvironment>(
         _ ctx: inout RequestContext, _ head: RequestHead, _ log: RequestLog, _ env: E
@@ -47,9 +81,20 @@ extension ProxyPhases {
         cluster.pick(avoid: avoid)
     }
 
-    // `inout` although the defaults only read it: a class's stored struct passed by value is
+    // `inout` although most phases only read it: a class's stored struct passed by value is
     // copied first (callgrind: +6 instructions per request for two empty hooks).
-    func upstreamRequestFilter(_ ctx: inout RequestContext, into iov: inout IOVecList) {}
-    func responseFilter(_ ctx: inout RequestContext, status: Int, into iov: inout IOVecList) {}
+    func upstreamRequestFilter<L: UpstreamHeadLines>(
+        _ ctx: inout RequestContext, _ head: RequestHead, _ up: L, _ log: RequestLog,
+        _ s: StaticLines, into iov: inout IOVecList
+    ) {
+        ReverseProxyPhases().upstreamRequestFilter(&ctx, head, up, log, s, into: &iov)
+    }
+
+    func responseFilter(_ ctx: inout RequestContext, _ r: UpstreamResponseHead, _ s: StaticLines, into iov: inout IOVecList) {
+        ReverseProxyPhases().responseFilter(&ctx, r, s, into: &iov)
+    }
+
+    func retryDecision(_ ctx: inout RequestContext, after cause: RetryCause) -> RetryVerdict { .fail }
+
     func logging(_ ctx: RequestContext, _ log: RequestLog) {}
 }

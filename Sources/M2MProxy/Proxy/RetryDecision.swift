@@ -1,5 +1,6 @@
 /// The retry and replay rules as plain functions over values (no connection), unit-tested in
-/// `RetryDecisionTests`; `ClientConnection+RetryDecision.swift` applies them.
+/// `RetryDecisionTests`; the `retryDecision` phase (`ReverseProxyPhases+RetryDecision`) applies
+/// them to a request.
 enum RetryDecision {
     /// The upstream may close a pooled connection while it sits idle, and a request can cross
     /// its FIN. One retry on a fresh connection is safe when the failed connection had served

@@ -1,8 +1,10 @@
 /// This proxy's phases (`ProxyPhases`): validate and route the request, inject the route's
-/// token, forward it with the forwarding headers, rewrite the response head. Each phase is in a
-/// file named after it: `+RequestValidation` and `+RouteSelection` (requestFilter),
-/// `+UpstreamSelection` (upstreamPeer); token acquisition, retries and replays are the
-/// session's (`ClientConnection+TokenAcquisition`, `+RetryDecision`).
+/// token, forward it with the forwarding headers, rewrite the response head, decide retries and
+/// replays. Each phase is in a file named after it: `+RequestValidation` and `+RouteSelection`
+/// (requestFilter), `upstreamPeer` below (applied in `ClientConnection+UpstreamSelection`),
+/// `+UpstreamRequestHead` (upstreamRequestFilter), `+ResponseHeadRewrite` (responseFilter),
+/// `+RetryDecision` (retryDecision). Token acquisition is the session's
+/// (`ClientConnection+TokenAcquisition`), as is all I/O.
 struct ReverseProxyPhases: ProxyPhases {
     /// Validation, then route selection and access control.
     @inline(__always)

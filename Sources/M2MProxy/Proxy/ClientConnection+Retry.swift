@@ -1,5 +1,5 @@
-/// The retry and replay decisions: a request is sent again on a fresh upstream connection when a
-/// pooled one closed under it before any response (once, and only when that is safe), and
+/// Carrying out the retry and replay verdicts (`ReverseProxyPhases+RetryDecision` decides): a
+/// request sent again on a fresh upstream connection after a pooled one closed under it, or
 /// replayed once with a fresh token after an upstream `401 invalid_token` (DESIGN.md §5).
 extension ClientConnection {
     /// The upstream closed or reset the connection mid-exchange.
@@ -9,16 +9,13 @@ extension ClientConnection {
         // An HTTP/2 stream the upstream refused: not processed (RFC 9113 §8.7), and no failure
         // of the endpoint (it answered, deliberately).
         let refused = c.streamRefused
-        let responseStarted = request.responseHeadSent || c.receivedResponseBytes
         // Reset or closed before any response on a new connection: the endpoint's failure.
         if !c.isReused && !c.receivedResponseBytes && !refused { c.pool.noteFailure() }
         c.abandon()
-        let retry = refused
-            ? RetryDecision.mayRetryRefusedStream(responseStarted: responseStarted, bodyStreamed: request.bodyFromSocket, alreadyRetried: request.retried)
-            : RetryDecision.mayRetryOnFreshConnection(
-                responseStarted: responseStarted, connectionReused: c.isReused, bodyStreamed: request.bodyFromSocket,
-                alreadyRetried: request.retried, requestBytesSent: request.requestBytesSent, method: request.methodCode)
-        if retry {
+        let cause: RetryCause = refused
+            ? .streamRefused(responseBytesReceived: c.receivedResponseBytes)
+            : .connectionLost(reused: c.isReused, responseBytesReceived: c.receivedResponseBytes)
+        if driver.retryDecision(self, after: cause) == .retryOnFreshConnection {
             request.retried = true
             // Body bytes must wait in the kernel while the new connection is set up.
             if request.hasBody && !request.bodyDone { stopReading() }
@@ -40,14 +37,6 @@ extension ClientConnection {
                 : "upstream connection failed before responding: \(error.message)"
             respond(.upstreamUnavailable(what))
         }
-    }
-
-    /// DESIGN.md §5: an upstream `401` with `WWW-Authenticate: Bearer … error="invalid_token"` to a
-    /// token we injected gets one replay with a fresh token, if the request is still held whole.
-    func shouldReplayAfter401(_ u: UpstreamConnection) -> Bool {
-        guard route?.tokenSlot != nil, request.sentToken != nil, !request.replayed, request.bodyDone, !request.bodyFromSocket else { return false }
-        let p = u.parser
-        return RetryDecision.saysInvalidToken(headers: p.headers, count: p.headerCount)
     }
 
     func replayWithFreshToken(_ u: UpstreamConnection) {

@@ -1,0 +1,102 @@
+/// The response head rewrite (`responseFilter`): the upstream's head goes to the client as
+/// iovecs over the upstream connection's buffer, answered as HTTP/1.1, minus
+/// - hop-by-hop headers (`HeaderKind.droppedTowardClient`) and the ones the response's
+///   Connection header names (`Upgrade` passes on a 101),
+/// - framing a client must not see: Transfer-Encoding and Content-Length on a 204,
+///   Transfer-Encoding on a 304 (RFC 9110 §6.4.1, §8.6) or on a response de-chunked for an
+///   HTTP/1.0 client (`RequestContext.dechunk`),
+///
+/// plus the Connection header, decided here: `upgrade` on a 101, `close` when the client's
+/// connection ends with this response (`RequestContext.clientWillClose`), `keep-alive` to an
+/// HTTP/1.0 client that keeps it. Plain code over values (`ResponseHeadRewriteTests`); the
+/// session parses the head, allocates the iovecs and writes them with the body bytes that
+/// came along (`ClientConnection+Response`).
+extension ReverseProxyPhases {
+    /// Appends the client's response head, its final CRLF included, to `iov` (room for
+    /// `responseHeadPieces`). Classifies the response's headers into `r.kinds`.
+    @inline(__always)
+    func responseFilter(_ ctx: inout RequestContext, _ r: UpstreamResponseHead, _ s: StaticLines, into iov: inout IOVecList) {
+        let status = r.status
+        let headers = r.headers
+        let kinds = r.kinds
+        let headerCount = r.headerCount
+        let noBody = ctx.isHEAD || status == 204 || status == 304 || status == 101
+        // Fixed once the head is parsed; `responseComplete` reads it again.
+        ctx.responseNeedsEOF = r.needsEOF
+        ctx.clientWillClose = !ctx.keepAlive || (!noBody && r.needsEOF) || ctx.dechunk || !ctx.bodyDone || r.clientClosing
+        // Classify once; the request's kinds are no longer needed, so their slots are reused.
+        for i in 0..<headerCount {
+            let kind = HeaderKind.classify(headers[i].name)
+            kinds[i] = kind
+            if kind == .connection { ctx.responseConnectionTokens.add(value: headers[i].value) }
+        }
+        // llhttp skips empty lines before a status line: so do we.
+        let buffer = r.buffer
+        while ctx.responseHeadStart < r.headEnd, buffer.load(fromByteOffset: ctx.responseHeadStart, as: UInt8.self) == 0x0D
+            || buffer.load(fromByteOffset: ctx.responseHeadStart, as: UInt8.self) == 0x0A {
+            ctx.responseHeadStart += 1
+        }
+        let base = buffer + ctx.responseHeadStart
+        // The status line ends at its CR: right before the first field line (llhttp requires CRLF
+        // line ends), or else the first CR (or, defensively, the last byte of the head).
+        let headBytes = r.headEnd - ctx.responseHeadStart
+        var lineEnd = headerCount > 0 ? UnsafeRawPointer(headers[0].name.base) - 2 - base : -1
+        if lineEnd < 8 || lineEnd >= headBytes || base.load(fromByteOffset: lineEnd, as: UInt8.self) != 0x0D {
+            lineEnd = min(ByteSpan(base: base, count: headBytes).firstIndex(of: 0x0D), headBytes - 1)
+        }
+        // Always answer as HTTP/1.1 ("HTTP/1.0 200 OK" from an old upstream → "HTTP/1.1 200 OK").
+        iov.append(s.http11)
+        iov.append(base + 8, lineEnd + 2 - 8)
+        let lastLineEnd = buffer + r.headEnd - 2
+        for i in 0..<headerCount {
+            let name = headers[i].name
+            let kind = kinds[i]
+            if kind == .upgrade && status == 101 {
+                // The protocol being switched to: the one hop-by-hop header that must pass.
+            } else if kind.droppedTowardClient || (kind.isNominatable && ctx.responseConnectionTokens.names(name)) {
+                continue
+            }
+            if ctx.dechunk && kind == .transferEncoding { continue }
+            // RFC 9110 §8.6/§6.4.1: no framing on a 204 (or 1xx); no Transfer-Encoding on a
+            // 304. An upstream that sends them anyway must not mislead the client's parser.
+            if kind == .transferEncoding && (status == 204 || status == 304) { continue }
+            if kind == .contentLength && status == 204 { continue }
+            let start = name.base
+            let end = i + 1 < headerCount ? headers[i + 1].name.base : lastLineEnd
+            iov.append(start, end - start)
+        }
+        if status == 101 {
+            iov.append(s.connectionUpgrade)
+        } else if ctx.clientWillClose {
+            iov.append(s.connectionClose)
+        } else if ctx.http10 {
+            iov.append(s.connectionKeepAlive)
+        }
+        iov.append(s.crlf)
+    }
+
+    /// Room for the iovecs `responseFilter` appends for `headerCount` headers, and one more:
+    /// the body bytes the session adds.
+    @inline(__always)
+    static func responseHeadPieces(headerCount: Int) -> Int { 8 + headerCount }
+}
+
+/// The upstream's response head as `responseFilter` reads it: spans into the upstream
+/// connection's head buffer, held until the head is written.
+struct UpstreamResponseHead {
+    /// The upstream connection's head buffer; this response starts at
+    /// `RequestContext.responseHeadStart` (after any interim responses) and its head ends at
+    /// `headEnd`.
+    var buffer: UnsafeRawPointer
+    var headEnd: Int
+    var status: Int
+    /// The parser's header spans.
+    var headers: UnsafeMutablePointer<HeaderSpan>
+    var headerCount: Int
+    /// One slot per header, filled in by `responseFilter` (the request's slots, free by now).
+    var kinds: UnsafeMutablePointer<HeaderKind>
+    /// llhttp's `message_needs_eof`: the body ends when the upstream closes.
+    var needsEOF: Bool
+    /// The client half-closed and nothing of it waits: its connection closes after this response.
+    var clientClosing: Bool
+}
