@@ -146,39 +146,51 @@ struct ByteSpan {
     }
 
     /// Index of the first `byte`, or `count` when there is none; eight bytes at a time (the
-    /// request target is scanned per request).
+    /// request target is scanned per request). From 8 bytes on, the tail is the last word,
+    /// overlapping bytes already found free of `byte`, so its lowest match is the first one
+    /// (no byte loop: callgrind).
     func firstIndex(of byte: UInt8) -> Int {
         let pattern = 0x0101_0101_0101_0101 &* UInt64(byte)
-        var i = 0
-        while i + 8 <= count {
-            if Self.hasZeroByte(base.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ pattern) { break }
-            i += 8
+        let n = count
+        guard n >= 8 else {
+            var i = 0
+            while i < n, self[i] != byte { i += 1 }
+            return i
         }
-        while i < count, self[i] != byte { i += 1 }
-        return i
+        var i = 0
+        while true {
+            let m = Self.zeroBytes(base.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ pattern)
+            if m != 0 { return i + m.trailingZeroBitCount >> 3 }
+            if i == n - 8 { return n }
+            i = min(i + 8, n - 8)
+        }
     }
 
-    /// Whether any byte is `a` or `b`, eight bytes at a time.
+    /// Whether any byte is `a` or `b`, eight bytes at a time (from 8 bytes on, the last word
+    /// overlaps the one before instead of a byte loop).
     func containsEither(_ a: UInt8, _ b: UInt8) -> Bool {
         let pa = 0x0101_0101_0101_0101 &* UInt64(a)
         let pb = 0x0101_0101_0101_0101 &* UInt64(b)
+        let n = count
+        guard n >= 8 else {
+            for i in 0..<n where self[i] == a || self[i] == b { return true }
+            return false
+        }
         var i = 0
-        while i + 8 <= count {
+        while true {
             let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            if Self.hasZeroByte(w ^ pa) || Self.hasZeroByte(w ^ pb) { return true }
-            i += 8
+            if Self.zeroBytes(w ^ pa) | Self.zeroBytes(w ^ pb) != 0 { return true }
+            if i == n - 8 { return false }
+            i = min(i + 8, n - 8)
         }
-        while i < count {
-            if self[i] == a || self[i] == b { return true }
-            i += 1
-        }
-        return false
     }
 
-    /// Exact (no false positives) test for a zero byte in a word.
+    /// Bit 7 of each byte that is zero in `v`, exactly up to the lowest zero byte (a borrow can
+    /// flag a 0x01 byte above a zero one, never a byte below it): nonzero iff `v` has a zero
+    /// byte, and its lowest set bit marks the first one.
     @inline(__always)
-    private static func hasZeroByte(_ v: UInt64) -> Bool {
-        (v &- 0x0101_0101_0101_0101) & ~v & 0x8080_8080_8080_8080 != 0
+    private static func zeroBytes(_ v: UInt64) -> UInt64 {
+        (v &- 0x0101_0101_0101_0101) & ~v & 0x8080_8080_8080_8080
     }
 
     func slice(from: Int, to: Int) -> ByteSpan { ByteSpan(base: base + from, count: to - from) }

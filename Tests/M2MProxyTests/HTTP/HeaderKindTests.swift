@@ -163,17 +163,33 @@ import Testing
     }
 
     @Test func firstIndexAtEveryPosition() {
-        for length in 0..<20 {
+        for length in 0..<40 {
             for at in 0...length {
                 let text = String(repeating: "a", count: at) + (at < length ? "?" : "") + String(repeating: "b", count: max(length - at - 1, 0))
                 #expect(span(text) { $0.firstIndex(of: UInt8(ascii: "?")) } == at, "\(text)")
             }
         }
         #expect(span("a?b?") { $0.firstIndex(of: UInt8(ascii: "?")) } == 1)
+        // Two matches anywhere (the second one possibly in the overlapping last word, or a
+        // byte above the first one that the zero-byte test may flag too): the first one wins.
+        for length in 2..<40 {
+            for first in 0..<(length - 1) {
+                for second in (first + 1)..<length {
+                    var b = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    b[first] = UInt8(ascii: "?")
+                    b[second] = UInt8(ascii: "?")
+                    let text = String(decoding: b, as: UTF8.self)
+                    #expect(span(text) { $0.firstIndex(of: UInt8(ascii: "?")) } == first, "\(text)")
+                }
+            }
+        }
+        // Bytes one above the searched one next to it (the borrow case of the word test).
+        #expect(span("aaaaaa?@aaaaaaaa") { $0.firstIndex(of: UInt8(ascii: "?")) } == 6)
+        #expect(span("@@@@@@@@@@@@@@@?") { $0.firstIndex(of: UInt8(ascii: "?")) } == 15)
     }
 
     @Test func containsEitherAtEveryPosition() {
-        for length in 1..<20 {
+        for length in 1..<40 {
             for at in 0..<length {
                 for c in [".", "%"] {
                     let text = String(repeating: "/", count: at) + c + String(repeating: "x", count: length - at - 1)
