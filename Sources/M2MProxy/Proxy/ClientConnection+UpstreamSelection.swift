@@ -18,8 +18,8 @@ extension ClientConnection: UpstreamWaiter {
         let slot = routeRef._withUnsafeGuaranteedRef { $0.upstreamSlot }
         let pool = selectEndpoint(slot, avoid: avoid)
         if let c = pool.takeIdle() {
-            upstream = c
-            c.attach(self)
+            adoptUpstream(c)
+            c._withUnsafeGuaranteedRef { $0.attach(self) }
             sendRequest()
         } else if pool.isAtLimit {
             state = .waitingUpstream

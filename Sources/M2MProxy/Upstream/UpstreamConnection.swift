@@ -11,6 +11,10 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
 
     /// Pools outlive their connections (`UpstreamCluster` keeps retired ones until empty).
     unowned(unsafe) let pool: UpstreamPool
+    /// `pool`, borrowed on the data path with `_withUnsafeGuaranteedRef`: each use of the
+    /// `unowned(unsafe)` field cost a retain/release pair (callgrind: two per request, the
+    /// first response read and the return to the pool).
+    let poolRef: Unmanaged<UpstreamPool>
     /// Strong and a `let`, like `UVStream.io`: read on the data path without retain/release.
     let worker: Worker
     var state: State = .resolving
@@ -43,6 +47,7 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
 
     init(pool: UpstreamPool) {
         self.pool = pool
+        poolRef = .passUnretained(pool)
         worker = pool.worker
         super.init(io: pool.worker.io)
     }
@@ -116,9 +121,13 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
 
     func beginExchange() {
         if buffer == nil {
-            let b = worker.pool.takeHeadBuffer()
+            // Borrowed (`poolRef`): `worker.pool` cost a retain/release pair per exchange.
+            let b = worker.poolRef._withUnsafeGuaranteedRef { pool in
+                let b = pool.takeHeadBuffer()
+                parser.lendHeaders(pool.headerSpans(in: b), capacity: BufferPool.headerSlots)
+                return b
+            }
             buffer = b
-            parser.lendHeaders(worker.pool.headerSpans(in: b), capacity: BufferPool.headerSlots)
         }
         headCount = 0
         receivedResponseBytes = false
@@ -163,7 +172,7 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
             if !receivedResponseBytes {
                 receivedResponseBytes = true
                 // The endpoint answers: its failure streak and any ejection end.
-                pool.noteResponse()
+                poolRef._withUnsafeGuaranteedRef { $0.noteResponse() }
             }
             clientOwner.unmanaged?._withUnsafeGuaranteedRef { $0.upstreamData(self, data) }
         case .idle:
