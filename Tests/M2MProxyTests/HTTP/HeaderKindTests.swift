@@ -139,6 +139,32 @@ import Testing
         }
     }
 
+    /// Whole values, recognised before any splitting, in any case and with whitespace around
+    /// them; anything else still goes through the split.
+    @Test func connectionTokensWholeValues() {
+        func tokens(_ value: String) -> ConnectionTokens {
+            var t = ConnectionTokens()
+            var v = Array(value.utf8)
+            v.withUnsafeMutableBytes { t.add(value: ByteSpan(base: $0.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 1)!, count: $0.count)) }
+            return t
+        }
+        for v in ["keep-alive", "Keep-Alive", "KEEP-ALIVE", " keep-alive ", "\tkeep-alive"] {
+            let t = tokens(v)
+            #expect(t.keepAlive && !t.close && !t.upgrade && t.count == 0, "\(v)")
+        }
+        for v in ["close", "Close", "CLOSE", "close ", " close"] {
+            let t = tokens(v)
+            #expect(t.close && !t.keepAlive && t.count == 0, "\(v)")
+        }
+        let both = tokens("close, keep-alive")
+        #expect(both.close && both.keepAlive && both.count == 0)
+        let other = tokens("keep-alivex")
+        #expect(!other.keepAlive && other.count == 1)
+        let upgrade = tokens("Upgrade")
+        #expect(upgrade.upgrade && upgrade.count == 0)
+        #expect(tokens("").count == 0)
+    }
+
     @Test func connectionTokensNameExtraHopByHopHeaders() {
         var t = ConnectionTokens()
         var v = Array(" close , X-Secret-Hop,keep-alive".utf8)
