@@ -61,7 +61,11 @@ final class BufferPool {
 
     private var writeRequests: [WriteRequest] = []
     private var smallWriteRequests: [WriteRequest] = []
-    private var headBuffers: [UnsafeMutableRawPointer] = []
+    /// Free head buffers as a list threaded through their first word (the last one given back
+    /// first): taking and giving one is a few loads and stores, where an array cost a
+    /// uniqueness check and bounds checks, four times per proxied request (callgrind).
+    private var freeHeadBuffer: UnsafeMutableRawPointer?
+    private var freeHeadBuffers = 0
     /// The fewest free entries each list had since the last `trim`: that many were not used
     /// during the whole interval.
     private var writeRequestsLow = 0
@@ -83,11 +87,24 @@ final class BufferPool {
         headBufferBytes = kindsOffset + Self.headerSlots * Self.kindSlotBytes
         writeRequests.reserveCapacity(maxPooled)
         smallWriteRequests.reserveCapacity(maxPooled)
-        headBuffers.reserveCapacity(maxPooled)
     }
 
     deinit {
-        for b in headBuffers { b.deallocate() }
+        Self.deallocateHeadBuffers(from: freeHeadBuffer)
+    }
+
+    /// The next free head buffer after `b` (in a free buffer's first word).
+    @inline(__always)
+    private static func next(after b: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
+        b.load(as: UnsafeMutableRawPointer?.self)
+    }
+
+    private static func deallocateHeadBuffers(from first: UnsafeMutableRawPointer?) {
+        var b = first
+        while let p = b {
+            b = next(after: p)
+            p.deallocate()
+        }
     }
 
     func takeWriteRequest(capacity: Int) -> WriteRequest {
@@ -116,8 +133,10 @@ final class BufferPool {
     }
 
     func takeHeadBuffer() -> UnsafeMutableRawPointer {
-        if let b = headBuffers.popLast() {
-            if headBuffers.count < headBuffersLow { headBuffersLow = headBuffers.count }
+        if let b = freeHeadBuffer {
+            freeHeadBuffer = Self.next(after: b)
+            freeHeadBuffers -= 1
+            if freeHeadBuffers < headBuffersLow { headBuffersLow = freeHeadBuffers }
             return b
         }
         let b = UnsafeMutableRawPointer.allocate(byteCount: headBufferBytes, alignment: 16)
@@ -126,8 +145,10 @@ final class BufferPool {
     }
 
     func give(headBuffer: UnsafeMutableRawPointer) {
-        if headBuffers.count < maxPooled {
-            headBuffers.append(headBuffer)
+        if freeHeadBuffers < maxPooled {
+            headBuffer.storeBytes(of: freeHeadBuffer, as: UnsafeMutableRawPointer?.self)
+            freeHeadBuffer = headBuffer
+            freeHeadBuffers += 1
         } else {
             headBuffer.deallocate()
         }
@@ -146,7 +167,7 @@ final class BufferPool {
 
     /// Bytes held by free buffers (the `m2m_buffer_pool_bytes` gauge).
     var freeBytes: Int {
-        headBuffers.count * headBufferBytes + writeRequests.count * WriteRequest.standardCapacity
+        freeHeadBuffers * headBufferBytes + writeRequests.count * WriteRequest.standardCapacity
             + smallWriteRequests.count * WriteRequest.smallCapacity
     }
 
@@ -155,11 +176,21 @@ final class BufferPool {
     @discardableResult
     func trim() -> Int {
         var released = 0
-        let heads = min(headBuffersLow, headBuffers.count - Self.keepFree)
+        let heads = min(headBuffersLow, freeHeadBuffers - Self.keepFree)
         if heads > 0 {
-            // Taken and given at the end: the oldest are first.
-            for b in headBuffers[..<heads] { b.deallocate() }
-            headBuffers.removeFirst(heads)
+            // Taken and given at the front of the list: the oldest are last. The list is cut
+            // after the ones kept.
+            let kept = freeHeadBuffers - heads
+            if kept == 0 {
+                Self.deallocateHeadBuffers(from: freeHeadBuffer)
+                freeHeadBuffer = nil
+            } else {
+                var last = freeHeadBuffer.unsafelyUnwrapped
+                for _ in 1..<kept { last = Self.next(after: last).unsafelyUnwrapped }
+                Self.deallocateHeadBuffers(from: Self.next(after: last))
+                last.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
+            }
+            freeHeadBuffers = kept
             released += heads * headBufferBytes
         }
         let writes = min(writeRequestsLow, writeRequests.count - Self.keepFree)
@@ -172,7 +203,7 @@ final class BufferPool {
             smallWriteRequests.removeFirst(smalls)
             released += smalls * WriteRequest.smallCapacity
         }
-        headBuffersLow = headBuffers.count
+        headBuffersLow = freeHeadBuffers
         writeRequestsLow = writeRequests.count
         smallWriteRequestsLow = smallWriteRequests.count
         if released > 0 {

@@ -121,18 +121,23 @@ struct ConnectionTokens {
         upgrade = false
     }
 
-    /// Splits one Connection header value on commas.
+    /// Splits one Connection header value on commas. The usual whole value ("keep-alive" from
+    /// an upstream, "close") is recognised inline, before any trimming or splitting (a call
+    /// and a trim per response otherwise: callgrind).
+    @inline(__always)
     mutating func add(value: ByteSpan) {
-        // Fast path: the usual whole value ("keep-alive" from an upstream, "close").
-        let whole = value.trimmed()
-        if whole.equalsLowercase("keep-alive") {
+        if value.equalsLowercase("keep-alive") {
             keepAlive = true
             return
         }
-        if whole.equalsLowercase("close") {
+        if value.equalsLowercase("close") {
             close = true
             return
         }
+        addSplitting(value)
+    }
+
+    private mutating func addSplitting(_ value: ByteSpan) {
         var start = 0
         for i in 0...value.count {
             if i == value.count || value[i] == UInt8(ascii: ",") {

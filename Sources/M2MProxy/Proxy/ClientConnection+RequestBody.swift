@@ -50,7 +50,8 @@ extension ClientConnection {
             request.bodyDone = true
             if state == .forwarding {
                 stopTimer()
-                if forward, let u = upstream { startResponseTimer(u) }
+                // Borrowed: `upstream` cost a retain/release pair per request.
+                if forward, let u = upstreamRef { u._withUnsafeGuaranteedRef { startResponseTimer($0) } }
             }
             let rest = count - n
             if rest > 0, let head {

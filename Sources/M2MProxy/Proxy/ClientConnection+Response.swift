@@ -204,7 +204,7 @@ extension ClientConnection {
         let reusable = request.bodyDone && extraBytes == 0 && u.parser.shouldKeepAlive && !request.responseNeedsEOF && !bodyless
         u.stopTimer()
         if reusable {
-            u.pool.release(u)
+            u.poolRef._withUnsafeGuaranteedRef { $0.release(u) }
         } else {
             u.abandon()
         }

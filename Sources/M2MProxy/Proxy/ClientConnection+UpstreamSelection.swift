@@ -61,8 +61,8 @@ extension ClientConnection: UpstreamWaiter {
     @inline(__always)
     private func useEndpoint(_ pool: UpstreamPool) {
         if let c = pool.takeIdle() {
-            upstream = c
-            c.attach(self)
+            adoptUpstream(c)
+            c._withUnsafeGuaranteedRef { $0.attach(self) }
             sendRequest()
         } else if pool.isAtLimit {
             state = .waitingUpstream

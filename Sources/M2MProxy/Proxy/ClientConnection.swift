@@ -92,6 +92,9 @@ final class ClientConnection: UpstreamClient, ProxySession {
         set { upstreamOwner.object = newValue }
     }
 
+    /// Sets `upstream` to a connection retained for it already (`UpstreamPool.takeIdle`).
+    func adoptUpstream(_ c: Unmanaged<UpstreamConnection>) { upstreamOwner.adopt(c) }
+
     /// `c === upstream` without ARC.
     @inline(__always)
     func isUpstream(_ c: UpstreamConnection) -> Bool { upstreamOwner.holds(c) }

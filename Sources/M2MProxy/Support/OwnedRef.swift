@@ -18,6 +18,14 @@ struct OwnedRef<Object: AnyObject>: ~Copyable {
         }
     }
 
+    /// Holds `retained`, a reference already retained for this owner (which now releases it),
+    /// and releases the one held before: a reference handed over without a retain/release pair.
+    mutating func adopt(_ retained: Unmanaged<Object>) {
+        let old = unmanaged
+        unmanaged = retained
+        old?.release()
+    }
+
     /// Whether `o` is the object held (an identity check without ARC).
     @inline(__always)
     func holds(_ o: Object) -> Bool {

@@ -11,6 +11,10 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
 
     /// Pools outlive their connections (`UpstreamCluster` keeps retired ones until empty).
     unowned(unsafe) let pool: UpstreamPool
+    /// `pool`, borrowed on the data path with `_withUnsafeGuaranteedRef`: each use of the
+    /// `unowned(unsafe)` field cost a retain/release pair (callgrind: two per request, the
+    /// first response read and the return to the pool).
+    let poolRef: Unmanaged<UpstreamPool>
     var state: State = .resolving
     /// The client whose request is on this connection (owned while active); response bytes
     /// reach it borrowed, without a retain/release pair per read.
@@ -44,6 +48,7 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
 
     init(pool: UpstreamPool) {
         self.pool = pool
+        poolRef = .passUnretained(pool)
         let io = pool.io
         headCapacity = min(64 * 1024, io.pool.headBufferCapacity - io.readBufferSize) + io.readBufferSize
         super.init(io: io)
@@ -118,11 +123,13 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
 
     func beginExchange() {
         if buffer == nil {
-            io.poolRef._withUnsafeGuaranteedRef { pool in
+            // Borrowed (`LoopIO.poolRef`): `io.pool` cost a retain/release pair per exchange.
+            let b = io.poolRef._withUnsafeGuaranteedRef { pool in
                 let b = pool.takeHeadBuffer()
-                buffer = b
                 parser.lendHeaders(pool.headerSpans(in: b), capacity: BufferPool.headerSlots)
+                return b
             }
+            buffer = b
         }
         headCount = 0
         receivedResponseBytes = false
@@ -167,7 +174,7 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
             if !receivedResponseBytes {
                 receivedResponseBytes = true
                 // The endpoint answers: its failure streak and any ejection end.
-                pool.noteResponse()
+                poolRef._withUnsafeGuaranteedRef { $0.noteResponse() }
             }
             clientOwner.unmanaged?._withUnsafeGuaranteedRef { $0.upstreamData(self, data) }
         case .idle:

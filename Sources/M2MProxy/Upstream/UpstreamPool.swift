@@ -152,12 +152,15 @@ final class UpstreamPool {
         if let i = waiters.firstIndex(where: { $0 === waiter }) { waiters.remove(at: i) }
     }
 
-    /// An idle connection that is still open, or nil (the caller then opens a new one).
-    func takeIdle() -> UpstreamConnection? {
+    /// An idle connection that is still open, or nil (the caller then opens a new one). The
+    /// idle list's reference is handed over as it is (retained once, for the caller to adopt:
+    /// `OwnedRef.adopt`); returned as a strong reference, it cost the caller a retain/release
+    /// pair per request (callgrind).
+    func takeIdle() -> Unmanaged<UpstreamConnection>? {
         while let c = idle.popLast() {
             if !c.isClosing {
                 capPolicy.noteIdle(idle.count)
-                return c
+                return .passRetained(c)
             }
         }
         return nil

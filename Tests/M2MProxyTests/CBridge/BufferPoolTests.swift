@@ -41,6 +41,34 @@ import Testing
         #expect(pool.freeBytes == BufferPool.keepFree * pool.headBufferBytes)
     }
 
+    /// Free head buffers are a list through their first word: a buffer given back is the next
+    /// one taken, and `trim` releases the oldest, so the buffers of the steady traffic stay.
+    @Test func headBuffersComeBackMostRecentFirstAndTrimKeepsThem() {
+        let pool = BufferPool(headBufferCapacity: 4096)
+        let burst = (0..<6).map { _ in pool.takeHeadBuffer() }
+        for b in burst { pool.give(headBuffer: b) }
+        let a = pool.takeHeadBuffer()
+        #expect(a == burst[5])
+        a.initializeMemory(as: UInt8.self, repeating: 0xAB, count: pool.headBufferCapacity)
+        let b = pool.takeHeadBuffer()
+        #expect(b == burst[4])
+        pool.give(headBuffer: b)
+        pool.give(headBuffer: a)
+        #expect(pool.freeBytes == 6 * pool.headBufferBytes)
+        _ = pool.trim()
+        // Two were taken during the interval: four stayed unused and go, oldest first.
+        #expect(pool.trim() == 4 * pool.headBufferBytes)
+        let kept = Set([pool.takeHeadBuffer(), pool.takeHeadBuffer()])
+        #expect(kept == Set([a, b]))
+        #expect(pool.freeBytes == 0)
+        for k in kept { pool.give(headBuffer: k) }
+        // Then a fresh one is allocated once the list is empty again.
+        let x = pool.takeHeadBuffer(), y = pool.takeHeadBuffer(), z = pool.takeHeadBuffer()
+        #expect(Set([x, y]) == kept && !kept.contains(z))
+        for p in [x, y, z] { pool.give(headBuffer: p) }
+        #expect(pool.freeBytes == 3 * pool.headBufferBytes)
+    }
+
     @Test func trimReleasesWriteRequestsToo() {
         let pool = BufferPool(headBufferCapacity: 4096)
         let big = (0..<5).map { _ in pool.takeWriteRequest(capacity: WriteRequest.standardCapacity) }
