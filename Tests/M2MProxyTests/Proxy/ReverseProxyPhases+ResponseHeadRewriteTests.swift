@@ -38,12 +38,18 @@ import Testing
                 buffer: b.baseAddress!, headEnd: n, status: parser.statusCode, headers: parser.headers,
                 headerCount: parser.headerCount, kinds: kinds, needsEOF: parser.messageNeedsEOF, clientClosing: r.clientClosing)
             let capacity = ReverseProxyPhases.responseHeadPieces(headerCount: parser.headerCount)
+            let before = ctx
             out = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: capacity) { storage in
                 var iov = IOVecList(storage: storage)
                 ReverseProxyPhases().responseFilter(&ctx, head, statics, into: &iov)
                 // Room for one more piece: the body bytes that came with the head.
                 #expect(iov.count < capacity)
                 return UpstreamRequestHeadTests.joined(iov)
+            }
+            // The session builds it in flat mode (copied as it goes): the same bytes.
+            IOVecTests.expectFlatMatches(out, capacity: capacity) { iov in
+                var c = before
+                ReverseProxyPhases().responseFilter(&c, head, statics, into: &iov)
             }
         }
         return (out, ctx)

@@ -58,12 +58,18 @@ import Testing
                 xffLine: xffLine.span, xffSuffix: xffSuffix.span, tokenLine: tokenLine?.span,
                 preserveHost: f.preserveHost, upstreamKeepAlive: f.upstreamKeepAlive, overTLS: f.overTLS)
             let capacity = ReverseProxyPhases.upstreamHeadPieces(headerCount: ctx.requestHeaderCount, xffCount: ctx.xffCount)
+            let before = ctx
             out = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: capacity) { storage in
                 var iov = IOVecList(storage: storage)
                 ReverseProxyPhases().upstreamRequestFilter(&ctx, head, lines, log, statics, into: &iov)
                 // Room for one more piece: the session's body bytes.
                 #expect(iov.count < capacity)
                 return Self.joined(iov)
+            }
+            // The session builds it in flat mode (copied as it goes): the same bytes.
+            IOVecTests.expectFlatMatches(out, capacity: capacity) { iov in
+                var c = before
+                ReverseProxyPhases().upstreamRequestFilter(&c, head, lines, log, statics, into: &iov)
             }
         }
         withExtendedLifetime((basePath, hostLine, xffLine, xffSuffix, tokenLine)) {}
