@@ -63,6 +63,19 @@ import Testing
         #expect(!ctx.clientWillClose && !ctx.responseNeedsEOF)
     }
 
+    /// Kept lines go as runs: alternating kept and dropped lines, a dropped first and last
+    /// line, and a kept last line each keep exactly the kept lines, in order.
+    @Test func keepsRunsOfLinesBetweenDroppedOnes() {
+        let (alternating, _) = Self.rewrite(
+            "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nA: 1\r\nB: 2\r\nTE: x\r\nContent-Length: 2\r\nTrailer: X-T\r\n"
+                + "C: 3\r\nProxy-Connection: close\r\n\r\nok")
+        #expect(alternating == "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nContent-Length: 2\r\nC: 3\r\n\r\n")
+        let (lastKept, _) = Self.rewrite("HTTP/1.1 200 OK\r\nA: 1\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok")
+        #expect(lastKept == "HTTP/1.1 200 OK\r\nA: 1\r\nContent-Length: 2\r\n\r\n")
+        let (allDropped, _) = Self.rewrite("HTTP/1.1 204 No Content\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n")
+        #expect(allDropped == "HTTP/1.1 204 No Content\r\n\r\n")
+    }
+
     @Test func fixesFramingOf204And304() {
         // (llhttp refuses Content-Length and Transfer-Encoding together: one at a time.)
         #expect(Self.rewrite("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nX: 1\r\n\r\n").head == "HTTP/1.1 204 No Content\r\nX: 1\r\n\r\n")
