@@ -2,21 +2,51 @@ import CLibUV
 
 /// A fixed-capacity list of `uv_buf_t` built on the stack for one writev: heads are written as
 /// pieces (parts of the client's head by reference plus pre-formatted lines) without copying.
+///
+/// Flat mode (`init(storage:flat:flatCapacity:)`, for the heads the proxy writes): pieces are
+/// copied straight into the flat buffer while they fit, and the list is then that one piece
+/// (`seal`): small heads are written as one piece anyway (`UVStream.rawWrite`), and copying
+/// each piece as it comes saves storing its iovec and gathering it again (callgrind). A piece
+/// that does not fit turns the bytes so far into the first iovec and the rest stay pieces.
 struct IOVecList {
     private(set) var count = 0
     let capacity: Int
     let bufs: UnsafeMutablePointer<uv_buf_t>
     private(set) var totalBytes = 0
+    /// Flat mode's buffer while pieces still go into it (nil: pieces are iovecs).
+    private var flat: UnsafeMutableRawPointer?
+    private let flatCapacity: Int
 
     init(storage: UnsafeMutableBufferPointer<uv_buf_t>) {
         bufs = storage.baseAddress!
         capacity = storage.count
+        flat = nil
+        flatCapacity = 0
+    }
+
+    /// Flat mode: pieces are copied into `flat` (`flatCapacity` bytes) while they fit. The
+    /// buffer must stay untouched until the list is written (the loop's `LoopIO.writeCoalesce`:
+    /// nothing else writes while a head is built).
+    init(storage: UnsafeMutableBufferPointer<uv_buf_t>, flat: UnsafeMutableRawPointer, flatCapacity: Int) {
+        precondition(storage.count > 0, "a flat IOVecList needs room for its piece")
+        bufs = storage.baseAddress!
+        capacity = storage.count
+        self.flat = flat
+        self.flatCapacity = flatCapacity
     }
 
     /// Inlined: a head is some 15 appends, and the call cost more than the append.
     @inline(__always)
     mutating func append(_ base: UnsafeRawPointer, _ length: Int) {
         guard length > 0 else { return }
+        if let f = flat {
+            if length <= flatCapacity - totalBytes {
+                Self.copyPiece(to: f + totalBytes, from: base, count: length)
+                totalBytes += length
+                return
+            }
+            spill(f)
+        }
         // Coalesce with the previous piece when contiguous: consecutive kept header lines of the
         // client's head become one iovec.
         if count > 0 {
@@ -33,39 +63,67 @@ struct IOVecList {
         totalBytes += length
     }
 
+    /// Flat mode ends: the bytes copied so far become the first piece.
+    @inline(never)
+    private mutating func spill(_ f: UnsafeMutableRawPointer) {
+        flat = nil
+        if totalBytes > 0 {
+            bufs[0] = uv_buf_t(base: f.assumingMemoryBound(to: CChar.self), len: totalBytes)
+            count = 1
+        }
+    }
+
+    /// Ready to write (`UVStream.write` requires it): in flat mode, the bytes copied so far
+    /// become the one piece. Appending after this adds pieces after them.
+    @inline(__always)
+    mutating func seal() {
+        guard let f = flat else { return }
+        flat = nil
+        bufs[0] = uv_buf_t(base: f.assumingMemoryBound(to: CChar.self), len: totalBytes)
+        count = totalBytes > 0 ? 1 : 0
+    }
+
+    /// Flat mode with bytes not yet made a piece (`seal`).
+    var isSealed: Bool { flat == nil }
+
     @inline(__always)
     mutating func append(_ bytes: StaticBytes) { append(bytes.base, bytes.count) }
 
     /// Copies the pieces, in order, to `dst` (room for `totalBytes`): the small writes that go
-    /// out as one piece (`UVStream.rawWrite`). Most pieces of a head are a few bytes (method,
-    /// space, CRLF, prefixes): those are moved with one or two word loads and stores instead of
-    /// a memcpy call each (callgrind: ~20 instructions per piece less).
+    /// out as one piece (`UVStream.rawWrite`).
     func gather(into dst: UnsafeMutableRawPointer) -> Int {
         var out = dst
         var b = UnsafePointer(bufs)
         let end = b + count
         while b < end {
-            let src = UnsafeRawPointer(b.pointee.base.unsafelyUnwrapped)
             let n = b.pointee.len
-            if n >= 16 {
-                // (Word copies up to 31 bytes measured the same as this call: callgrind.)
-                out.copyMemory(from: src, byteCount: n)
-            } else if n >= 8 {
-                out.storeBytes(of: src.loadUnaligned(as: UInt64.self), as: UInt64.self)
-                (out + n - 8).storeBytes(of: (src + n - 8).loadUnaligned(as: UInt64.self), as: UInt64.self)
-            } else if n >= 4 {
-                out.storeBytes(of: src.loadUnaligned(as: UInt32.self), as: UInt32.self)
-                (out + n - 4).storeBytes(of: (src + n - 4).loadUnaligned(as: UInt32.self), as: UInt32.self)
-            } else {
-                // 1 to 3 bytes (`append` keeps no empty piece)
-                out.storeBytes(of: src.load(as: UInt8.self), as: UInt8.self)
-                (out + n - 1).storeBytes(of: (src + n - 1).load(as: UInt8.self), as: UInt8.self)
-                (out + n / 2).storeBytes(of: (src + n / 2).load(as: UInt8.self), as: UInt8.self)
-            }
+            Self.copyPiece(to: out, from: UnsafeRawPointer(b.pointee.base.unsafelyUnwrapped), count: n)
             out += n
             b += 1
         }
         return out - dst
+    }
+
+    /// Copies one piece (`n` > 0 bytes). Most pieces of a head are a few bytes (method, space,
+    /// CRLF, prefixes): those are moved with one or two word loads and stores instead of a
+    /// memcpy call each (callgrind: ~20 instructions per piece less).
+    @inline(__always)
+    static func copyPiece(to out: UnsafeMutableRawPointer, from src: UnsafeRawPointer, count n: Int) {
+        if n >= 16 {
+            // (Word copies up to 31 bytes measured the same as this call: callgrind.)
+            out.copyMemory(from: src, byteCount: n)
+        } else if n >= 8 {
+            out.storeBytes(of: src.loadUnaligned(as: UInt64.self), as: UInt64.self)
+            (out + n - 8).storeBytes(of: (src + n - 8).loadUnaligned(as: UInt64.self), as: UInt64.self)
+        } else if n >= 4 {
+            out.storeBytes(of: src.loadUnaligned(as: UInt32.self), as: UInt32.self)
+            (out + n - 4).storeBytes(of: (src + n - 4).loadUnaligned(as: UInt32.self), as: UInt32.self)
+        } else {
+            // 1 to 3 bytes (`append` keeps no empty piece)
+            out.storeBytes(of: src.load(as: UInt8.self), as: UInt8.self)
+            (out + n - 1).storeBytes(of: (src + n - 1).load(as: UInt8.self), as: UInt8.self)
+            (out + n / 2).storeBytes(of: (src + n / 2).load(as: UInt8.self), as: UInt8.self)
+        }
     }
 
     @inline(__always)

@@ -13,7 +13,8 @@ final class LoopIO {
     /// Small multi-piece writes are copied here and written as one piece (`UVStream.rawWrite`):
     /// on loopback TCP a 10-piece 1.3 KB head costs the kernel ~6 % more as a writev of its pieces
     /// than the copy plus one write (Benchmarks/writev-pieces.c); from ~4 KiB up the copy costs
-    /// more than the pieces do, and bodies stay zero-copy.
+    /// more than the pieces do, and bodies stay zero-copy. The proxy's heads are copied here
+    /// as they are built (`IOVecList`'s flat mode).
     static let writeCoalesceCapacity = 4 * 1024
     let writeCoalesce: UnsafeMutableRawPointer
     /// Above this many queued bytes a writer's source stops reading; below `lowWater` it resumes.

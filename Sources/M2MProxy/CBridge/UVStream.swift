@@ -212,6 +212,7 @@ class UVStream {
     @discardableResult
     func write(_ iov: IOVecList) -> UVError? {
         guard !isClosing else { return .ecanceled }
+        assert(iov.isSealed, "a flat IOVecList is written once sealed")
         bytesWritten &+= UInt64(iov.totalBytes)
         if let tls { return tls.write(iov) }
         return rawWrite(iov, reports: true)

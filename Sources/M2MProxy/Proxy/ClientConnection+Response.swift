@@ -127,7 +127,7 @@ extension ClientConnection {
         let headerCount = p.headerCount
         let failed = worker.staticsRef._withUnsafeGuaranteedRef { s in
             withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: ReverseProxyPhases.responseHeadPieces(headerCount: headerCount)) { storage in
-                var iov = IOVecList(storage: storage)
+                var iov = IOVecList(storage: storage, flat: io.writeCoalesce, flatCapacity: LoopIO.writeCoalesceCapacity)
                 // Built here rather than captured: fewer values cross into the closure (callgrind).
                 // The parser's table pointer is a var (lent per exchange): one load, not one per use.
                 let r = UpstreamResponseHead(
@@ -135,6 +135,7 @@ extension ClientConnection {
                     kinds: kinds, needsEOF: p.messageNeedsEOF, clientClosing: clientEOF && nextStart < 0)
                 driver.responseFilter(self, r, s, into: &iov)
                 iov.append(u.headBuffer + headEnd, bodyBytes)
+                iov.seal()
                 return write(iov)
             }
         }

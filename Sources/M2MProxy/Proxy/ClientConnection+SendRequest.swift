@@ -36,7 +36,7 @@ extension ClientConnection {
         let capacity = ReverseProxyPhases.upstreamHeadPieces(headerCount: request.requestHeaderCount, xffCount: request.xffCount)
         let failed: UVError? = worker.staticsRef._withUnsafeGuaranteedRef { s in
             withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: capacity) { storage in
-                var iov = IOVecList(storage: storage)
+                var iov = IOVecList(storage: storage, flat: u.io.writeCoalesce, flatCapacity: LoopIO.writeCoalesceCapacity)
                 let lines = SessionHeadLines(
                     session: Unmanaged.passUnretained(self), route: Unmanaged.passUnretained(route),
                     upstream: Unmanaged.passUnretained(u), head: head, tokenLine: tokenLine)
@@ -45,6 +45,7 @@ extension ClientConnection {
                 if request.bufferedBytesProcessed && forwardedFromHead > headEnd {
                     iov.append(head + headEnd, forwardedFromHead - headEnd)
                 }
+                iov.seal()
                 return u.write(iov)
             }
         }

@@ -48,23 +48,33 @@ extension ReverseProxyPhases {
         iov.append(s.http11)
         iov.append(base + 8, lineEnd + 2 - 8)
         let lastLineEnd = buffer + r.headEnd - 2
+        // Kept lines are appended a run at a time: a run of adjacent kept lines is one piece
+        // (one copy), from its first line up to the next dropped one (or the head's end).
+        var run: UnsafeRawPointer? = nil
         for i in 0..<headerCount {
             let name = headers[i].name
             let kind = kinds[i]
+            let kept: Bool
             if kind == .upgrade && status == 101 {
                 // The protocol being switched to: the one hop-by-hop header that must pass.
+                kept = true
             } else if kind.droppedTowardClient || (kind.isNominatable && ctx.responseConnectionTokens.names(name)) {
-                continue
+                kept = false
+            } else if ctx.dechunk && kind == .transferEncoding {
+                kept = false
+            } else {
+                // RFC 9110 §8.6/§6.4.1: no framing on a 204 (or 1xx); no Transfer-Encoding on a
+                // 304. An upstream that sends them anyway must not mislead the client's parser.
+                kept = !(kind == .transferEncoding && (status == 204 || status == 304)) && !(kind == .contentLength && status == 204)
             }
-            if ctx.dechunk && kind == .transferEncoding { continue }
-            // RFC 9110 §8.6/§6.4.1: no framing on a 204 (or 1xx); no Transfer-Encoding on a
-            // 304. An upstream that sends them anyway must not mislead the client's parser.
-            if kind == .transferEncoding && (status == 204 || status == 304) { continue }
-            if kind == .contentLength && status == 204 { continue }
-            let start = name.base
-            let end = i + 1 < headerCount ? headers[i + 1].name.base : lastLineEnd
-            iov.append(start, end - start)
+            if kept {
+                if run == nil { run = name.base }
+            } else if let start = run {
+                iov.append(start, name.base - start)
+                run = nil
+            }
         }
+        if let start = run { iov.append(start, lastLineEnd - start) }
         if status == 101 {
             iov.append(s.connectionUpgrade)
         } else if ctx.clientWillClose {

@@ -37,23 +37,30 @@ extension ReverseProxyPhases {
         }
         let headerCount = ctx.requestHeaderCount
         let injecting = up.tokenLine != nil
+        // Kept lines are appended a run at a time: a run of adjacent kept lines is one piece
+        // (one copy), from its first line up to the next dropped one (or the head's end).
+        var run: UnsafeRawPointer? = nil
         for i in 0..<headerCount {
             let kind = kinds[i]
+            let kept: Bool
             switch kind {
             case .authorization where injecting:
-                continue
+                kept = false
             case .xRequestID where log.replacesClientID:
-                continue
+                kept = false
             case .upgrade where ctx.upgradeRequested:
-                break
+                kept = true
             default:
-                if kind.droppedTowardUpstream || (kind.isNominatable && ctx.connectionTokens.names(parser.headers[i].name)) { continue }
+                kept = !(kind.droppedTowardUpstream || (kind.isNominatable && ctx.connectionTokens.names(parser.headers[i].name)))
             }
-            // The whole line, up to the next one (or the end of the last one).
-            let start = parser.headers[i].name.base
-            let end = i + 1 < headerCount ? parser.headers[i + 1].name.base : up.headersEnd
-            iov.append(start, end - start)
+            if kept {
+                if run == nil { run = parser.headers[i].name.base }
+            } else if let start = run {
+                iov.append(start, parser.headers[i].name.base - start)
+                run = nil
+            }
         }
+        if let start = run { iov.append(start, up.headersEnd - start) }
         if let tokenLine = up.tokenLine { iov.append(tokenLine) }
         if ctx.upgradeRequested {
             iov.append(s.connectionUpgrade)

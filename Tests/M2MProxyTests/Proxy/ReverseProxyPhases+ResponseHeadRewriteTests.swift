@@ -38,12 +38,18 @@ import Testing
                 buffer: b.baseAddress!, headEnd: n, status: parser.statusCode, headers: parser.headers,
                 headerCount: parser.headerCount, kinds: kinds, needsEOF: parser.messageNeedsEOF, clientClosing: r.clientClosing)
             let capacity = ReverseProxyPhases.responseHeadPieces(headerCount: parser.headerCount)
+            let before = ctx
             out = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: capacity) { storage in
                 var iov = IOVecList(storage: storage)
                 ReverseProxyPhases().responseFilter(&ctx, head, statics, into: &iov)
                 // Room for one more piece: the body bytes that came with the head.
                 #expect(iov.count < capacity)
                 return UpstreamRequestHeadTests.joined(iov)
+            }
+            // The session builds it in flat mode (copied as it goes): the same bytes.
+            IOVecTests.expectFlatMatches(out, capacity: capacity) { iov in
+                var c = before
+                ReverseProxyPhases().responseFilter(&c, head, statics, into: &iov)
             }
         }
         return (out, ctx)
@@ -55,6 +61,19 @@ import Testing
                 + "Proxy-Connection: keep-alive\r\nTrailer: X-T\r\nUpgrade: h2c\r\nX-Kept: y\r\n\r\nok")
         #expect(head == "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Kept: y\r\n\r\n")
         #expect(!ctx.clientWillClose && !ctx.responseNeedsEOF)
+    }
+
+    /// Kept lines go as runs: alternating kept and dropped lines, a dropped first and last
+    /// line, and a kept last line each keep exactly the kept lines, in order.
+    @Test func keepsRunsOfLinesBetweenDroppedOnes() {
+        let (alternating, _) = Self.rewrite(
+            "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nA: 1\r\nB: 2\r\nTE: x\r\nContent-Length: 2\r\nTrailer: X-T\r\n"
+                + "C: 3\r\nProxy-Connection: close\r\n\r\nok")
+        #expect(alternating == "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nContent-Length: 2\r\nC: 3\r\n\r\n")
+        let (lastKept, _) = Self.rewrite("HTTP/1.1 200 OK\r\nA: 1\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok")
+        #expect(lastKept == "HTTP/1.1 200 OK\r\nA: 1\r\nContent-Length: 2\r\n\r\n")
+        let (allDropped, _) = Self.rewrite("HTTP/1.1 204 No Content\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n")
+        #expect(allDropped == "HTTP/1.1 204 No Content\r\n\r\n")
     }
 
     @Test func fixesFramingOf204And304() {

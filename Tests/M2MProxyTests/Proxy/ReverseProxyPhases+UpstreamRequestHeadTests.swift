@@ -58,12 +58,18 @@ import Testing
                 xffLine: xffLine.span, xffSuffix: xffSuffix.span, tokenLine: tokenLine?.span,
                 preserveHost: f.preserveHost, upstreamKeepAlive: f.upstreamKeepAlive, overTLS: f.overTLS)
             let capacity = ReverseProxyPhases.upstreamHeadPieces(headerCount: ctx.requestHeaderCount, xffCount: ctx.xffCount)
+            let before = ctx
             out = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: capacity) { storage in
                 var iov = IOVecList(storage: storage)
                 ReverseProxyPhases().upstreamRequestFilter(&ctx, head, lines, log, statics, into: &iov)
                 // Room for one more piece: the session's body bytes.
                 #expect(iov.count < capacity)
                 return Self.joined(iov)
+            }
+            // The session builds it in flat mode (copied as it goes): the same bytes.
+            IOVecTests.expectFlatMatches(out, capacity: capacity) { iov in
+                var c = before
+                ReverseProxyPhases().upstreamRequestFilter(&c, head, lines, log, statics, into: &iov)
             }
         }
         withExtendedLifetime((basePath, hostLine, xffLine, xffSuffix, tokenLine)) {}
@@ -94,6 +100,19 @@ import Testing
                 + "Upgrade: h2c\r\nX-Kept: 2\r\nX-Request-Id: r1\r\n\r\n")
         // Upgrade without `Connection: upgrade` is hop-by-hop like the rest.
         #expect(head == "GET / HTTP/1.1\r\nHost: up.internal:9\r\nX-Kept: 2\r\nX-Request-Id: r1\r\n" + Self.tail())
+    }
+
+    /// Kept lines go as runs: alternating kept and dropped lines, a dropped first and last
+    /// line, and a kept last line each keep exactly the kept lines, in order.
+    @Test func keepsRunsOfLinesBetweenDroppedOnes() {
+        let (alternating, _) = Self.forward(
+            "GET / HTTP/1.1\r\nTE: trailers\r\nA: 1\r\nHost: shop\r\nB: 2\r\nC: 3\r\nKeep-Alive: 5\r\nD: 4\r\n"
+                + "X-Request-Id: r1\r\nProxy-Connection: close\r\n\r\n")
+        #expect(alternating == "GET / HTTP/1.1\r\nHost: up.internal:9\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nX-Request-Id: r1\r\n" + Self.tail())
+        let (lastKept, _) = Self.forward("GET / HTTP/1.1\r\nHost: shop\r\nKeep-Alive: 5\r\nX-Request-Id: r1\r\nE: 5\r\n\r\n")
+        #expect(lastKept == "GET / HTTP/1.1\r\nHost: up.internal:9\r\nX-Request-Id: r1\r\nE: 5\r\n" + Self.tail())
+        let (allDropped, _) = Self.forward("GET / HTTP/1.1\r\nHost: shop\r\nTE: trailers\r\n\r\n")
+        #expect(allDropped.hasPrefix("GET / HTTP/1.1\r\nHost: up.internal:9\r\nX-Forwarded-For: 10.1.2.3\r\n"))
     }
 
     @Test func replacesAuthorizationOnTokenRoutes() {
