@@ -7,7 +7,9 @@ internal import Glibc
 /// GOAWAY or RST_STREAM itself; windows open only when the owner calls `consume`.
 final class H2Session: H2SessionPlumbing {
     private(set) var session: OpaquePointer?
-    weak var delegate: (any H2SessionDelegate)?
+    /// The owner of this session (it holds the session strongly, so it outlives every callback):
+    /// not weak, a weak load per nghttp2 callback costs a retain and a release.
+    unowned(unsafe) var delegate: (any H2SessionDelegate)?
 
     /// The fields of the next HEADERS frame to submit (response head or trailers).
     let fields: H2FieldList
@@ -78,6 +80,17 @@ final class H2Session: H2SessionPlumbing {
     }
 
     deinit { nghttp2_session_del(session) }
+
+    /// The owner's pointer for stream `id` (`setStreamData`), nil once the stream is gone:
+    /// nghttp2's own stream table is the lookup, no second table above it.
+    @inline(__always)
+    func streamData(_ id: Int32) -> UnsafeMutableRawPointer? {
+        nghttp2_session_get_stream_user_data(session, id)
+    }
+
+    func setStreamData(_ id: Int32, _ p: UnsafeMutableRawPointer?) {
+        nghttp2_session_set_stream_user_data(session, id, p)
+    }
 
     func goAway() {
         nghttp2_session_terminate_session(session, UInt32(NGHTTP2_NO_ERROR.rawValue))

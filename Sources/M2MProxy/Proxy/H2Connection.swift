@@ -11,14 +11,16 @@
 final class H2Connection: H2SessionDelegate {
     unowned let client: ClientConnection
     let session: H2Session
-    private var streams: [Int32: H2StreamBridge] = [:]
+    /// The open streams' bridges, owned here (each knows its index, `slot`). The lookup by id is
+    /// nghttp2's own stream table: each stream's user data is its bridge's address.
+    private var open: [H2StreamBridge] = []
     /// Bridges whose pair is idle (keep-alive) for the next streams, most recent last; at most
     /// `maxIdle` (max_concurrent_streams): as many as were ever busy at once.
     private var idle: [H2StreamBridge] = []
     private let maxIdle: Int
     private let headerLimit: Int
     /// The stream of the latest callback: nghttp2 calls for one stream in runs (a HEADERS
-    /// block's fields), and a dictionary lookup hashes each time.
+    /// block's fields).
     private var lastID: Int32 = 0
     private unowned(unsafe) var lastStream: H2StreamBridge?
     /// Frames nghttp2 hands out one at a time, gathered so that one write sends them.
@@ -39,10 +41,11 @@ final class H2Connection: H2SessionDelegate {
         headerLimit = maxHeaderBytes
         maxIdle = maxConcurrentStreams
         out.reserveCapacity(4 * Self.gatherLimit)
+        open.reserveCapacity(min(maxConcurrentStreams, 128))
         s.delegate = self
     }
 
-    var streamCount: Int { streams.count }
+    var streamCount: Int { open.count }
 
     /// Bytes from the client. Returns false when the connection is to close (after a GOAWAY).
     func received(_ data: UnsafeRawBufferPointer) {
@@ -82,7 +85,9 @@ final class H2Connection: H2SessionDelegate {
     @inline(__always)
     private func stream(_ id: Int32) -> H2StreamBridge? {
         if id == lastID, let s = lastStream { return s }
-        guard let s = streams[id] else { return nil }
+        // After `finish` the bridges are gone while nghttp2 still has their addresses.
+        guard !closed, let p = session.streamData(id) else { return nil }
+        let s = Unmanaged<H2StreamBridge>.fromOpaque(p).takeUnretainedValue()
         lastID = id
         lastStream = s
         return s
@@ -92,9 +97,9 @@ final class H2Connection: H2SessionDelegate {
     func finish() {
         guard !closed else { return }
         closed = true
-        let all = Array(streams.values) + idle
+        let all = open + idle
         lastStream = nil
-        streams.removeAll()
+        open.removeAll()
         idle.removeAll()
         for s in all { s.abandon() }
         client.closeWhenFlushed()
@@ -138,14 +143,15 @@ final class H2Connection: H2SessionDelegate {
     // MARK: H2SessionDelegate
 
     func h2StreamBegan(_ id: Int32) {
-        while let s = idle.popLast() {
-            if s.recycle(id: id) {
-                streams[id] = s
-                return
-            }
-            s.abandon()
+        guard !closed else { return }
+        var bridge: H2StreamBridge?
+        while bridge == nil, let s = idle.popLast() {
+            if s.recycle(id: id) { bridge = s } else { s.abandon() }
         }
-        streams[id] = H2StreamBridge(id: id, connection: self, headerLimit: headerLimit)
+        let s = bridge ?? H2StreamBridge(id: id, connection: self, headerLimit: headerLimit)
+        s.slot = open.count
+        open.append(s)
+        session.setStreamData(id, Unmanaged.passUnretained(s).toOpaque())
     }
 
     func h2Field(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
@@ -183,8 +189,14 @@ final class H2Connection: H2SessionDelegate {
     }
 
     func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
-        if id == lastID { lastStream = nil }
-        guard let s = streams.removeValue(forKey: id) else { return }
+        guard let s = stream(id) else { return }
+        lastStream = nil
+        session.setStreamData(id, nil)
+        let last = open.removeLast()
+        if last !== s {
+            open[s.slot] = last
+            last.slot = s.slot
+        }
         if !closed && idle.count < maxIdle && s.reusable {
             s.park()
             idle.append(s)

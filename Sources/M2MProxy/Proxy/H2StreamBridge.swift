@@ -8,6 +8,8 @@
 /// (`recycle`), so a stream costs no socket pair, no inner connection and no allocation of them.
 final class H2StreamBridge: UVStream {
     private(set) var id: Int32
+    /// This bridge's index in its connection's open streams while its stream is open.
+    var slot = 0
     private weak var connection: H2Connection?
     private let headerLimit: Int
 
@@ -261,7 +263,8 @@ final class H2StreamBridge: UVStream {
         for i in 0..<parser.headerCount {
             let h = parser.headers[i]
             if H2Names.isConnectionSpecific(h.name.buffer) { continue }
-            s.fields.add(name: h.name.buffer, value: h.value.buffer)
+            // The parsed head stays put until the submit below copies it.
+            s.fields.borrow(name: h.name.buffer, value: h.value.buffer)
         }
         // An empty body ends with the HEADERS frame: a gRPC trailers-only answer must (its
         // grpc-status is in this head).
