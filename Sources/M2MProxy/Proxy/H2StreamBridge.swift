@@ -10,14 +10,18 @@ final class H2StreamBridge: UVStream {
     private(set) var id: Int32
     /// This bridge's index in its connection's open streams while its stream is open.
     var slot = 0
-    private weak var connection: H2Connection?
+    /// Not weak (a weak reference gives the connection a side table, and every retain of it the
+    /// slow path): the connection owns its bridges, open or idle, and abandons each one (which
+    /// clears this) in `finish`, before the client connection lets it go.
+    private unowned(unsafe) var connection: H2Connection?
     private let headerLimit: Int
 
     // Request head, gathered from the HEADERS block.
-    private var method: [UInt8] = []
-    private var path: [UInt8] = []
-    private var authority: [UInt8] = []
-    private var fields: [UInt8] = []
+    private let method = GrowableBytes(capacity: 16)
+    private let path = GrowableBytes(capacity: 256)
+    private let authority = GrowableBytes(capacity: 64)
+    /// The regular fields as HTTP/1.1 lines.
+    private let fields = GrowableBytes(capacity: 512)
     private var hasContentLength = false
     private var chunked = false
     /// Request DATA bytes written but not yet acknowledged to the client (flow control).
@@ -32,7 +36,7 @@ final class H2StreamBridge: UVStream {
     /// Idle between streams, held by `H2Connection` for the next one.
     private(set) var parked = false
     /// The HTTP/1.1 head being written (reused from stream to stream).
-    private var headOut: [UInt8] = []
+    private let headOut = GrowableBytes(capacity: 1024)
     /// Trailer fields as HTTP/1.1 lines, written with the last chunk.
     private var requestTrailers: [UInt8] = []
     /// The client's `grpc-timeout` in ms (0: none), the inner exchange's response deadline.
@@ -80,31 +84,41 @@ final class H2StreamBridge: UVStream {
         if started { return trailer(name: name, value: value) }
         if overLimit { return true }
         if name.first == UInt8(ascii: ":") {
-            if H2Names.equal(name, H2Names.method) { Self.set(&method, value) }
-            else if H2Names.equal(name, H2Names.path) { Self.set(&path, value) }
-            else if H2Names.equal(name, H2Names.authority) { Self.set(&authority, value) }
+            if H2Names.equal(name, ":method") { Self.set(method, value) }
+            else if H2Names.equal(name, ":path") { Self.set(path, value) }
+            else if H2Names.equal(name, ":authority") { Self.set(authority, value) }
             return true
         }
-        if H2Names.equal(name, H2Names.host) {
-            if authority.isEmpty { Self.set(&authority, value) }
+        // By length first: most fields are none of these.
+        switch name.count {
+        case 4 where H2Names.equal(name, "host"):
+            if authority.isEmpty { Self.set(authority, value) }
             return true
+        case 14 where H2Names.equal(name, "content-length"):
+            hasContentLength = true
+        case 12 where H2Names.equal(name, "content-type"):
+            if GRPCStatus.isGRPC(contentType: value) { isGRPC = true }
+        case 12 where H2Names.equal(name, "grpc-timeout"):
+            deadlineMs = GRPCTimeout.milliseconds(value) ?? 0
+        default:
+            break
         }
-        if H2Names.equal(name, H2Names.contentLength) { hasContentLength = true }
-        if H2Names.equal(name, H2Names.contentType) && GRPCStatus.isGRPC(contentType: value) { isGRPC = true }
-        if H2Names.equal(name, H2Names.grpcTimeout) { deadlineMs = GRPCTimeout.milliseconds(value) ?? 0 }
-        H2Names.appendLine(name, value, to: &fields)
+        fields.append(name)
+        fields.append(": ")
+        fields.append(value)
+        fields.append("\r\n")
         return true
     }
 
     /// Replaces `a`'s bytes, keeping its storage (a reused bridge allocates nothing for them).
-    private static func set(_ a: inout [UInt8], _ value: UnsafeRawBufferPointer) {
-        a.removeAll(keepingCapacity: true)
-        a.append(contentsOf: value)
+    private static func set(_ a: GrowableBytes, _ value: UnsafeRawBufferPointer) {
+        a.reset()
+        a.append(value)
     }
 
     /// The head is complete: opens the pair (unless reused) and writes the HTTP/1.1 head. False: refuse the stream.
     func start(endStream: Bool, worker: Worker, parent: ClientConnection) -> Bool {
-        guard !method.isEmpty, !path.isEmpty, method != H2Names.connect else { return false }
+        guard !method.isEmpty, !path.isEmpty, !method.equals("CONNECT") else { return false }
         if inner == nil {
             guard let (a, b) = UVStream.socketPair() else { return false }
             guard adopt(fd: b) else {
@@ -121,21 +135,22 @@ final class H2StreamBridge: UVStream {
         inner.unsafelyUnwrapped.clientDeadlineMs = deadlineMs
         started = true
         requestDone = endStream
-        isHEAD = method == H2Names.head
+        isHEAD = method.equals("HEAD")
         parser.skipBody = isHEAD
         chunked = !endStream && !hasContentLength
-        headOut.removeAll(keepingCapacity: true)
-        headOut += method
-        headOut.append(UInt8(ascii: " "))
-        headOut += path
-        headOut += H2Names.requestLineEnd
-        headOut += authority
-        headOut += H2Names.crlf
-        headOut += fields
-        if chunked { headOut += H2Names.chunkedLine }
-        headOut += H2Names.crlf
-        headOut.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) }
-        fields.removeAll(keepingCapacity: true)
+        headOut.append(method)
+        headOut.append(" ")
+        headOut.append(path)
+        headOut.append(" HTTP/1.1\r\nhost: ")
+        headOut.append(authority)
+        headOut.append("\r\n")
+        headOut.append(fields)
+        if chunked { headOut.append("transfer-encoding: chunked\r\n") }
+        headOut.append("\r\n")
+        _ = write(headOut.base, headOut.count)
+        // Storage is kept for the next stream unless a large head left it large.
+        headOut.reset(keep: Self.keptCapacity)
+        fields.reset(keep: Self.keptCapacity)
         startReading()
         return true
     }
@@ -380,9 +395,9 @@ final class H2StreamBridge: UVStream {
         guard let c = inner, !c.isClosing, !isClosing else { return false }
         self.id = id
         parked = false
-        method.removeAll(keepingCapacity: true)
-        path.removeAll(keepingCapacity: true)
-        authority.removeAll(keepingCapacity: true)
+        method.reset(keep: Self.keptCapacity)
+        path.reset(keep: Self.keptCapacity)
+        authority.reset(keep: Self.keptCapacity)
         hasContentLength = false
         chunked = false
         started = false
