@@ -4,7 +4,10 @@ internal import CNGHTTP2
 /// byte area, or borrowed until the submit (nghttp2 copies them there, and lowercases the names
 /// as it does: RFC 9113 §8.2.1).
 final class H2FieldList {
-    private(set) var nva: [nghttp2_nv] = []
+    /// The pairs (a raw area: an `Array` checks uniqueness and capacity on every append).
+    private var nv: UnsafeMutablePointer<nghttp2_nv>
+    private(set) var count = 0
+    private var nvCapacity = 32
     private let bytes: UnsafeMutableRawPointer
     private var used = 0
     private let capacity: Int
@@ -12,13 +15,21 @@ final class H2FieldList {
     init(capacity: Int) {
         self.capacity = capacity
         bytes = .allocate(byteCount: capacity, alignment: 1)
-        nva.reserveCapacity(32)
+        nv = .allocate(capacity: nvCapacity)
     }
 
-    deinit { bytes.deallocate() }
+    deinit {
+        bytes.deallocate()
+        nv.deallocate()
+    }
+
+    /// The pairs, for a submit.
+    func withNVA<R>(_ body: (UnsafeBufferPointer<nghttp2_nv>) -> R) -> R {
+        body(UnsafeBufferPointer(start: nv, count: count))
+    }
 
     func removeAll() {
-        nva.removeAll(keepingCapacity: true)
+        count = 0
         used = 0
     }
 
@@ -39,10 +50,18 @@ final class H2FieldList {
     func borrow(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         // nghttp2 reads no byte of an empty name or value.
         let empty = UnsafeRawPointer(bytes)
-        nva.append(nghttp2_nv(
+        if count == nvCapacity {
+            let grown = UnsafeMutablePointer<nghttp2_nv>.allocate(capacity: 2 * nvCapacity)
+            grown.moveInitialize(from: nv, count: count)
+            nv.deallocate()
+            nv = grown
+            nvCapacity *= 2
+        }
+        (nv + count).initialize(to: nghttp2_nv(
             name: UnsafeMutablePointer(mutating: (name.baseAddress ?? empty).assumingMemoryBound(to: UInt8.self)),
             value: UnsafeMutablePointer(mutating: (value.baseAddress ?? empty).assumingMemoryBound(to: UInt8.self)),
             namelen: name.count, valuelen: value.count, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+        count += 1
     }
 
     @discardableResult

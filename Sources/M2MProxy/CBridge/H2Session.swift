@@ -99,13 +99,13 @@ final class H2Session: H2SessionPlumbing {
     /// Submits `fields` as the trailer block of `id`'s response
     /// (from `h2SubmitTrailers`, while nghttp2 reads the body's end).
     func submitTrailers(_ id: Int32) -> Bool {
-        fields.nva.withUnsafeBufferPointer { nghttp2_submit_trailer(session, id, $0.baseAddress, $0.count) } == 0
+        fields.withNVA { nghttp2_submit_trailer(session, id, $0.baseAddress, $0.count) } == 0
     }
 
     /// Submits `fields` as the response of `id`, with a body read
     /// through `h2ReadBody` unless `noBody`.
     func submitResponse(_ id: Int32, noBody: Bool) -> Bool {
-        let rc: Int32 = fields.nva.withUnsafeBufferPointer { nv in
+        let rc: Int32 = fields.withNVA { nv in
             if noBody { return nghttp2_submit_response(session, id, nv.baseAddress, nv.count, nil) }
             var provider = nghttp2_data_provider()
             provider.read_callback = { _, id, buf, len, flags, _, ud in

@@ -24,7 +24,7 @@ final class H2Connection: H2SessionDelegate {
     private var lastID: Int32 = 0
     private unowned(unsafe) var lastStream: H2StreamBridge?
     /// Frames nghttp2 hands out one at a time, gathered so that one write sends them.
-    private var out: [UInt8] = []
+    private let out = GrowableBytes(capacity: 4 * gatherLimit)
     /// Frames at least this large are written as they are (after what was gathered).
     static let gatherLimit = 4096
     private var closed = false
@@ -40,7 +40,6 @@ final class H2Connection: H2SessionDelegate {
         session = s
         headerLimit = maxHeaderBytes
         maxIdle = maxConcurrentStreams
-        out.reserveCapacity(4 * Self.gatherLimit)
         open.reserveCapacity(min(maxConcurrentStreams, 128))
         s.delegate = self
     }
@@ -62,7 +61,7 @@ final class H2Connection: H2SessionDelegate {
             session.flush { p, n in
                 wrote = true
                 if n < Self.gatherLimit {
-                    out.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
+                    out.append(p, n)
                     if out.count >= 3 * Self.gatherLimit { writeGathered() }
                 } else {
                     writeGathered()
@@ -77,8 +76,8 @@ final class H2Connection: H2SessionDelegate {
 
     private func writeGathered() {
         guard !out.isEmpty else { return }
-        out.withUnsafeBytes { _ = client.write($0.baseAddress!, $0.count) }
-        out.removeAll(keepingCapacity: true)
+        _ = client.write(out.base, out.count)
+        out.reset()
     }
 
     /// The stream `id`, if open.

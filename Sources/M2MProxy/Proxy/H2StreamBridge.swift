@@ -44,7 +44,7 @@ final class H2StreamBridge: UVStream {
 
     // Response, parsed from the pair.
     private let parser = HTTPParser(kind: .response, maxHeaders: 128)
-    private var headBytes: [UInt8] = []
+    private let headBytes = GrowableBytes(capacity: 1024)
     private var headDone = false
     private var isHEAD = false
     private var body = PulledBody()
@@ -203,8 +203,8 @@ final class H2StreamBridge: UVStream {
             parse(data.baseAddress!, data.count)
         } else {
             // Header spans must stay valid until the head is converted: gather it first.
-            headBytes.append(contentsOf: data)
-            headBytes.withUnsafeBytes { parse($0.baseAddress!, $0.count) }
+            headBytes.append(data)
+            parse(headBytes.base, headBytes.count)
         }
         if body.pending > H2StreamBridge.bodyHighWater { stopReading() }
         connection?.responseReady(self)
@@ -406,7 +406,7 @@ final class H2StreamBridge: UVStream {
         deadlineMs = 0
         parser.reset()
         // Storage is kept for the next stream unless a large message left it large.
-        headBytes.removeAll(keepingCapacity: headBytes.capacity <= Self.keptCapacity)
+        headBytes.reset(keep: Self.keptCapacity)
         headDone = false
         headParsed = 0
         isHEAD = false
