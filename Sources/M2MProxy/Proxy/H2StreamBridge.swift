@@ -20,8 +20,7 @@ final class H2StreamBridge: UVStream {
     private let method = GrowableBytes(capacity: 16)
     private let path = GrowableBytes(capacity: 256)
     private let authority = GrowableBytes(capacity: 64)
-    /// The regular fields as HTTP/1.1 lines.
-    private let fields = GrowableBytes(capacity: 512)
+    private let fields = GrowableBytes(capacity: 512)  // regular fields, as HTTP/1.1 lines
     private var hasContentLength = false
     private var chunked = false
     /// Request DATA bytes written but not yet acknowledged to the client (flow control).
@@ -84,9 +83,14 @@ final class H2StreamBridge: UVStream {
         if started { return trailer(name: name, value: value) }
         if overLimit { return true }
         if name.first == UInt8(ascii: ":") {
-            if H2Names.equal(name, ":method") { Self.set(method, value) }
-            else if H2Names.equal(name, ":path") { Self.set(path, value) }
-            else if H2Names.equal(name, ":authority") { Self.set(authority, value) }
+            // nghttp2 (HTTP messaging on) passes no pseudo-header but :method, :scheme, :path
+            // and :authority (RFC 9113 §8.3.1): the length (and one letter) tells them apart.
+            switch name.count {
+            case 7 where name[1] == UInt8(ascii: "m"): Self.set(method, value)
+            case 5: Self.set(path, value)
+            case 10: Self.set(authority, value)
+            default: break
+            }
             return true
         }
         // By length first: most fields are none of these.
