@@ -22,7 +22,7 @@ final class H2Connection: H2SessionDelegate {
     /// The stream of the latest callback: nghttp2 calls for one stream in runs (a HEADERS
     /// block's fields).
     private var lastID: Int32 = 0
-    private unowned(unsafe) var lastStream: H2StreamBridge?
+    private var lastStream: Unmanaged<H2StreamBridge>?
     /// Frames nghttp2 hands out one at a time, gathered so that one write sends them.
     private let out = GrowableBytes(capacity: 4 * gatherLimit)
     /// Frames at least this large are written as they are (after what was gathered).
@@ -82,11 +82,15 @@ final class H2Connection: H2SessionDelegate {
 
     /// The stream `id`, if open.
     @inline(__always)
-    private func stream(_ id: Int32) -> H2StreamBridge? {
+    private func stream(_ id: Int32) -> H2StreamBridge? { streamRef(id)?.takeUnretainedValue() }
+
+    /// The stream `id`, not retained (the connection owns its bridges): for the per-field calls.
+    @inline(__always)
+    private func streamRef(_ id: Int32) -> Unmanaged<H2StreamBridge>? {
         if id == lastID, let s = lastStream { return s }
         // After `finish` the bridges are gone while nghttp2 still has their addresses.
         guard !closed, let p = session.streamData(id) else { return nil }
-        let s = Unmanaged<H2StreamBridge>.fromOpaque(p).takeUnretainedValue()
+        let s = Unmanaged<H2StreamBridge>.fromOpaque(p)
         lastID = id
         lastStream = s
         return s
@@ -154,8 +158,8 @@ final class H2Connection: H2SessionDelegate {
     }
 
     func h2Field(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
-        guard let s = stream(id) else { return true }
-        return s.field(name: name, value: value)
+        guard let s = streamRef(id) else { return true }
+        return s._withUnsafeGuaranteedRef { $0.field(name: name, value: value) }
     }
 
     func h2HeadersDone(_ id: Int32, endStream: Bool) {
