@@ -72,7 +72,7 @@ final class H2ClientSession: H2SessionPlumbing {
     /// Submits `fields` as a new request, its body read through `h2ReadBody` unless `noBody`.
     /// The new stream's id, or nil (no stream may start: GOAWAY, ids exhausted).
     func submitRequest(noBody: Bool) -> Int32? {
-        let id: Int32 = fields.nva.withUnsafeBufferPointer { nv in
+        let id: Int32 = fields.withNVA { nv in
             if noBody { return nghttp2_submit_request(session, nil, nv.baseAddress, nv.count, nil, nil) }
             var provider = nghttp2_data_provider()
             provider.read_callback = { _, id, buf, len, flags, _, ud in

@@ -1,9 +1,13 @@
 internal import CNGHTTP2
 
 /// The fields of one HEADERS frame being submitted, as nghttp2 name/value pairs over one owned
-/// byte area (nghttp2 copies them at submit). Names are lowercased (RFC 9113 §8.2.1).
+/// byte area, or borrowed until the submit (nghttp2 copies them there, and lowercases the names
+/// as it does: RFC 9113 §8.2.1).
 final class H2FieldList {
-    private(set) var nva: [nghttp2_nv] = []
+    /// The pairs (a raw area: an `Array` checks uniqueness and capacity on every append).
+    private var nv: UnsafeMutablePointer<nghttp2_nv>
+    private(set) var count = 0
+    private var nvCapacity = 32
     private let bytes: UnsafeMutableRawPointer
     private var used = 0
     private let capacity: Int
@@ -11,13 +15,21 @@ final class H2FieldList {
     init(capacity: Int) {
         self.capacity = capacity
         bytes = .allocate(byteCount: capacity, alignment: 1)
-        nva.reserveCapacity(32)
+        nv = .allocate(capacity: nvCapacity)
     }
 
-    deinit { bytes.deallocate() }
+    deinit {
+        bytes.deallocate()
+        nv.deallocate()
+    }
+
+    /// The pairs, for a submit.
+    func withNVA<R>(_ body: (UnsafeBufferPointer<nghttp2_nv>) -> R) -> R {
+        body(UnsafeBufferPointer(start: nv, count: count))
+    }
 
     func removeAll() {
-        nva.removeAll(keepingCapacity: true)
+        count = 0
         used = 0
     }
 
@@ -26,17 +38,30 @@ final class H2FieldList {
     func add(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
         guard used + name.count + value.count <= capacity else { return false }
         let n = bytes + used
-        for i in 0..<name.count {
-            let c = name[i]
-            n.storeBytes(of: c >= 65 && c <= 90 ? c | 0x20 : c, toByteOffset: i, as: UInt8.self)
-        }
+        if name.count > 0 { n.copyMemory(from: name.baseAddress!, byteCount: name.count) }
         let v = n + name.count
         if value.count > 0 { v.copyMemory(from: value.baseAddress!, byteCount: value.count) }
         used += name.count + value.count
-        nva.append(nghttp2_nv(
-            name: n.assumingMemoryBound(to: UInt8.self), value: v.assumingMemoryBound(to: UInt8.self),
-            namelen: name.count, valuelen: value.count, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+        borrow(name: UnsafeRawBufferPointer(start: n, count: name.count), value: UnsafeRawBufferPointer(start: v, count: value.count))
         return true
+    }
+
+    /// Adds a field whose bytes stay valid until the submit (which copies them): no copy here.
+    func borrow(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        // nghttp2 reads no byte of an empty name or value.
+        let empty = UnsafeRawPointer(bytes)
+        if count == nvCapacity {
+            let grown = UnsafeMutablePointer<nghttp2_nv>.allocate(capacity: 2 * nvCapacity)
+            grown.moveInitialize(from: nv, count: count)
+            nv.deallocate()
+            nv = grown
+            nvCapacity *= 2
+        }
+        (nv + count).initialize(to: nghttp2_nv(
+            name: UnsafeMutablePointer(mutating: (name.baseAddress ?? empty).assumingMemoryBound(to: UInt8.self)),
+            value: UnsafeMutablePointer(mutating: (value.baseAddress ?? empty).assumingMemoryBound(to: UInt8.self)),
+            namelen: name.count, valuelen: value.count, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+        count += 1
     }
 
     @discardableResult

@@ -7,7 +7,9 @@ internal import Glibc
 /// GOAWAY or RST_STREAM itself; windows open only when the owner calls `consume`.
 final class H2Session: H2SessionPlumbing {
     private(set) var session: OpaquePointer?
-    weak var delegate: (any H2SessionDelegate)?
+    /// The owner of this session (it holds the session strongly, so it outlives every callback):
+    /// not weak, a weak load per nghttp2 callback costs a retain and a release.
+    unowned(unsafe) var delegate: (any H2SessionDelegate)?
 
     /// The fields of the next HEADERS frame to submit (response head or trailers).
     let fields: H2FieldList
@@ -79,6 +81,17 @@ final class H2Session: H2SessionPlumbing {
 
     deinit { nghttp2_session_del(session) }
 
+    /// The owner's pointer for stream `id` (`setStreamData`), nil once the stream is gone:
+    /// nghttp2's own stream table is the lookup, no second table above it.
+    @inline(__always)
+    func streamData(_ id: Int32) -> UnsafeMutableRawPointer? {
+        nghttp2_session_get_stream_user_data(session, id)
+    }
+
+    func setStreamData(_ id: Int32, _ p: UnsafeMutableRawPointer?) {
+        nghttp2_session_set_stream_user_data(session, id, p)
+    }
+
     func goAway() {
         nghttp2_session_terminate_session(session, UInt32(NGHTTP2_NO_ERROR.rawValue))
     }
@@ -86,13 +99,13 @@ final class H2Session: H2SessionPlumbing {
     /// Submits `fields` as the trailer block of `id`'s response
     /// (from `h2SubmitTrailers`, while nghttp2 reads the body's end).
     func submitTrailers(_ id: Int32) -> Bool {
-        fields.nva.withUnsafeBufferPointer { nghttp2_submit_trailer(session, id, $0.baseAddress, $0.count) } == 0
+        fields.withNVA { nghttp2_submit_trailer(session, id, $0.baseAddress, $0.count) } == 0
     }
 
     /// Submits `fields` as the response of `id`, with a body read
     /// through `h2ReadBody` unless `noBody`.
     func submitResponse(_ id: Int32, noBody: Bool) -> Bool {
-        let rc: Int32 = fields.nva.withUnsafeBufferPointer { nv in
+        let rc: Int32 = fields.withNVA { nv in
             if noBody { return nghttp2_submit_response(session, id, nv.baseAddress, nv.count, nil) }
             var provider = nghttp2_data_provider()
             provider.read_callback = { _, id, buf, len, flags, _, ud in

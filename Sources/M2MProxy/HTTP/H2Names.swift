@@ -11,11 +11,8 @@ enum H2Names {
     static let grpcStatus = Array("grpc-status".utf8)
     static let grpcMessage = Array("grpc-message".utf8)
     static let grpcTimeout = Array("grpc-timeout".utf8)
-    static let connect = Array("CONNECT".utf8)
-    static let head = Array("HEAD".utf8)
     static let colonSpace = Array(": ".utf8)
     static let crlf = Array("\r\n".utf8)
-    static let requestLineEnd = Array(" HTTP/1.1\r\nhost: ".utf8)
     static let chunkedLine = Array("transfer-encoding: chunked\r\n".utf8)
     static let closeLine = Array("connection: close\r\n\r\n".utf8)
     static let lastChunk = Array("0\r\n\r\n".utf8)
@@ -34,9 +31,6 @@ enum H2Names {
         out.append(contentsOf: crlf)
     }
 
-    /// Fields HTTP/2 forbids (RFC 9113 §8.2.2): they describe the HTTP/1.1 hop only.
-    static let connectionSpecific = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]
-        .map { Array($0.utf8) }
 
     /// ASCII case-insensitive equality (`b` lowercase).
     static func equal(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Bool {
@@ -48,7 +42,26 @@ enum H2Names {
         return true
     }
 
+    /// ASCII case-insensitive equality with a lowercase literal (no static array to load: the
+    /// per-field comparisons of the HTTP/2 data path).
+    static func equal(_ a: UnsafeRawBufferPointer, _ b: StaticString) -> Bool {
+        guard a.count == b.utf8CodeUnitCount else { return false }
+        let p = b.utf8Start
+        for i in 0..<a.count {
+            let c = a[i]
+            if (c >= 65 && c <= 90 ? c | 0x20 : c) != p[i] { return false }
+        }
+        return true
+    }
+
+    /// Fields HTTP/2 forbids (RFC 9113 §8.2.2): they describe the HTTP/1.1 hop only.
     static func isConnectionSpecific(_ name: UnsafeRawBufferPointer) -> Bool {
-        connectionSpecific.contains { equal(name, $0) }
+        switch name.count {
+        case 7: return equal(name, "upgrade")
+        case 10: return equal(name, "connection") || equal(name, "keep-alive")
+        case 16: return equal(name, "proxy-connection")
+        case 17: return equal(name, "transfer-encoding")
+        default: return false
+        }
     }
 }

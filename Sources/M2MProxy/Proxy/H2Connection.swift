@@ -11,18 +11,20 @@
 final class H2Connection: H2SessionDelegate {
     unowned let client: ClientConnection
     let session: H2Session
-    private var streams: [Int32: H2StreamBridge] = [:]
+    /// The open streams' bridges, owned here (each knows its index, `slot`). The lookup by id is
+    /// nghttp2's own stream table: each stream's user data is its bridge's address.
+    private var open: [H2StreamBridge] = []
     /// Bridges whose pair is idle (keep-alive) for the next streams, most recent last; at most
     /// `maxIdle` (max_concurrent_streams): as many as were ever busy at once.
     private var idle: [H2StreamBridge] = []
     private let maxIdle: Int
     private let headerLimit: Int
     /// The stream of the latest callback: nghttp2 calls for one stream in runs (a HEADERS
-    /// block's fields), and a dictionary lookup hashes each time.
+    /// block's fields).
     private var lastID: Int32 = 0
-    private unowned(unsafe) var lastStream: H2StreamBridge?
+    private var lastStream: Unmanaged<H2StreamBridge>?
     /// Frames nghttp2 hands out one at a time, gathered so that one write sends them.
-    private var out: [UInt8] = []
+    private let out = GrowableBytes(capacity: 4 * gatherLimit)
     /// Frames at least this large are written as they are (after what was gathered).
     static let gatherLimit = 4096
     private var closed = false
@@ -38,11 +40,11 @@ final class H2Connection: H2SessionDelegate {
         session = s
         headerLimit = maxHeaderBytes
         maxIdle = maxConcurrentStreams
-        out.reserveCapacity(4 * Self.gatherLimit)
+        open.reserveCapacity(min(maxConcurrentStreams, 128))
         s.delegate = self
     }
 
-    var streamCount: Int { streams.count }
+    var streamCount: Int { open.count }
 
     /// Bytes from the client. Returns false when the connection is to close (after a GOAWAY).
     func received(_ data: UnsafeRawBufferPointer) {
@@ -59,7 +61,7 @@ final class H2Connection: H2SessionDelegate {
             session.flush { p, n in
                 wrote = true
                 if n < Self.gatherLimit {
-                    out.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
+                    out.append(p, n)
                     if out.count >= 3 * Self.gatherLimit { writeGathered() }
                 } else {
                     writeGathered()
@@ -74,15 +76,21 @@ final class H2Connection: H2SessionDelegate {
 
     private func writeGathered() {
         guard !out.isEmpty else { return }
-        out.withUnsafeBytes { _ = client.write($0.baseAddress!, $0.count) }
-        out.removeAll(keepingCapacity: true)
+        _ = client.write(out.base, out.count)
+        out.reset()
     }
 
     /// The stream `id`, if open.
     @inline(__always)
-    private func stream(_ id: Int32) -> H2StreamBridge? {
+    private func stream(_ id: Int32) -> H2StreamBridge? { streamRef(id)?.takeUnretainedValue() }
+
+    /// The stream `id`, not retained (the connection owns its bridges): for the per-field calls.
+    @inline(__always)
+    private func streamRef(_ id: Int32) -> Unmanaged<H2StreamBridge>? {
         if id == lastID, let s = lastStream { return s }
-        guard let s = streams[id] else { return nil }
+        // After `finish` the bridges are gone while nghttp2 still has their addresses.
+        guard !closed, let p = session.streamData(id) else { return nil }
+        let s = Unmanaged<H2StreamBridge>.fromOpaque(p)
         lastID = id
         lastStream = s
         return s
@@ -92,9 +100,9 @@ final class H2Connection: H2SessionDelegate {
     func finish() {
         guard !closed else { return }
         closed = true
-        let all = Array(streams.values) + idle
+        let all = open + idle
         lastStream = nil
-        streams.removeAll()
+        open.removeAll()
         idle.removeAll()
         for s in all { s.abandon() }
         client.closeWhenFlushed()
@@ -138,19 +146,20 @@ final class H2Connection: H2SessionDelegate {
     // MARK: H2SessionDelegate
 
     func h2StreamBegan(_ id: Int32) {
-        while let s = idle.popLast() {
-            if s.recycle(id: id) {
-                streams[id] = s
-                return
-            }
-            s.abandon()
+        guard !closed else { return }
+        var bridge: H2StreamBridge?
+        while bridge == nil, let s = idle.popLast() {
+            if s.recycle(id: id) { bridge = s } else { s.abandon() }
         }
-        streams[id] = H2StreamBridge(id: id, connection: self, headerLimit: headerLimit)
+        let s = bridge ?? H2StreamBridge(id: id, connection: self, headerLimit: headerLimit)
+        s.slot = open.count
+        open.append(s)
+        session.setStreamData(id, Unmanaged.passUnretained(s).toOpaque())
     }
 
     func h2Field(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
-        guard let s = stream(id) else { return true }
-        return s.field(name: name, value: value)
+        guard let s = streamRef(id) else { return true }
+        return s._withUnsafeGuaranteedRef { $0.field(name: name, value: value) }
     }
 
     func h2HeadersDone(_ id: Int32, endStream: Bool) {
@@ -183,8 +192,14 @@ final class H2Connection: H2SessionDelegate {
     }
 
     func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
-        if id == lastID { lastStream = nil }
-        guard let s = streams.removeValue(forKey: id) else { return }
+        guard let s = stream(id) else { return }
+        lastStream = nil
+        session.setStreamData(id, nil)
+        let last = open.removeLast()
+        if last !== s {
+            open[s.slot] = last
+            last.slot = s.slot
+        }
         if !closed && idle.count < maxIdle && s.reusable {
             s.park()
             idle.append(s)

@@ -8,14 +8,19 @@
 /// (`recycle`), so a stream costs no socket pair, no inner connection and no allocation of them.
 final class H2StreamBridge: UVStream {
     private(set) var id: Int32
-    private weak var connection: H2Connection?
+    /// This bridge's index in its connection's open streams while its stream is open.
+    var slot = 0
+    /// Not weak (a weak reference gives the connection a side table, and every retain of it the
+    /// slow path): the connection owns its bridges, open or idle, and abandons each one (which
+    /// clears this) in `finish`, before the client connection lets it go.
+    private unowned(unsafe) var connection: H2Connection?
     private let headerLimit: Int
 
     // Request head, gathered from the HEADERS block.
-    private var method: [UInt8] = []
-    private var path: [UInt8] = []
-    private var authority: [UInt8] = []
-    private var fields: [UInt8] = []
+    private let method = GrowableBytes(capacity: 16)
+    private let path = GrowableBytes(capacity: 256)
+    private let authority = GrowableBytes(capacity: 64)
+    private let fields = GrowableBytes(capacity: 512)  // regular fields, as HTTP/1.1 lines
     private var hasContentLength = false
     private var chunked = false
     /// Request DATA bytes written but not yet acknowledged to the client (flow control).
@@ -30,7 +35,7 @@ final class H2StreamBridge: UVStream {
     /// Idle between streams, held by `H2Connection` for the next one.
     private(set) var parked = false
     /// The HTTP/1.1 head being written (reused from stream to stream).
-    private var headOut: [UInt8] = []
+    private let headOut = GrowableBytes(capacity: 1024)
     /// Trailer fields as HTTP/1.1 lines, written with the last chunk.
     private var requestTrailers: [UInt8] = []
     /// The client's `grpc-timeout` in ms (0: none), the inner exchange's response deadline.
@@ -38,7 +43,7 @@ final class H2StreamBridge: UVStream {
 
     // Response, parsed from the pair.
     private let parser = HTTPParser(kind: .response, maxHeaders: 128)
-    private var headBytes: [UInt8] = []
+    private let headBytes = GrowableBytes(capacity: 1024)
     private var headDone = false
     private var isHEAD = false
     private var body = PulledBody()
@@ -78,31 +83,46 @@ final class H2StreamBridge: UVStream {
         if started { return trailer(name: name, value: value) }
         if overLimit { return true }
         if name.first == UInt8(ascii: ":") {
-            if H2Names.equal(name, H2Names.method) { Self.set(&method, value) }
-            else if H2Names.equal(name, H2Names.path) { Self.set(&path, value) }
-            else if H2Names.equal(name, H2Names.authority) { Self.set(&authority, value) }
+            // nghttp2 (HTTP messaging on) passes no pseudo-header but :method, :scheme, :path
+            // and :authority (RFC 9113 §8.3.1): the length (and one letter) tells them apart.
+            switch name.count {
+            case 7 where name[1] == UInt8(ascii: "m"): Self.set(method, value)
+            case 5: Self.set(path, value)
+            case 10: Self.set(authority, value)
+            default: break
+            }
             return true
         }
-        if H2Names.equal(name, H2Names.host) {
-            if authority.isEmpty { Self.set(&authority, value) }
+        // By length first: most fields are none of these.
+        switch name.count {
+        case 4 where H2Names.equal(name, "host"):
+            if authority.isEmpty { Self.set(authority, value) }
             return true
+        case 14 where H2Names.equal(name, "content-length"):
+            hasContentLength = true
+        case 12 where H2Names.equal(name, "content-type"):
+            if GRPCStatus.isGRPC(contentType: value) { isGRPC = true }
+        case 12 where H2Names.equal(name, "grpc-timeout"):
+            deadlineMs = GRPCTimeout.milliseconds(value) ?? 0
+        default:
+            break
         }
-        if H2Names.equal(name, H2Names.contentLength) { hasContentLength = true }
-        if H2Names.equal(name, H2Names.contentType) && GRPCStatus.isGRPC(contentType: value) { isGRPC = true }
-        if H2Names.equal(name, H2Names.grpcTimeout) { deadlineMs = GRPCTimeout.milliseconds(value) ?? 0 }
-        H2Names.appendLine(name, value, to: &fields)
+        fields.append(name)
+        fields.append(": ")
+        fields.append(value)
+        fields.append("\r\n")
         return true
     }
 
     /// Replaces `a`'s bytes, keeping its storage (a reused bridge allocates nothing for them).
-    private static func set(_ a: inout [UInt8], _ value: UnsafeRawBufferPointer) {
-        a.removeAll(keepingCapacity: true)
-        a.append(contentsOf: value)
+    private static func set(_ a: GrowableBytes, _ value: UnsafeRawBufferPointer) {
+        a.reset()
+        a.append(value)
     }
 
     /// The head is complete: opens the pair (unless reused) and writes the HTTP/1.1 head. False: refuse the stream.
     func start(endStream: Bool, worker: Worker, parent: ClientConnection) -> Bool {
-        guard !method.isEmpty, !path.isEmpty, method != H2Names.connect else { return false }
+        guard !method.isEmpty, !path.isEmpty, !method.equals("CONNECT") else { return false }
         if inner == nil {
             guard let (a, b) = UVStream.socketPair() else { return false }
             guard adopt(fd: b) else {
@@ -119,21 +139,22 @@ final class H2StreamBridge: UVStream {
         inner.unsafelyUnwrapped.clientDeadlineMs = deadlineMs
         started = true
         requestDone = endStream
-        isHEAD = method == H2Names.head
+        isHEAD = method.equals("HEAD")
         parser.skipBody = isHEAD
         chunked = !endStream && !hasContentLength
-        headOut.removeAll(keepingCapacity: true)
-        headOut += method
-        headOut.append(UInt8(ascii: " "))
-        headOut += path
-        headOut += H2Names.requestLineEnd
-        headOut += authority
-        headOut += H2Names.crlf
-        headOut += fields
-        if chunked { headOut += H2Names.chunkedLine }
-        headOut += H2Names.crlf
-        headOut.withUnsafeBytes { _ = write($0.baseAddress!, $0.count) }
-        fields.removeAll(keepingCapacity: true)
+        headOut.append(method)
+        headOut.append(" ")
+        headOut.append(path)
+        headOut.append(" HTTP/1.1\r\nhost: ")
+        headOut.append(authority)
+        headOut.append("\r\n")
+        headOut.append(fields)
+        if chunked { headOut.append("transfer-encoding: chunked\r\n") }
+        headOut.append("\r\n")
+        _ = write(headOut.base, headOut.count)
+        // Storage is kept for the next stream unless a large head left it large.
+        headOut.reset(keep: Self.keptCapacity)
+        fields.reset(keep: Self.keptCapacity)
         startReading()
         return true
     }
@@ -186,8 +207,8 @@ final class H2StreamBridge: UVStream {
             parse(data.baseAddress!, data.count)
         } else {
             // Header spans must stay valid until the head is converted: gather it first.
-            headBytes.append(contentsOf: data)
-            headBytes.withUnsafeBytes { parse($0.baseAddress!, $0.count) }
+            headBytes.append(data)
+            parse(headBytes.base, headBytes.count)
         }
         if body.pending > H2StreamBridge.bodyHighWater { stopReading() }
         connection?.responseReady(self)
@@ -261,7 +282,8 @@ final class H2StreamBridge: UVStream {
         for i in 0..<parser.headerCount {
             let h = parser.headers[i]
             if H2Names.isConnectionSpecific(h.name.buffer) { continue }
-            s.fields.add(name: h.name.buffer, value: h.value.buffer)
+            // The parsed head stays put until the submit below copies it.
+            s.fields.borrow(name: h.name.buffer, value: h.value.buffer)
         }
         // An empty body ends with the HEADERS frame: a gRPC trailers-only answer must (its
         // grpc-status is in this head).
@@ -377,9 +399,9 @@ final class H2StreamBridge: UVStream {
         guard let c = inner, !c.isClosing, !isClosing else { return false }
         self.id = id
         parked = false
-        method.removeAll(keepingCapacity: true)
-        path.removeAll(keepingCapacity: true)
-        authority.removeAll(keepingCapacity: true)
+        method.reset(keep: Self.keptCapacity)
+        path.reset(keep: Self.keptCapacity)
+        authority.reset(keep: Self.keptCapacity)
         hasContentLength = false
         chunked = false
         started = false
@@ -388,7 +410,7 @@ final class H2StreamBridge: UVStream {
         deadlineMs = 0
         parser.reset()
         // Storage is kept for the next stream unless a large message left it large.
-        headBytes.removeAll(keepingCapacity: headBytes.capacity <= Self.keptCapacity)
+        headBytes.reset(keep: Self.keptCapacity)
         headDone = false
         headParsed = 0
         isHEAD = false

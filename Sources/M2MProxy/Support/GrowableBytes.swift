@@ -1,0 +1,58 @@
+/// A reusable byte area for messages built once per request: appends are a bounds check and a
+/// copy (no `Array` uniqueness or capacity bookkeeping), emptying keeps the storage. Grows by
+/// doubling; `reset(keep:)` gives back storage a large message left.
+final class GrowableBytes {
+    private(set) var base: UnsafeMutableRawPointer
+    private(set) var count = 0
+    private(set) var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 16)
+        base = .allocate(byteCount: self.capacity, alignment: 1)
+    }
+
+    deinit { base.deallocate() }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+    var isEmpty: Bool { count == 0 }
+
+    /// Empties the area; storage over `keep` bytes is given back.
+    func reset(keep: Int = .max) {
+        count = 0
+        if capacity > keep { reallocate(to: max(keep, 16)) }
+    }
+
+    @inline(__always)
+    func append(_ p: UnsafeRawPointer, _ n: Int) {
+        if count + n > capacity { grow(to: count + n) }
+        (base + count).copyMemory(from: p, byteCount: n)
+        count += n
+    }
+
+    func append(_ b: UnsafeRawBufferPointer) {
+        if let p = b.baseAddress { append(p, b.count) }
+    }
+
+    func append(_ s: StaticString) { append(UnsafeRawPointer(s.utf8Start), s.utf8CodeUnitCount) }
+
+    func append(_ other: GrowableBytes) { append(UnsafeRawPointer(other.base), other.count) }
+
+    /// Exactly the bytes of `s` (case-sensitive: methods).
+    func equals(_ s: StaticString) -> Bool {
+        count == s.utf8CodeUnitCount && bytes.elementsEqual(UnsafeRawBufferPointer(start: s.utf8Start, count: count))
+    }
+
+    private func grow(to n: Int) {
+        var c = capacity
+        while c < n { c *= 2 }
+        reallocate(to: c)
+    }
+
+    private func reallocate(to c: Int) {
+        let fresh = UnsafeMutableRawPointer.allocate(byteCount: c, alignment: 1)
+        fresh.copyMemory(from: base, byteCount: min(count, c))
+        base.deallocate()
+        base = fresh
+        capacity = c
+    }
+}

@@ -1,0 +1,33 @@
+import Testing
+@testable import M2MProxy
+
+@Suite struct GrowableBytesTests {
+    private func text(_ b: GrowableBytes) -> String { String(decoding: b.bytes, as: UTF8.self) }
+
+    @Test func growsKeepingWhatWasWritten() {
+        let b = GrowableBytes(capacity: 4)
+        b.append("GET")
+        b.append(" ")
+        let long = Array(repeating: UInt8(ascii: "a"), count: 100)
+        long.withUnsafeBytes { b.append($0) }
+        #expect(b.count == 104 && b.capacity >= 104)
+        #expect(text(b) == "GET " + String(repeating: "a", count: 100))
+        let other = GrowableBytes(capacity: 16)
+        other.append(b)
+        #expect(text(other) == text(b))
+    }
+
+    @Test func resetKeepsOrGivesBackStorage() {
+        let b = GrowableBytes(capacity: 16)
+        for _ in 0..<10 { b.append("0123456789") }
+        let grown = b.capacity
+        b.reset()
+        #expect(b.isEmpty && b.capacity == grown)
+        b.append("HEAD")
+        #expect(b.equals("HEAD") && !b.equals("HEA") && !b.equals("head"))
+        b.reset(keep: 32)
+        #expect(b.isEmpty && b.capacity == 32)
+        b.append(UnsafeRawBufferPointer(start: nil, count: 0))
+        #expect(b.isEmpty)
+    }
+}
