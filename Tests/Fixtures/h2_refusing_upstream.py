@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """An HTTP/2 (h2c) upstream that refuses the first stream it sees and answers all others (stdlib only).
 
-    python3 h2_refusing_upstream.py --port 0 --log FILE [--goaway]     prints PORT=<n> when ready
+    python3 h2_refusing_upstream.py --port 0 --log FILE [--goaway] [--always]     prints PORT=<n> when ready
 
 The first connection's first stream is refused, by RST_STREAM(REFUSED_STREAM) or, with
 --goaway, by GOAWAY(last-stream-id 0, NO_ERROR): either way RFC 9113 §8.7 says the request was
-not processed. Every other stream gets `:status 200` and the body `conn=<n> body=<bytes>` once
+not processed. With --always, every connection's first stream is refused (so a request retried
+once on a new connection is refused twice). Every other stream gets `:status 200` and the body `conn=<n> body=<bytes>` once
 its request ended (n: the connection's number from 1; bytes: the request body's length).
 Appends {"event": "connection", "conn": n} per connection, and {"event": "refused"} or
 {"event": "request", "conn": n, "stream": id, "body": bytes} per stream, to FILE.
@@ -18,6 +19,9 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 GOAWAY = "--goaway" in sys.argv
 if GOAWAY:
     sys.argv.remove("--goaway")
+ALWAYS = "--always" in sys.argv
+if ALWAYS:
+    sys.argv.remove("--always")
 counter = {"n": 0}
 counter_lock = threading.Lock()
 
@@ -42,7 +46,7 @@ def handle(conn, log_path, lock):
         return
     conn.sendall(frame(0x4, 0, 0))  # our (empty) SETTINGS
     bodies = {}  # open streams: request body bytes so far
-    refused = n != 1
+    refused = n != 1 and not ALWAYS
     while True:
         head = read_exact(conn, 9)
         if head is None:

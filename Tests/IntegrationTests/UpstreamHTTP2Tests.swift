@@ -216,6 +216,30 @@ import Testing
         #expect(lines.map { $0["upstream_error"] as? String } == [nil])
     }
 
+    /// Refused again on the one retry: 502 saying the upstream refused the stream, logged and
+    /// counted as `refused_stream` (not `closed`: the upstream did not fail, it declined), and the
+    /// endpoint is not ejected with `max_fails = 1` (the second request still reaches it, not 503).
+    @Test func refusedStreamTwiceIs502RefusedStream() throws {
+        let refusing = try ScriptFixture("h2_refusing_upstream.py", label: "h2refuse-always", extraArguments: ["--always"])
+        var adminPort: UInt16 = 0
+        let bed = try ProxyTestBed(label: "h2u-refused-twice") { c, _, _ in
+            adminPort = try c.enableAdmin()
+            c.routes = [.init(name: "svc", upstream: "h2c://127.0.0.1:\(refusing.port)")]
+            c.limits["max_fails"] = 1
+        }
+        for _ in 0..<2 {
+            let r = try bed.exchange("GET /orders HTTP/1.1\r\nHost: client.test\r\nConnection: close\r\n\r\n")
+            #expect(r.status == 502 && r.bodyText.contains("refused the request's HTTP/2 stream"), "\(r.summary)")
+        }
+        let events = try refusing.records().map { $0["event"] as? String ?? "?" }
+        #expect(events.filter { $0 == "refused" }.count == 4, "\(events)")
+        let lines = try bed.proxy.waitForAccessLog(count: 2)
+        #expect(lines.map { $0["upstream_error"] as? String } == ["refused_stream", "refused_stream"])
+        let m = try AdminClient(port: adminPort).metrics()
+        #expect(m[#"m2m_upstream_errors_total{route="svc",kind="refused_stream"}"#] == 2)
+        #expect(m[#"m2m_upstream_errors_total{route="svc",kind="closed"}"#] == nil)
+    }
+
     /// HTTP/2 has no reason phrase: an HTTP/1.1 client of an HTTP/2 upstream gets the registered
     /// one (RFC 9110 §15), and for a code without one just the code and its space, as nginx.
     @Test func http1ClientsGetTheStandardReasonPhrase() throws {

@@ -27,7 +27,7 @@ extension ClientConnection {
             fresh.open(for: self, budgetMs: connectTimeoutMs)
             return
         }
-        noteUpstreamError(.lost(error))
+        noteUpstreamError(refused ? .refusedStream : .lost(error))
         if request.responseHeadSent {
             abort()
         } else {

@@ -21,6 +21,10 @@ enum UpstreamErrorKind: Int, CaseIterable {
     case invalidResponse
     /// TLS handshake, certificate verification or a TLS alert.
     case tls
+    /// An HTTP/2 upstream refused the request's stream (RST_STREAM REFUSED_STREAM, or a GOAWAY
+    /// below it): not processed (RFC 9113 §8.7), so not the endpoint's failure, but still why
+    /// the client got no answer once the one retry was refused too.
+    case refusedStream
     /// The request needs HTTP/2 (gRPC) and the endpoint chose HTTP/1.1 in ALPN (`http2 = true`).
     case alpnFallback
 
@@ -41,6 +45,7 @@ enum UpstreamErrorKind: Int, CaseIterable {
         case .readTimeout: "read_timeout"
         case .invalidResponse: "invalid_response"
         case .tls: "tls"
+        case .refusedStream: "refused_stream"
         case .alpnFallback: "alpn_fallback"
         }
     }
