@@ -7,9 +7,12 @@ final class H2ClientSession: H2SessionPlumbing {
     private(set) var session: OpaquePointer?
     weak var delegate: (any H2ClientSessionDelegate)?
     let fields: H2FieldList
+    /// nghttp2's allocations (the loop's), held until the session is deleted.
+    private let memory: H2Allocator
 
-    init?(maxHeaderListSize: Int) {
+    init?(maxHeaderListSize: Int, memory: H2Allocator) {
         fields = H2FieldList(capacity: maxHeaderListSize + 1024)
+        self.memory = memory
         var cbs: OpaquePointer?
         guard nghttp2_session_callbacks_new(&cbs) == 0 else { return nil }
         defer { nghttp2_session_callbacks_del(cbs) }
@@ -58,7 +61,7 @@ final class H2ClientSession: H2SessionPlumbing {
         nghttp2_option_set_no_auto_window_update(opt, 1)
         nghttp2_option_set_max_send_header_block_length(opt, maxHeaderListSize + 1024)
         let me = Unmanaged.passUnretained(self).toOpaque()
-        guard nghttp2_session_client_new2(&session, cbs, me, opt) == 0 else { return nil }
+        guard memory.withMem({ nghttp2_session_client_new3(&session, cbs, me, opt, $0) }) == 0 else { return nil }
         // The client preface goes with this SETTINGS at the first `flush`. No server push.
         var iv = [
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_PUSH.rawValue), value: 0),

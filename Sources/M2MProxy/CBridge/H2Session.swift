@@ -13,11 +13,14 @@ final class H2Session: H2SessionPlumbing {
 
     /// The fields of the next HEADERS frame to submit (response head or trailers).
     let fields: H2FieldList
+    /// nghttp2's allocations (the loop's), held until the session is deleted.
+    private let memory: H2Allocator
 
     /// `maxConcurrentStreams` and `maxHeaderListSize` are advertised in SETTINGS (nghttp2 refuses
     /// streams over the first with REFUSED_STREAM).
-    init?(maxConcurrentStreams: UInt32, maxHeaderListSize: UInt32) {
+    init?(maxConcurrentStreams: UInt32, maxHeaderListSize: UInt32, memory: H2Allocator) {
         fields = H2FieldList(capacity: Int(maxHeaderListSize) + 1024)
+        self.memory = memory
         var cbs: OpaquePointer?
         guard nghttp2_session_callbacks_new(&cbs) == 0 else { return nil }
         defer { nghttp2_session_callbacks_del(cbs) }
@@ -71,7 +74,7 @@ final class H2Session: H2SessionPlumbing {
         nghttp2_option_set_no_auto_window_update(opt, 1)
         nghttp2_option_set_max_send_header_block_length(opt, Int(maxHeaderListSize) + 1024)
         let me = Unmanaged.passUnretained(self).toOpaque()
-        guard nghttp2_session_server_new2(&session, cbs, me, opt) == 0 else { return nil }
+        guard memory.withMem({ nghttp2_session_server_new3(&session, cbs, me, opt, $0) }) == 0 else { return nil }
         var iv = [
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: maxConcurrentStreams),
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: maxHeaderListSize),

@@ -25,6 +25,8 @@ final class LoopIO {
     let poolRef: Unmanaged<BufferPool>
     let tls: TLSLoopState
     let resolver: Resolver
+    /// nghttp2's memory for every HTTP/2 session on this loop (client and upstream side).
+    let h2Memory = H2Allocator()
 
     init(loop: UnsafeMutablePointer<uv_loop_t>, headBufferCapacity: Int) {
         self.loop = loop

@@ -34,7 +34,8 @@ final class H2Connection: H2SessionDelegate {
     init?(client: ClientConnection, maxConcurrentStreams: Int, maxHeaderBytes: Int) {
         guard let s = H2Session(
             maxConcurrentStreams: UInt32(maxConcurrentStreams),
-            maxHeaderListSize: UInt32(maxHeaderBytes))
+            maxHeaderListSize: UInt32(maxHeaderBytes),
+            memory: client.io.h2Memory)
         else { return nil }
         self.client = client
         session = s

@@ -27,7 +27,7 @@ final class H2UpstreamSession: UVStream, H2ClientSessionDelegate, UpstreamDialer
     let scheme: [UInt8]
 
     init?(pool: UpstreamPool) {
-        guard let s = H2ClientSession(maxHeaderListSize: pool.env.limits.maxHeaderBytes) else { return nil }
+        guard let s = H2ClientSession(maxHeaderListSize: pool.env.limits.maxHeaderBytes, memory: pool.io.h2Memory) else { return nil }
         self.pool = pool
         h2 = s
         scheme = Array((pool.tlsSettings == nil ? "http" : "https").utf8)
