@@ -793,6 +793,12 @@ if [[ -z $M2M_FAIL ]] && phase malloc; then
         SKIP_BUILD=1 SKIP_INSTALL=1 WORKERS=1 CONNS="$MALLOC_CONNS" REQUESTS="$MALLOC_REQUESTS" \
             WARMUP="$MALLOC_WARMUP" MAX_PER_REQUEST="" bash "$HERE/malloc-count.sh" >"$MALLOC_OUT" 2>&1 \
             || echo "malloc-count.sh exited with status $?" >>"$MALLOC_OUT"
+        if command -v h2load >/dev/null; then   # HTTP/2 clients too (the goal row reads the first line)
+            echo "HTTP/2 clients (PROTOCOL=h2):" >>"$MALLOC_OUT"
+            SKIP_BUILD=1 SKIP_INSTALL=1 WORKERS=1 CONNS="$MALLOC_CONNS" REQUESTS="$MALLOC_REQUESTS" PROTOCOL=h2 \
+                WARMUP="$MALLOC_WARMUP" MAX_PER_REQUEST="" bash "$HERE/malloc-count.sh" 2>&1 | grep -E '^(run |alloc)' >>"$MALLOC_OUT" \
+                || echo "malloc-count.sh PROTOCOL=h2 failed" >>"$MALLOC_OUT"
+        fi
     else
         echo "Benchmarks/malloc-count.sh is not in this tree" >"$MALLOC_OUT"
     fi
