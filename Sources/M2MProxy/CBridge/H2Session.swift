@@ -7,9 +7,19 @@ internal import Glibc
 /// GOAWAY or RST_STREAM itself; windows open only when the owner calls `consume`.
 final class H2Session: H2SessionPlumbing {
     private(set) var session: OpaquePointer?
-    /// The owner of this session (it holds the session strongly, so it outlives every callback):
-    /// not weak, a weak load per nghttp2 callback costs a retain and a release.
-    unowned(unsafe) var delegate: (any H2SessionDelegate)?
+    /// The owner of this session (it holds the session strongly, so it outlives every callback),
+    /// borrowed: not weak, a weak load per nghttp2 callback costs a retain and a release.
+    private var delegateRef: Unmanaged<H2SessionDelegate>?
+    var delegate: H2SessionDelegate? {
+        get { delegateRef?.takeUnretainedValue() }
+        set { delegateRef = newValue.map { .passUnretained($0) } }
+    }
+
+    /// Calls the delegate without retaining it.
+    @inline(__always)
+    func toDelegate<R>(_ body: (H2SessionDelegate) -> R) -> R? {
+        delegateRef?._withUnsafeGuaranteedRef(body)
+    }
 
     /// The fields of the next HEADERS frame to submit (response head or trailers).
     let fields: H2FieldList
@@ -27,16 +37,18 @@ final class H2Session: H2SessionPlumbing {
         nghttp2_session_callbacks_set_on_begin_headers_callback(cbs) { _, frame, ud in
             let f = frame!.pointee
             if f.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) && f.headers.cat == NGHTTP2_HCAT_REQUEST {
-                h2Owner(ud)._withUnsafeGuaranteedRef { $0.delegate?.h2StreamBegan(f.hd.stream_id) }
+                h2Owner(ud)._withUnsafeGuaranteedRef { $0.toDelegate { $0.h2StreamBegan(f.hd.stream_id) } }
             }
             return 0
         }
         nghttp2_session_callbacks_set_on_header_callback(cbs) { _, frame, name, nlen, value, vlen, _, ud in
             let id = frame!.pointee.hd.stream_id
             let ok = h2Owner(ud)._withUnsafeGuaranteedRef {
-                $0.delegate?.h2Field(
-                    id, name: UnsafeRawBufferPointer(start: name, count: nlen),
-                    value: UnsafeRawBufferPointer(start: value, count: vlen)) ?? false
+                $0.toDelegate {
+                    $0.h2Field(
+                        id, name: UnsafeRawBufferPointer(start: name, count: nlen),
+                        value: UnsafeRawBufferPointer(start: value, count: vlen))
+                } ?? false
             }
             return ok ? 0 : Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
@@ -47,24 +59,24 @@ final class H2Session: H2SessionPlumbing {
             h2Owner(ud)._withUnsafeGuaranteedRef { s in
                 if f.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) {
                     if f.headers.cat == NGHTTP2_HCAT_REQUEST {
-                        s.delegate?.h2HeadersDone(id, endStream: end)
+                        s.toDelegate { $0.h2HeadersDone(id, endStream: end) }
                     } else if end {
-                        s.delegate?.h2BodyEnded(id)
+                        s.toDelegate { $0.h2BodyEnded(id) }
                     }
                 } else if f.hd.type == UInt8(NGHTTP2_DATA.rawValue) && end {
-                    s.delegate?.h2BodyEnded(id)
+                    s.toDelegate { $0.h2BodyEnded(id) }
                 }
             }
             return 0
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs) { _, _, id, data, len, ud in
             h2Owner(ud)._withUnsafeGuaranteedRef {
-                $0.delegate?.h2Data(id, UnsafeRawBufferPointer(start: data, count: len))
+                $0.toDelegate { $0.h2Data(id, UnsafeRawBufferPointer(start: data, count: len)) }
             }
             return 0
         }
         nghttp2_session_callbacks_set_on_stream_close_callback(cbs) { _, id, code, ud in
-            h2Owner(ud)._withUnsafeGuaranteedRef { $0.delegate?.h2StreamClosed(id, errorCode: code) }
+            h2Owner(ud)._withUnsafeGuaranteedRef { $0.toDelegate { $0.h2StreamClosed(id, errorCode: code) } }
             return 0
         }
         var opt: OpaquePointer?
@@ -113,13 +125,13 @@ final class H2Session: H2SessionPlumbing {
             var provider = nghttp2_data_provider()
             provider.read_callback = { _, id, buf, len, flags, _, ud in
                 let r = h2Owner(ud)._withUnsafeGuaranteedRef {
-                    $0.delegate?.h2ReadBody(id, into: UnsafeMutableRawBufferPointer(start: buf, count: len))
+                    $0.toDelegate { $0.h2ReadBody(id, into: UnsafeMutableRawBufferPointer(start: buf, count: len)) } ?? nil
                 }
                 guard let r else { return Int(NGHTTP2_ERR_DEFERRED.rawValue) }
                 if r.eof {
                     flags!.pointee |= UInt32(NGHTTP2_DATA_FLAG_EOF.rawValue)
                     // Trailers (gRPC's status) end the stream instead of this DATA frame.
-                    if h2Owner(ud)._withUnsafeGuaranteedRef({ $0.delegate?.h2SubmitTrailers(id) ?? false }) {
+                    if h2Owner(ud)._withUnsafeGuaranteedRef({ $0.toDelegate { $0.h2SubmitTrailers(id) } ?? false }) {
                         flags!.pointee |= UInt32(NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue)
                     }
                 }
