@@ -46,8 +46,9 @@ extension ClientConnection {
                     return
                 }
                 if status >= 100 && status < 200 && status != 101 {
-                    // Interim response (100, 103): relay to HTTP/1.1 clients, then read the next head.
-                    if !request.http10 {
+                    // Interim response (100, 103): relay to HTTP/1.1 clients (not to HTTP/1.0
+                    // ones, nor to an HTTP/2 stream's bridge), then read the next head.
+                    if !request.http10 && responseSink == nil {
                         write(u.headBuffer + request.responseHeadStart, headEnd - request.responseHeadStart)
                     }
                     // llhttp completes the 1xx message with zero bytes; the next head follows.
@@ -69,7 +70,8 @@ extension ClientConnection {
                     return
                 }
                 let rest = u.headCount - headEnd
-                request.dechunk = request.http10 && u.parser.isChunked && !request.isHEAD
+                // HTTP/1.0 clients and HTTP/2 streams get the payload only.
+                request.dechunk = (request.http10 || responseSink != nil) && u.parser.isChunked && !request.isHEAD
                 if request.dechunk {
                     guard sendResponseHead(u, headEnd: headEnd, bodyBytes: 0) else { return }
                     processResponseBody(u, u.headBuffer + headEnd, rest)
@@ -124,6 +126,10 @@ extension ClientConnection {
         u.stopTimer()
         // HTTP/1.0 clients cannot read chunked bodies: de-chunk and delimit by close.
         p.recordBody = request.dechunk
+        if let sink = responseSink {
+            sendStreamResponseHead(u, sink, headEnd: headEnd, bodyBytes: bodyBytes)
+            return true
+        }
         let headerCount = p.headerCount
         let failed = worker.staticsRef._withUnsafeGuaranteedRef { s in
             withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: ReverseProxyPhases.responseHeadPieces(headerCount: headerCount)) { storage in
@@ -165,6 +171,7 @@ extension ClientConnection {
     }
 
     func writeResponseBody(_ u: UpstreamConnection, _ base: UnsafeRawPointer, _ count: Int) {
+        if let sink = responseSink { return streamResponseBody(u, sink, base, count) }
         var err: UVError?
         if request.dechunk {
             for span in u.parser.bodySpans where err == nil {
@@ -183,7 +190,15 @@ extension ClientConnection {
     /// buffer its whole response; otherwise the between-reads timeout is re-armed.
     func afterBodyWrite(_ u: UpstreamConnection) {
         guard !isClosing else { return }
-        if writeQueueSize > Worker.highWater {
+        let backedUp: Bool
+        if let sink = responseSink {
+            // Sent as far as the client's windows allow; what is left waits in the bridge.
+            sink.responseProgress()
+            backedUp = sink.pendingResponseBytes > H2StreamBridge.bodyHighWater
+        } else {
+            backedUp = writeQueueSize > Worker.highWater
+        }
+        if backedUp {
             // A slow client: stop reading the upstream rather than buffer its whole response.
             request.upstreamPausedForClient = true
             u.stopReading()
@@ -204,6 +219,9 @@ extension ClientConnection {
         let bodyless = request.isHEAD || status == 204 || status == 304
         let reusable = request.bodyDone && extraBytes == 0 && u.parser.shouldKeepAlive && !request.responseNeedsEOF && !bodyless
         u.stopTimer()
+        let sink = responseSink
+        // An HTTP/2 stream's response trailers (gRPC's status), before the parser is reused.
+        let trailers = sink != nil && request.dechunk ? u.parser.takeTrailerLines() : []
         if reusable {
             u.poolRef._withUnsafeGuaranteedRef { $0.release(u) }
         } else {
@@ -211,6 +229,7 @@ extension ClientConnection {
         }
         if request.clientWillClose { request.keepAlive = false }
         finishExchange()
+        sink?.responseEnded(trailers: trailers, keepAlive: state != .closing && !isClosing)
     }
 
     func onUpstreamEnded(_ u: UpstreamConnection, _ error: UVError) {
@@ -228,7 +247,9 @@ extension ClientConnection {
             upstream = nil
             u.abandon()
             request.keepAlive = false
+            let sink = responseSink
             finishExchange()
+            sink?.responseEnded(trailers: [], keepAlive: false)
             return
         }
         upstreamLost(u, error)

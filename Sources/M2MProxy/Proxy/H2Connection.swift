@@ -1,13 +1,14 @@
 /// HTTP/2 on a client connection (DESIGN.md §7): prior knowledge, detected when llhttp stops at
 /// the connection preface. nghttp2 (`H2Session`) handles the framing; each stream becomes an
-/// HTTP/1.1 exchange on an ordinary `ClientConnection` reached through an in-process stream pair
-/// (`H2StreamBridge`), so routing, tokens, limits, the access log and metrics are exactly those
-/// of HTTP/1.1.
+/// exchange on an ordinary `ClientConnection` (`H2StreamBridge`: the request through an
+/// in-process stream pair, the response handed back directly), so routing, tokens, limits, the
+/// access log and metrics are exactly those of HTTP/1.1.
 ///
 /// Backpressure: request DATA is acknowledged to the client (`consume`, i.e. WINDOW_UPDATE) only
 /// once the stream's bridge has taken it; response bytes are sent only while this connection's
-/// write queue is under the worker's high-water mark, and each bridge stops reading its pair
-/// while its response buffer is full. Nothing grows without bound behind a slow peer.
+/// write queue is under the worker's high-water mark, and a stream's inner connection stops
+/// reading its upstream while the bridge's response buffer is full (`bodyHighWater`) until
+/// nghttp2 drained it. Nothing grows without bound behind a slow peer.
 final class H2Connection: H2SessionDelegate {
     unowned let client: ClientConnection
     let session: H2Session
@@ -130,8 +131,8 @@ final class H2Connection: H2SessionDelegate {
         flush()
     }
 
-    /// From the bridge's read of its pair, which ends with `responseReady` (the flush): the
-    /// HEADERS and the first DATA go out in one write.
+    /// From the inner connection's response head, followed by `responseReady` (the flush) once
+    /// its read is handled: the HEADERS and the first DATA go out in one write.
     func submitResponse(_ s: H2StreamBridge, noBody: Bool) {
         if !session.submitResponse(s.id, noBody: noBody) {
             session.resetStream(s.id, code: H2ErrorCode.internalError)
