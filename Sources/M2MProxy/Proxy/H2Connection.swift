@@ -29,6 +29,8 @@ final class H2Connection: H2SessionDelegate {
     /// Frames at least this large are written as they are (after what was gathered).
     static let gatherLimit = 4096
     private var closed = false
+    /// nghttp2 is receiving or sending (its callbacks run): `flush` waits for it.
+    private var inSession = false
 
     /// `limits.max_concurrent_streams` (default 100, Envoy's edge-proxy recommendation; its own
     /// default is 2^31-1) and `limits.max_header_bytes` as SETTINGS_MAX_HEADER_LIST_SIZE.
@@ -49,14 +51,20 @@ final class H2Connection: H2SessionDelegate {
 
     /// Bytes from the client. Returns false when the connection is to close (after a GOAWAY).
     func received(_ data: UnsafeRawBufferPointer) {
+        inSession = true
         let ok = session.receive(data)
+        inSession = false
         flush()
         if !ok || !session.isAlive { finish() }
     }
 
     /// Sends what nghttp2 has ready, unless the client is not reading (its queue drains first).
     func flush() {
-        guard !closed else { return }
+        // Never from inside nghttp2 (a stream's exchange may answer from one of its callbacks):
+        // the receive or send under way flushes, or goes on producing frames, when it returns.
+        guard !closed, !inSession else { return }
+        inSession = true
+        defer { inSession = false }
         while client.writeQueueSize <= Worker.highWater {
             var wrote = false
             session.flush { p, n in
