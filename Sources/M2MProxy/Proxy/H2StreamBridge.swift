@@ -199,7 +199,10 @@ final class H2StreamBridge: UVStream {
         let f = connection.unsafelyUnwrapped.session.fields
         f.removeAll()
         var digits = (UInt8(48 + code / 100 % 10), UInt8(48 + code / 10 % 10), UInt8(48 + code % 10))
-        H2Names.status.withUnsafeBytes { n in withUnsafeBytes(of: &digits) { _ = f.add(name: n, value: $0) } }
+        // A literal, not `H2Names.status`: no array to load and retain per response.
+        let name: StaticString = ":status"
+        let n = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        withUnsafeBytes(of: &digits) { _ = f.add(name: n, value: $0) }
         return f
     }
 
@@ -238,7 +241,7 @@ final class H2StreamBridge: UVStream {
     func responseEnded(trailers: [UInt8], keepAlive: Bool) {
         bodyEOF = true
         responseKeepAlive = keepAlive
-        responseTrailers = trailers
+        if !trailers.isEmpty { responseTrailers = trailers }
         connection?.responseReady(self)
     }
 
