@@ -33,17 +33,17 @@ extension ClientConnection {
             worker.logFailure("request failed: \(error.status) \(error.code): \(error.message)")
         }
         let failed: UVError?
-        let sink = responseSink
-        if let sink {
+        let stream = responseSink != nil
+        if stream {
             // An HTTP/2 stream: status and JSON, or a gRPC status, handed over directly.
-            answerStream(sink, error)
+            answerStream(error)
             failed = nil
         } else {
             let bytes = error.responseBytes(keepAlive: !close)
             failed = bytes.withUnsafeBytes { write($0.baseAddress!, $0.count) }
         }
         // The stream's response ends once the exchange did (closed, or idle for the next one).
-        defer { sink?.responseEnded(trailers: [], keepAlive: state != .closing && !isClosing) }
+        defer { if stream { streamResponseEnded() } }
         if failed != nil || close {
             request.keepAlive = false
             endRequest()

@@ -126,8 +126,8 @@ extension ClientConnection {
         u.stopTimer()
         // HTTP/1.0 clients cannot read chunked bodies: de-chunk and delimit by close.
         p.recordBody = request.dechunk
-        if let sink = responseSink {
-            sendStreamResponseHead(u, sink, headEnd: headEnd, bodyBytes: bodyBytes)
+        if responseSink != nil {
+            sendStreamResponseHead(u, headEnd: headEnd, bodyBytes: bodyBytes)
             return true
         }
         let headerCount = p.headerCount
@@ -171,7 +171,7 @@ extension ClientConnection {
     }
 
     func writeResponseBody(_ u: UpstreamConnection, _ base: UnsafeRawPointer, _ count: Int) {
-        if let sink = responseSink { return streamResponseBody(u, sink, base, count) }
+        if responseSink != nil { return streamResponseBody(u, base, count) }
         var err: UVError?
         if request.dechunk {
             for span in u.parser.bodySpans where err == nil {
@@ -190,15 +190,7 @@ extension ClientConnection {
     /// buffer its whole response; otherwise the between-reads timeout is re-armed.
     func afterBodyWrite(_ u: UpstreamConnection) {
         guard !isClosing else { return }
-        let backedUp: Bool
-        if let sink = responseSink {
-            // Sent as far as the client's windows allow; what is left waits in the bridge.
-            sink.responseProgress()
-            backedUp = sink.pendingResponseBytes > H2StreamBridge.bodyHighWater
-        } else {
-            backedUp = writeQueueSize > Worker.highWater
-        }
-        if backedUp {
+        if responseSink != nil ? streamResponseBackedUp() : writeQueueSize > Worker.highWater {
             // A slow client: stop reading the upstream rather than buffer its whole response.
             request.upstreamPausedForClient = true
             u.stopReading()
@@ -219,9 +211,8 @@ extension ClientConnection {
         let bodyless = request.isHEAD || status == 204 || status == 304
         let reusable = request.bodyDone && extraBytes == 0 && u.parser.shouldKeepAlive && !request.responseNeedsEOF && !bodyless
         u.stopTimer()
-        let sink = responseSink
         // An HTTP/2 stream's response trailers (gRPC's status), before the parser is reused.
-        let trailers = sink != nil && request.dechunk ? u.parser.takeTrailerLines() : []
+        if request.dechunk && responseSink != nil { streamResponseTrailers(u) }
         if reusable {
             u.poolRef._withUnsafeGuaranteedRef { $0.release(u) }
         } else {
@@ -229,7 +220,7 @@ extension ClientConnection {
         }
         if request.clientWillClose { request.keepAlive = false }
         finishExchange()
-        sink?.responseEnded(trailers: trailers, keepAlive: state != .closing && !isClosing)
+        if responseSink != nil { streamResponseEnded() }
     }
 
     func onUpstreamEnded(_ u: UpstreamConnection, _ error: UVError) {
@@ -247,9 +238,8 @@ extension ClientConnection {
             upstream = nil
             u.abandon()
             request.keepAlive = false
-            let sink = responseSink
             finishExchange()
-            sink?.responseEnded(trailers: [], keepAlive: false)
+            if responseSink != nil { streamResponseEnded() }
             return
         }
         upstreamLost(u, error)

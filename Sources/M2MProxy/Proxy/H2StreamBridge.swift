@@ -234,14 +234,18 @@ final class H2StreamBridge: UVStream {
         connection?.responseReady(self)
     }
 
+    /// The chunked trailer lines (`name: value\r\n`) of the response, sent as a trailing
+    /// HEADERS once the body ends (gRPC's status).
+    func responseTrailers(_ lines: [UInt8]) {
+        responseTrailers = lines
+    }
+
     /// The response ended, after the inner connection finished its exchange (so that `reusable`
-    /// sees it idle when the stream closes during this flush). `trailers`: the chunked trailer
-    /// lines (`name: value\r\n`), sent as a trailing HEADERS (gRPC's status). `keepAlive`: the
-    /// inner connection serves another request.
-    func responseEnded(trailers: [UInt8], keepAlive: Bool) {
+    /// sees it idle when the stream closes during this flush). `keepAlive`: the inner connection
+    /// serves another request.
+    func responseEnded(keepAlive: Bool) {
         bodyEOF = true
         responseKeepAlive = keepAlive
-        if !trailers.isEmpty { responseTrailers = trailers }
         connection?.responseReady(self)
     }
 

@@ -49,7 +49,7 @@ extension ReverseProxyPhases {
         for i in 0..<headerCount {
             let name = headers[i].name
             let kind = kinds[i]
-            let kept = !(ctx.dechunk && kind == .transferEncoding) && keeps(kind, name, status: status, &ctx)
+            let kept = keeps(kind, name, status: status, dechunked: ctx.dechunk, &ctx)
             if kept {
                 if run == nil { run = name.base }
             } else if let start = run {
@@ -84,7 +84,7 @@ extension ReverseProxyPhases {
         let kinds = r.kinds
         for i in 0..<r.headerCount {
             let kind = kinds[i]
-            if kind != .transferEncoding && keeps(kind, headers[i].name, status: status, &ctx) { field(headers[i]) }
+            if keeps(kind, headers[i].name, status: status, dechunked: true, &ctx) { field(headers[i]) }
         }
     }
 
@@ -101,14 +101,16 @@ extension ReverseProxyPhases {
         }
     }
 
-    /// Whether a response header of `kind` goes to the client.
+    /// Whether a response header of `kind` goes to the client (`dechunked`: the session sends
+    /// the payload only, so Transfer-Encoding does not go).
     @inline(__always)
-    private func keeps(_ kind: HeaderKind, _ name: ByteSpan, status: Int, _ ctx: inout RequestContext) -> Bool {
+    private func keeps(_ kind: HeaderKind, _ name: ByteSpan, status: Int, dechunked: Bool, _ ctx: inout RequestContext) -> Bool {
         if kind == .upgrade && status == 101 {
             // The protocol being switched to: the one hop-by-hop header that must pass.
             return true
         }
         if kind.droppedTowardClient || (kind.isNominatable && ctx.responseConnectionTokens.names(name)) { return false }
+        if dechunked && kind == .transferEncoding { return false }
         // RFC 9110 §8.6/§6.4.1: no framing on a 204 (or 1xx); no Transfer-Encoding on a 304. An
         // upstream that sends them anyway must not mislead the client's parser.
         return !(kind == .transferEncoding && (status == 204 || status == 304)) && !(kind == .contentLength && status == 204)
