@@ -10,7 +10,7 @@ extension ClientConnection {
     /// The head `ReverseProxyPhases.responseFilter` keeps, with `bodyBytes` payload bytes that
     /// arrived with it (the caller did the common bookkeeping of `sendResponseHead`).
     func sendStreamResponseHead(_ u: UpstreamConnection, headEnd: Int, bodyBytes: Int) {
-        let sink = responseSink.unsafelyUnwrapped
+        let sink = responseSink.unsafelyUnwrapped.takeUnretainedValue()
         let p = u.parser
         let status = p.statusCode
         // A chunked body's trailers go to the stream (gRPC's status); set once per upstream
@@ -36,7 +36,7 @@ extension ClientConnection {
 
     /// Payload: the de-chunked pieces, or the bytes as they are (a length- or close-delimited body).
     func streamResponseBody(_ u: UpstreamConnection, _ base: UnsafeRawPointer, _ count: Int) {
-        let sink = responseSink.unsafelyUnwrapped
+        let sink = responseSink.unsafelyUnwrapped.takeUnretainedValue()
         if request.dechunk {
             for span in u.parser.bodySpans {
                 sink.responseBody(span.base, span.count)
@@ -52,7 +52,7 @@ extension ClientConnection {
     /// After body bytes (`afterBodyWrite`): sends them as far as the client's windows allow;
     /// true when more than `bodyHighWater` still wait in the bridge (the upstream then pauses).
     func streamResponseBackedUp() -> Bool {
-        let sink = responseSink.unsafelyUnwrapped
+        let sink = responseSink.unsafelyUnwrapped.takeUnretainedValue()
         sink.responseProgress()
         return sink.pendingResponseBytes > H2StreamBridge.bodyHighWater
     }
@@ -60,13 +60,13 @@ extension ClientConnection {
     /// A chunked response's trailers (the parser's, before the upstream connection is reused).
     func streamResponseTrailers(_ u: UpstreamConnection) {
         let lines = u.parser.takeTrailerLines()
-        if !lines.isEmpty { responseSink.unsafelyUnwrapped.responseTrailers(lines) }
+        if !lines.isEmpty { responseSink.unsafelyUnwrapped.takeUnretainedValue().responseTrailers(lines) }
     }
 
     /// After the exchange finished (`finishExchange`: this connection idle for the next request,
     /// or closing): the stream's response ends.
     func streamResponseEnded() {
-        responseSink?.responseEnded(keepAlive: state != .closing && !isClosing)
+        responseSink?.takeUnretainedValue().responseEnded(keepAlive: state != .closing && !isClosing)
     }
 
     /// The bridge handed response bytes to the client: as a write completion is for a socket
@@ -87,7 +87,7 @@ extension ClientConnection {
     /// The proxy's own answer to the stream (`respond`), ended with `responseEnded` once the
     /// exchange is over.
     func answerStream(_ error: ProxyError) {
-        let sink = responseSink.unsafelyUnwrapped
+        let sink = responseSink.unsafelyUnwrapped.takeUnretainedValue()
         sink.answer(error, noBody: request.isHEAD)
         countWritten(sink.pendingResponseBytes)
     }

@@ -52,7 +52,7 @@ final class H2StreamBridge: UVStream {
     /// The request is gRPC's: the proxy's own errors become gRPC statuses.
     private var isGRPC = false
     /// The inner connection. Strong: it may have closed (and left the worker's list) before the
-    /// stream ends. It holds this bridge as its `responseSink`, unowned: `abandon` clears that
+    /// stream ends. It holds this bridge as its `responseSink`, unretained: `abandon` clears that
     /// before letting it go.
     private var inner: ClientConnection?
 
@@ -130,7 +130,7 @@ final class H2StreamBridge: UVStream {
                 close()
                 return false
             }
-            c.responseSink = self
+            c.responseSink = Unmanaged.passUnretained(self)
             inner = c
         }
         // A reused pair's inner connection is between requests: the deadline is this stream's.
