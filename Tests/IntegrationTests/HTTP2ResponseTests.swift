@@ -65,6 +65,47 @@ import Testing
         #expect(Array(body) == UpstreamFixture.pattern(300000))
     }
 
+    /// How each kind of upstream response ends its stream: a 103 before the 200 is not relayed
+    /// (HTTP/2 clients get no interim responses), a 204 is one HEADERS frame that ends the
+    /// stream, a close-delimited body ends with the upstream's close, and a body cut short
+    /// (the upstream closed before its Content-Length) resets the stream.
+    @Test func everyResponseKindEndsItsStream() throws {
+        let bed = try ProxyTestBed(label: "h2respend")
+        let c = try H2RawClient(port: bed.proxy.port)
+        try c.start()
+        func frames(_ id: UInt32, _ path: String) throws -> [H2RawClient.Frame] {
+            try c.request(stream: id, path: path)
+            var got: [H2RawClient.Frame] = []
+            _ = try c.read(until: { f in
+                if f.stream == id { got.append(f) }
+                return f.stream == id && (f.endStream || f.type == H2RawClient.Kind.rstStream)
+            })
+            return got
+        }
+        typealias Kind = H2RawClient.Kind
+        let info = try frames(1, "/info")
+        #expect(info.filter { $0.type == Kind.headers }.count == 1)
+        #expect(H2RawClient.status(info[0].payload) == 200)
+        #expect(String(decoding: info.filter { $0.type == Kind.data }.flatMap(\.payload), as: UTF8.self) == #"{"ok":true,"info":true}"#)
+
+        let noContent = try frames(3, "/status/204")
+        #expect(noContent.count == 1 && noContent[0].type == Kind.headers && noContent[0].endStream)
+        #expect(H2RawClient.status(noContent[0].payload) == 204)
+
+        let closed = try frames(5, "/bytes?n=50000&close=1")
+        #expect(closed.last?.endStream == true)
+        #expect(closed.filter { $0.type == Kind.data }.flatMap(\.payload) == UpstreamFixture.pattern(50000))
+
+        let cut = try frames(7, "/truncate?n=1000&send=100")
+        #expect(cut.first?.type == Kind.headers)
+        #expect(cut.last?.type == Kind.rstStream)
+        #expect(cut.last?.errorCode == H2RawClient.Code.internalError)
+
+        let lines = try bed.proxy.waitForAccessLog(count: 4)
+        #expect(lines.map { $0["status"] as? Int } == [200, 204, 200, 200])
+        #expect(lines.map { $0["error"] as? String } == [nil, nil, nil, "aborted"])
+    }
+
     /// The proxy's own answer to an HTTP/2 client is the HTTP/1.1 one as fields and DATA
     /// (status, JSON, Cache-Control, Retry-After); to a gRPC client, a trailers-only gRPC status
     /// with the same message as grpc-message (DESIGN.md §7), straight from the error.
