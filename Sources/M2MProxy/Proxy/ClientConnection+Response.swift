@@ -190,16 +190,22 @@ extension ClientConnection {
     /// buffer its whole response; otherwise the between-reads timeout is re-armed.
     func afterBodyWrite(_ u: UpstreamConnection) {
         guard !isClosing else { return }
-        if responseSink != nil ? streamResponseBackedUp() : writeQueueSize > Worker.highWater {
-            // A slow client: stop reading the upstream rather than buffer its whole response.
-            request.upstreamPausedForClient = true
-            u.stopReading()
-            u.stopTimer()
-            // The client must keep reading: no progress for idle_timeout_ms ends the exchange.
-            startTimer(ms: worker.limits.idleTimeoutMs)
+        if responseSink != nil { return streamAfterBodyWrite(u) }
+        if writeQueueSize > Worker.highWater {
+            pauseUpstreamForClient(u)
         } else if !request.upstreamPausedForClient {
             startReadTimer(u)
         }
+    }
+
+    /// A slow client: stop reading the upstream rather than buffer its whole response.
+    @inline(__always)
+    func pauseUpstreamForClient(_ u: UpstreamConnection) {
+        request.upstreamPausedForClient = true
+        u.stopReading()
+        u.stopTimer()
+        // The client must keep reading: no progress for idle_timeout_ms ends the exchange.
+        startTimer(ms: worker.limits.idleTimeoutMs)
     }
 
     func responseComplete(_ u: UpstreamConnection, extraBytes: Int) {

@@ -49,12 +49,19 @@ extension ClientConnection {
         }
     }
 
-    /// After body bytes (`afterBodyWrite`): sends them as far as the client's windows allow;
-    /// true when more than `bodyHighWater` still wait in the bridge (the upstream then pauses).
-    func streamResponseBackedUp() -> Bool {
+    /// `afterBodyWrite` for a stream: sends the bytes as far as the client's windows allow; the
+    /// upstream pauses while more than `bodyHighWater` still wait in the bridge.
+    func streamAfterBodyWrite(_ u: UpstreamConnection) {
         let sink = responseSink.unsafelyUnwrapped.takeUnretainedValue()
         sink.responseProgress()
-        return sink.pendingResponseBytes > H2StreamBridge.bodyHighWater
+        // That flush may have ended the exchange: nghttp2 closed the stream (a head it could not
+        // send, a reset queued earlier), and the bridge let this connection go (`abandon`).
+        guard !isClosing else { return }
+        if sink.pendingResponseBytes > H2StreamBridge.bodyHighWater {
+            pauseUpstreamForClient(u)
+        } else if !request.upstreamPausedForClient {
+            startReadTimer(u)
+        }
     }
 
     /// A chunked response's trailers (the parser's, before the upstream connection is reused).
