@@ -48,6 +48,9 @@ Behaviour by path (query parameters in brackets):
     /reset                     close the socket without answering (RST; /reset?fin=1: FIN)
     /headers                   200, the request headers as JSON [[name, value], ...]
     /info                      103 Early Hints, then 200
+    /trailers                  200 chunked ``hello world`` in two chunks, then the trailers
+                               ``X-Checksum: 5eb63bbbe0`` and ``Grpc-Status: 0``; its head has
+                               ``Trailer``, ``Connection: x-drop-me`` and ``X-Drop-Me: 1``
     /conn-cl                   200 with ``Connection: content-length`` and ``Content-Length: 5``,
                                body ``hello`` (a Connection header naming a framing header)
     anything else              200 {"ok":true,"path":"..."}
@@ -321,6 +324,17 @@ class Handler(socketserver.BaseRequestHandler):
         if path == "/info":
             self.send(b"HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n")
             return self.respond(200, json_type, b'{"ok":true,"info":true}', head_only, version, keep_alive)
+        if path == "/trailers":
+            head = (b"HTTP/1.1 200 OK\r\nX-Upstream: fixture\r\nContent-Type: text/plain\r\n"
+                    b"Trailer: X-Checksum, Grpc-Status\r\nConnection: x-drop-me\r\nX-Drop-Me: 1\r\n"
+                    b"Transfer-Encoding: chunked\r\n")
+            if not keep_alive:
+                head += b"Connection: close\r\n"
+            body = b"" if head_only else b"6\r\nhello \r\n5\r\nworld\r\n0\r\nX-Checksum: 5eb63bbbe0\r\nGrpc-Status: 0\r\n\r\n"
+            self.send(head + b"\r\n" + body)
+            if not keep_alive:
+                self.request.shutdown(socket.SHUT_WR)
+            return keep_alive
         if path == "/conn-cl":
             head = b"HTTP/1.1 200 OK\r\nX-Upstream: fixture\r\nConnection: content-length\r\nContent-Length: 5\r\n"
             if not keep_alive:

@@ -157,13 +157,15 @@ import Testing
     /// A client that does not read (stream window 0) while the upstream sends 256 MiB: the
     /// proxy holds a bounded amount (each stream's response buffer, then the socket pair and the
     /// upstream's socket fill and the upstream is no longer read), and the body still arrives
-    /// intact once the client opens its window.
-    @Test func clientWithWindowZeroDoesNotMakeTheProxyBuffer() throws {
+    /// intact once the client opens its window. Chunked: the inner connection de-chunks it for
+    /// the stream and pauses its upstream all the same.
+    @Test(arguments: [false, true])
+    func clientWithWindowZeroDoesNotMakeTheProxyBuffer(chunked: Bool) throws {
         let bed = try ProxyTestBed(label: "h2c-win0")
         let c = try H2RawClient(port: bed.proxy.port, timeout: 30)
         try c.start(settings: [(4, 0)])  // SETTINGS_INITIAL_WINDOW_SIZE = 0
         let size = 256 << 20
-        try c.request(stream: 1, path: "/bytes?n=\(size)")
+        try c.request(stream: 1, path: "/bytes?n=\(size)" + (chunked ? "&chunked=1" : ""))
         let head = try #require(try c.read(until: { $0.stream == 1 && $0.type == Kind.headers }))
         #expect(H2RawClient.status(head.payload) == 200)
         var peak = 0

@@ -47,21 +47,26 @@ final class H2FieldList {
     }
 
     /// Adds a field whose bytes stay valid until the submit (which copies them): no copy here.
+    /// Inlined into the per-field loops of a response head.
+    @inline(__always)
     func borrow(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         // nghttp2 reads no byte of an empty name or value.
         let empty = UnsafeRawPointer(bytes)
-        if count == nvCapacity {
-            let grown = UnsafeMutablePointer<nghttp2_nv>.allocate(capacity: 2 * nvCapacity)
-            grown.moveInitialize(from: nv, count: count)
-            nv.deallocate()
-            nv = grown
-            nvCapacity *= 2
-        }
+        if count == nvCapacity { grow() }
         (nv + count).initialize(to: nghttp2_nv(
             name: UnsafeMutablePointer(mutating: (name.baseAddress ?? empty).assumingMemoryBound(to: UInt8.self)),
             value: UnsafeMutablePointer(mutating: (value.baseAddress ?? empty).assumingMemoryBound(to: UInt8.self)),
             namelen: name.count, valuelen: value.count, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
         count += 1
+    }
+
+    @inline(never)
+    private func grow() {
+        let grown = UnsafeMutablePointer<nghttp2_nv>.allocate(capacity: 2 * nvCapacity)
+        grown.moveInitialize(from: nv, count: count)
+        nv.deallocate()
+        nv = grown
+        nvCapacity *= 2
     }
 
     @discardableResult

@@ -38,6 +38,10 @@ class UVStream {
     /// Bytes accepted by `write` since the stream was created (a request's bytes_out is the
     /// difference between its start and end).
     private(set) var bytesWritten: UInt64 = 0
+    /// Bytes the owner delivered by other means than this stream (an HTTP/2 stream's inner
+    /// connection hands its response over directly), counted as written.
+    @inline(__always)
+    func countWritten(_ n: Int) { bytesWritten &+= UInt64(n) }
 
     init(io: LoopIO) {
         self.io = io

@@ -32,8 +32,18 @@ extension ClientConnection {
         if error.status >= 500 || error.status == 400 {
             worker.logFailure("request failed: \(error.status) \(error.code): \(error.message)")
         }
-        let bytes = error.responseBytes(keepAlive: !close)
-        let failed = bytes.withUnsafeBytes { write($0.baseAddress!, $0.count) }
+        let failed: UVError?
+        let stream = responseSink != nil
+        if stream {
+            // An HTTP/2 stream: status and JSON, or a gRPC status, handed over directly.
+            answerStream(error)
+            failed = nil
+        } else {
+            let bytes = error.responseBytes(keepAlive: !close)
+            failed = bytes.withUnsafeBytes { write($0.baseAddress!, $0.count) }
+        }
+        // The stream's response ends once the exchange did (closed, or idle for the next one).
+        defer { if stream { streamResponseEnded() } }
         if failed != nil || close {
             request.keepAlive = false
             endRequest()

@@ -46,8 +46,9 @@ extension ClientConnection {
                     return
                 }
                 if status >= 100 && status < 200 && status != 101 {
-                    // Interim response (100, 103): relay to HTTP/1.1 clients, then read the next head.
-                    if !request.http10 {
+                    // Interim response (100, 103): relay to HTTP/1.1 clients (not to HTTP/1.0
+                    // ones, nor to an HTTP/2 stream's bridge), then read the next head.
+                    if !request.http10 && responseSink == nil {
                         write(u.headBuffer + request.responseHeadStart, headEnd - request.responseHeadStart)
                     }
                     // llhttp completes the 1xx message with zero bytes; the next head follows.
@@ -69,7 +70,8 @@ extension ClientConnection {
                     return
                 }
                 let rest = u.headCount - headEnd
-                request.dechunk = request.http10 && u.parser.isChunked && !request.isHEAD
+                // HTTP/1.0 clients and HTTP/2 streams get the payload only.
+                request.dechunk = (request.http10 || responseSink != nil) && u.parser.isChunked && !request.isHEAD
                 if request.dechunk {
                     guard sendResponseHead(u, headEnd: headEnd, bodyBytes: 0) else { return }
                     processResponseBody(u, u.headBuffer + headEnd, rest)
@@ -124,6 +126,10 @@ extension ClientConnection {
         u.stopTimer()
         // HTTP/1.0 clients cannot read chunked bodies: de-chunk and delimit by close.
         p.recordBody = request.dechunk
+        if responseSink != nil {
+            sendStreamResponseHead(u, headEnd: headEnd, bodyBytes: bodyBytes)
+            return true
+        }
         let headerCount = p.headerCount
         let failed = worker.staticsRef._withUnsafeGuaranteedRef { s in
             withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: ReverseProxyPhases.responseHeadPieces(headerCount: headerCount)) { storage in
@@ -165,6 +171,7 @@ extension ClientConnection {
     }
 
     func writeResponseBody(_ u: UpstreamConnection, _ base: UnsafeRawPointer, _ count: Int) {
+        if responseSink != nil { return streamResponseBody(u, base, count) }
         var err: UVError?
         if request.dechunk {
             for span in u.parser.bodySpans where err == nil {
@@ -183,16 +190,22 @@ extension ClientConnection {
     /// buffer its whole response; otherwise the between-reads timeout is re-armed.
     func afterBodyWrite(_ u: UpstreamConnection) {
         guard !isClosing else { return }
+        if responseSink != nil { return streamAfterBodyWrite(u) }
         if writeQueueSize > Worker.highWater {
-            // A slow client: stop reading the upstream rather than buffer its whole response.
-            request.upstreamPausedForClient = true
-            u.stopReading()
-            u.stopTimer()
-            // The client must keep reading: no progress for idle_timeout_ms ends the exchange.
-            startTimer(ms: worker.limits.idleTimeoutMs)
+            pauseUpstreamForClient(u)
         } else if !request.upstreamPausedForClient {
             startReadTimer(u)
         }
+    }
+
+    /// A slow client: stop reading the upstream rather than buffer its whole response.
+    @inline(__always)
+    func pauseUpstreamForClient(_ u: UpstreamConnection) {
+        request.upstreamPausedForClient = true
+        u.stopReading()
+        u.stopTimer()
+        // The client must keep reading: no progress for idle_timeout_ms ends the exchange.
+        startTimer(ms: worker.limits.idleTimeoutMs)
     }
 
     func responseComplete(_ u: UpstreamConnection, extraBytes: Int) {
@@ -204,6 +217,8 @@ extension ClientConnection {
         let bodyless = request.isHEAD || status == 204 || status == 304
         let reusable = request.bodyDone && extraBytes == 0 && u.parser.shouldKeepAlive && !request.responseNeedsEOF && !bodyless
         u.stopTimer()
+        // An HTTP/2 stream's response trailers (gRPC's status), before the parser is reused.
+        if request.dechunk && responseSink != nil { streamResponseTrailers(u) }
         if reusable {
             u.poolRef._withUnsafeGuaranteedRef { $0.release(u) }
         } else {
@@ -211,6 +226,7 @@ extension ClientConnection {
         }
         if request.clientWillClose { request.keepAlive = false }
         finishExchange()
+        if responseSink != nil { streamResponseEnded() }
     }
 
     func onUpstreamEnded(_ u: UpstreamConnection, _ error: UVError) {
@@ -229,6 +245,7 @@ extension ClientConnection {
             u.abandon()
             request.keepAlive = false
             finishExchange()
+            if responseSink != nil { streamResponseEnded() }
             return
         }
         upstreamLost(u, error)

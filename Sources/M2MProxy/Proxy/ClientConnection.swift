@@ -76,6 +76,13 @@ final class ClientConnection: UpstreamClient, ProxySession {
     /// A response deadline the client asked for (an HTTP/2 stream's `grpc-timeout`, set by
     /// `H2StreamBridge`; its inner connection carries that one request): 0 = none.
     var clientDeadlineMs = 0
+    /// An HTTP/2 stream's inner connection hands its response to the stream's bridge (fields,
+    /// payload, trailers: `+StreamResponse`) instead of writing HTTP/1.1 bytes. Not retained, and
+    /// not weak (a weak reference costs a side table and slow retains on the data path); not an
+    /// `unowned(unsafe)` optional either, whose nil test the HTTP/1.1 path paid as a
+    /// `swift_retain` call at each site: the bridge owns this connection and clears this in
+    /// `abandon` before it lets the connection go.
+    var responseSink: Unmanaged<H2StreamBridge>?
 
     /// The request in progress: everything the phases decide and read, reset per request
     /// (`resetRequest`). Inline in the connection, so a request allocates nothing for it.

@@ -1,13 +1,14 @@
 /// HTTP/2 on a client connection (DESIGN.md §7): prior knowledge, detected when llhttp stops at
 /// the connection preface. nghttp2 (`H2Session`) handles the framing; each stream becomes an
-/// HTTP/1.1 exchange on an ordinary `ClientConnection` reached through an in-process stream pair
-/// (`H2StreamBridge`), so routing, tokens, limits, the access log and metrics are exactly those
-/// of HTTP/1.1.
+/// exchange on an ordinary `ClientConnection` (`H2StreamBridge`: the request through an
+/// in-process stream pair, the response handed back directly), so routing, tokens, limits, the
+/// access log and metrics are exactly those of HTTP/1.1.
 ///
 /// Backpressure: request DATA is acknowledged to the client (`consume`, i.e. WINDOW_UPDATE) only
 /// once the stream's bridge has taken it; response bytes are sent only while this connection's
-/// write queue is under the worker's high-water mark, and each bridge stops reading its pair
-/// while its response buffer is full. Nothing grows without bound behind a slow peer.
+/// write queue is under the worker's high-water mark, and a stream's inner connection stops
+/// reading its upstream while the bridge's response buffer is full (`bodyHighWater`) until
+/// nghttp2 drained it. Nothing grows without bound behind a slow peer.
 final class H2Connection: H2SessionDelegate {
     /// The connection that owns this one (`h2`, dropped in its `onClosed` after `finish`):
     /// alive whenever this runs. `unowned(unsafe)`: a checked `unowned` load costs a strong
@@ -31,6 +32,8 @@ final class H2Connection: H2SessionDelegate {
     /// Frames at least this large are written as they are (after what was gathered).
     static let gatherLimit = 4096
     private var closed = false
+    /// nghttp2 is receiving or sending (its callbacks run): `flush` waits for it.
+    private var inSession = false
 
     /// `limits.max_concurrent_streams` (default 100, Envoy's edge-proxy recommendation; its own
     /// default is 2^31-1) and `limits.max_header_bytes` as SETTINGS_MAX_HEADER_LIST_SIZE.
@@ -53,14 +56,20 @@ final class H2Connection: H2SessionDelegate {
 
     /// Bytes from the client. Returns false when the connection is to close (after a GOAWAY).
     func received(_ data: UnsafeRawBufferPointer) {
+        inSession = true
         let ok = session.receive(data)
+        inSession = false
         flush()
         if !ok || !session.isAlive { finish() }
     }
 
     /// Sends what nghttp2 has ready, unless the client is not reading (its queue drains first).
     func flush() {
-        guard !closed else { return }
+        // Never from inside nghttp2 (a stream's exchange may answer from one of its callbacks):
+        // the receive or send under way flushes, or goes on producing frames, when it returns.
+        guard !closed, !inSession else { return }
+        inSession = true
+        defer { inSession = false }
         while client.writeQueueSize <= Worker.highWater {
             var wrote = false
             session.flush { p, n in
@@ -135,8 +144,8 @@ final class H2Connection: H2SessionDelegate {
         flush()
     }
 
-    /// From the bridge's read of its pair, which ends with `responseReady` (the flush): the
-    /// HEADERS and the first DATA go out in one write.
+    /// From the inner connection's response head, followed by `responseReady` (the flush) once
+    /// its read is handled: the HEADERS and the first DATA go out in one write.
     func submitResponse(_ s: H2StreamBridge, noBody: Bool) {
         if !session.submitResponse(s.id, noBody: noBody) {
             session.resetStream(s.id, code: H2ErrorCode.internalError)

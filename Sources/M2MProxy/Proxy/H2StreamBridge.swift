@@ -1,11 +1,15 @@
-/// One HTTP/2 stream carried as an HTTP/1.1 exchange: the request (pseudo-headers, fields, DATA)
-/// is written as an HTTP/1.1 message into one end of an in-process stream pair whose other end is
-/// an ordinary `ClientConnection` (which routes, injects the token, forwards, logs and counts it
-/// like any request), and the HTTP/1.1 response read back is parsed and submitted as HEADERS and
-/// DATA. The pair is kept alive between exchanges (HTTP/1.1 keep-alive): once a stream ended
-/// cleanly (its request written whole, its response read whole and not `connection: close`),
-/// its `H2Connection` keeps the bridge idle and hands it the connection's next stream
-/// (`recycle`), so a stream costs no socket pair, no inner connection and no allocation of them.
+/// One HTTP/2 stream carried by an ordinary `ClientConnection` (which routes, injects the token,
+/// forwards, logs and counts it like any request). The request (pseudo-headers, fields, DATA) is
+/// written as an HTTP/1.1 message into one end of an in-process stream pair whose other end is
+/// that "inner" connection; the response comes back directly, not through the pair: the inner
+/// connection is given this bridge as its `responseSink` and hands it the status, the fields the
+/// response phase keeps, the de-chunked payload and the trailers (`ClientConnection+StreamResponse`),
+/// which become HEADERS, DATA and a trailing HEADERS; the proxy's own errors come as a
+/// `ProxyError` (`answer`: a gRPC status for gRPC requests). Nothing is parsed twice. The pair
+/// is kept alive between exchanges (HTTP/1.1 keep-alive): once a stream ended cleanly (its
+/// request written whole, its response ended with the inner connection idle), its
+/// `H2Connection` keeps the bridge idle and hands it the connection's next stream (`recycle`),
+/// so a stream costs no socket pair, no inner connection and no allocation of them.
 final class H2StreamBridge: UVStream {
     private(set) var id: Int32
     /// This bridge's index in its connection's open streams while its stream is open.
@@ -41,23 +45,18 @@ final class H2StreamBridge: UVStream {
     /// The client's `grpc-timeout` in ms (0: none), the inner exchange's response deadline.
     private var deadlineMs = 0
 
-    // Response, parsed from the pair.
-    private let parser = HTTPParser(kind: .response, maxHeaders: 128)
-    private let headBytes = GrowableBytes(capacity: 1024)
-    private var headDone = false
-    private var isHEAD = false
+    // Response, handed over by the inner connection.
     private var body = PulledBody()
     private var bodyEOF = false
     private(set) var responseSubmitted = false
     /// The request is gRPC's: the proxy's own errors become gRPC statuses.
     private var isGRPC = false
-    /// The inner connection, to tell the proxy's own error answers from the upstream's. Strong:
-    /// it may have closed (and left the worker's list) before its answer is read here.
+    /// The inner connection. Strong: it may have closed (and left the worker's list) before the
+    /// stream ends. It holds this bridge as its `responseSink`, unretained: `abandon` clears that
+    /// before letting it go.
     private var inner: ClientConnection?
-    /// The proxy's error code while its JSON body is gathered for `grpc-message`.
-    private var grpcError: String?
 
-    /// Response bytes held for the client before the pair is no longer read.
+    /// Response bytes held for the client before the inner connection stops reading its upstream.
     static let bodyHighWater = 64 * 1024
     /// Buffers up to this size stay allocated while the bridge is idle.
     static let keptCapacity = 16 * 1024
@@ -67,8 +66,6 @@ final class H2StreamBridge: UVStream {
         self.connection = connection
         self.headerLimit = headerLimit
         super.init(io: connection.client.worker.io)
-        parser.recordBody = true
-        parser.recordTrailers = true
     }
 
     // MARK: request
@@ -133,14 +130,13 @@ final class H2StreamBridge: UVStream {
                 close()
                 return false
             }
+            c.responseSink = Unmanaged.passUnretained(self)
             inner = c
         }
         // A reused pair's inner connection is between requests: the deadline is this stream's.
         inner.unsafelyUnwrapped.clientDeadlineMs = deadlineMs
         started = true
         requestDone = endStream
-        isHEAD = method.equals("HEAD")
-        parser.skipBody = isHEAD
         chunked = !endStream && !hasContentLength
         headOut.append(method)
         headOut.append(" ")
@@ -194,126 +190,88 @@ final class H2StreamBridge: UVStream {
         connection?.bridgeDrained(self, unconsumed: n)
     }
 
-    // MARK: response
+    // MARK: response, handed over by the inner connection (no HTTP/1.1 bytes, no parse)
 
-    override func onRead(_ data: UnsafeRawBufferPointer) {
-        // Nothing is owed after a response: an idle pair goes, a busy one is not reused.
-        if parked { return discard() }
-        if bodyEOF {
-            responseKeepAlive = false
-            return
+    /// The inner connection's response head begins: `:status` (llhttp bounds the code to three
+    /// digits), then the caller adds the kept fields (borrowed: they stay valid until
+    /// `submitResponseHead` copies them) to the returned list.
+    func startResponse(status code: Int) -> H2FieldList {
+        let f = connection.unsafelyUnwrapped.session.fields
+        f.removeAll()
+        var digits = (UInt8(48 + code / 100 % 10), UInt8(48 + code / 10 % 10), UInt8(48 + code % 10))
+        // A literal, not `H2Names.status`: no array to load and retain per response.
+        let name: StaticString = ":status"
+        let n = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        withUnsafeBytes(of: &digits) { _ = f.add(name: n, value: $0) }
+        return f
+    }
+
+    /// Submits the head `startResponse` began, with the body bytes that came along. `noBody`:
+    /// the HEADERS frame ends the stream (HEAD, 204, 304, `content-length: 0`; a gRPC
+    /// trailers-only answer must: its grpc-status is in this head).
+    func submitResponseHead(noBody: Bool, body first: UnsafeRawBufferPointer) {
+        if noBody {
+            bodyEOF = true
+        } else if first.count > 0 {
+            body.append(first)
         }
-        if headDone {
-            parse(data.baseAddress!, data.count)
-        } else {
-            // Header spans must stay valid until the head is converted: gather it first.
-            headBytes.append(data)
-            parse(headBytes.base, headBytes.count)
-        }
-        if body.pending > H2StreamBridge.bodyHighWater { stopReading() }
+        responseSubmitted = true
+        connection.unsafelyUnwrapped.submitResponse(self, noBody: noBody)
+    }
+
+    /// Response payload (de-chunked), held until nghttp2 pulls it (`readResponse`).
+    @inline(__always)
+    func responseBody(_ base: UnsafeRawPointer, _ count: Int) {
+        body.append(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    /// Response bytes not yet pulled: above `bodyHighWater` the inner connection stops reading
+    /// its upstream until `readResponse` drains them.
+    var pendingResponseBytes: Int { body.pending }
+
+    /// Sends what is ready (the HEADERS and the DATA gathered so far, in one write).
+    func responseProgress() {
         connection?.responseReady(self)
     }
 
-    private func parse(_ base: UnsafeRawPointer, _ count: Int) {
-        var off = headDone ? 0 : headParsed
-        while off < count && !bodyEOF {
-            let event = parser.execute(base + off, count - off)
-            takeBody()
-            switch event {
-            case .needMore:
-                off = count
-            case .headersComplete(let n):
-                off += n
-                parser.resume()
-                if parser.statusCode >= 200 && !headDone {
-                    headDone = true
-                    submitHead()
-                }
-                // A message that ends with its head (Content-Length: 0, 1xx) completes on an
-                // execute of its own, even with no byte left.
-                if off == count, case .messageComplete = parser.execute(base + off, 0) {
-                    if headDone {
-                        bodyEOF = true
-                        responseKeepAlive = parser.shouldKeepAlive && !parser.isUpgrade
-                    }
-                    parser.resume()
-                }
-            case .messageComplete(let n):
-                off += n
-                if !headDone && parser.statusCode >= 200 {
-                    // A response to HEAD: llhttp completes it without a head event of its own.
-                    headDone = true
-                    submitHead()
-                }
-                parser.resume()
-                if headDone {
-                    bodyEOF = true
-                    responseKeepAlive = parser.shouldKeepAlive && !parser.isUpgrade
-                    responseTrailers = parser.takeTrailerLines()
-                }
-                if bodyEOF, let e = grpcError { submitGRPCError(e) }
-            case .error:
-                fail()
-                return
-            }
-        }
-        if !headDone { headParsed = off }
-    }
-    private var headParsed = 0
-
-    private func takeBody() {
-        for s in parser.bodySpans { body.append(s.buffer) }
-        parser.clearBodySpans()
+    /// The chunked trailer lines (`name: value\r\n`) of the response, sent as a trailing
+    /// HEADERS once the body ends (gRPC's status).
+    func responseTrailers(_ lines: [UInt8]) {
+        responseTrailers = lines
     }
 
-    private func submitHead() {
+    /// The response ended, after the inner connection finished its exchange (so that `reusable`
+    /// sees it idle when the stream closes during this flush). `keepAlive`: the inner connection
+    /// serves another request.
+    func responseEnded(keepAlive: Bool) {
+        bodyEOF = true
+        responseKeepAlive = keepAlive
+        connection?.responseReady(self)
+    }
+
+    /// The proxy's own answer (`ClientConnection.respond`), followed by `responseEnded`: for a
+    /// gRPC request a trailers-only response (DESIGN.md §7: `:status 200`, grpc-status and the
+    /// error's message as grpc-message), else the status and the JSON error as for HTTP/1.1.
+    func answer(_ error: ProxyError, noBody: Bool) {
         guard let connection else { return }
-        if isGRPC, let e = inner?.reqLog.errorCode {
-            // Answered after its (small) JSON body: its message becomes grpc-message.
-            grpcError = e
+        let f = connection.session.fields
+        f.removeAll()
+        body.removeAll()
+        if isGRPC {
+            f.add(H2Names.status, Array("200".utf8))
+            f.add(H2Names.contentType, Array("application/grpc".utf8))
+            f.add(H2Names.grpcStatus, Array(String(GRPCStatus.code(forProxyError: error.code)).utf8))
+            f.add(H2Names.grpcMessage, GRPCStatus.percentEncoded(error.message))
+            submitResponseHead(noBody: true, body: UnsafeRawBufferPointer(start: nil, count: 0))
             return
         }
-        let s = connection.session
-        s.fields.removeAll()
-        // llhttp bounds the code to three digits.
-        let code = parser.statusCode
-        var digits = (UInt8(48 + code / 100 % 10), UInt8(48 + code / 10 % 10), UInt8(48 + code % 10))
-        H2Names.status.withUnsafeBytes { n in withUnsafeBytes(of: &digits) { _ = s.fields.add(name: n, value: $0) } }
-        for i in 0..<parser.headerCount {
-            let h = parser.headers[i]
-            if H2Names.isConnectionSpecific(h.name.buffer) { continue }
-            // The parsed head stays put until the submit below copies it.
-            s.fields.borrow(name: h.name.buffer, value: h.value.buffer)
-        }
-        // An empty body ends with the HEADERS frame: a gRPC trailers-only answer must (its
-        // grpc-status is in this head).
-        let noBody = isHEAD || code == 204 || code == 304 || (parser.hasContentLength && parser.contentLength == 0)
-        responseSubmitted = true
-        if noBody { bodyEOF = true }
-        connection.submitResponse(self, noBody: noBody)
-    }
-
-    /// A trailers-only gRPC response (HEADERS with END_STREAM): `:status 200`, the status code
-    /// and the JSON error's message.
-    private func submitGRPCError(_ error: String) {
-        grpcError = nil
-        guard let connection else { return }
-        var message = error
-        if let json = try? JSONParser.parse(body.bytes), let m = json["message"]?.stringValue { message = m }
-        body.removeAll()
-        let s = connection.session
-        s.fields.removeAll()
-        let fields: [([UInt8], [UInt8])] = [
-            (H2Names.status, Array("200".utf8)),
-            (H2Names.contentType, Array("application/grpc".utf8)),
-            (H2Names.grpcStatus, Array(String(GRPCStatus.code(forProxyError: error)).utf8)),
-            (H2Names.grpcMessage, GRPCStatus.percentEncoded(message)),
-        ]
-        for (n, v) in fields {
-            n.withUnsafeBytes { nb in v.withUnsafeBytes { _ = s.fields.add(name: nb, value: $0) } }
-        }
-        responseSubmitted = true
-        connection.submitResponse(self, noBody: true)
+        let json = Array(error.jsonBody.utf8)
+        f.add(H2Names.status, Array(String(error.status).utf8))
+        f.add(H2Names.contentType, Array("application/json".utf8))
+        f.add(H2Names.contentLength, Array(String(json.count).utf8))
+        f.add(Array("cache-control".utf8), Array("no-store".utf8))
+        if let (name, value) = error.extraField { f.add(Array(name.lowercased().utf8), Array(value.utf8)) }
+        json.withUnsafeBytes { submitResponseHead(noBody: noBody, body: $0) }
     }
 
     /// Chunked trailer lines of the response (`name: value\r\n`), sent as a trailing HEADERS.
@@ -345,22 +303,30 @@ final class H2StreamBridge: UVStream {
         return s.submitTrailers(id)
     }
 
+    /// nghttp2 pulls DATA. Taking bytes is progress for a paused inner connection; draining
+    /// them all lets its upstream be read again (`ClientConnection.streamResponsePulled`).
     func readResponse(into out: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? {
         guard let r = body.pull(into: out, ended: bodyEOF) else { return nil }
-        if r.drained && !bodyEOF && !isClosing { startReading() }
+        if r.count > 0 && !bodyEOF { inner?.streamResponsePulled(drained: r.drained) }
         return (r.count, r.eof)
+    }
+
+    // MARK: the pair's other direction: it carries no response, only its end
+
+    override func onRead(_ data: UnsafeRawBufferPointer) {
+        // An idle pair's inner connection has nothing to say: it goes. A busy one writes nothing
+        // but the `100 Continue` it owes an HTTP/1.1 client (HTTP/2 clients get no interim
+        // responses): ignored.
+        if parked { return discard() }
     }
 
     override func onReadEnd(_ error: UVError) {
         // An idle pair's inner connection closed (its idle timeout, a drain).
         if parked { return discard() }
-        if !bodyEOF && headDone && error == .eof && parser.messageNeedsEOF && parser.finish() {
-            takeBody()
-            bodyEOF = true
-        }
         if bodyEOF {
             connection?.responseReady(self)
         } else {
+            // The exchange was cut (the inner connection aborted: framing broken, timeout).
             fail()
         }
         close()
@@ -379,7 +345,7 @@ final class H2StreamBridge: UVStream {
     /// an error answer with `connection: close`, a reset mid-exchange, an upgrade or a timeout
     /// (each leaves the inner connection closing or the response unfinished).
     var reusable: Bool {
-        guard started && requestDone && bodyEOF && responseKeepAlive && !isClosing && grpcError == nil,
+        guard started && requestDone && bodyEOF && responseKeepAlive && !isClosing,
               let c = inner, !c.isClosing
         else { return false }
         return c.state == .idle || c.state == .readingHead
@@ -408,12 +374,6 @@ final class H2StreamBridge: UVStream {
         requestDone = false
         responseKeepAlive = false
         deadlineMs = 0
-        parser.reset()
-        // Storage is kept for the next stream unless a large message left it large.
-        headBytes.reset(keep: Self.keptCapacity)
-        headDone = false
-        headParsed = 0
-        isHEAD = false
         // A drained body already kept its storage (`PulledBody.pull`).
         if body.pending > 0 || body.bytes.capacity > Self.keptCapacity { body.removeAll() }
         bodyEOF = false
@@ -442,6 +402,7 @@ final class H2StreamBridge: UVStream {
         connection = nil
         // A pair's EOF alone reads as a client half-close after a complete request (which §4
         // still answers): an unfinished exchange is aborted outright instead.
+        inner?.responseSink = nil
         if !bodyEOF { inner?.abort() }
         inner = nil
         close()

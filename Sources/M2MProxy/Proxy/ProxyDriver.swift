@@ -65,6 +65,11 @@ struct ProxyDriver<Phases: ProxyPhases> {
         phases.responseFilter(&s.request, r, lines, into: &iov)
     }
 
+    /// The same for an HTTP/2 stream: the fields to send the client, one by one.
+    @inline(__always)
+    func responseFilter<S: ProxySession>(_ s: S, _ r: UpstreamResponseHead, fields: (HeaderSpan) -> Void) {
+        phases.responseFilter(&s.request, r, fields: fields)
+    }
     /// A setback from the upstream: what the session does next.
     @inline(__always)
     func retryDecision<S: ProxySession>(_ s: S, after cause: RetryCause) -> RetryVerdict {

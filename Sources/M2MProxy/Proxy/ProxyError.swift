@@ -139,17 +139,22 @@ enum ProxyError: Equatable {
 
     /// The complete response. Error paths may build strings; the success path never does.
     func responseBytes(keepAlive: Bool) -> [UInt8] {
-        let body = "{\"error\":\"\(code)\",\"message\":\"\(jsonEscaped(message))\"}"
+        let body = jsonBody
         var head = "HTTP/1.1 \(status) \(reasonPhrase)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nCache-Control: no-store\r\n"
-        if case .tokenUnavailable(_, let retry) = self {
-            head += "Retry-After: \(max(retry, 1))\r\n"
-        } else if status == 503 {
-            head += "Retry-After: 1\r\n"
-        } else if status == 405 {
-            // RFC 9110 §15.5.6: a 405 lists the methods the target takes.
-            head += "Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n"
-        }
+        if let (name, value) = extraField { head += "\(name): \(value)\r\n" }
         head += keepAlive ? "\r\n" : "Connection: close\r\n\r\n"
         return Array(head.utf8) + Array(body.utf8)
+    }
+
+    /// The JSON body: `{"error":code,"message":message}`.
+    var jsonBody: String { "{\"error\":\"\(code)\",\"message\":\"\(jsonEscaped(message))\"}" }
+
+    /// The one field an answer carries beyond its framing and Cache-Control, if any.
+    var extraField: (name: String, value: String)? {
+        if case .tokenUnavailable(_, let retry) = self { return ("Retry-After", "\(max(retry, 1))") }
+        if status == 503 { return ("Retry-After", "1") }
+        // RFC 9110 §15.5.6: a 405 lists the methods the target takes.
+        if status == 405 { return ("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS") }
+        return nil
     }
 }

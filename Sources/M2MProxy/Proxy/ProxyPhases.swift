@@ -31,6 +31,8 @@ protocol ProxyPhases {
     /// Builds the response head sent to the client, final CRLF included, from the upstream's
     /// (`ReverseProxyPhases+ResponseHeadRewrite`).
     func responseFilter(_ ctx: inout RequestContext, _ r: UpstreamResponseHead, _ s: StaticLines, into iov: inout IOVecList)
+    /// The same for an HTTP/2 stream: the fields the client gets, one by one.
+    func responseFilter(_ ctx: inout RequestContext, _ r: UpstreamResponseHead, fields: (HeaderSpan) -> Void)
 
     /// What to do after a setback from the upstream: send the request again, replay it with
     /// a fresh token, or let the setback stand (`ReverseProxyPhases+RetryDecision`).
@@ -92,6 +94,9 @@ extension ProxyPhases {
 
     func responseFilter(_ ctx: inout RequestContext, _ r: UpstreamResponseHead, _ s: StaticLines, into iov: inout IOVecList) {
         ReverseProxyPhases().responseFilter(&ctx, r, s, into: &iov)
+    }
+    func responseFilter(_ ctx: inout RequestContext, _ r: UpstreamResponseHead, fields: (HeaderSpan) -> Void) {
+        ReverseProxyPhases().responseFilter(&ctx, r, fields: fields)
     }
 
     func retryDecision(_ ctx: inout RequestContext, after cause: RetryCause) -> RetryVerdict { .fail }

@@ -24,12 +24,7 @@ extension ReverseProxyPhases {
         // Fixed once the head is parsed; `responseComplete` reads it again.
         ctx.responseNeedsEOF = r.needsEOF
         ctx.clientWillClose = !ctx.keepAlive || (!noBody && r.needsEOF) || ctx.dechunk || !ctx.bodyDone || r.clientClosing
-        // Classify once; the request's kinds are no longer needed, so their slots are reused.
-        for i in 0..<headerCount {
-            let kind = HeaderKind.classify(headers[i].name)
-            kinds[i] = kind
-            if kind == .connection { ctx.responseConnectionTokens.add(value: headers[i].value) }
-        }
+        classifyResponseHeaders(&ctx, r)
         // llhttp skips empty lines before a status line: so do we.
         let buffer = r.buffer
         while ctx.responseHeadStart < r.headEnd, buffer.load(fromByteOffset: ctx.responseHeadStart, as: UInt8.self) == 0x0D
@@ -54,19 +49,7 @@ extension ReverseProxyPhases {
         for i in 0..<headerCount {
             let name = headers[i].name
             let kind = kinds[i]
-            let kept: Bool
-            if kind == .upgrade && status == 101 {
-                // The protocol being switched to: the one hop-by-hop header that must pass.
-                kept = true
-            } else if kind.droppedTowardClient || (kind.isNominatable && ctx.responseConnectionTokens.names(name)) {
-                kept = false
-            } else if ctx.dechunk && kind == .transferEncoding {
-                kept = false
-            } else {
-                // RFC 9110 §8.6/§6.4.1: no framing on a 204 (or 1xx); no Transfer-Encoding on a
-                // 304. An upstream that sends them anyway must not mislead the client's parser.
-                kept = !(kind == .transferEncoding && (status == 204 || status == 304)) && !(kind == .contentLength && status == 204)
-            }
+            let kept = keeps(kind, name, status: status, dechunked: ctx.dechunk, &ctx)
             if kept {
                 if run == nil { run = name.base }
             } else if let start = run {
@@ -83,6 +66,54 @@ extension ReverseProxyPhases {
             iov.append(s.connectionKeepAlive)
         }
         iov.append(s.crlf)
+    }
+
+    /// The HTTP/2 form of `responseFilter` (an HTTP/2 stream's inner connection hands its
+    /// response to `H2StreamBridge` as fields, not bytes): the same decisions, and `field` gets
+    /// each header the client gets, in order. Transfer-Encoding never goes (RFC 9113 §8.2.2: the
+    /// session de-chunks the body), nor does any connection-specific field (all hop-by-hop here);
+    /// the connection's own keep-alive is the session's business, not the client's.
+    @inline(__always)
+    func responseFilter(_ ctx: inout RequestContext, _ r: UpstreamResponseHead, fields field: (HeaderSpan) -> Void) {
+        let status = r.status
+        let noBody = ctx.isHEAD || status == 204 || status == 304
+        ctx.responseNeedsEOF = r.needsEOF
+        ctx.clientWillClose = !ctx.keepAlive || (!noBody && r.needsEOF) || !ctx.bodyDone || r.clientClosing
+        classifyResponseHeaders(&ctx, r)
+        let headers = r.headers
+        let kinds = r.kinds
+        for i in 0..<r.headerCount {
+            let kind = kinds[i]
+            if keeps(kind, headers[i].name, status: status, dechunked: true, &ctx) { field(headers[i]) }
+        }
+    }
+
+    /// Classifies the response's headers into `r.kinds` once (the request's kinds are no longer
+    /// needed, so their slots are reused) and notes the fields its Connection header names.
+    @inline(__always)
+    private func classifyResponseHeaders(_ ctx: inout RequestContext, _ r: UpstreamResponseHead) {
+        let headers = r.headers
+        let kinds = r.kinds
+        for i in 0..<r.headerCount {
+            let kind = HeaderKind.classify(headers[i].name)
+            kinds[i] = kind
+            if kind == .connection { ctx.responseConnectionTokens.add(value: headers[i].value) }
+        }
+    }
+
+    /// Whether a response header of `kind` goes to the client (`dechunked`: the session sends
+    /// the payload only, so Transfer-Encoding does not go).
+    @inline(__always)
+    private func keeps(_ kind: HeaderKind, _ name: ByteSpan, status: Int, dechunked: Bool, _ ctx: inout RequestContext) -> Bool {
+        if kind == .upgrade && status == 101 {
+            // The protocol being switched to: the one hop-by-hop header that must pass.
+            return true
+        }
+        if kind.droppedTowardClient || (kind.isNominatable && ctx.responseConnectionTokens.names(name)) { return false }
+        if dechunked && kind == .transferEncoding { return false }
+        // RFC 9110 §8.6/§6.4.1: no framing on a 204 (or 1xx); no Transfer-Encoding on a 304. An
+        // upstream that sends them anyway must not mislead the client's parser.
+        return !(kind == .transferEncoding && (status == 204 || status == 304)) && !(kind == .contentLength && status == 204)
     }
 
     /// Room for the iovecs `responseFilter` appends for `headerCount` headers, and one more:

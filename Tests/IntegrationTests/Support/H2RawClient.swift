@@ -34,7 +34,7 @@ final class H2RawClient {
 
     /// Error codes (RFC 9113 §7).
     enum Code {
-        static let protocolError: UInt32 = 1, flowControl: UInt32 = 3, frameSize: UInt32 = 6
+        static let protocolError: UInt32 = 1, internalError: UInt32 = 2, flowControl: UInt32 = 3, frameSize: UInt32 = 6
         static let refusedStream: UInt32 = 7, cancel: UInt32 = 8, compression: UInt32 = 9
     }
 

@@ -140,4 +140,48 @@ import Testing
         #expect(head == "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
         #expect(ctx.responseConnectionTokens.count == 1 && ctx.responseConnectionTokens.close)
     }
+
+    /// The HTTP/2 form (an HTTP/2 stream's inner connection): the fields the client gets, as
+    /// `name: value` strings, with the context after the filter.
+    static func fields(_ text: String, _ r: Request = Request()) -> (fields: [String], ctx: RequestContext) {
+        let parser = HTTPParser(kind: .response)
+        let kinds = UnsafeMutablePointer<HeaderKind>.allocate(capacity: 128)
+        defer { kinds.deallocate() }
+        var ctx = RequestContext()
+        ctx.keepAlive = r.keepAlive
+        ctx.isHEAD = r.isHEAD
+        ctx.bodyDone = r.bodyDone
+        ctx.dechunk = r.dechunk
+        var out: [String] = []
+        Array(text.utf8).withUnsafeBytes { b in
+            guard case .headersComplete(let n) = parser.execute(b.baseAddress!, b.count) else {
+                Issue.record("head did not parse: \(text)")
+                return
+            }
+            let head = UpstreamResponseHead(
+                buffer: b.baseAddress!, headEnd: n, status: parser.statusCode, headers: parser.headers,
+                headerCount: parser.headerCount, kinds: kinds, needsEOF: parser.messageNeedsEOF, clientClosing: r.clientClosing)
+            ReverseProxyPhases().responseFilter(&ctx, head) { h in
+                out.append(String(decoding: h.name.buffer, as: UTF8.self) + ": " + String(decoding: h.value.buffer, as: UTF8.self))
+            }
+        }
+        return (out, ctx)
+    }
+
+    /// No hop-by-hop or connection-specific field reaches an HTTP/2 client (RFC 9113 §8.2.2),
+    /// Transfer-Encoding included (the body is de-chunked), nor what Connection names; de-chunking
+    /// does not close the inner connection (it does for an HTTP/1.0 client).
+    @Test func http2FieldsDropConnectionSpecificOnes() {
+        let (fields, ctx) = Self.fields(
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nKeep-Alive: timeout=5\r\nX-Hop: 1\r\n"
+                + "Transfer-Encoding: chunked\r\nTrailer: Grpc-Status\r\nUpgrade: h2c\r\nProxy-Connection: x\r\n"
+                + "Content-Type: application/grpc\r\nX-Kept: 2\r\n\r\n",
+            Request(dechunk: true))
+        #expect(fields == ["Content-Type: application/grpc", "X-Kept: 2"])
+        #expect(!ctx.clientWillClose)
+        let (noContent, _) = Self.fields("HTTP/1.1 204 No Content\r\nContent-Length: 3\r\nX-A: 1\r\n\r\n")
+        #expect(noContent == ["X-A: 1"])
+        let (length, _) = Self.fields("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n")
+        #expect(length == ["Content-Length: 5"])
+    }
 }
