@@ -1,34 +1,5 @@
 private import CLLHTTP
 
-/// One header as two spans into the buffer the head was parsed from.
-struct HeaderSpan {
-    var name: ByteSpan
-    var value: ByteSpan
-}
-
-/// What `HTTPParser.execute` stopped at. `consumed` counts bytes of the input passed to that call.
-enum ParseEvent {
-    /// Every byte was consumed; more input is needed.
-    case needMore
-    /// The head ended at `consumed` (the parser is paused; call `resume()` before continuing).
-    case headersComplete(consumed: Int)
-    /// A message ended at `consumed` (paused).
-    case messageComplete(consumed: Int)
-    case error(ParseError)
-}
-
-enum ParseError: Equatable {
-    case tooManyHeaders
-    /// A chunked trailer field the owner refuses (Authorization, Host, framing fields).
-    case forbiddenTrailer
-    /// llhttp's error name and reason, e.g. `HPE_INVALID_HEADER_TOKEN`, for logs and the 400 message.
-    case invalid(code: Int32)
-
-    var isHeaderOverflow: Bool { self == .tooManyHeaders }
-    /// llhttp stopped at `PRI * HTTP/2.0`: the HTTP/2 connection preface (RFC 9113 §3.4).
-    var isHTTP2Preface: Bool { self == .invalid(code: Int32(HPE_PAUSED_H2_UPGRADE.rawValue)) }
-}
-
 /// The llhttp wrapper (STYLE.md §3, after NIO's `BetterHTTPParser`): it owns the `llhttp_t`, its
 /// callbacks are non-capturing closures that find this object through `parser->data`, and they
 /// only record spans and flags. The owner drives it and reads the results; no callback re-enters
@@ -57,6 +28,14 @@ final class HTTPParser {
     private var overflow = false
     /// For responses to HEAD: tell llhttp there is no body.
     var skipBody = false
+    /// Request parsers: a head that ends its message (no body: no Content-Length above 0, no
+    /// Transfer-Encoding, no upgrade) is completed in the same `execute`, which still reports
+    /// `.headersComplete` (at the same offset) and sets `headEndedMessage`; the owner takes that
+    /// end (`takeHeadEndedMessage`) instead of an `execute` of its own (callgrind: one
+    /// `llhttp_execute` fewer per bodyless request).
+    var completesBodylessHeads = false
+    /// The message ended with its head (`completesBodylessHeads`), not yet taken.
+    private(set) var headEndedMessage = false
     /// When set, body pieces (de-chunked) are collected in `bodySpans` (HTTP/1.0 clients, token answers).
     var recordBody = false {
         didSet {
@@ -166,7 +145,10 @@ final class HTTPParser {
             return 0
         }
         settings.pointee.on_message_complete = { p in
-            owner(p)._withUnsafeGuaranteedRef { $0.pending = .message }
+            owner(p)._withUnsafeGuaranteedRef { o in
+                // `.headers` here: the head ended the message (`headersComplete` did not pause).
+                if o.pending == .headers { o.headEndedMessage = true } else { o.pending = .message }
+            }
             return Int32(HPE_PAUSED.rawValue)
         }
         llhttp_init(parser, kind == .request ? HTTP_REQUEST : HTTP_RESPONSE, settings)
@@ -214,6 +196,14 @@ final class HTTPParser {
     }
 
     func resume() { llhttp_resume(parser) }
+
+    /// Whether the current message ended with its head (`completesBodylessHeads`); true once: the
+    /// owner treats it as `execute` returning `.messageComplete(consumed: 0)` after the head.
+    func takeHeadEndedMessage() -> Bool {
+        guard headEndedMessage else { return false }
+        headEndedMessage = false
+        return true
+    }
 
     /// Parses heads into `table` (`capacity` slots) from now on; for a parser made with
     /// `maxHeaders: 0`. The table must stay valid until `returnHeaders`.
@@ -279,6 +269,7 @@ final class HTTPParser {
             checkingTrailers = false
             settings.pointee.on_header_field_complete = nil
         }
+        headEndedMessage = false
         chunkExtensionBytes = 0
         chunkExtensionPiece = 0
         chunks = 0
@@ -413,6 +404,14 @@ final class HTTPParser {
             checkingTrailers = true
             settings.pointee.on_header_field_complete = { p in
                 owner(p)._withUnsafeGuaranteedRef { $0.headerFieldComplete() }
+            }
+        }
+        if completesBodylessHeads {
+            let framing = UInt16(F_CHUNKED.rawValue | F_TRANSFER_ENCODING.rawValue)
+            if parser.pointee.flags & framing == 0 && parser.pointee.content_length == 0 && llhttp_get_upgrade(parser) == 0 {
+                // llhttp goes on to on_message_complete, which pauses (content_length is 0
+                // when none was declared).
+                return 0
             }
         }
         if skipBody && llhttp_get_status_code(parser) >= 200 {
