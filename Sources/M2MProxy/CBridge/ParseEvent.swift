@@ -28,3 +28,17 @@ enum ParseError: Equatable {
     /// llhttp stopped at `PRI * HTTP/2.0`: the HTTP/2 connection preface (RFC 9113 §3.4).
     var isHTTP2Preface: Bool { self == .invalid(code: Int32(HPE_PAUSED_H2_UPGRADE.rawValue)) }
 }
+
+extension ByteSpan {
+    /// llhttp may report one field in pieces across `execute` calls; the pieces are adjacent in
+    /// the head buffer, so they merge into one span.
+    @inline(__always)
+    mutating func extend(_ at: UnsafePointer<CChar>, _ len: Int) {
+        let p = UnsafeRawPointer(at)
+        if count == 0 {
+            self = ByteSpan(base: p, count: len)
+        } else {
+            count = (p + len) - base
+        }
+    }
+}
