@@ -51,22 +51,23 @@ extension ReverseProxyPhases {
         // Kept lines are appended a run at a time: a run of adjacent kept lines is one piece
         // (one copy), from its first line up to the next dropped one (or the head's end).
         var run: UnsafeRawPointer? = nil
+        // The kinds dropped from this response, decided once (a bit test per header, not branches).
+        var dropped = HeaderKind.droppedTowardClientSet
+        if status == 101 {
+            // The protocol being switched to: the one hop-by-hop header that must pass.
+            dropped &= ~HeaderKind.upgrade.bit
+        }
+        // RFC 9110 §8.6/§6.4.1: no framing on a 204 (or 1xx); no Transfer-Encoding on a 304. An
+        // upstream that sends them anyway must not mislead the client's parser. A de-chunked
+        // response loses its Transfer-Encoding too.
+        if ctx.dechunk || status == 204 || status == 304 { dropped |= HeaderKind.transferEncoding.bit }
+        if status == 204 { dropped |= HeaderKind.contentLength.bit }
+        let nominates = ctx.responseConnectionTokens.count > 0
         for i in 0..<headerCount {
             let name = headers[i].name
             let kind = kinds[i]
-            let kept: Bool
-            if kind == .upgrade && status == 101 {
-                // The protocol being switched to: the one hop-by-hop header that must pass.
-                kept = true
-            } else if kind.droppedTowardClient || (kind.isNominatable && ctx.responseConnectionTokens.names(name)) {
-                kept = false
-            } else if ctx.dechunk && kind == .transferEncoding {
-                kept = false
-            } else {
-                // RFC 9110 §8.6/§6.4.1: no framing on a 204 (or 1xx); no Transfer-Encoding on a
-                // 304. An upstream that sends them anyway must not mislead the client's parser.
-                kept = !(kind == .transferEncoding && (status == 204 || status == 304)) && !(kind == .contentLength && status == 204)
-            }
+            let kept = dropped & kind.bit == 0
+                && !(nominates && kind.isNominatable && ctx.responseConnectionTokens.names(name))
             if kept {
                 if run == nil { run = name.base }
             } else if let start = run {
