@@ -44,13 +44,20 @@ extension ReverseProxyPhases {
         if lineEnd < 8 || lineEnd >= headBytes || base.load(fromByteOffset: lineEnd, as: UInt8.self) != 0x0D {
             lineEnd = min(ByteSpan(base: base, count: headBytes).firstIndex(of: 0x0D), headBytes - 1)
         }
-        // Always answer as HTTP/1.1 ("HTTP/1.0 200 OK" from an old upstream → "HTTP/1.1 200 OK").
-        iov.append(s.http11)
-        iov.append(base + 8, lineEnd + 2 - 8)
         let lastLineEnd = buffer + r.headEnd - 2
         // Kept lines are appended a run at a time: a run of adjacent kept lines is one piece
         // (one copy), from its first line up to the next dropped one (or the head's end).
         var run: UnsafeRawPointer? = nil
+        // Always answer as HTTP/1.1 ("HTTP/1.0 200 OK" from an old upstream → "HTTP/1.1 200 OK").
+        // A status line that says so already, followed right by the field lines (or the head's
+        // end), starts the first run: the head as sent is one piece up to its first dropped line.
+        let nextLine = headerCount > 0 ? UnsafeRawPointer(headers[0].name.base) - base : headBytes - 2
+        if base.loadUnaligned(as: UInt64.self) == Self.http11Word && lineEnd + 2 == nextLine {
+            run = base
+        } else {
+            iov.append(s.http11)
+            iov.append(base + 8, lineEnd + 2 - 8)
+        }
         // The kinds dropped from this response, decided once (a bit test per header, not branches).
         var dropped = HeaderKind.droppedTowardClientSet
         if status == 101 {
@@ -75,6 +82,12 @@ extension ReverseProxyPhases {
                 run = nil
             }
         }
+        // Without a Connection line of ours, an open run takes the head's final CRLF too.
+        let connectionLine = status == 101 || ctx.clientWillClose || ctx.http10
+        if let start = run, !connectionLine {
+            iov.append(start, lastLineEnd + 2 - start)
+            return
+        }
         if let start = run { iov.append(start, lastLineEnd - start) }
         if status == 101 {
             iov.append(s.connectionUpgrade)
@@ -85,6 +98,9 @@ extension ReverseProxyPhases {
         }
         iov.append(s.crlf)
     }
+
+    /// "HTTP/1.1" as a little-endian word: the first eight bytes of a status line, compared at once.
+    static let http11Word: UInt64 = 0x312E_312F_5054_5448
 
     /// Room for the iovecs `responseFilter` appends for `headerCount` headers, and one more:
     /// the body bytes the session adds.
