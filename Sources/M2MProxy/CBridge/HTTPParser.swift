@@ -38,8 +38,19 @@ final class HTTPParser {
     /// end (`takeHeadEndedMessage`) instead of an `execute` of its own (callgrind: one
     /// `llhttp_execute` fewer per bodyless request).
     var completesBodylessHeads = false
-    /// The message ended with its head (`completesBodylessHeads`), not yet taken.
+    /// The message ended with its head (`completesBodylessHeads`, `parsesBodyWithHead`).
     private(set) var headEndedMessage = false
+    /// Response parsers: a head whose body has a declared length (status 200 and up, not 101 or
+    /// 401, which the owner acts on at the head) does not pause; llhttp goes on into the body in
+    /// the same `execute`, which still reports `.headersComplete` at the head's end and keeps
+    /// what the body part came to for `takeBodyWithHead` (callgrind: one `llhttp_execute` fewer
+    /// per response whose body came with its head).
+    var parsesBodyWithHead = false
+    /// In this `execute`: the head goes on into its body, where that began, and what the body
+    /// part came to (until `takeBodyWithHead`).
+    private var bodyWithHead = false
+    private var firstBodyAt: UnsafeRawPointer?
+    private var bodyOutcome: ParseEvent?
     /// When set, body pieces (de-chunked) are collected in `bodySpans` (HTTP/1.0 clients, token answers).
     var recordBody = false {
         didSet {
@@ -78,8 +89,9 @@ final class HTTPParser {
             }
         }
     }
-    private(set) var trailerLines: [UInt8] = []
-    private var trailerInValue = false
+    /// Kept by `recordTrailer` and `takeTrailerLines` (`HTTPParser+Trailers`).
+    var trailerLines: [UInt8] = []
+    var trailerInValue = false
 
     /// Raw framing a chunked message may carry beyond its data: per chunk a size line (with a
     /// few leading zeros) and its CRLFs, plus the extensions and trailer fields actually seen
@@ -143,6 +155,7 @@ final class HTTPParser {
         }
         settings.pointee.on_body = { p, at, len in
             owner(p)._withUnsafeGuaranteedRef { o in
+                if o.bodyWithHead && o.firstBodyAt == nil { o.firstBodyAt = UnsafeRawPointer(at.unsafelyUnwrapped) }
                 o.bodyBytes &+= UInt64(len)
                 if o.recordBody { o.bodySpans.append(ByteSpan(base: UnsafeRawPointer(at.unsafelyUnwrapped), count: len)) }
             }
@@ -171,6 +184,7 @@ final class HTTPParser {
     /// must stay at a stable address until the owner is done with the head.
     func execute(_ base: UnsafeRawPointer, _ count: Int) -> ParseEvent {
         var rc = llhttp_execute(parser, base.assumingMemoryBound(to: CChar.self), count)
+        if bodyWithHead && (rc == HPE_OK || rc == HPE_PAUSED) { return headWithBody(base, count, ended: rc == HPE_PAUSED) }
         if rc == HPE_PAUSED_UPGRADE && pending == .none {
             // After an Upgrade message, llhttp stops once more (our own pause at its end came
             // first and was reported). The owner switches to a tunnel without parsing again when
@@ -200,6 +214,26 @@ final class HTTPParser {
     }
 
     func resume() { llhttp_resume(parser) }
+
+    /// The head ended in this call and llhttp went on into the body, to the message's end
+    /// (`ended`) or the input's; the head ends where the body began (or parsing stopped).
+    private func headWithBody(_ base: UnsafeRawPointer, _ count: Int, ended: Bool) -> ParseEvent {
+        bodyWithHead = false
+        pending = .none
+        let end = ended ? llhttp_get_error_pos(parser).map { UnsafeRawPointer($0) } ?? base + count : base + count
+        let headEnd = firstBodyAt ?? end
+        firstBodyAt = nil
+        bodyOutcome = headEndedMessage ? .messageComplete(consumed: end - headEnd) : .needMore
+        headEndedMessage = false
+        return .headersComplete(consumed: headEnd - base)
+    }
+
+    /// After `.headersComplete`: what the body bytes after the head in that call came to, as
+    /// `execute` on them would have said; nil when the head paused as usual (`execute` them).
+    func takeBodyWithHead() -> ParseEvent? {
+        defer { bodyOutcome = nil }
+        return bodyOutcome
+    }
 
     /// Whether the current message ended with its head (`completesBodylessHeads`); true once: the
     /// owner treats it as `execute` returning `.messageComplete(consumed: 0)` after the head.
@@ -275,6 +309,9 @@ final class HTTPParser {
             settings.pointee.on_header_field_complete = nil
         }
         headEndedMessage = false
+        bodyWithHead = false
+        firstBodyAt = nil
+        bodyOutcome = nil
         chunkExtensionBytes = 0
         chunkExtensionPiece = 0
         chunks = 0
@@ -337,37 +374,6 @@ final class HTTPParser {
         return 0
     }
 
-    /// Appends a piece of a trailer name or value; a name after a value starts a new line.
-    /// Runs before `headerField` counts the piece: `trailerBytes` is 0 at the message's first.
-    private func recordTrailer(_ at: UnsafePointer<CChar>, _ len: Int, value: Bool) {
-        if trailerBytes == 0 && !value {
-            // The message's first trailer: lines of an earlier message go.
-            trailerLines.removeAll(keepingCapacity: true)
-            trailerInValue = false
-        }
-        if value && !trailerInValue {
-            trailerLines.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
-        } else if !value && trailerInValue {
-            trailerLines.append(contentsOf: [13, 10])
-        }
-        trailerInValue = value
-        trailerLines.append(contentsOf: UnsafeRawBufferPointer(start: at, count: len))
-    }
-
-    /// The trailer lines of the message just completed (empty when none), each ending in CRLF.
-    func takeTrailerLines() -> [UInt8] {
-        guard trailerBytes > 0 else { return [] }
-        if trailerInValue {
-            trailerLines.append(contentsOf: [13, 10])
-        } else if !trailerLines.isEmpty {
-            // The last field had an empty value (llhttp reports no value piece then).
-            trailerLines.append(contentsOf: [UInt8(ascii: ":"), 13, 10])
-        }
-        trailerInValue = false
-        defer { trailerLines = [] }
-        return trailerLines
-    }
-
     private func headerFieldComplete() -> Int32 {
         guard inTrailers else { return 0 }
         let n = trailerNameCount
@@ -382,25 +388,12 @@ final class HTTPParser {
     }
 
     /// Chunk extensions have no length limit in llhttp and are forwarded raw: cap them per
-    /// message, so that a 1 KB body cannot carry megabytes past max_body_bytes.
+    /// message, so that a 1 KB body cannot carry megabytes past max_body_bytes
+    /// (`HTTPParser+ChunkedFraming`).
     static let maxChunkExtensionBytes = 4096
-    private var chunkExtensionBytes = 0
+    var chunkExtensionBytes = 0
     /// Bytes of the extension name or value being parsed (it may span reads).
-    private var chunkExtensionPiece = 0
-
-    private func chunkExtension(_ len: Int) -> Int32 {
-        chunkExtensionBytes += len
-        chunkExtensionPiece += len
-        return chunkExtensionBytes > Self.maxChunkExtensionBytes ? -1 : 0
-    }
-
-    /// llhttp accepts `5;=v` and `5;a=` (an empty name or value) and reports the empty piece;
-    /// RFC 9112 §7.1.1 makes both a token (or a quoted string), never empty. An upstream that
-    /// splits the line differently is a framing disagreement, so refuse it like nginx does.
-    private func chunkExtensionPieceComplete() -> Int32 {
-        defer { chunkExtensionPiece = 0 }
-        return chunkExtensionPiece == 0 ? -1 : 0
-    }
+    var chunkExtensionPiece = 0
 
     @inline(__always)
     private func headerValue(_ at: UnsafePointer<CChar>, _ len: Int) {
@@ -423,8 +416,16 @@ final class HTTPParser {
         if completesBodylessHeads {
             let framing = UInt16(F_CHUNKED.rawValue | F_TRANSFER_ENCODING.rawValue)
             if parser.pointee.flags & framing == 0 && parser.pointee.content_length == 0 && llhttp_get_upgrade(parser) == 0 {
-                // llhttp goes on to on_message_complete, which pauses (content_length is 0
-                // when none was declared).
+                // On to on_message_complete, which pauses (content_length 0: none declared).
+                return 0
+            }
+        }
+        if parsesBodyWithHead && !skipBody {
+            let flags = parser.pointee.flags
+            let status = llhttp_get_status_code(parser)
+            if flags & UInt16(F_CHUNKED.rawValue | F_TRANSFER_ENCODING.rawValue) == 0 && flags & UInt16(F_CONTENT_LENGTH.rawValue) != 0
+                && status >= 200 && status != 101 && status != 401 {
+                bodyWithHead = true
                 return 0
             }
         }
