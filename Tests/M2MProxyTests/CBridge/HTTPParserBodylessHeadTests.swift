@@ -35,24 +35,19 @@ import Testing
         }
     }
 
-    /// What the owner reads after the head (keep-alive, version) is still the head's.
-    @Test func headStateStaysReadable() {
-        run("GET / HTTP/1.0\r\nHost: x\r\nConnection: close\r\n\r\n") { p, base, n in
+    /// What the owner reads after the head (keep-alive, version, framing) is still the head's,
+    /// and a declared empty body ends with the head too.
+    @Test(arguments: [
+        ("GET / HTTP/1.0\r\nHost: x\r\nConnection: close\r\n\r\n", false),
+        ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", true),
+    ])
+    func headStateStaysReadable(_ text: String, _ http11: Bool) {
+        run(text) { p, base, n in
             guard case .headersComplete(let h) = p.execute(base, n) else { Issue.record("no head"); return }
             #expect(h == n)
-            #expect(!p.shouldKeepAlive)
-            #expect(p.httpMajor == 1 && p.httpMinor == 0)
-            #expect(p.methodCode == 1)
-            p.resume()
-            #expect(p.takeHeadEndedMessage())
-        }
-    }
-
-    @Test func zeroContentLengthEndsWithTheHead() {
-        run("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n") { p, base, n in
-            guard case .headersComplete(let h) = p.execute(base, n) else { Issue.record("no head"); return }
-            #expect(h == n)
-            #expect(p.hasContentLength && p.contentLength == 0)
+            #expect(p.shouldKeepAlive == http11)
+            #expect(p.httpMajor == 1 && p.httpMinor == (http11 ? 1 : 0))
+            #expect(p.hasContentLength == http11 && p.contentLength == 0)
             p.resume()
             #expect(p.takeHeadEndedMessage())
         }
