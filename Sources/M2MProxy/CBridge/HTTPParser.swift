@@ -1,34 +1,5 @@
 private import CLLHTTP
 
-/// One header as two spans into the buffer the head was parsed from.
-struct HeaderSpan {
-    var name: ByteSpan
-    var value: ByteSpan
-}
-
-/// What `HTTPParser.execute` stopped at. `consumed` counts bytes of the input passed to that call.
-enum ParseEvent {
-    /// Every byte was consumed; more input is needed.
-    case needMore
-    /// The head ended at `consumed` (the parser is paused; call `resume()` before continuing).
-    case headersComplete(consumed: Int)
-    /// A message ended at `consumed` (paused).
-    case messageComplete(consumed: Int)
-    case error(ParseError)
-}
-
-enum ParseError: Equatable {
-    case tooManyHeaders
-    /// A chunked trailer field the owner refuses (Authorization, Host, framing fields).
-    case forbiddenTrailer
-    /// llhttp's error name and reason, e.g. `HPE_INVALID_HEADER_TOKEN`, for logs and the 400 message.
-    case invalid(code: Int32)
-
-    var isHeaderOverflow: Bool { self == .tooManyHeaders }
-    /// llhttp stopped at `PRI * HTTP/2.0`: the HTTP/2 connection preface (RFC 9113 §3.4).
-    var isHTTP2Preface: Bool { self == .invalid(code: Int32(HPE_PAUSED_H2_UPGRADE.rawValue)) }
-}
-
 /// The llhttp wrapper (STYLE.md §3, after NIO's `BetterHTTPParser`): it owns the `llhttp_t`, its
 /// callbacks are non-capturing closures that find this object through `parser->data`, and they
 /// only record spans and flags. The owner drives it and reads the results; no callback re-enters
@@ -51,12 +22,35 @@ final class HTTPParser {
     /// Valid for `0..<headerCount` while a table is owned or lent.
     var headers: UnsafeMutablePointer<HeaderSpan> { headerTable.unsafelyUnwrapped }
     private(set) var headerCount = 0
+    /// The slot of the last field (valid while `headerCount` > 0) and where its name's last piece
+    /// ended (nil before the first): per-field bookkeeping without indexing the table.
+    private var lastHeader: UnsafeMutablePointer<HeaderSpan>?
+    private var nameEnd: UnsafeRawPointer?
     private(set) var method = ByteSpan.empty
     private(set) var url = ByteSpan.empty
     private var pending: Pending = .none
     private var overflow = false
     /// For responses to HEAD: tell llhttp there is no body.
     var skipBody = false
+    /// Request parsers: a head that ends its message (no body: no Content-Length above 0, no
+    /// Transfer-Encoding, no upgrade) is completed in the same `execute`, which still reports
+    /// `.headersComplete` (at the same offset) and sets `headEndedMessage`; the owner takes that
+    /// end (`takeHeadEndedMessage`) instead of an `execute` of its own (callgrind: one
+    /// `llhttp_execute` fewer per bodyless request).
+    var completesBodylessHeads = false
+    /// The message ended with its head (`completesBodylessHeads`, `parsesBodyWithHead`).
+    private(set) var headEndedMessage = false
+    /// Response parsers: a head whose body has a declared length (status 200 and up, not 101 or
+    /// 401, which the owner acts on at the head) does not pause; llhttp goes on into the body in
+    /// the same `execute`, which still reports `.headersComplete` at the head's end and keeps
+    /// what the body part came to for `takeBodyWithHead` (callgrind: one `llhttp_execute` fewer
+    /// per response whose body came with its head).
+    var parsesBodyWithHead = false
+    /// In this `execute`: the head goes on into its body, where that began, and what the body
+    /// part came to (until `takeBodyWithHead`).
+    private var bodyWithHead = false
+    private var firstBodyAt: UnsafeRawPointer?
+    private var bodyOutcome: ParseEvent?
     /// When set, body pieces (de-chunked) are collected in `bodySpans` (HTTP/1.0 clients, token answers).
     var recordBody = false {
         didSet {
@@ -82,21 +76,22 @@ final class HTTPParser {
             guard recordTrailers else { return }
             settings.pointee.on_header_field = { p, at, len in
                 owner(p)._withUnsafeGuaranteedRef { o in
-                    if o.inTrailers { o.recordTrailer(at!, len, value: false) }
-                    return o.headerField(at!, len)
+                    if o.inTrailers { o.recordTrailer(at.unsafelyUnwrapped, len, value: false) }
+                    return o.headerField(at.unsafelyUnwrapped, len)
                 }
             }
             settings.pointee.on_header_value = { p, at, len in
                 owner(p)._withUnsafeGuaranteedRef { o in
-                    if o.inTrailers { o.recordTrailer(at!, len, value: true) }
-                    o.headerValue(at!, len)
+                    if o.inTrailers { o.recordTrailer(at.unsafelyUnwrapped, len, value: true) }
+                    o.headerValue(at.unsafelyUnwrapped, len)
                 }
                 return 0
             }
         }
     }
-    private(set) var trailerLines: [UInt8] = []
-    private var trailerInValue = false
+    /// Kept by `recordTrailer` and `takeTrailerLines` (`HTTPParser+Trailers`).
+    var trailerLines: [UInt8] = []
+    var trailerInValue = false
 
     /// Raw framing a chunked message may carry beyond its data: per chunk a size line (with a
     /// few leading zeros) and its CRLFs, plus the extensions and trailer fields actually seen
@@ -122,18 +117,18 @@ final class HTTPParser {
             return 0
         }
         settings.pointee.on_method = { p, at, len in
-            owner(p)._withUnsafeGuaranteedRef { $0.method.extend(at!, len) }
+            owner(p)._withUnsafeGuaranteedRef { $0.method.extend(at.unsafelyUnwrapped, len) }
             return 0
         }
         settings.pointee.on_url = { p, at, len in
-            owner(p)._withUnsafeGuaranteedRef { $0.url.extend(at!, len) }
+            owner(p)._withUnsafeGuaranteedRef { $0.url.extend(at.unsafelyUnwrapped, len) }
             return 0
         }
         settings.pointee.on_header_field = { p, at, len in
-            owner(p)._withUnsafeGuaranteedRef { $0.headerField(at!, len) }
+            owner(p)._withUnsafeGuaranteedRef { $0.headerField(at.unsafelyUnwrapped, len) }
         }
         settings.pointee.on_header_value = { p, at, len in
-            owner(p)._withUnsafeGuaranteedRef { $0.headerValue(at!, len) }
+            owner(p)._withUnsafeGuaranteedRef { $0.headerValue(at.unsafelyUnwrapped, len) }
             return 0
         }
         // No on_status, on_header_value_complete or (unless trailers are checked, see
@@ -160,13 +155,17 @@ final class HTTPParser {
         }
         settings.pointee.on_body = { p, at, len in
             owner(p)._withUnsafeGuaranteedRef { o in
+                if o.bodyWithHead && o.firstBodyAt == nil { o.firstBodyAt = UnsafeRawPointer(at.unsafelyUnwrapped) }
                 o.bodyBytes &+= UInt64(len)
-                if o.recordBody { o.bodySpans.append(ByteSpan(base: UnsafeRawPointer(at!), count: len)) }
+                if o.recordBody { o.bodySpans.append(ByteSpan(base: UnsafeRawPointer(at.unsafelyUnwrapped), count: len)) }
             }
             return 0
         }
         settings.pointee.on_message_complete = { p in
-            owner(p)._withUnsafeGuaranteedRef { $0.pending = .message }
+            owner(p)._withUnsafeGuaranteedRef { o in
+                // `.headers` here: the head ended the message (`headersComplete` did not pause).
+                if o.pending == .headers { o.headEndedMessage = true } else { o.pending = .message }
+            }
             return Int32(HPE_PAUSED.rawValue)
         }
         llhttp_init(parser, kind == .request ? HTTP_REQUEST : HTTP_RESPONSE, settings)
@@ -185,6 +184,7 @@ final class HTTPParser {
     /// must stay at a stable address until the owner is done with the head.
     func execute(_ base: UnsafeRawPointer, _ count: Int) -> ParseEvent {
         var rc = llhttp_execute(parser, base.assumingMemoryBound(to: CChar.self), count)
+        if bodyWithHead && (rc == HPE_OK || rc == HPE_PAUSED) { return headWithBody(base, count, ended: rc == HPE_PAUSED) }
         if rc == HPE_PAUSED_UPGRADE && pending == .none {
             // After an Upgrade message, llhttp stops once more (our own pause at its end came
             // first and was reported). The owner switches to a tunnel without parsing again when
@@ -215,6 +215,34 @@ final class HTTPParser {
 
     func resume() { llhttp_resume(parser) }
 
+    /// The head ended in this call and llhttp went on into the body, to the message's end
+    /// (`ended`) or the input's; the head ends where the body began (or parsing stopped).
+    private func headWithBody(_ base: UnsafeRawPointer, _ count: Int, ended: Bool) -> ParseEvent {
+        bodyWithHead = false
+        pending = .none
+        let end = ended ? llhttp_get_error_pos(parser).map { UnsafeRawPointer($0) } ?? base + count : base + count
+        let headEnd = firstBodyAt ?? end
+        firstBodyAt = nil
+        bodyOutcome = headEndedMessage ? .messageComplete(consumed: end - headEnd) : .needMore
+        headEndedMessage = false
+        return .headersComplete(consumed: headEnd - base)
+    }
+
+    /// After `.headersComplete`: what the body bytes after the head in that call came to, as
+    /// `execute` on them would have said; nil when the head paused as usual (`execute` them).
+    func takeBodyWithHead() -> ParseEvent? {
+        defer { bodyOutcome = nil }
+        return bodyOutcome
+    }
+
+    /// Whether the current message ended with its head (`completesBodylessHeads`); true once: the
+    /// owner treats it as `execute` returning `.messageComplete(consumed: 0)` after the head.
+    func takeHeadEndedMessage() -> Bool {
+        guard headEndedMessage else { return false }
+        headEndedMessage = false
+        return true
+    }
+
     /// Parses heads into `table` (`capacity` slots) from now on; for a parser made with
     /// `maxHeaders: 0`. The table must stay valid until `returnHeaders`.
     func lendHeaders(_ table: UnsafeMutablePointer<HeaderSpan>, capacity: Int) {
@@ -229,6 +257,7 @@ final class HTTPParser {
         headerTable = nil
         maxHeaders = 0
         headerCount = 0
+        nameEnd = nil
     }
 
     /// Tells llhttp the peer closed: completes a close-delimited message. True if that was clean.
@@ -279,6 +308,10 @@ final class HTTPParser {
             checkingTrailers = false
             settings.pointee.on_header_field_complete = nil
         }
+        headEndedMessage = false
+        bodyWithHead = false
+        firstBodyAt = nil
+        bodyOutcome = nil
         chunkExtensionBytes = 0
         chunkExtensionPiece = 0
         chunks = 0
@@ -287,6 +320,7 @@ final class HTTPParser {
         forbiddenTrailer = false
         trailerNameCount = 0
         headerCount = 0
+        nameEnd = nil
         bodyBytes = 0
         method = .empty
         url = .empty
@@ -307,6 +341,8 @@ final class HTTPParser {
     private let trailerName = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
     private var trailerNameCount = 0
 
+    /// Inlined into its llhttp callback (a call per header field otherwise).
+    @inline(__always)
     private func headerField(_ at: UnsafePointer<CChar>, _ len: Int) -> Int32 {
         if inTrailers {
             // Never spans: the pieces of a trailer line may sit in different reads.
@@ -319,8 +355,10 @@ final class HTTPParser {
         }
         // A name reported in pieces (split across `execute` calls) continues exactly where its
         // last piece ended; a new field's name never does (a colon and a line end lie between).
-        if headerCount > 0 && headers[headerCount - 1].name.end == UnsafeRawPointer(at) {
-            headers[headerCount - 1].name.count += len
+        let p = UnsafeRawPointer(at)
+        if p == nameEnd {
+            lastHeader.unsafelyUnwrapped.pointee.name.count += len
+            nameEnd = p + len
             return 0
         }
         if len == 0 { return 0 }
@@ -328,40 +366,12 @@ final class HTTPParser {
             overflow = true
             return -1
         }
-        headers[headerCount] = HeaderSpan(name: ByteSpan(base: UnsafeRawPointer(at), count: len), value: .empty)
+        let slot = headers + headerCount
+        slot.pointee = HeaderSpan(name: ByteSpan(base: p, count: len), value: .empty)
+        lastHeader = slot
+        nameEnd = p + len
         headerCount += 1
         return 0
-    }
-
-    /// Appends a piece of a trailer name or value; a name after a value starts a new line.
-    /// Runs before `headerField` counts the piece: `trailerBytes` is 0 at the message's first.
-    private func recordTrailer(_ at: UnsafePointer<CChar>, _ len: Int, value: Bool) {
-        if trailerBytes == 0 && !value {
-            // The message's first trailer: lines of an earlier message go.
-            trailerLines.removeAll(keepingCapacity: true)
-            trailerInValue = false
-        }
-        if value && !trailerInValue {
-            trailerLines.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
-        } else if !value && trailerInValue {
-            trailerLines.append(contentsOf: [13, 10])
-        }
-        trailerInValue = value
-        trailerLines.append(contentsOf: UnsafeRawBufferPointer(start: at, count: len))
-    }
-
-    /// The trailer lines of the message just completed (empty when none), each ending in CRLF.
-    func takeTrailerLines() -> [UInt8] {
-        guard trailerBytes > 0 else { return [] }
-        if trailerInValue {
-            trailerLines.append(contentsOf: [13, 10])
-        } else if !trailerLines.isEmpty {
-            // The last field had an empty value (llhttp reports no value piece then).
-            trailerLines.append(contentsOf: [UInt8(ascii: ":"), 13, 10])
-        }
-        trailerInValue = false
-        defer { trailerLines = [] }
-        return trailerLines
     }
 
     private func headerFieldComplete() -> Int32 {
@@ -378,32 +388,20 @@ final class HTTPParser {
     }
 
     /// Chunk extensions have no length limit in llhttp and are forwarded raw: cap them per
-    /// message, so that a 1 KB body cannot carry megabytes past max_body_bytes.
+    /// message, so that a 1 KB body cannot carry megabytes past max_body_bytes
+    /// (`HTTPParser+ChunkedFraming`).
     static let maxChunkExtensionBytes = 4096
-    private var chunkExtensionBytes = 0
+    var chunkExtensionBytes = 0
     /// Bytes of the extension name or value being parsed (it may span reads).
-    private var chunkExtensionPiece = 0
+    var chunkExtensionPiece = 0
 
-    private func chunkExtension(_ len: Int) -> Int32 {
-        chunkExtensionBytes += len
-        chunkExtensionPiece += len
-        return chunkExtensionBytes > Self.maxChunkExtensionBytes ? -1 : 0
-    }
-
-    /// llhttp accepts `5;=v` and `5;a=` (an empty name or value) and reports the empty piece;
-    /// RFC 9112 §7.1.1 makes both a token (or a quoted string), never empty. An upstream that
-    /// splits the line differently is a framing disagreement, so refuse it like nginx does.
-    private func chunkExtensionPieceComplete() -> Int32 {
-        defer { chunkExtensionPiece = 0 }
-        return chunkExtensionPiece == 0 ? -1 : 0
-    }
-
+    @inline(__always)
     private func headerValue(_ at: UnsafePointer<CChar>, _ len: Int) {
         if inTrailers {
             trailerBytes &+= UInt64(len)
             return
         }
-        headers[headerCount - 1].value.extend(at, len)
+        lastHeader.unsafelyUnwrapped.pointee.value.extend(at, len)
     }
 
     private func headersComplete() -> Int32 {
@@ -413,6 +411,22 @@ final class HTTPParser {
             checkingTrailers = true
             settings.pointee.on_header_field_complete = { p in
                 owner(p)._withUnsafeGuaranteedRef { $0.headerFieldComplete() }
+            }
+        }
+        if completesBodylessHeads {
+            let framing = UInt16(F_CHUNKED.rawValue | F_TRANSFER_ENCODING.rawValue)
+            if parser.pointee.flags & framing == 0 && parser.pointee.content_length == 0 && llhttp_get_upgrade(parser) == 0 {
+                // On to on_message_complete, which pauses (content_length 0: none declared).
+                return 0
+            }
+        }
+        if parsesBodyWithHead && !skipBody {
+            let flags = parser.pointee.flags
+            let status = llhttp_get_status_code(parser)
+            if flags & UInt16(F_CHUNKED.rawValue | F_TRANSFER_ENCODING.rawValue) == 0 && flags & UInt16(F_CONTENT_LENGTH.rawValue) != 0
+                && status >= 200 && status != 101 && status != 401 {
+                bodyWithHead = true
+                return 0
             }
         }
         if skipBody && llhttp_get_status_code(parser) >= 200 {
@@ -430,18 +444,7 @@ extension HTTPParser: Sendable {}
 
 @inline(__always)
 private func owner(_ p: UnsafeMutablePointer<llhttp_t>?) -> Unmanaged<HTTPParser> {
-    Unmanaged<HTTPParser>.fromOpaque(p!.pointee.data)
-}
-
-extension ByteSpan {
-    /// llhttp may report one field in pieces across `execute` calls; the pieces are adjacent in
-    /// the head buffer, so they merge into one span.
-    fileprivate mutating func extend(_ at: UnsafePointer<CChar>, _ len: Int) {
-        let p = UnsafeRawPointer(at)
-        if count == 0 {
-            self = ByteSpan(base: p, count: len)
-        } else {
-            count = (p + len) - base
-        }
-    }
+    // Unchecked: llhttp passes its parser, whose `data` `init` set (callgrind: a nil check on
+    // each, ~20 callbacks per request).
+    Unmanaged<HTTPParser>.fromOpaque(p.unsafelyUnwrapped.pointee.data.unsafelyUnwrapped)
 }

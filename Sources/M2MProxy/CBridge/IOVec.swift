@@ -39,10 +39,12 @@ struct IOVecList {
     @inline(__always)
     mutating func append(_ base: UnsafeRawPointer, _ length: Int) {
         guard length > 0 else { return }
+        // Wrapping arithmetic: byte counts of pieces in memory cannot overflow an Int (callgrind:
+        // the overflow checks were two instructions per append, some 20 appends per request).
         if let f = flat {
-            if length <= flatCapacity - totalBytes {
+            if length <= flatCapacity &- totalBytes {
                 Self.copyPiece(to: f + totalBytes, from: base, count: length)
-                totalBytes += length
+                totalBytes &+= length
                 return
             }
             spill(f)
@@ -50,17 +52,17 @@ struct IOVecList {
         // Coalesce with the previous piece when contiguous: consecutive kept header lines of the
         // client's head become one iovec.
         if count > 0 {
-            let last = bufs[count - 1]
+            let last = bufs[count &- 1]
             if UnsafeRawPointer(last.base!) + last.len == base {
-                bufs[count - 1].len += length
-                totalBytes += length
+                bufs[count &- 1].len &+= length
+                totalBytes &+= length
                 return
             }
         }
         precondition(count < capacity, "IOVecList overflow")
         bufs[count] = uv_buf_t(base: UnsafeMutableRawPointer(mutating: base).assumingMemoryBound(to: CChar.self), len: length)
-        count += 1
-        totalBytes += length
+        count &+= 1
+        totalBytes &+= length
     }
 
     /// Flat mode ends: the bytes copied so far become the first piece.

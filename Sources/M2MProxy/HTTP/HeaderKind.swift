@@ -3,7 +3,7 @@
 /// `droppedTowardUpstream` and `droppedTowardClient` are the whole hop-by-hop policy. The
 /// exceptions that depend on the exchange (Authorization on token routes, X-Request-Id when the
 /// proxy replaces it, Upgrade while upgrading) are taken where the heads are written.
-enum HeaderKind {
+enum HeaderKind: UInt8 {
     case other
     case host
     case authorization
@@ -68,6 +68,18 @@ enum HeaderKind {
     /// Left out of the response head sent to the client: hop-by-hop (the proxy writes its own
     /// Connection line). Upgrade is kept on a 101.
     var droppedTowardClient: Bool { isHopByHop }
+
+    /// This kind's bit in a set of kinds (a `UInt32`; 18 kinds).
+    @inline(__always)
+    var bit: UInt32 { 1 << UInt32(rawValue) }
+
+    /// The kinds `droppedTowardClient` (the hop-by-hop ones), as a set of `bit`s: one test per
+    /// header instead of a switch. Computed, so that it folds to a constant where it is used
+    /// (`HeaderKindTests` checks it against `droppedTowardClient`).
+    @inline(__always)
+    static var droppedTowardClientSet: UInt32 {
+        connection.bit | keepAlive.bit | proxyConnection.bit | te.bit | trailer.bit | upgrade.bit | proxyAuthorization.bit
+    }
 
     static func classify(_ name: ByteSpan) -> HeaderKind {
         // Dispatch on length first: most headers are rejected after one comparison.

@@ -20,7 +20,8 @@ extension ClientConnection {
                 return
             }
         }
-        let event = parser.execute(base, count)
+        // A bodyless request ended with its head (`HTTPParser.completesBodylessHeads`).
+        let event = parser.takeHeadEndedMessage() ? .messageComplete(consumed: 0) : parser.execute(base, count)
         // Only this message's bytes count (pipelined requests may follow it in the same read).
         if case .messageComplete(let n) = event {
             request.bodyBytes &+= UInt64(n)

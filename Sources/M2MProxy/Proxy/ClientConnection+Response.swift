@@ -78,10 +78,11 @@ extension ClientConnection {
                     return
                 }
                 // Find the body bytes that arrived with the head, so head and body leave in one
-                // writev (one syscall fewer per small response).
+                // writev (one syscall fewer per small response). The parser may have parsed
+                // them with the head already (`HTTPParser.parsesBodyWithHead`).
                 var bodyBytes = rest
                 var complete = false
-                switch u.parser.execute(u.headBuffer + headEnd, rest) {
+                switch u.parser.takeBodyWithHead() ?? u.parser.execute(u.headBuffer + headEnd, rest) {
                 case .needMore:
                     break
                 case .messageComplete(let n):

@@ -94,7 +94,7 @@ struct SessionHeadLines: UpstreamHeadLines {
     var headersEnd: UnsafeRawPointer { UnsafeRawPointer(head) + session._withUnsafeGuaranteedRef { $0.headEnd } - 2 }
     var basePath: ByteSpan { route._withUnsafeGuaranteedRef { $0.basePath.span } }
     var preserveHost: Bool { route._withUnsafeGuaranteedRef { $0.config.preserveHost } }
-    var hostLine: ByteSpan { upstream._withUnsafeGuaranteedRef { $0.pool.hostLine.span } }
+    var requestLineEndAndHost: ByteSpan { upstream._withUnsafeGuaranteedRef { $0.pool.requestLineEndAndHost.span } }
     var xffLine: ByteSpan { session._withUnsafeGuaranteedRef { $0.xffLine.span } }
     var xffSuffix: ByteSpan { session._withUnsafeGuaranteedRef { $0.xffSuffix.span } }
     var upstreamKeepAlive: Bool { session._withUnsafeGuaranteedRef { $0.worker.limits.upstreamIdleConnections != 0 } }

@@ -126,6 +126,7 @@ final class ClientConnection: UpstreamClient, ProxySession {
     init(worker: Worker) {
         self.worker = worker
         parser.isForbiddenTrailer = RequestValidation.isForbiddenTrailerName
+        parser.completesBodylessHeads = true
         xffLine = worker.statics.empty
         xffSuffix = worker.statics.empty
         super.init(io: worker.io)

@@ -39,23 +39,40 @@ extension ReverseProxyPhases {
         if lineEnd < 8 || lineEnd >= headBytes || base.load(fromByteOffset: lineEnd, as: UInt8.self) != 0x0D {
             lineEnd = min(ByteSpan(base: base, count: headBytes).firstIndex(of: 0x0D), headBytes - 1)
         }
-        // Always answer as HTTP/1.1 ("HTTP/1.0 200 OK" from an old upstream → "HTTP/1.1 200 OK").
-        iov.append(s.http11)
-        iov.append(base + 8, lineEnd + 2 - 8)
         let lastLineEnd = buffer + r.headEnd - 2
         // Kept lines are appended a run at a time: a run of adjacent kept lines is one piece
         // (one copy), from its first line up to the next dropped one (or the head's end).
         var run: UnsafeRawPointer? = nil
+        // Always answer as HTTP/1.1 ("HTTP/1.0 200 OK" from an old upstream → "HTTP/1.1 200 OK").
+        // A status line that says so already, followed right by the field lines (or the head's
+        // end), starts the first run: the head as sent is one piece up to its first dropped line.
+        let nextLine = headerCount > 0 ? UnsafeRawPointer(headers[0].name.base) - base : headBytes - 2
+        if base.loadUnaligned(as: UInt64.self) == Self.http11Word && lineEnd + 2 == nextLine {
+            run = base
+        } else {
+            iov.append(s.http11)
+            iov.append(base + 8, lineEnd + 2 - 8)
+        }
+        // The kinds dropped from this response, decided once (a bit test per header, not branches).
+        let dropped = droppedKinds(status: status, dechunked: ctx.dechunk)
+        let nominates = ctx.responseConnectionTokens.count > 0
         for i in 0..<headerCount {
             let name = headers[i].name
             let kind = kinds[i]
-            let kept = keeps(kind, name, status: status, dechunked: ctx.dechunk, &ctx)
+            let kept = dropped & kind.bit == 0
+                && !(nominates && kind.isNominatable && ctx.responseConnectionTokens.names(name))
             if kept {
                 if run == nil { run = name.base }
             } else if let start = run {
                 iov.append(start, name.base - start)
                 run = nil
             }
+        }
+        // Without a Connection line of ours, an open run takes the head's final CRLF too.
+        let connectionLine = status == 101 || ctx.clientWillClose || ctx.http10
+        if let start = run, !connectionLine {
+            iov.append(start, lastLineEnd + 2 - start)
+            return
         }
         if let start = run { iov.append(start, lastLineEnd - start) }
         if status == 101 {
@@ -82,9 +99,13 @@ extension ReverseProxyPhases {
         classifyResponseHeaders(&ctx, r)
         let headers = r.headers
         let kinds = r.kinds
+        let dropped = droppedKinds(status: status, dechunked: true)
+        let nominates = ctx.responseConnectionTokens.count > 0
         for i in 0..<r.headerCount {
             let kind = kinds[i]
-            if keeps(kind, headers[i].name, status: status, dechunked: true, &ctx) { field(headers[i]) }
+            let kept = dropped & kind.bit == 0
+                && !(nominates && kind.isNominatable && ctx.responseConnectionTokens.names(headers[i].name))
+            if kept { field(headers[i]) }
         }
     }
 
@@ -101,20 +122,22 @@ extension ReverseProxyPhases {
         }
     }
 
-    /// Whether a response header of `kind` goes to the client (`dechunked`: the session sends
-    /// the payload only, so Transfer-Encoding does not go).
+    /// The kinds dropped from a response with `status`, as a set of `HeaderKind.bit`s
+    /// (`dechunked`: the session sends the payload only, so Transfer-Encoding does not go).
     @inline(__always)
-    private func keeps(_ kind: HeaderKind, _ name: ByteSpan, status: Int, dechunked: Bool, _ ctx: inout RequestContext) -> Bool {
-        if kind == .upgrade && status == 101 {
-            // The protocol being switched to: the one hop-by-hop header that must pass.
-            return true
-        }
-        if kind.droppedTowardClient || (kind.isNominatable && ctx.responseConnectionTokens.names(name)) { return false }
-        if dechunked && kind == .transferEncoding { return false }
+    private func droppedKinds(status: Int, dechunked: Bool) -> UInt32 {
+        var dropped = HeaderKind.droppedTowardClientSet
+        // The protocol being switched to: the one hop-by-hop header that must pass.
+        if status == 101 { dropped &= ~HeaderKind.upgrade.bit }
         // RFC 9110 §8.6/§6.4.1: no framing on a 204 (or 1xx); no Transfer-Encoding on a 304. An
         // upstream that sends them anyway must not mislead the client's parser.
-        return !(kind == .transferEncoding && (status == 204 || status == 304)) && !(kind == .contentLength && status == 204)
+        if dechunked || status == 204 || status == 304 { dropped |= HeaderKind.transferEncoding.bit }
+        if status == 204 { dropped |= HeaderKind.contentLength.bit }
+        return dropped
     }
+
+    /// "HTTP/1.1" as a little-endian word: the first eight bytes of a status line, compared at once.
+    static let http11Word: UInt64 = 0x312E_312F_5054_5448
 
     /// Room for the iovecs `responseFilter` appends for `headerCount` headers, and one more:
     /// the body bytes the session adds.

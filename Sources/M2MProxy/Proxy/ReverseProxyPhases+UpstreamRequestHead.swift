@@ -22,18 +22,28 @@ extension ReverseProxyPhases {
     ) {
         let parser = head.parser
         let kinds = head.kinds
-        iov.append(parser.method)
-        iov.append(s.space)
-        iov.append(up.basePath)
-        if ctx.absoluteQueryOnly { iov.append(s.slash) }
-        iov.append(ctx.target)
-        iov.append(s.requestLineEnd)
+        let method = parser.method
+        let url = parser.url
+        let basePath = up.basePath
+        if basePath.isEmpty && ctx.target.base == url.base && url.base == method.end + 1
+            && method.base.load(fromByteOffset: method.count, as: UInt8.self) == 0x20 {
+            // Origin form (the target is the client's) and no base path: the client's
+            // `method SP target` as it came, one piece instead of three (callgrind).
+            iov.append(method.base, url.end - method.base)
+        } else {
+            iov.append(method)
+            iov.append(s.space)
+            iov.append(basePath)
+            if ctx.absoluteQueryOnly { iov.append(s.slash) }
+            iov.append(ctx.target)
+        }
         if up.preserveHost {
+            iov.append(s.requestLineEnd)
             iov.append(s.hostPrefix)
             iov.append(ctx.authority)
             iov.append(s.crlf)
         } else {
-            iov.append(up.hostLine)
+            iov.append(up.requestLineEndAndHost)
         }
         let headerCount = ctx.requestHeaderCount
         let injecting = up.tokenLine != nil
@@ -113,8 +123,8 @@ protocol UpstreamHeadLines {
     var basePath: ByteSpan { get }
     /// `preserve_host`: the request's authority goes upstream as Host, not the endpoint's.
     var preserveHost: Bool { get }
-    /// The endpoint's `Host: …\r\n` line.
-    var hostLine: ByteSpan { get }
+    /// ` HTTP/1.1\r\n` and the endpoint's `Host: …\r\n` line, one piece.
+    var requestLineEndAndHost: ByteSpan { get }
     /// The route's `Authorization: Bearer …\r\n` line (token routes; it replaces the client's
     /// Authorization); nil: the client's Authorization passes.
     var tokenLine: ByteSpan? { get }

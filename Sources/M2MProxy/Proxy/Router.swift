@@ -57,15 +57,35 @@ final class Router {
             while i < end, authority[i] != UInt8(ascii: "]") { i += 1 }
             return authority.slice(from: 0, to: min(i + 1, end))
         }
-        var i = end - 1
-        while i >= 0 {
-            let c = authority[i]
-            if c == UInt8(ascii: ":") { end = i; break }
-            if c < UInt8(ascii: "0") || c > UInt8(ascii: "9") { break }
-            i -= 1
+        // The port: the digits after the last byte that is not one, when that byte is ':'.
+        // From 8 bytes on, the last word's non-digit bytes are found at once (callgrind: a byte
+        // step per port digit otherwise); eight digits at the end take the byte loop.
+        let lastNonDigit = end >= 8 ? Self.lastNonDigit(inWordEndingAt: authority) : nil
+        if let i = lastNonDigit {
+            if authority[i] == UInt8(ascii: ":") { end = i }
+        } else {
+            var i = end - 1
+            while i >= 0 {
+                let c = authority[i]
+                if c == UInt8(ascii: ":") { end = i; break }
+                if c < UInt8(ascii: "0") || c > UInt8(ascii: "9") { break }
+                i -= 1
+            }
         }
         if end > 0, authority[end - 1] == UInt8(ascii: ".") { end -= 1 }
         return authority.slice(from: 0, to: end)
+    }
+
+    /// The index of the last byte of `s` (8 bytes or more) that is not an ASCII digit, when one
+    /// of its last eight bytes is not; nil when all eight are digits. Per byte x = b ^ '0' (a
+    /// digit becomes 0...9): bit 7 of ((x & 0x7F) + 0x76) | x is set exactly when x >= 10.
+    @inline(__always)
+    static func lastNonDigit(inWordEndingAt s: ByteSpan) -> Int? {
+        let x = s.base.loadUnaligned(fromByteOffset: s.count - 8, as: UInt64.self) ^ 0x3030_3030_3030_3030
+        let t = (((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080
+        guard t != 0 else { return nil }
+        // Little-endian: the highest flagged byte is the last one in the string.
+        return s.count - 8 + (63 - t.leadingZeroBitCount) >> 3
     }
 }
 

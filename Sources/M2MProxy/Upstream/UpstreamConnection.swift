@@ -52,6 +52,8 @@ final class UpstreamConnection: UVStream, HandoffCandidate, UpstreamDialer {
         let io = pool.io
         headCapacity = min(64 * 1024, io.pool.headBufferCapacity - io.readBufferSize) + io.readBufferSize
         super.init(io: io)
+        // A body that came with its head is parsed in the same call (`ClientConnection+Response`).
+        parser.parsesBodyWithHead = true
     }
 
     deinit {

@@ -5,7 +5,9 @@ struct UpstreamMember {
     let port: UInt16
     /// True for an IP literal: one endpoint, never looked up.
     let isLiteral: Bool
-    let hostLine: StaticBytes
+    /// ` HTTP/1.1\r\nHost: <authority>\r\n`: the end of the upstream request line and the Host
+    /// line, one piece (`UpstreamHeadLines.requestLineEndAndHost`).
+    let requestLineEndAndHost: StaticBytes
     /// `host:port` (`[v6]:port`).
     let label: String
 
@@ -13,7 +15,7 @@ struct UpstreamMember {
         host = url.host
         port = url.port
         isLiteral = SocketAddress(ip: url.host, port: url.port) != nil
-        hostLine = StaticBytes("Host: \(url.authority)\r\n")
+        requestLineEndAndHost = StaticBytes(" HTTP/1.1\r\nHost: \(url.authority)\r\n")
         label = Self.label(ip: url.host, port: url.port)
     }
 

@@ -19,8 +19,8 @@ final class UpstreamPool {
     let label: String
     /// `label` as a JSON string literal, for the access log's `upstream` field.
     let logLiteral: StaticBytes
-    /// `Host: <the URL's authority>\r\n`, sent unless `preserve_host`.
-    let hostLine: StaticBytes
+    /// ` HTTP/1.1\r\nHost: <the URL's authority>\r\n`; its Host line is sent unless `preserve_host`.
+    let requestLineEndAndHost: StaticBytes
     unowned(unsafe) let cluster: UpstreamCluster
     /// Passive health (`max_fails`, `fail_timeout_ms`).
     var health = EndpointHealth()
@@ -77,7 +77,7 @@ final class UpstreamPool {
         self.address = address
         label = address.map { UpstreamMember.label(ip: $0.ipString, port: member.port) } ?? member.label
         logLiteral = StaticBytes(Array(("\"" + label + "\"").utf8))
-        hostLine = member.hostLine
+        requestLineEndAndHost = member.requestLineEndAndHost
         tlsSettings = tls
         self.io = io
         self.env = env

@@ -179,6 +179,20 @@ import Testing
             n2.withUnsafeMutableBytes { #expect(!t.names(ByteSpan(base: $0.baseAddress!, count: $0.count))) }
         }
     }
+
+    /// `droppedTowardClientSet` (the response head's one test per header) is exactly the kinds
+    /// `droppedTowardClient` says, and every kind has a bit of its own.
+    @Test func droppedTowardClientSetMatchesTheTable() {
+        var kinds = 0
+        for raw in UInt8(0)..<32 {
+            guard let k = HeaderKind(rawValue: raw) else { continue }
+            kinds += 1
+            #expect(k.bit == 1 << UInt32(raw))
+            #expect((HeaderKind.droppedTowardClientSet & k.bit != 0) == k.droppedTowardClient, "\(k)")
+        }
+        #expect(kinds == 18)
+        #expect(HeaderKind(rawValue: 18) == nil)
+    }
 }
 
 /// The word-at-a-time scans of the request target.

@@ -134,6 +134,26 @@ import Testing
         #expect(bare == "HTTP/1.1 204\r\n\r\n")
     }
 
+    /// An HTTP/1.1 status line starts the first run of kept lines, and without a Connection line
+    /// of the proxy's the last run takes the final CRLF: the head as sent, minus what is dropped,
+    /// whether the first, a middle or the last line goes, or none, or there are no fields.
+    @Test func headAsSentIsOnePieceUpToItsFirstDroppedLine() {
+        let kept = "HTTP/1.1 200 OK\r\nContent-Type: a/b\r\nContent-Length: 0\r\n\r\n"
+        #expect(Self.rewrite(kept).head == kept)
+        #expect(Self.rewrite("HTTP/1.1 200 OK\r\nKeep-Alive: 5\r\nContent-Length: 0\r\n\r\n").head
+            == "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        #expect(Self.rewrite("HTTP/1.1 200 OK\r\nA: 1\r\nTE: x\r\nContent-Length: 0\r\n\r\n").head
+            == "HTTP/1.1 200 OK\r\nA: 1\r\nContent-Length: 0\r\n\r\n")
+        #expect(Self.rewrite("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n").head
+            == "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        #expect(Self.rewrite("\n\r\nHTTP/1.1 304 Not Modified\r\n\r\n").head == "HTTP/1.1 304 Not Modified\r\n\r\n")
+        // A Connection line of the proxy's still goes before the final CRLF.
+        #expect(Self.rewrite("HTTP/1.1 204 No Content\r\n\r\n", Request(keepAlive: false)).head
+            == "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+        #expect(Self.rewrite(kept, Request(http10: true)).head
+            == "HTTP/1.1 200 OK\r\nContent-Type: a/b\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n")
+    }
+
     /// The response's Connection options are recorded in the context (a 401 replay resets them).
     @Test func notesTheResponsesConnectionOptions() {
         let (head, ctx) = Self.rewrite("HTTP/1.1 200 OK\r\nConnection: x-a, close\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n")

@@ -9,7 +9,7 @@ import Testing
     /// The session's lines as plain values.
     struct PlainHeadLines: UpstreamHeadLines {
         let headersEnd: UnsafeRawPointer
-        let basePath, hostLine, xffLine, xffSuffix: ByteSpan
+        let basePath, requestLineEndAndHost, xffLine, xffSuffix: ByteSpan
         let tokenLine: ByteSpan?
         let preserveHost, upstreamKeepAlive, overTLS: Bool
     }
@@ -34,7 +34,7 @@ import Testing
         let log = RequestLog()
         let statics = StaticLines()
         let basePath = StaticBytes(f.basePath)
-        let hostLine = StaticBytes("Host: up.internal:9\r\n")
+        let hostLine = StaticBytes(" HTTP/1.1\r\nHost: up.internal:9\r\n")
         let xffLine = StaticBytes("X-Forwarded-For: \(f.peer)\r\n")
         let xffSuffix = StaticBytes(", \(f.peer)\r\n")
         let tokenLine = f.token.map { StaticBytes("Authorization: Bearer \($0)\r\n") }
@@ -54,7 +54,7 @@ import Testing
                 return
             }
             let lines = PlainHeadLines(
-                headersEnd: b.baseAddress! + n - 2, basePath: basePath.span, hostLine: hostLine.span,
+                headersEnd: b.baseAddress! + n - 2, basePath: basePath.span, requestLineEndAndHost: hostLine.span,
                 xffLine: xffLine.span, xffSuffix: xffSuffix.span, tokenLine: tokenLine?.span,
                 preserveHost: f.preserveHost, upstreamKeepAlive: f.upstreamKeepAlive, overTLS: f.overTLS)
             let capacity = ReverseProxyPhases.upstreamHeadPieces(headerCount: ctx.requestHeaderCount, xffCount: ctx.xffCount)
@@ -142,6 +142,20 @@ import Testing
         // "http://h?q" is sent as "/?q".
         let (query, _) = Self.forward("GET http://other?q HTTP/1.1\r\nHost: shop\r\nX-Request-Id: r1\r\n\r\n")
         #expect(query.hasPrefix("GET /?q HTTP/1.1\r\n"))
+    }
+
+    /// The client's `method SP target` goes as one piece when it is the whole start of the
+    /// upstream request line; the version is always the proxy's, and a base path or an
+    /// absolute-form target still rebuilds the line.
+    @Test func requestLineFromTheClientsMethodAndTarget() {
+        let (http10, _) = Self.forward("DELETE /a/b?c=%20 HTTP/1.0\r\nHost: shop\r\nX-Request-Id: r1\r\n\r\n")
+        #expect(http10.hasPrefix("DELETE /a/b?c=%20 HTTP/1.1\r\nHost: up.internal:9\r\nX-Request-Id: r1\r\n"))
+        let (based, _) = Self.forward("PATCH /x HTTP/1.1\r\nHost: shop\r\nX-Request-Id: r1\r\n\r\n", Forwarding(basePath: "/v1"))
+        #expect(based.hasPrefix("PATCH /v1/x HTTP/1.1\r\nHost: up.internal:9\r\n"))
+        let (absolute, _) = Self.forward("OPTIONS http://shop/y HTTP/1.1\r\nHost: shop\r\nX-Request-Id: r1\r\n\r\n", Forwarding(basePath: "/v1"))
+        #expect(absolute.hasPrefix("OPTIONS /v1/y HTTP/1.1\r\nHost: up.internal:9\r\n"))
+        let (preserved, _) = Self.forward("GET /z HTTP/1.1\r\nHost: shop:1\r\nX-Request-Id: r1\r\n\r\n", Forwarding(preserveHost: true))
+        #expect(preserved.hasPrefix("GET /z HTTP/1.1\r\nHost: shop:1\r\nX-Request-Id: r1\r\n"))
     }
 
     @Test func basePathAndPreserveHost() {
