@@ -1,34 +1,5 @@
 private import CLLHTTP
 
-/// One header as two spans into the buffer the head was parsed from.
-struct HeaderSpan {
-    var name: ByteSpan
-    var value: ByteSpan
-}
-
-/// What `HTTPParser.execute` stopped at. `consumed` counts bytes of the input passed to that call.
-enum ParseEvent {
-    /// Every byte was consumed; more input is needed.
-    case needMore
-    /// The head ended at `consumed` (the parser is paused; call `resume()` before continuing).
-    case headersComplete(consumed: Int)
-    /// A message ended at `consumed` (paused).
-    case messageComplete(consumed: Int)
-    case error(ParseError)
-}
-
-enum ParseError: Equatable {
-    case tooManyHeaders
-    /// A chunked trailer field the owner refuses (Authorization, Host, framing fields).
-    case forbiddenTrailer
-    /// llhttp's error name and reason, e.g. `HPE_INVALID_HEADER_TOKEN`, for logs and the 400 message.
-    case invalid(code: Int32)
-
-    var isHeaderOverflow: Bool { self == .tooManyHeaders }
-    /// llhttp stopped at `PRI * HTTP/2.0`: the HTTP/2 connection preface (RFC 9113 §3.4).
-    var isHTTP2Preface: Bool { self == .invalid(code: Int32(HPE_PAUSED_H2_UPGRADE.rawValue)) }
-}
-
 /// The llhttp wrapper (STYLE.md §3, after NIO's `BetterHTTPParser`): it owns the `llhttp_t`, its
 /// callbacks are non-capturing closures that find this object through `parser->data`, and they
 /// only record spans and flags. The owner drives it and reads the results; no callback re-enters
@@ -240,6 +211,29 @@ final class HTTPParser {
     func reset() {
         llhttp_reset(parser)
         messageBegin()
+    }
+
+    /// A request head that came as values, not bytes (an HTTP/2 stream's): the owner laid it out
+    /// as HTTP/1.1 lines where `method`, `url` and the lent table's first `headerCount` spans
+    /// point. Records the rest as llhttp records it for that head (version 1.1, keep-alive, the
+    /// method's code, Content-Length, chunked framing), so that every reader of the parser sees
+    /// what a parse of those bytes gives. llhttp's own state is not a message's: `reset()`
+    /// before parsing bytes again.
+    func setRequestHead(method: ByteSpan, methodCode: Int, url: ByteSpan, headerCount: Int, contentLength: UInt64?, chunked: Bool) {
+        precondition(headerCount <= maxHeaders, "more headers than the lent table holds")
+        messageBegin()
+        self.method = method
+        self.url = url
+        self.headerCount = headerCount
+        parser.pointee.method = UInt8(methodCode)
+        parser.pointee.http_major = 1
+        parser.pointee.http_minor = 1
+        parser.pointee.upgrade = 0
+        var flags: UInt16 = 0
+        if contentLength != nil { flags |= UInt16(F_CONTENT_LENGTH.rawValue) }
+        if chunked { flags |= UInt16(F_CHUNKED.rawValue | F_TRANSFER_ENCODING.rawValue) }
+        parser.pointee.flags = flags
+        parser.pointee.content_length = contentLength ?? 0
     }
 
     var httpMajor: Int { Int(llhttp_get_http_major(parser)) }

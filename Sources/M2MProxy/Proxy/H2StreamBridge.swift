@@ -16,12 +16,8 @@ final class H2StreamBridge: UVStream {
     private unowned(unsafe) var connection: H2Connection?
     private let headerLimit: Int
 
-    // Request head, gathered from the HEADERS block.
-    private let method = GrowableBytes(capacity: 16)
-    private let path = GrowableBytes(capacity: 256)
-    private let authority = GrowableBytes(capacity: 64)
-    private let fields = GrowableBytes(capacity: 512)  // regular fields, as HTTP/1.1 lines
-    private var hasContentLength = false
+    /// The request head, gathered from the HEADERS block.
+    private let requestHead: H2RequestHead
     private var chunked = false
     /// Request DATA bytes written but not yet acknowledged to the client (flow control).
     private var unconsumed = 0
@@ -38,8 +34,6 @@ final class H2StreamBridge: UVStream {
     private let headOut = GrowableBytes(capacity: 1024)
     /// Trailer fields as HTTP/1.1 lines, written with the last chunk.
     private var requestTrailers: [UInt8] = []
-    /// The client's `grpc-timeout` in ms (0: none), the inner exchange's response deadline.
-    private var deadlineMs = 0
 
     // Response, parsed from the pair.
     private let parser = HTTPParser(kind: .response, maxHeaders: 128)
@@ -66,6 +60,7 @@ final class H2StreamBridge: UVStream {
         self.id = id
         self.connection = connection
         self.headerLimit = headerLimit
+        requestHead = H2RequestHead(limit: headerLimit)
         super.init(io: connection.client.worker.io)
         parser.recordBody = true
         parser.recordTrailers = true
@@ -73,56 +68,20 @@ final class H2StreamBridge: UVStream {
 
     // MARK: request
 
-    /// Past `headerLimit` (limits.max_header_bytes) fields are no longer kept: the head written
-    /// is then already over the limit and the inner connection answers 431 exactly as it does
-    /// for HTTP/1.1 (logged and counted; RESOURCE_EXHAUSTED for gRPC). What a stream holds stays
-    /// within the limit plus one field (nghttp2 bounds a field).
-    private var overLimit: Bool { fields.count + path.count + authority.count > headerLimit }
-
     func field(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
         if started { return trailer(name: name, value: value) }
-        if overLimit { return true }
-        if name.first == UInt8(ascii: ":") {
-            // nghttp2 (HTTP messaging on) passes no pseudo-header but :method, :scheme, :path
-            // and :authority (RFC 9113 §8.3.1): the length (and one letter) tells them apart.
-            switch name.count {
-            case 7 where name[1] == UInt8(ascii: "m"): Self.set(method, value)
-            case 5: Self.set(path, value)
-            case 10: Self.set(authority, value)
-            default: break
-            }
-            return true
-        }
-        // By length first: most fields are none of these.
-        switch name.count {
-        case 4 where H2Names.equal(name, "host"):
-            if authority.isEmpty { Self.set(authority, value) }
-            return true
-        case 14 where H2Names.equal(name, "content-length"):
-            hasContentLength = true
-        case 12 where H2Names.equal(name, "content-type"):
-            if GRPCStatus.isGRPC(contentType: value) { isGRPC = true }
-        case 12 where H2Names.equal(name, "grpc-timeout"):
-            deadlineMs = GRPCTimeout.milliseconds(value) ?? 0
-        default:
-            break
-        }
-        fields.append(name)
-        fields.append(": ")
-        fields.append(value)
-        fields.append("\r\n")
+        requestHead.field(name: name, value: value)
         return true
     }
 
-    /// Replaces `a`'s bytes, keeping its storage (a reused bridge allocates nothing for them).
-    private static func set(_ a: GrowableBytes, _ value: UnsafeRawBufferPointer) {
-        a.reset()
-        a.append(value)
-    }
-
-    /// The head is complete: opens the pair (unless reused) and writes the HTTP/1.1 head. False: refuse the stream.
+    /// The head is complete: opens the pair (unless reused) and hands the inner connection the
+    /// request. A request without a body (END_STREAM with the HEADERS) goes as values
+    /// (`ClientConnection.beginStreamRequest`: no bytes through the pair, no parse); one with a
+    /// body, or a head only llhttp decides on (`H2RequestHead.givesValues`), is written into the
+    /// pair as HTTP/1.1 bytes, its body after it. False: refuse the stream.
     func start(endStream: Bool, worker: Worker, parent: ClientConnection) -> Bool {
-        guard !method.isEmpty, !path.isEmpty, !method.equals("CONNECT") else { return false }
+        let r = requestHead
+        guard !r.method.isEmpty, !r.path.isEmpty, !r.method.equals("CONNECT") else { return false }
         if inner == nil {
             guard let (a, b) = UVStream.socketPair() else { return false }
             guard adopt(fd: b) else {
@@ -135,26 +94,24 @@ final class H2StreamBridge: UVStream {
             }
             inner = c
         }
+        let c = inner.unsafelyUnwrapped
         // A reused pair's inner connection is between requests: the deadline is this stream's.
-        inner.unsafelyUnwrapped.clientDeadlineMs = deadlineMs
+        c.clientDeadlineMs = r.deadlineMs
+        isGRPC = r.isGRPC
         started = true
         requestDone = endStream
-        isHEAD = method.equals("HEAD")
+        isHEAD = r.method.equals("HEAD")
         parser.skipBody = isHEAD
-        chunked = !endStream && !hasContentLength
-        headOut.append(method)
-        headOut.append(" ")
-        headOut.append(path)
-        headOut.append(" HTTP/1.1\r\nhost: ")
-        headOut.append(authority)
-        headOut.append("\r\n")
-        headOut.append(fields)
-        if chunked { headOut.append("transfer-encoding: chunked\r\n") }
-        headOut.append("\r\n")
-        _ = write(headOut.base, headOut.count)
-        // Storage is kept for the next stream unless a large head left it large.
-        headOut.reset(keep: Self.keptCapacity)
-        fields.reset(keep: Self.keptCapacity)
+        chunked = !endStream && !r.hasContentLength
+        if endStream && c.state == .idle && r.givesValues, let code = r.methodCode {
+            c.beginStreamRequest(r, methodCode: code)
+        } else {
+            c.prepareForHeadBytes()
+            r.writeHTTP1(into: headOut, chunked: chunked)
+            _ = write(headOut.base, headOut.count)
+            // Storage is kept for the next stream unless a large head left it large.
+            headOut.reset(keep: Self.keptCapacity)
+        }
         startReading()
         return true
     }
@@ -399,15 +356,11 @@ final class H2StreamBridge: UVStream {
         guard let c = inner, !c.isClosing, !isClosing else { return false }
         self.id = id
         parked = false
-        method.reset(keep: Self.keptCapacity)
-        path.reset(keep: Self.keptCapacity)
-        authority.reset(keep: Self.keptCapacity)
-        hasContentLength = false
+        requestHead.reset()
         chunked = false
         started = false
         requestDone = false
         responseKeepAlive = false
-        deadlineMs = 0
         parser.reset()
         // Storage is kept for the next stream unless a large message left it large.
         headBytes.reset(keep: Self.keptCapacity)
