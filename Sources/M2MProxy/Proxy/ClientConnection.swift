@@ -14,6 +14,8 @@
 /// builds; with `+RequestBody`), `+Response` (the head `ReverseProxyPhases+ResponseHeadRewrite`
 /// builds), `+Retry` (what `ReverseProxyPhases+RetryDecision` decides), `+Logging`; `+Errors`
 /// answers failures, `+Exchange` ends a request and starts the next, `+Tunnel` serves upgrades.
+/// An HTTP/2 stream's inner connection may get its request head as values instead of bytes
+/// (`+StreamRequest`); from `beginRequest` on it is served as any other.
 final class ClientConnection: UpstreamClient, ProxySession {
     enum State {
         /// Keep-alive, between requests (idle timeout).

@@ -1,11 +1,15 @@
-/// One HTTP/2 stream carried as an HTTP/1.1 exchange: the request (pseudo-headers, fields, DATA)
-/// is written as an HTTP/1.1 message into one end of an in-process stream pair whose other end is
-/// an ordinary `ClientConnection` (which routes, injects the token, forwards, logs and counts it
-/// like any request), and the HTTP/1.1 response read back is parsed and submitted as HEADERS and
-/// DATA. The pair is kept alive between exchanges (HTTP/1.1 keep-alive): once a stream ended
-/// cleanly (its request written whole, its response read whole and not `connection: close`),
-/// its `H2Connection` keeps the bridge idle and hands it the connection's next stream
-/// (`recycle`), so a stream costs no socket pair, no inner connection and no allocation of them.
+/// One HTTP/2 stream carried as an HTTP/1.1 exchange on an ordinary `ClientConnection` (which
+/// routes, injects the token, forwards, logs and counts it like any request), the "inner"
+/// connection at the other end of an in-process stream pair. The request's head (gathered in an
+/// `H2RequestHead`) goes to it as values when the stream has no body (END_STREAM on the HEADERS):
+/// laid out straight into its head buffer, no bytes through the pair, no parse
+/// (`ClientConnection.beginStreamRequest`). A request with a body is still written into the pair
+/// as an HTTP/1.1 message (head, DATA as its body, trailers as chunked trailers). The HTTP/1.1
+/// response read back from the pair is parsed and submitted as HEADERS and DATA. The pair is
+/// kept alive between exchanges (HTTP/1.1 keep-alive): once a stream ended cleanly (its request
+/// handed over whole, its response read whole and not `connection: close`), its `H2Connection`
+/// keeps the bridge idle and hands it the connection's next stream (`recycle`), so a stream
+/// costs no socket pair, no inner connection and no allocation of them.
 final class H2StreamBridge: UVStream {
     private(set) var id: Int32
     /// This bridge's index in its connection's open streams while its stream is open.
