@@ -1,35 +1,42 @@
-/// An HTTP/2 stream's request handed over as values by its bridge (`H2StreamBridge`,
-/// `H2RequestHead`): the head is laid out in the head buffer as the HTTP/1.1 head the bridge
-/// would have written into the pair, its spans and the parser's state set as llhttp would set
-/// them (`HTTPParser.setRequestHead`), and the request goes on exactly as one whose head was
-/// parsed (`beginRequest`: the same phases, limits, timers, access log and metrics). Nothing
-/// crosses the pair and llhttp runs on nothing. Requests with a body still come as bytes for now
-/// (the bridge writes their head and body into the pair; `prepareForHeadBytes`).
+/// An HTTP/2 stream's request head handed over as values by its bridge (`H2StreamBridge`,
+/// `H2RequestHead`): laid out in the head buffer as the HTTP/1.1 head the bridge would have
+/// written into the pair, its spans and the parser's state set as llhttp would set them, and the
+/// request goes on exactly as one whose head was parsed (`beginRequest`: the same phases,
+/// limits, timers, access log and metrics). No head bytes cross the pair and llhttp parses no
+/// head. A body still comes through the pair as HTTP/1.1 bytes (chunked when the stream sent no
+/// content-length), into a parser primed for it (`HTTPParser.primeBody`), so it is forwarded,
+/// bounded, timed and ended exactly as after a parsed head.
 extension ClientConnection {
-    /// The bridge's stream is a request without a body; the connection is idle.
-    func beginStreamRequest(_ given: H2RequestHead, methodCode: Int) {
+    /// The bridge's stream's head; the connection is idle. `bodyFollows`: the HEADERS did not end
+    /// the stream.
+    func beginStreamRequest(_ given: H2RequestHead, methodCode: Int, bodyFollows: Bool) {
         state = .readingHead
         noteRequestBegan()
         if head == nil { takeHead() }
-        headGiven = true
-        let n = given.headLength(chunked: false)
+        prepareForHeadBytes()
+        headGiven = !bodyFollows
+        let chunked = bodyFollows && !given.hasContentLength
+        let n = given.headLength(chunked: chunked)
         // What the same head as bytes gets: over max_header_bytes, or more fields than the header
         // table holds (llhttp's overflow), is 431.
         guard let head, n <= worker.limits.maxHeaderBytes, n <= worker.headBufferCapacity,
-              given.fieldCount < BufferPool.headerSlots
+              1 + given.fieldCount + (chunked ? 1 : 0) <= BufferPool.headerSlots
         else {
             respond(.headerTooLarge)
             return
         }
-        given.layOut(at: head, methodCode: methodCode, chunked: false, parser: parser)
+        guard given.layOut(at: head, methodCode: methodCode, bodyFollows: bodyFollows, parser: parser) != nil else {
+            respond(.badRequest("malformed request"))
+            return
+        }
         headCount = n
         headParsed = n
         headEnd = n
         beginRequest()
     }
 
-    /// The request given as values ended with its head (`processRequestBytes` finds no byte
-    /// after it): what the parser's message end does there.
+    /// The request given as values without a body ended with its head (`processRequestBytes`
+    /// finds no byte after it): what the parser's message end does there.
     func givenRequestEnded(forward: Bool) {
         request.bodyDone = true
         if state == .forwarding {
@@ -39,8 +46,8 @@ extension ClientConnection {
         nextStart = -1
     }
 
-    /// The next request comes as HTTP/1.1 bytes through the pair: llhttp starts afresh after a
-    /// head given as values.
+    /// The next head comes as HTTP/1.1 bytes through the pair, or primes llhttp for a body:
+    /// llhttp starts afresh after a head given as values without a body.
     func prepareForHeadBytes() {
         guard headGiven else { return }
         headGiven = false

@@ -78,8 +78,8 @@ final class ClientConnection: UpstreamClient, ProxySession {
     /// A response deadline the client asked for (an HTTP/2 stream's `grpc-timeout`, set by
     /// `H2StreamBridge`; its inner connection carries that one request): 0 = none.
     var clientDeadlineMs = 0
-    /// The current request's head came as values (`beginStreamRequest`), not through the parser:
-    /// llhttp's state is not a message's until `prepareForHeadBytes`.
+    /// The current request's head came as values without a body (`beginStreamRequest`), not
+    /// through the parser: llhttp's state is not a message's until `prepareForHeadBytes`.
     var headGiven = false
 
     /// The request in progress: everything the phases decide and read, reset per request

@@ -138,11 +138,14 @@ final class H2RequestHead {
     private static let chunkedLine: StaticString = "transfer-encoding: chunked\r\n"
 
     /// Lays the head out at `buffer` (room for `headLength(chunked:)` bytes) as exactly the bytes
-    /// `writeHTTP1` writes, fills the parser's lent header table (room for `fieldCount + 1`) with
-    /// their spans and records the rest in the parser (`HTTPParser.setRequestHead`): what parsing
-    /// those bytes gives. Returns the head's length.
-    @discardableResult
-    func layOut(at buffer: UnsafeMutableRawPointer, methodCode: Int, chunked: Bool, parser: HTTPParser) -> Int {
+    /// `writeHTTP1` writes, fills the parser's lent header table (room for `fieldCount + 2`) with
+    /// their spans and records the rest in the parser: what parsing those bytes gives. Without a
+    /// body that is `HTTPParser.setRequestHead`; with one (`bodyFollows`: content-length, or
+    /// `chunked`) llhttp is primed for it (`HTTPParser.primeBody`) and takes the body's bytes
+    /// next. Returns the head's length, nil when llhttp refused the priming (a bug).
+    func layOut(at buffer: UnsafeMutableRawPointer, methodCode: Int, bodyFollows: Bool, parser: HTTPParser) -> Int? {
+        let chunked = bodyFollows && !hasContentLength
+        if bodyFollows && !parser.primeBody(contentLength: chunked ? nil : contentLength) { return nil }
         var at = 0
         func put(_ p: UnsafeRawPointer, _ n: Int) {
             (buffer + at).copyMemory(from: p, byteCount: n)
@@ -177,9 +180,11 @@ final class H2RequestHead {
             put(Self.chunkedLine)
         }
         put("\r\n")
-        parser.setRequestHead(
-            method: methodSpan, methodCode: methodCode, url: url, headerCount: count,
-            contentLength: contentLength, chunked: chunked)
+        if bodyFollows {
+            parser.setHeadSpans(method: methodSpan, methodCode: methodCode, url: url, headerCount: count)
+        } else {
+            parser.setRequestHead(method: methodSpan, methodCode: methodCode, url: url, headerCount: count, contentLength: contentLength)
+        }
         return at
     }
 

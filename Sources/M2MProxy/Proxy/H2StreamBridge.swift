@@ -1,10 +1,10 @@
 /// One HTTP/2 stream carried as an HTTP/1.1 exchange on an ordinary `ClientConnection` (which
 /// routes, injects the token, forwards, logs and counts it like any request), the "inner"
 /// connection at the other end of an in-process stream pair. The request's head (gathered in an
-/// `H2RequestHead`) goes to it as values when the stream has no body (END_STREAM on the HEADERS):
-/// laid out straight into its head buffer, no bytes through the pair, no parse
-/// (`ClientConnection.beginStreamRequest`). A request with a body is still written into the pair
-/// as an HTTP/1.1 message (head, DATA as its body, trailers as chunked trailers). The HTTP/1.1
+/// `H2RequestHead`) goes to it as values: laid out straight into its head buffer, no bytes
+/// through the pair, no parse (`ClientConnection.beginStreamRequest`). A body still goes through
+/// the pair as HTTP/1.1 bytes (DATA as they are, chunked when there is no content-length, with
+/// trailers as chunked trailers), into a parser primed for it. The HTTP/1.1
 /// response read back from the pair is parsed and submitted as HEADERS and DATA. The pair is
 /// kept alive between exchanges (HTTP/1.1 keep-alive): once a stream ended cleanly (its request
 /// handed over whole, its response read whole and not `connection: close`), its `H2Connection`
@@ -79,10 +79,10 @@ final class H2StreamBridge: UVStream {
     }
 
     /// The head is complete: opens the pair (unless reused) and hands the inner connection the
-    /// request. A request without a body (END_STREAM with the HEADERS) goes as values
-    /// (`ClientConnection.beginStreamRequest`: no bytes through the pair, no parse); one with a
-    /// body, or a head only llhttp decides on (`H2RequestHead.givesValues`), is written into the
-    /// pair as HTTP/1.1 bytes, its body after it. False: refuse the stream.
+    /// request's head as values (`ClientConnection.beginStreamRequest`: no bytes through the
+    /// pair, no parse), or, when only llhttp decides on it (`H2RequestHead.givesValues`), as
+    /// HTTP/1.1 bytes written into the pair. A body follows through the pair either way (DATA as
+    /// its bytes, chunked without content-length). False: refuse the stream.
     func start(endStream: Bool, worker: Worker, parent: ClientConnection) -> Bool {
         let r = requestHead
         guard !r.method.isEmpty, !r.path.isEmpty, !r.method.equals("CONNECT") else { return false }
@@ -107,8 +107,8 @@ final class H2StreamBridge: UVStream {
         isHEAD = r.method.equals("HEAD")
         parser.skipBody = isHEAD
         chunked = !endStream && !r.hasContentLength
-        if endStream && c.state == .idle && r.givesValues, let code = r.methodCode {
-            c.beginStreamRequest(r, methodCode: code)
+        if c.state == .idle && r.givesValues, let code = r.methodCode {
+            c.beginStreamRequest(r, methodCode: code, bodyFollows: !endStream)
         } else {
             c.prepareForHeadBytes()
             r.writeHTTP1(into: headOut, chunked: chunked)

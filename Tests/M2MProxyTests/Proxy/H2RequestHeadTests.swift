@@ -61,16 +61,22 @@ import Testing
         }
     }
 
-    /// Checks both ways agree on `h`, and returns what the values way saw.
+    /// Checks both ways agree on `h` (followed by `body`, as the bridge writes it into the pair,
+    /// when `bodyFollows`), and returns what the values way saw.
     @discardableResult
-    static func agree(_ h: H2RequestHead, chunked: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) -> Seen? {
+    static func agree(
+        _ h: H2RequestHead, bodyFollows: Bool = false, body: [UInt8] = [], sourceLocation: SourceLocation = #_sourceLocation
+    ) -> Seen? {
+        let chunked = bodyFollows && !h.hasContentLength
         let out = GrowableBytes(capacity: 64)
         h.writeHTTP1(into: out, chunked: chunked)
         let bytes = Array(out.bytes)
         #expect(bytes.count == h.headLength(chunked: chunked), sourceLocation: sourceLocation)
         let parsed = HTTPParser(kind: .request)
+        parsed.isForbiddenTrailer = RequestValidation.isForbiddenTrailerName
         let byParse: Seen? = bytes.withUnsafeBytes { b in
             guard case .headersComplete(let n) = parsed.execute(b.baseAddress!, b.count), n == b.count else { return nil }
+            parsed.resume()
             return Seen(parsed)
         }
         guard let byParse else {
@@ -85,12 +91,35 @@ import Testing
         let table = UnsafeMutablePointer<HeaderSpan>.allocate(capacity: 128)
         defer { buffer.deallocate(); table.deallocate() }
         let given = HTTPParser(kind: .request, maxHeaders: 0)
+        given.isForbiddenTrailer = RequestValidation.isForbiddenTrailerName
         given.lendHeaders(table, capacity: 128)
-        #expect(h.layOut(at: buffer, methodCode: code, chunked: chunked, parser: given) == bytes.count, sourceLocation: sourceLocation)
+        #expect(h.layOut(at: buffer, methodCode: code, bodyFollows: bodyFollows, parser: given) == bytes.count, sourceLocation: sourceLocation)
         #expect(Array(UnsafeRawBufferPointer(start: buffer, count: bytes.count)) == bytes, sourceLocation: sourceLocation)
         let byValues = Seen(given)
         #expect(byValues == byParse, sourceLocation: sourceLocation)
+        if bodyFollows {
+            // The body's bytes, one at a time and all at once: the same events, the same count.
+            #expect(events(given, body) == events(parsed, body), sourceLocation: sourceLocation)
+        }
         return byValues
+    }
+
+    /// What a parser reports for `body` fed in pieces of `step` bytes (then a last empty call).
+    static func events(_ p: HTTPParser, _ body: [UInt8], step: Int = 7) -> [String] {
+        var seen: [String] = []
+        body.withUnsafeBytes { b in
+            var off = 0
+            while true {
+                let n = min(step, b.count - off)
+                let e = p.execute(b.baseAddress! + off, n)
+                seen.append("\(e) \(p.bodyBytes)")
+                if case .messageComplete = e { p.resume(); break }
+                if case .error = e { break }
+                off += n
+                if n == 0 { break }
+            }
+        }
+        return seen
     }
 
     @Test func getWithFieldsIsTheParsedHead() throws {
@@ -104,10 +133,28 @@ import Testing
 
     @Test func methodsBodiesAndFraming() {
         Self.agree(Self.get("/rest", [("content-length", "0")], method: "POST"))
+        Self.agree(Self.get("/rest", [("content-length", "0")], method: "POST"), bodyFollows: true)
         Self.agree(Self.get("/rest", [("content-length", "42"), ("content-type", "application/grpc")], method: "PUT"))
-        Self.agree(Self.get("/rest", [("te", "trailers")], method: "POST"), chunked: true)
         Self.agree(Self.get("/rest", [("expect", "100-continue"), ("content-length", "3")], method: "PATCH"))
         for m in ["GET", "HEAD", "DELETE", "OPTIONS", "TRACE"] { Self.agree(Self.get("/", method: m)) }
+    }
+
+    /// A body after a head given as values (a primed parser) parses as after the parsed head:
+    /// content-length and chunked bodies, trailers, a forbidden trailer, bad framing.
+    @Test func bodiesAfterAGivenHeadParseAsAfterTheParsedHead() throws {
+        let body = Array("hello, world".utf8)
+        for length in ["12", "1", "0", "12345678901"] {
+            let s = try #require(Self.agree(Self.get("/rest", [("content-length", length)], method: "POST"), bodyFollows: true, body: body))
+            #expect(s.hasLength && s.hasBody == (length != "0"))
+        }
+        let chunked = Self.get("/rest", [("te", "trailers"), ("content-type", "application/grpc")], method: "POST")
+        let s = try #require(Self.agree(chunked, bodyFollows: true, body: Array("5\r\nhello\r\n0\r\n\r\n".utf8)))
+        #expect(s.chunked && s.hasBody && s.kinds.last == "transferEncoding")
+        for body in ["c\r\nhello, world\r\n3\r\nabc\r\n0\r\nx-checksum: 1\r\n\r\n",
+                     "5\r\nhello\r\n0\r\nauthorization: Bearer smuggled\r\n\r\n",
+                     "5\r\nhelloXX\r\n", "zz\r\n"] {
+            Self.agree(Self.get("/rest", [], method: "PUT"), bodyFollows: true, body: Array(body.utf8))
+        }
     }
 
     /// The phases refuse the same heads the same way.
