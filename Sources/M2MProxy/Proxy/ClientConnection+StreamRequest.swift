@@ -13,7 +13,8 @@ extension ClientConnection {
         state = .readingHead
         noteRequestBegan()
         if head == nil { takeHead() }
-        prepareForHeadBytes()
+        // A bodyless head sets all of llhttp's state it reads; a primed one parses.
+        if bodyFollows { prepareForHeadBytes() }
         headGiven = !bodyFollows
         let chunked = bodyFollows && !given.hasContentLength
         let n = given.headLength(chunked: chunked)
