@@ -70,10 +70,7 @@ final class H2RequestHead {
             // llhttp gives these meaning (keep-alive, upgrade, framing); nghttp2 refuses them.
             if H2Names.isConnectionSpecific(name) { needsParse = true }
         }
-        fields.append(name)
-        fields.append(": ")
-        fields.append(value)
-        fields.append("\r\n")
+        fields.appendLine(name, value)
         var n = (UInt32(truncatingIfNeeded: name.count), UInt32(truncatingIfNeeded: value.count))
         withUnsafeBytes(of: &n) { lengths.append($0) }
         fieldCount += 1
