@@ -175,13 +175,7 @@ import Testing
     /// reaches the upstream whole (llhttp starts afresh after a head given as values), and the
     /// pair stays the one pair.
     @Test func bodylessAndBodyStreamsAlternateOnOnePair() throws {
-        var adminPort: UInt16 = 0
-        let bed = try ProxyTestBed(label: "h2mix") { c, up, tok in
-            adminPort = try c.enableAdmin()
-            c.credentials = [ProxyTestBed.credential(tok)]
-            c.routes = [.init(name: "main", upstream: up.url, credential: "idp", resource: "https://api.test", scopes: ["read"])]
-        }
-        let admin = try AdminClient(port: adminPort)
+        let (bed, admin) = try ProxyTestBed.withAdmin(label: "h2mix")
         let c = try H2RawClient(port: bed.proxy.port)
         try c.start()
         let body = [UInt8](repeating: 0x62, count: 700)
