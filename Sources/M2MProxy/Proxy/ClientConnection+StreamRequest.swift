@@ -3,9 +3,10 @@
 /// written into the pair, its spans and the parser's state set as llhttp would set them, and the
 /// request goes on exactly as one whose head was parsed (`beginRequest`: the same phases,
 /// limits, timers, access log and metrics). No head bytes cross the pair and llhttp parses no
-/// head. A body still comes through the pair as HTTP/1.1 bytes (chunked when the stream sent no
-/// content-length), into a parser primed for it (`HTTPParser.primeBody`), so it is forwarded,
-/// bounded, timed and ended exactly as after a parsed head.
+/// head. A body comes by direct calls from the bridge (`takeStreamBody`, while this connection
+/// reads: `H2BodyPipe`) as HTTP/1.1 bytes (chunked when the stream sent no content-length), into
+/// a parser primed for it (`HTTPParser.primeBody`), so it is forwarded, bounded, timed and ended
+/// exactly as after a parsed head.
 extension ClientConnection {
     /// The bridge's stream's head; the connection is idle. `bodyFollows`: the HEADERS did not end
     /// the stream.
@@ -34,6 +35,12 @@ extension ClientConnection {
         headParsed = n
         headEnd = n
         beginRequest()
+    }
+
+    /// Body bytes of a stream whose head came as values, from its bridge while this connection
+    /// reads (`H2BodyPipe`): handled as the same bytes read from the pair would be.
+    func takeStreamBody(_ p: UnsafeMutableRawPointer, _ count: Int) {
+        onRead(UnsafeRawBufferPointer(start: p, count: count))
     }
 
     /// The request given as values without a body ended with its head (`processRequestBytes`

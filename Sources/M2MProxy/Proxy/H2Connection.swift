@@ -1,12 +1,12 @@
 /// HTTP/2 on a client connection (DESIGN.md §7): prior knowledge, detected when llhttp stops at
 /// the connection preface. nghttp2 (`H2Session`) handles the framing; each stream becomes an
-/// HTTP/1.1 exchange on an ordinary `ClientConnection` (`H2StreamBridge`: a bodyless request's
-/// head is handed to it as values, a request with a body is written to it through an in-process
-/// stream pair, and the response comes back through the pair), so routing, tokens, limits, the
-/// access log and metrics are exactly those of HTTP/1.1.
+/// HTTP/1.1 exchange on an ordinary `ClientConnection` (`H2StreamBridge`: the request's head is
+/// handed to it as values and its body by direct calls; the response comes back through an
+/// in-process stream pair), so routing, tokens, limits, the access log and metrics are exactly
+/// those of HTTP/1.1.
 ///
 /// Backpressure: request DATA is acknowledged to the client (`consume`, i.e. WINDOW_UPDATE) only
-/// once the stream's bridge has taken it; response bytes are sent only while this connection's
+/// once the stream's exchange has taken it (`H2StreamBridge.body`); response bytes are sent only while this connection's
 /// write queue is under the worker's high-water mark, and each bridge stops reading its pair
 /// while its response buffer is full. Nothing grows without bound behind a slow peer.
 final class H2Connection: H2SessionDelegate {

@@ -2,9 +2,10 @@
 /// routes, injects the token, forwards, logs and counts it like any request), the "inner"
 /// connection at the other end of an in-process stream pair. The request's head (gathered in an
 /// `H2RequestHead`) goes to it as values: laid out straight into its head buffer, no bytes
-/// through the pair, no parse (`ClientConnection.beginStreamRequest`). A body still goes through
-/// the pair as HTTP/1.1 bytes (DATA as they are, chunked when there is no content-length, with
-/// trailers as chunked trailers), into a parser primed for it. The HTTP/1.1
+/// through the pair, no parse (`ClientConnection.beginStreamRequest`). The body follows by direct
+/// calls (`H2BodyPipe`) as HTTP/1.1 bytes (DATA as they are, chunked when there is no
+/// content-length, with trailers as chunked trailers), into a parser primed for it. A head only
+/// llhttp decides on goes into the pair as bytes, its body after it. The HTTP/1.1
 /// response read back from the pair is parsed and submitted as HEADERS and DATA. The pair is
 /// kept alive between exchanges (HTTP/1.1 keep-alive): once a stream ended cleanly (its request
 /// handed over whole, its response read whole and not `connection: close`), its `H2Connection`
@@ -23,6 +24,8 @@ final class H2StreamBridge: UVStream {
     /// The request head, gathered from the HEADERS block.
     private let requestHead: H2RequestHead
     private var chunked = false
+    /// When the head went as values, the body goes by direct calls through it, not the pair.
+    private let pipe = H2BodyPipe()
     /// Request DATA bytes written but not yet acknowledged to the client (flow control).
     private var unconsumed = 0
     /// The head went into the pair: fields arriving now are the request's trailers.
@@ -81,8 +84,8 @@ final class H2StreamBridge: UVStream {
     /// The head is complete: opens the pair (unless reused) and hands the inner connection the
     /// request's head as values (`ClientConnection.beginStreamRequest`: no bytes through the
     /// pair, no parse), or, when only llhttp decides on it (`H2RequestHead.givesValues`), as
-    /// HTTP/1.1 bytes written into the pair. A body follows through the pair either way (DATA as
-    /// its bytes, chunked without content-length). False: refuse the stream.
+    /// HTTP/1.1 bytes written into the pair. A body follows the same way (DATA as its bytes,
+    /// chunked without content-length). False: refuse the stream.
     func start(endStream: Bool, worker: Worker, parent: ClientConnection) -> Bool {
         let r = requestHead
         guard !r.method.isEmpty, !r.path.isEmpty, !r.method.equals("CONNECT") else { return false }
@@ -108,6 +111,7 @@ final class H2StreamBridge: UVStream {
         parser.skipBody = isHEAD
         chunked = !endStream && !r.hasContentLength
         if c.state == .idle && r.givesValues, let code = r.methodCode {
+            if !endStream { pipe.start(chunked: chunked, bridge: self, connection: c) }
             c.beginStreamRequest(r, methodCode: code, bodyFollows: !endStream)
         } else {
             c.prepareForHeadBytes()
@@ -120,9 +124,21 @@ final class H2StreamBridge: UVStream {
         return true
     }
 
-    /// Request DATA; true when the bytes may be acknowledged now (the pair is not backed up).
+    /// Request DATA; true when the bytes may be acknowledged now: the inner connection took them
+    /// (forwarded, its upstream not backed up), or the pair is not backed up.
     func body(_ data: UnsafeRawBufferPointer) -> Bool {
         guard data.count > 0 else { return true }
+        if pipe.active {
+            pipe.append(data)
+            guard pipe.push(to: inner) else {
+                unconsumed += data.count
+                return false
+            }
+            // Bytes held before went with these (consumed here, flushed after the frame).
+            if unconsumed > 0 { connection?.session.consume(id, unconsumed) }
+            unconsumed = 0
+            return true
+        }
         writeBody(data, chunked: chunked)
         if writeQueueSize <= Worker.lowWater && unconsumed == 0 { return true }
         unconsumed += data.count
@@ -144,8 +160,26 @@ final class H2StreamBridge: UVStream {
     func bodyEnded() {
         requestDone = true
         guard chunked else { return }
-        writeLastChunk(trailers: requestTrailers)
+        if pipe.active {
+            pipe.appendEnd(trailers: requestTrailers)
+            _ = pipe.push(to: inner)
+        } else {
+            writeLastChunk(trailers: requestTrailers)
+        }
         requestTrailers = []
+    }
+
+    /// The inner connection reads again: what waits in the pipe goes on the next loop turn
+    /// (not from inside the connection's call).
+    func innerReads() {
+        if pipe.active && !pipe.isEmpty { startTimer(ms: 0) }
+    }
+
+    override func onTimer() {
+        guard pipe.active, !pipe.isEmpty, pipe.push(to: inner) else { return }
+        let n = unconsumed
+        unconsumed = 0
+        connection?.bridgeDrained(self, unconsumed: n)
     }
 
     override func onWriteDone(_ error: UVError?) {
@@ -351,6 +385,7 @@ final class H2StreamBridge: UVStream {
     func park() {
         if unconsumed > 0 { connection?.session.consume(id, unconsumed) }
         unconsumed = 0
+        pipe.finish(inner)
         parked = true
     }
 
@@ -396,6 +431,7 @@ final class H2StreamBridge: UVStream {
         // here, this runs inside its callback).
         if unconsumed > 0 { connection?.session.consume(id, unconsumed) }
         unconsumed = 0
+        pipe.finish(inner)
         connection = nil
         // A pair's EOF alone reads as a client half-close after a complete request (which §4
         // still answers): an unfinished exchange is aborted outright instead.
