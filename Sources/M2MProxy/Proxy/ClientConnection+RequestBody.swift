@@ -43,7 +43,7 @@ extension ClientConnection {
             if count > 0 { forwardBody(base, count, fromSocket: fromSocket, forward: forward) }
             if state == .forwarding || !forward {
                 if !request.clientPausedForUpstream {
-                    startReading()
+                    startReadingBody()
                     startTimer(ms: worker.limits.bodyTimeoutMs)
                 }
             }

@@ -82,7 +82,8 @@ final class ClientConnection: UpstreamClient, ProxySession {
     /// through the parser: llhttp's state is not a message's until `prepareForHeadBytes`.
     var headGiven = false
     /// The HTTP/2 stream whose body comes by direct calls (`takeStreamBody`), told when this
-    /// connection reads again. Set and cleared by that bridge, which outlives it being set.
+    /// connection reads its body again (`startReadingBody`). Set and cleared by that bridge,
+    /// which outlives it being set.
     unowned(unsafe) var streamBody: H2StreamBridge?
 
     /// The request in progress: everything the phases decide and read, reset per request
@@ -187,12 +188,6 @@ final class ClientConnection: UpstreamClient, ProxySession {
         state = .idle
         startTimer(ms: worker.limits.idleTimeoutMs)
         startReading()
-    }
-
-    /// A stream's body waiting in its bridge flows again when this connection reads again.
-    override func startReading() {
-        if let b = streamBody, !isReading { b.innerReads() }
-        super.startReading()
     }
 
     // MARK: events from libuv

@@ -4,7 +4,8 @@
 /// for the body), framed as the head declared: as they are with content-length, else chunked,
 /// with the trailers in the last chunk. Bytes wait here while the connection does not read (its
 /// upstream not ready yet, or backed up): unacknowledged to the client (`H2StreamBridge.body`),
-/// so the stream's flow-control window bounds them.
+/// so the stream's flow-control window bounds them; they go once it reads its body again
+/// (`ClientConnection.startReadingBody`).
 final class H2BodyPipe {
     private let pending = GrowableBytes(capacity: 16)
     private var chunked = false

@@ -169,8 +169,8 @@ final class H2StreamBridge: UVStream {
         requestTrailers = []
     }
 
-    /// The inner connection reads again: what waits in the pipe goes on the next loop turn
-    /// (not from inside the connection's call).
+    /// The inner connection reads its body again (`ClientConnection.startReadingBody`): what
+    /// waits in the pipe goes on the next loop turn (not from inside the connection's call).
     func innerReads() {
         if pipe.active && !pipe.isEmpty { startTimer(ms: 0) }
     }
