@@ -111,6 +111,21 @@ import Testing
         #expect(H2RawClient.status(next.payload) == 200)
     }
 
+    /// More fields than the head's header table holds (128, as for HTTP/1.1: llhttp's overflow)
+    /// is the same 431 too.
+    @Test func tooManyFieldsIs431() throws {
+        let bed = try ProxyTestBed(limits: ["max_header_bytes": 4096], label: "h2c-hcount")
+        let c = try H2RawClient(port: bed.proxy.port)
+        try c.start()
+        try c.request(stream: 1, path: "/many", fields: (0..<130).map { ("x-f\($0)", "v") })
+        let many = try #require(try c.read(until: { $0.stream == 1 && ($0.type == Kind.headers || $0.type == Kind.rstStream) }))
+        #expect(many.type == Kind.headers && H2RawClient.status(many.payload) == 431)
+        let line = try #require(try bed.proxy.waitForAccessLog(count: 1).first)
+        #expect(line["status"] as? Int == 431)
+        #expect(line["error"] as? String == "header_too_large")
+        #expect(try bed.upstream.requests().isEmpty)
+    }
+
     /// §6.9.1: DATA beyond the window the proxy granted is FLOW_CONTROL_ERROR. The window is
     /// only reopened as the stream's exchange takes the bytes (here it cannot: its token is
     /// late), so the upload stalls after a bounded amount and one more byte is a violation.

@@ -169,4 +169,50 @@ import Testing
         #expect(lines.map { $0["error"] as? String } == ["upstream_timeout", "upstream_timeout"])
         #expect(lines.map { $0["upstream_error"] as? String } == [nil, "response_timeout"])
     }
+
+    /// A stream without a body hands its head to the inner connection as values, one with a body
+    /// still as HTTP/1.1 bytes through the pair: on one reused pair they alternate, every request
+    /// reaches the upstream whole (llhttp starts afresh after a head given as values), and the
+    /// pair stays the one pair.
+    @Test func bodylessAndBodyStreamsAlternateOnOnePair() throws {
+        let (bed, admin) = try ProxyTestBed.withAdmin(label: "h2mix")
+        let c = try H2RawClient(port: bed.proxy.port)
+        try c.start()
+        let body = [UInt8](repeating: 0x62, count: 700)
+        var stream: UInt32 = 1
+        for round in 0..<3 {
+            try c.request(stream: stream, path: "/get\(round)", fields: [("x-round", "\(round)")])
+            #expect(H2RawClient.status(try #require(try answers(c, [stream])[stream]).headers) == 200)
+            stream += 2
+            try c.request(stream: stream, method: "POST", path: "/chunked\(round)", endStream: false)
+            try c.send(type: H2RawClient.Kind.data, stream: stream, payload: Array(body[..<300]))
+            try c.send(type: H2RawClient.Kind.data, flags: 1, stream: stream, payload: Array(body[300...]))
+            #expect(H2RawClient.status(try #require(try answers(c, [stream])[stream]).headers) == 200)
+            stream += 2
+            try c.request(stream: stream, method: "DELETE", path: "/delete\(round)", fields: [("content-length", "0")])
+            #expect(H2RawClient.status(try #require(try answers(c, [stream])[stream]).headers) == 200)
+            stream += 2
+            try c.request(stream: stream, method: "PUT", path: "/length\(round)", fields: [("content-length", "700")], endStream: false)
+            try c.send(type: H2RawClient.Kind.data, flags: 1, stream: stream, payload: body)
+            #expect(H2RawClient.status(try #require(try answers(c, [stream])[stream]).headers) == 200)
+            stream += 2
+        }
+        let seen = try bed.upstream.requests()
+        #expect(seen.count == 12)
+        for round in 0..<3 {
+            let get = try #require(seen.first { $0.path == "/get\(round)" })
+            #expect(get.method == "GET" && get.bodyLen == 0 && get.header("x-round") == "\(round)")
+            #expect(get.header("Authorization")?.hasPrefix("Bearer ") == true)
+            let chunked = try #require(seen.first { $0.path == "/chunked\(round)" })
+            #expect(chunked.method == "POST" && chunked.bodyLen == 700 && chunked.header("Transfer-Encoding") == "chunked")
+            let delete = try #require(seen.first { $0.path == "/delete\(round)" })
+            #expect(delete.method == "DELETE" && delete.bodyLen == 0)
+            let length = try #require(seen.first { $0.path == "/length\(round)" })
+            #expect(length.method == "PUT" && length.bodyLen == 700 && length.header("Content-Length") == "700")
+        }
+        let lines = try bed.proxy.waitForAccessLog(count: 12)
+        #expect(lines.allSatisfy { $0["protocol"] as? String == "HTTP/2" && $0["status"] as? Int == 200 })
+        // The HTTP/2 connection and one pair.
+        try Wait.until("one idle pair", timeout: 10) { (try admin.metrics()["m2m_open_connections"]) == 2 }
+    }
 }

@@ -117,6 +117,37 @@ import Testing
         #expect(plain.stdout == "404")
     }
 
+    /// A body larger than the stream's window while the exchange cannot take it (its token is
+    /// late): it waits in the stream's pipe, unacknowledged, and flows once the token is there;
+    /// with and without content-length it reaches the upstream whole.
+    @Test func uploadHeldByALateTokenArrivesWhole() throws {
+        let bed = try ProxyTestBed(tokenMode: TokenMode(delayMs: 700), label: "h2late")
+        let bodyPath = try bed.dir.write("body.bin", String(repeating: "0123456789abcdef", count: 16384))
+        for (name, extra) in [("length", [String]()), ("chunked", ["-H", "transfer-encoding: chunked"])] {
+            let out = bed.dir.file("\(name).out")
+            _ = try curl(bed, ["--data-binary", "@\(bodyPath)", "-o", out, "-H", "x-case: \(name)"] + extra + ["http://127.0.0.1:\(bed.proxy.port)/echo"])
+            #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data(contentsOf: URL(fileURLWithPath: bodyPath)), "\(name)")
+        }
+        let seen = try bed.upstream.requests()
+        #expect(seen.map(\.bodyLen) == [262144, 262144])
+        #expect(seen.first { $0.header("x-case") == "length" }?.header("Content-Length") == "262144")
+        #expect(seen.first { $0.header("x-case") == "chunked" }?.header("Transfer-Encoding") == "chunked")
+    }
+
+    /// A gRPC call whose head is over max_header_bytes gets RESOURCE_EXHAUSTED (8), logged and
+    /// counted as the HTTP/1.1 431 `header_too_large`.
+    @Test func oversizedGRPCHeadIsResourceExhausted() throws {
+        let bed = try ProxyTestBed(limits: ["max_header_bytes": 4096], label: "h2grpc431")
+        let p = try curl(bed, ["-i", "-X", "POST", "-H", "content-type: application/grpc", "-H", "te: trailers",
+                               "-H", "x-big: \(String(repeating: "g", count: 5000))",
+                               "http://127.0.0.1:\(bed.proxy.port)/svc.S/M"])
+        let out = p.stdout.lowercased()
+        #expect(out.contains("http/2 200") && out.contains("grpc-status: 8\r\n"), "\(out)")
+        let line = try #require(try bed.proxy.waitForAccessLog(count: 1).first)
+        #expect(line["status"] as? Int == 431 && line["error"] as? String == "header_too_large")
+        #expect(try bed.upstream.requests().isEmpty)
+    }
+
     /// RST_STREAM mid-call ends the exchange behind the stream as a client gone would (§4):
     /// logged as aborted at once, its upstream connection dropped.
     @Test func streamResetEndsTheExchange() throws {

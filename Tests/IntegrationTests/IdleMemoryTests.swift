@@ -45,13 +45,7 @@ import Testing
     /// once traffic stops, the pool releases them within a few trim intervals and (without a
     /// sanitizer, whose allocator keeps freed memory) the RSS the burst added goes back.
     @Test func buffersGoBackAfterABurst() throws {
-        var adminPort: UInt16 = 0
-        let bed = try ProxyTestBed(label: "pool-trim") { c, up, tok in
-            adminPort = try c.enableAdmin()
-            c.credentials = [ProxyTestBed.credential(tok)]
-            c.routes = [.init(name: "main", upstream: up.url, credential: "idp", resource: "https://api.test", scopes: ["read"])]
-        }
-        let admin = try AdminClient(port: adminPort)
+        let (bed, admin) = try ProxyTestBed.withAdmin(label: "pool-trim")
         #expect(try bed.get("/warm").status == 200)
         let base = try bed.proxy.residentBytes()
         let bodyBytes = 1 << 20

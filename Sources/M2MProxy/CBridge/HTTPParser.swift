@@ -271,6 +271,31 @@ final class HTTPParser {
         messageBegin()
     }
 
+    /// A request head without a body that came as values, not bytes (an HTTP/2 stream's): the
+    /// owner laid it out as HTTP/1.1 lines where `method`, `url` and the lent table's first
+    /// `headerCount` spans point. Records the rest as llhttp records it for that head (version
+    /// 1.1, keep-alive, the method's code, a Content-Length), so that every reader of the parser
+    /// sees what a parse of those bytes gives. llhttp's own state is not a message's: `reset()`
+    /// before parsing bytes again.
+    func setRequestHead(method: ByteSpan, methodCode: Int, url: ByteSpan, headerCount: Int, contentLength: UInt64?) {
+        messageBegin()
+        setHeadSpans(method: method, methodCode: methodCode, url: url, headerCount: headerCount)
+        parser.pointee.http_major = 1
+        parser.pointee.http_minor = 1
+        parser.pointee.upgrade = 0
+        parser.pointee.flags = contentLength != nil ? UInt16(F_CONTENT_LENGTH.rawValue) : 0
+        parser.pointee.content_length = contentLength ?? 0
+    }
+
+    /// The head's own spans and method, over what a parse (or `primeBody`) recorded.
+    func setHeadSpans(method: ByteSpan, methodCode: Int, url: ByteSpan, headerCount: Int) {
+        precondition(headerCount <= maxHeaders, "more headers than the lent table holds")
+        self.method = method
+        self.url = url
+        self.headerCount = headerCount
+        parser.pointee.method = UInt8(methodCode)
+    }
+
     var httpMajor: Int { Int(llhttp_get_http_major(parser)) }
     var httpMinor: Int { Int(llhttp_get_http_minor(parser)) }
     var statusCode: Int { Int(llhttp_get_status_code(parser)) }

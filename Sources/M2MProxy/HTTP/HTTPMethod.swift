@@ -27,3 +27,37 @@ enum HTTPMethod {
         codes.first { $0.name == name }?.code
     }
 }
+
+extension HTTPMethod {
+    /// llhttp's code for the methods HTTP/2 requests mostly carry (exact upper-case bytes, as
+    /// llhttp matches them), nil for any other: an HTTP/2 stream with another method has its head
+    /// parsed by llhttp itself (`H2RequestHead.methodCode`). `HTTPMethodTests` checks each code
+    /// against llhttp's parse.
+    static func commonCode(_ m: UnsafeRawBufferPointer) -> Int? {
+        switch m.count {
+        case 3:
+            if same(m, "GET") { return Int(HTTP_GET.rawValue) }
+            if same(m, "PUT") { return Int(HTTP_PUT.rawValue) }
+        case 4:
+            if same(m, "POST") { return Int(HTTP_POST.rawValue) }
+            if same(m, "HEAD") { return Int(HTTP_HEAD.rawValue) }
+        case 5:
+            if same(m, "PATCH") { return Int(HTTP_PATCH.rawValue) }
+            if same(m, "TRACE") { return Int(HTTP_TRACE.rawValue) }
+        case 6:
+            if same(m, "DELETE") { return Int(HTTP_DELETE.rawValue) }
+        case 7:
+            if same(m, "OPTIONS") { return Int(HTTP_OPTIONS.rawValue) }
+        default:
+            break
+        }
+        return nil
+    }
+
+    /// Byte-exact equality with a literal of the same length.
+    private static func same(_ m: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
+        let p = s.utf8Start
+        for i in 0..<m.count where m[i] != p[i] { return false }
+        return true
+    }
+}

@@ -66,7 +66,7 @@ extension ClientConnection {
                 if headCount > forwardedFromHead {
                     processRequestBytes(head + forwardedFromHead, headCount - forwardedFromHead, fromSocket: false, forward: true)
                 } else {
-                    startReading()
+                    startReadingBody()
                     startTimer(ms: worker.limits.bodyTimeoutMs)
                 }
             }

@@ -48,7 +48,7 @@ extension ClientConnection {
     /// The upstream drained the body bytes: the client sends again, on its own timer.
     func resumeClientAfterUpstream(_ u: UpstreamConnection) {
         request.clientPausedForUpstream = false
-        startReading()
+        startReadingBody()
         if state == .tunnel {
             startTimer(ms: tunnelIdleTimeoutMs)
         } else if !request.bodyDone {

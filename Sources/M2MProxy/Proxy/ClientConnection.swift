@@ -14,6 +14,8 @@
 /// builds; with `+RequestBody`), `+Response` (the head `ReverseProxyPhases+ResponseHeadRewrite`
 /// builds), `+Retry` (what `ReverseProxyPhases+RetryDecision` decides), `+Logging`; `+Errors`
 /// answers failures, `+Exchange` ends a request and starts the next, `+Tunnel` serves upgrades.
+/// An HTTP/2 stream's inner connection may get its request head as values instead of bytes
+/// (`+StreamRequest`); from `beginRequest` on it is served as any other.
 final class ClientConnection: UpstreamClient, ProxySession {
     enum State {
         /// Keep-alive, between requests (idle timeout).
@@ -83,6 +85,13 @@ final class ClientConnection: UpstreamClient, ProxySession {
     /// `swift_retain` call at each site: the bridge owns this connection and clears this in
     /// `abandon` before it lets the connection go.
     var responseSink: Unmanaged<H2StreamBridge>?
+    /// The current request's head came as values without a body (`beginStreamRequest`), not
+    /// through the parser: llhttp's state is not a message's until `prepareForHeadBytes`.
+    var headGiven = false
+    /// The HTTP/2 stream whose body comes by direct calls (`takeStreamBody`), told when this
+    /// connection reads its body again (`startReadingBody`). Set and cleared by that bridge,
+    /// which outlives it being set.
+    unowned(unsafe) var streamBody: H2StreamBridge?
 
     /// The request in progress: everything the phases decide and read, reset per request
     /// (`resetRequest`). Inline in the connection, so a request allocates nothing for it.

@@ -1,14 +1,14 @@
 /// HTTP/2 on a client connection (DESIGN.md §7): prior knowledge, detected when llhttp stops at
 /// the connection preface. nghttp2 (`H2Session`) handles the framing; each stream becomes an
-/// exchange on an ordinary `ClientConnection` (`H2StreamBridge`: the request through an
-/// in-process stream pair, the response handed back directly), so routing, tokens, limits, the
-/// access log and metrics are exactly those of HTTP/1.1.
+/// exchange on an ordinary `ClientConnection` (`H2StreamBridge`: the request's head is handed to
+/// it as values and its body by direct calls; the response is handed back directly), so routing,
+/// tokens, limits, the access log and metrics are exactly those of HTTP/1.1.
 ///
 /// Backpressure: request DATA is acknowledged to the client (`consume`, i.e. WINDOW_UPDATE) only
-/// once the stream's bridge has taken it; response bytes are sent only while this connection's
-/// write queue is under the worker's high-water mark, and a stream's inner connection stops
-/// reading its upstream while the bridge's response buffer is full (`bodyHighWater`) until
-/// nghttp2 drained it. Nothing grows without bound behind a slow peer.
+/// once the stream's exchange has taken it (`H2StreamBridge.body`); response bytes are sent only
+/// while this connection's write queue is under the worker's high-water mark, and a stream's
+/// inner connection stops reading its upstream while the bridge's response buffer is full
+/// (`bodyHighWater`) until nghttp2 drained it. Nothing grows without bound behind a slow peer.
 final class H2Connection: H2SessionDelegate {
     /// The connection that owns this one (`h2`, dropped in its `onClosed` after `finish`):
     /// alive whenever this runs. `unowned(unsafe)`: a checked `unowned` load costs a strong

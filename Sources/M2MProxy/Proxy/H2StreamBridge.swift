@@ -1,13 +1,19 @@
-/// One HTTP/2 stream carried by an ordinary `ClientConnection` (which routes, injects the token,
-/// forwards, logs and counts it like any request). The request (pseudo-headers, fields, DATA) is
-/// written as an HTTP/1.1 message into one end of an in-process stream pair whose other end is
-/// that "inner" connection; the response comes back directly, not through the pair: the inner
-/// connection is given this bridge as its `responseSink` and hands it the status, the fields the
-/// response phase keeps, the de-chunked payload and the trailers (`ClientConnection+StreamResponse`),
-/// which become HEADERS, DATA and a trailing HEADERS; the proxy's own errors come as a
-/// `ProxyError` (`answer`: a gRPC status for gRPC requests). Nothing is parsed twice. The pair
-/// is kept alive between exchanges (HTTP/1.1 keep-alive): once a stream ended cleanly (its
-/// request written whole, its response ended with the inner connection idle), its
+/// One HTTP/2 stream carried as an exchange on an ordinary `ClientConnection` (which routes,
+/// injects the token, forwards, logs and counts it like any request), the "inner" connection at
+/// the other end of an in-process stream pair. Neither direction is parsed twice:
+/// - The request's head (gathered in an `H2RequestHead`) goes to it as values: laid out straight
+///   into its head buffer, no bytes through the pair, no parse
+///   (`ClientConnection.beginStreamRequest`). The body follows by direct calls (`H2BodyPipe`) as
+///   HTTP/1.1 bytes (DATA as they are, chunked when there is no content-length, with trailers as
+///   chunked trailers), into a parser primed for it. A head only llhttp decides on goes into the
+///   pair as bytes, its body after it.
+/// - The response comes back directly: the inner connection is given this bridge as its
+///   `responseSink` and hands it the status, the fields the response phase keeps, the
+///   de-chunked payload and the trailers (`ClientConnection+StreamResponse`), which become
+///   HEADERS, DATA and a trailing HEADERS; the proxy's own errors come as a `ProxyError`
+///   (`answer`: a gRPC status for gRPC requests).
+/// The pair is kept alive between exchanges (HTTP/1.1 keep-alive): once a stream ended cleanly
+/// (its request handed over whole, its response ended with the inner connection idle), its
 /// `H2Connection` keeps the bridge idle and hands it the connection's next stream (`recycle`),
 /// so a stream costs no socket pair, no inner connection and no allocation of them.
 final class H2StreamBridge: UVStream {
@@ -20,13 +26,11 @@ final class H2StreamBridge: UVStream {
     private unowned(unsafe) var connection: H2Connection?
     private let headerLimit: Int
 
-    // Request head, gathered from the HEADERS block.
-    private let method = GrowableBytes(capacity: 16)
-    private let path = GrowableBytes(capacity: 256)
-    private let authority = GrowableBytes(capacity: 64)
-    private let fields = GrowableBytes(capacity: 512)  // regular fields, as HTTP/1.1 lines
-    private var hasContentLength = false
+    /// The request head, gathered from the HEADERS block.
+    private let requestHead: H2RequestHead
     private var chunked = false
+    /// When the head went as values, the body goes by direct calls through it, not the pair.
+    private let pipe = H2BodyPipe()
     /// Request DATA bytes written but not yet acknowledged to the client (flow control).
     private var unconsumed = 0
     /// The head went into the pair: fields arriving now are the request's trailers.
@@ -42,8 +46,6 @@ final class H2StreamBridge: UVStream {
     private let headOut = GrowableBytes(capacity: 1024)
     /// Trailer fields as HTTP/1.1 lines, written with the last chunk.
     private var requestTrailers: [UInt8] = []
-    /// The client's `grpc-timeout` in ms (0: none), the inner exchange's response deadline.
-    private var deadlineMs = 0
 
     // Response, handed over by the inner connection.
     private var body = PulledBody()
@@ -65,61 +67,26 @@ final class H2StreamBridge: UVStream {
         self.id = id
         self.connection = connection
         self.headerLimit = headerLimit
+        requestHead = H2RequestHead(limit: headerLimit)
         super.init(io: connection.client.worker.io)
     }
 
     // MARK: request
 
-    /// Past `headerLimit` (limits.max_header_bytes) fields are no longer kept: the head written
-    /// is then already over the limit and the inner connection answers 431 exactly as it does
-    /// for HTTP/1.1 (logged and counted; RESOURCE_EXHAUSTED for gRPC). What a stream holds stays
-    /// within the limit plus one field (nghttp2 bounds a field).
-    private var overLimit: Bool { fields.count + path.count + authority.count > headerLimit }
-
     func field(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
         if started { return trailer(name: name, value: value) }
-        if overLimit { return true }
-        if name.first == UInt8(ascii: ":") {
-            // nghttp2 (HTTP messaging on) passes no pseudo-header but :method, :scheme, :path
-            // and :authority (RFC 9113 §8.3.1): the length (and one letter) tells them apart.
-            switch name.count {
-            case 7 where name[1] == UInt8(ascii: "m"): Self.set(method, value)
-            case 5: Self.set(path, value)
-            case 10: Self.set(authority, value)
-            default: break
-            }
-            return true
-        }
-        // By length first: most fields are none of these.
-        switch name.count {
-        case 4 where H2Names.equal(name, "host"):
-            if authority.isEmpty { Self.set(authority, value) }
-            return true
-        case 14 where H2Names.equal(name, "content-length"):
-            hasContentLength = true
-        case 12 where H2Names.equal(name, "content-type"):
-            if GRPCStatus.isGRPC(contentType: value) { isGRPC = true }
-        case 12 where H2Names.equal(name, "grpc-timeout"):
-            deadlineMs = GRPCTimeout.milliseconds(value) ?? 0
-        default:
-            break
-        }
-        fields.append(name)
-        fields.append(": ")
-        fields.append(value)
-        fields.append("\r\n")
+        requestHead.field(name: name, value: value)
         return true
     }
 
-    /// Replaces `a`'s bytes, keeping its storage (a reused bridge allocates nothing for them).
-    private static func set(_ a: GrowableBytes, _ value: UnsafeRawBufferPointer) {
-        a.reset()
-        a.append(value)
-    }
-
-    /// The head is complete: opens the pair (unless reused) and writes the HTTP/1.1 head. False: refuse the stream.
+    /// The head is complete: opens the pair (unless reused) and hands the inner connection the
+    /// request's head as values (`ClientConnection.beginStreamRequest`: no bytes through the
+    /// pair, no parse), or, when only llhttp decides on it (`H2RequestHead.givesValues`), as
+    /// HTTP/1.1 bytes written into the pair. A body follows the same way (DATA as its bytes,
+    /// chunked without content-length). False: refuse the stream.
     func start(endStream: Bool, worker: Worker, parent: ClientConnection) -> Bool {
-        guard !method.isEmpty, !path.isEmpty, !method.equals("CONNECT") else { return false }
+        let r = requestHead
+        guard !r.method.isEmpty, !r.path.isEmpty, !r.method.equals("CONNECT") else { return false }
         if inner == nil {
             guard let (a, b) = UVStream.socketPair() else { return false }
             guard adopt(fd: b) else {
@@ -133,31 +100,42 @@ final class H2StreamBridge: UVStream {
             c.responseSink = Unmanaged.passUnretained(self)
             inner = c
         }
+        let c = inner.unsafelyUnwrapped
         // A reused pair's inner connection is between requests: the deadline is this stream's.
-        inner.unsafelyUnwrapped.clientDeadlineMs = deadlineMs
+        c.clientDeadlineMs = r.deadlineMs
+        isGRPC = r.isGRPC
         started = true
         requestDone = endStream
-        chunked = !endStream && !hasContentLength
-        headOut.append(method)
-        headOut.append(" ")
-        headOut.append(path)
-        headOut.append(" HTTP/1.1\r\nhost: ")
-        headOut.append(authority)
-        headOut.append("\r\n")
-        headOut.append(fields)
-        if chunked { headOut.append("transfer-encoding: chunked\r\n") }
-        headOut.append("\r\n")
-        _ = write(headOut.base, headOut.count)
-        // Storage is kept for the next stream unless a large head left it large.
-        headOut.reset(keep: Self.keptCapacity)
-        fields.reset(keep: Self.keptCapacity)
+        chunked = !endStream && !r.hasContentLength
+        if c.state == .idle && r.givesValues, let code = r.methodCode {
+            if !endStream { pipe.start(chunked: chunked, bridge: self, connection: c) }
+            c.beginStreamRequest(r, methodCode: code, bodyFollows: !endStream)
+        } else {
+            c.prepareForHeadBytes()
+            r.writeHTTP1(into: headOut, chunked: chunked)
+            _ = write(headOut.base, headOut.count)
+            // Storage is kept for the next stream unless a large head left it large.
+            headOut.reset(keep: Self.keptCapacity)
+        }
         startReading()
         return true
     }
 
-    /// Request DATA; true when the bytes may be acknowledged now (the pair is not backed up).
+    /// Request DATA; true when the bytes may be acknowledged now: the inner connection took them
+    /// (forwarded, its upstream not backed up), or the pair is not backed up.
     func body(_ data: UnsafeRawBufferPointer) -> Bool {
         guard data.count > 0 else { return true }
+        if pipe.active {
+            pipe.append(data)
+            guard pipe.push(to: inner) else {
+                unconsumed += data.count
+                return false
+            }
+            // Bytes held before went with these (consumed here, flushed after the frame).
+            if unconsumed > 0 { connection?.session.consume(id, unconsumed) }
+            unconsumed = 0
+            return true
+        }
         writeBody(data, chunked: chunked)
         if writeQueueSize <= Worker.lowWater && unconsumed == 0 { return true }
         unconsumed += data.count
@@ -179,8 +157,26 @@ final class H2StreamBridge: UVStream {
     func bodyEnded() {
         requestDone = true
         guard chunked else { return }
-        writeLastChunk(trailers: requestTrailers)
+        if pipe.active {
+            pipe.appendEnd(trailers: requestTrailers)
+            _ = pipe.push(to: inner)
+        } else {
+            writeLastChunk(trailers: requestTrailers)
+        }
         requestTrailers = []
+    }
+
+    /// The inner connection reads its body again (`ClientConnection.startReadingBody`): what
+    /// waits in the pipe goes on the next loop turn (not from inside the connection's call).
+    func innerReads() {
+        if pipe.active && !pipe.isEmpty { startTimer(ms: 0) }
+    }
+
+    override func onTimer() {
+        guard pipe.active, !pipe.isEmpty, pipe.push(to: inner) else { return }
+        let n = unconsumed
+        unconsumed = 0
+        connection?.bridgeDrained(self, unconsumed: n)
     }
 
     override func onWriteDone(_ error: UVError?) {
@@ -356,6 +352,7 @@ final class H2StreamBridge: UVStream {
     func park() {
         if unconsumed > 0 { connection?.session.consume(id, unconsumed) }
         unconsumed = 0
+        pipe.finish(inner)
         parked = true
     }
 
@@ -365,15 +362,11 @@ final class H2StreamBridge: UVStream {
         guard let c = inner, !c.isClosing, !isClosing else { return false }
         self.id = id
         parked = false
-        method.reset(keep: Self.keptCapacity)
-        path.reset(keep: Self.keptCapacity)
-        authority.reset(keep: Self.keptCapacity)
-        hasContentLength = false
+        requestHead.reset()
         chunked = false
         started = false
         requestDone = false
         responseKeepAlive = false
-        deadlineMs = 0
         // A drained body already kept its storage (`PulledBody.pull`).
         if body.pending > 0 || body.bytes.capacity > Self.keptCapacity { body.removeAll() }
         bodyEOF = false
@@ -399,6 +392,7 @@ final class H2StreamBridge: UVStream {
         // here, this runs inside its callback).
         if unconsumed > 0 { connection?.session.consume(id, unconsumed) }
         unconsumed = 0
+        pipe.finish(inner)
         connection = nil
         // A pair's EOF alone reads as a client half-close after a complete request (which §4
         // still answers): an unfinished exchange is aborted outright instead.

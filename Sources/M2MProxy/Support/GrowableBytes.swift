@@ -37,6 +37,24 @@ final class GrowableBytes {
 
     func append(_ other: GrowableBytes) { append(UnsafeRawPointer(other.base), other.count) }
 
+    /// Appends the field line `name: value\r\n` with one capacity check (an HTTP/2 stream's
+    /// fields, per field on the data path).
+    func appendLine(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        let n = name.count + value.count + 4
+        if count + n > capacity { grow(to: count + n) }
+        var p = base + count
+        if let a = name.baseAddress { p.copyMemory(from: a, byteCount: name.count) }
+        p += name.count
+        p.storeBytes(of: UInt8(ascii: ":"), as: UInt8.self)
+        (p + 1).storeBytes(of: UInt8(ascii: " "), as: UInt8.self)
+        p += 2
+        if let v = value.baseAddress { p.copyMemory(from: v, byteCount: value.count) }
+        p += value.count
+        p.storeBytes(of: 13, as: UInt8.self)
+        (p + 1).storeBytes(of: 10, as: UInt8.self)
+        count += n
+    }
+
     /// Exactly the bytes of `s` (case-sensitive: methods).
     func equals(_ s: StaticString) -> Bool {
         count == s.utf8CodeUnitCount && bytes.elementsEqual(UnsafeRawBufferPointer(start: s.utf8Start, count: count))

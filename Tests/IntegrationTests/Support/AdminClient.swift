@@ -65,6 +65,20 @@ extension TestConfig {
     }
 }
 
+extension ProxyTestBed {
+    /// The usual single-credential setup (route "main" for "/", token from the double) with the
+    /// admin endpoint on: the bed and a client of its admin port.
+    static func withAdmin(label: String) throws -> (ProxyTestBed, AdminClient) {
+        var adminPort: UInt16 = 0
+        let bed = try ProxyTestBed(label: label) { c, up, tok in
+            adminPort = try c.enableAdmin()
+            c.credentials = [credential(tok)]
+            c.routes = [.init(name: "main", upstream: up.url, credential: "idp", resource: "https://api.test", scopes: ["read"])]
+        }
+        return (bed, try AdminClient(port: adminPort))
+    }
+}
+
 extension ProxyProcess {
     /// Access-log lines on stdout so far, parsed (other lines are skipped).
     var accessLog: [[String: Any]] {

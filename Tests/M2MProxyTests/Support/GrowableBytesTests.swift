@@ -17,6 +17,15 @@ import Testing
         #expect(text(other) == text(b))
     }
 
+    @Test func appendsFieldLinesGrowingAsNeeded() {
+        let b = GrowableBytes(capacity: 16)
+        for (n, v) in [("accept", "*/*"), ("x-long", String(repeating: "v", count: 40)), ("x-empty", "")] {
+            Array(n.utf8).withUnsafeBytes { nb in Array(v.utf8).withUnsafeBytes { b.appendLine(nb, $0) } }
+        }
+        b.appendLine(UnsafeRawBufferPointer(start: nil, count: 0), UnsafeRawBufferPointer(start: nil, count: 0))
+        #expect(text(b) == "accept: */*\r\nx-long: \(String(repeating: "v", count: 40))\r\nx-empty: \r\n: \r\n")
+    }
+
     @Test func resetKeepsOrGivesBackStorage() {
         let b = GrowableBytes(capacity: 16)
         for _ in 0..<10 { b.append("0123456789") }

@@ -1,0 +1,203 @@
+/// An HTTP/2 stream's request head as nghttp2 hands it over (`H2StreamBridge.field`): the
+/// pseudo-headers and the regular fields, gathered in areas kept from stream to stream.
+///
+/// The stream's inner `ClientConnection` takes it as values (`layOut`: straight into its head
+/// buffer, spans and parser state set, no bytes through the pair and no llhttp parse) when it is
+/// a head llhttp takes as it is (`methodCode`, `givesValues`); otherwise, and for a request with
+/// a body for now, the bridge writes it into the pair as the HTTP/1.1 head `writeHTTP1` makes and
+/// llhttp decides. Both give the phases the same head: `layOut` lays out exactly the bytes
+/// `writeHTTP1` writes (`H2RequestHeadTests`).
+final class H2RequestHead {
+    let method = GrowableBytes(capacity: 16)
+    let path = GrowableBytes(capacity: 256)
+    let authority = GrowableBytes(capacity: 64)
+    /// The regular fields as HTTP/1.1 lines, `name: value\r\n` each.
+    let fields = GrowableBytes(capacity: 512)
+    /// Per line of `fields`, its name's and its value's lengths (two `UInt32`).
+    private let lengths = GrowableBytes(capacity: 128)
+    private(set) var fieldCount = 0
+    /// A content-length field was sent; `contentLength` is its value when it is one plain
+    /// decimal number.
+    private(set) var hasContentLength = false
+    private(set) var contentLength: UInt64?
+    /// A field only llhttp decides on (a second content-length, one that is not a plain number,
+    /// a connection-specific field, which nghttp2 refuses already): the head goes as bytes.
+    private(set) var needsParse = false
+    /// `content-type: application/grpc…`: the proxy's own errors become gRPC statuses.
+    private(set) var isGRPC = false
+    /// The client's `grpc-timeout` in ms (0: none), the exchange's response deadline.
+    private(set) var deadlineMs = 0
+    /// limits.max_header_bytes.
+    let limit: Int
+
+    /// Storage over this size is given back between streams.
+    static let keptCapacity = 16 * 1024
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Past `limit` fields are no longer kept: the head is then over the limit already and gets
+    /// the 431 an HTTP/1.1 head that size gets (logged and counted; RESOURCE_EXHAUSTED for gRPC).
+    /// What a stream holds stays within the limit plus one field (nghttp2 bounds a field).
+    var overLimit: Bool { fields.count + path.count + authority.count > limit }
+
+    func field(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        if overLimit { return }
+        if name.first == UInt8(ascii: ":") {
+            // nghttp2 (HTTP messaging on) passes no pseudo-header but :method, :scheme, :path
+            // and :authority (RFC 9113 §8.3.1): the length (and one letter) tells them apart.
+            switch name.count {
+            case 7 where name[1] == UInt8(ascii: "m"): Self.set(method, value)
+            case 5: Self.set(path, value)
+            case 10: Self.set(authority, value)
+            default: break
+            }
+            return
+        }
+        // By length first: most fields are none of these.
+        switch name.count {
+        case 4 where H2Names.equal(name, "host"):
+            if authority.isEmpty { Self.set(authority, value) }
+            return
+        case 14 where H2Names.equal(name, "content-length"):
+            contentLength = hasContentLength ? nil : Self.decimal(value)
+            if contentLength == nil { needsParse = true }
+            hasContentLength = true
+        case 12 where H2Names.equal(name, "content-type"):
+            if GRPCStatus.isGRPC(contentType: value) { isGRPC = true }
+        case 12 where H2Names.equal(name, "grpc-timeout"):
+            deadlineMs = GRPCTimeout.milliseconds(value) ?? 0
+        default:
+            // llhttp gives these meaning (keep-alive, upgrade, framing); nghttp2 refuses them.
+            if H2Names.isConnectionSpecific(name) { needsParse = true }
+        }
+        fields.appendLine(name, value)
+        var n = (UInt32(truncatingIfNeeded: name.count), UInt32(truncatingIfNeeded: value.count))
+        withUnsafeBytes(of: &n) { lengths.append($0) }
+        fieldCount += 1
+    }
+
+    /// Replaces `a`'s bytes, keeping its storage (a reused bridge allocates nothing for them).
+    private static func set(_ a: GrowableBytes, _ value: UnsafeRawBufferPointer) {
+        a.reset()
+        a.append(value)
+    }
+
+    /// One plain decimal number (what llhttp takes as a Content-Length), else nil.
+    static func decimal(_ v: UnsafeRawBufferPointer) -> UInt64? {
+        guard !v.isEmpty else { return nil }
+        var n: UInt64 = 0
+        for b in v {
+            guard b >= 48 && b <= 57 else { return nil }
+            let (m, o1) = n.multipliedReportingOverflow(by: 10)
+            let (s, o2) = m.addingReportingOverflow(UInt64(b - 48))
+            if o1 || o2 { return nil }
+            n = s
+        }
+        return n
+    }
+
+    /// The next stream's head follows; storage is kept unless a large head left it large.
+    func reset() {
+        method.reset(keep: Self.keptCapacity)
+        path.reset(keep: Self.keptCapacity)
+        authority.reset(keep: Self.keptCapacity)
+        fields.reset(keep: Self.keptCapacity)
+        lengths.reset(keep: Self.keptCapacity)
+        fieldCount = 0
+        hasContentLength = false
+        contentLength = nil
+        needsParse = false
+        isGRPC = false
+        deadlineMs = 0
+    }
+
+    // MARK: as values
+
+    /// llhttp's code for the method, when it is one the values path takes.
+    var methodCode: Int? { HTTPMethod.commonCode(method.bytes) }
+
+    /// llhttp takes this head as it is: no field it gives meaning to beyond what `layOut`
+    /// records, and an origin-form target of visible ASCII but `#` (`H2RequestHeadTests` checks
+    /// every such byte against llhttp). Any other head is parsed by llhttp itself.
+    var givesValues: Bool {
+        guard !needsParse, path.count > 0, path.base.load(as: UInt8.self) == UInt8(ascii: "/") else { return false }
+        for b in path.bytes where b <= 0x20 || b >= 0x7f || b == UInt8(ascii: "#") { return false }
+        return true
+    }
+
+    /// The length of the HTTP/1.1 head `writeHTTP1` writes (and `layOut` lays out).
+    func headLength(chunked: Bool) -> Int {
+        // "M P HTTP/1.1\r\n" "host: A\r\n" fields [framing line] "\r\n"
+        method.count + 1 + path.count + 11 + 6 + authority.count + 2 + fields.count
+            + (chunked ? Self.chunkedLine.utf8CodeUnitCount : 0) + 2
+    }
+
+    private static let chunkedLine: StaticString = "transfer-encoding: chunked\r\n"
+
+    /// Lays the head out at `buffer` (room for `headLength(chunked:)` bytes) as exactly the bytes
+    /// `writeHTTP1` writes, fills the parser's lent header table (room for `fieldCount + 2`) with
+    /// their spans and records the rest in the parser: what parsing those bytes gives. Without a
+    /// body that is `HTTPParser.setRequestHead`; with one (`bodyFollows`: content-length, or
+    /// `chunked`) llhttp is primed for it (`HTTPParser.primeBody`) and takes the body's bytes
+    /// next. Returns the head's length, nil when llhttp refused the priming (a bug).
+    func layOut(at buffer: UnsafeMutableRawPointer, methodCode: Int, bodyFollows: Bool, parser: HTTPParser) -> Int? {
+        let chunked = bodyFollows && !hasContentLength
+        if bodyFollows && !parser.primeBody(contentLength: chunked ? nil : contentLength) { return nil }
+        var at = 0
+        func put(_ p: UnsafeRawPointer, _ n: Int) {
+            (buffer + at).copyMemory(from: p, byteCount: n)
+            at += n
+        }
+        func put(_ s: StaticString) { put(s.utf8Start, s.utf8CodeUnitCount) }
+        func span(_ from: Int, _ n: Int) -> ByteSpan { ByteSpan(base: UnsafeRawPointer(buffer + from), count: n) }
+
+        put(method.base, method.count)
+        let methodSpan = span(0, method.count)
+        put(" ")
+        let url = span(at, path.count)
+        put(path.base, path.count)
+        put(" HTTP/1.1\r\nhost: ")
+        let headers = parser.headers
+        headers[0] = HeaderSpan(name: span(at - 6, 4), value: span(at, authority.count))
+        put(authority.base, authority.count)
+        put("\r\n")
+        let first = at
+        put(fields.base, fields.count)
+        var line = first
+        for i in 0..<fieldCount {
+            let nameCount = Int(lengths.base.loadUnaligned(fromByteOffset: 8 * i, as: UInt32.self))
+            let valueCount = Int(lengths.base.loadUnaligned(fromByteOffset: 8 * i + 4, as: UInt32.self))
+            headers[1 + i] = HeaderSpan(name: span(line, nameCount), value: span(line + nameCount + 2, valueCount))
+            line += nameCount + 2 + valueCount + 2
+        }
+        var count = 1 + fieldCount
+        if chunked {
+            headers[count] = HeaderSpan(name: span(at, 17), value: span(at + 19, 7))
+            count += 1
+            put(Self.chunkedLine)
+        }
+        put("\r\n")
+        if bodyFollows {
+            parser.setHeadSpans(method: methodSpan, methodCode: methodCode, url: url, headerCount: count)
+        } else {
+            parser.setRequestHead(method: methodSpan, methodCode: methodCode, url: url, headerCount: count, contentLength: contentLength)
+        }
+        return at
+    }
+
+    // MARK: as bytes
+
+    /// Appends the HTTP/1.1 head to `out`: request line, Host (the authority), the fields, and
+    /// `transfer-encoding: chunked` when `chunked` (a body without content-length).
+    func writeHTTP1(into out: GrowableBytes, chunked: Bool) {
+        out.append(method)
+        out.append(" ")
+        out.append(path)
+        out.append(" HTTP/1.1\r\nhost: ")
+        out.append(authority)
+        out.append("\r\n")
+        out.append(fields)
+        if chunked { out.append(Self.chunkedLine) }
+        out.append("\r\n")
+    }
+}
