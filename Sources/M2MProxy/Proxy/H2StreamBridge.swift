@@ -84,22 +84,10 @@ final class H2StreamBridge: UVStream {
     /// pair, no parse), or, when only llhttp decides on it (`H2RequestHead.givesValues`), as
     /// HTTP/1.1 bytes written into the pair. A body follows the same way (DATA as its bytes,
     /// chunked without content-length). False: refuse the stream.
-    func start(endStream: Bool, worker: Worker, parent: ClientConnection) -> Bool {
+    func start(endStream: Bool) -> Bool {
         let r = requestHead
         guard !r.method.isEmpty, !r.path.isEmpty, !r.method.equals("CONNECT") else { return false }
-        if inner == nil {
-            guard let (a, b) = UVStream.socketPair() else { return false }
-            guard adopt(fd: b) else {
-                _ = adopt(fd: a)
-                return false
-            }
-            guard let c = worker.connectionForStream(fd: a, of: parent) else {
-                close()
-                return false
-            }
-            c.responseSink = Unmanaged.passUnretained(self)
-            inner = c
-        }
+        if inner == nil && !openPair() { return false }
         let c = inner.unsafelyUnwrapped
         // A reused pair's inner connection is between requests: the deadline is this stream's.
         c.clientDeadlineMs = r.deadlineMs
@@ -118,6 +106,22 @@ final class H2StreamBridge: UVStream {
             headOut.reset(keep: Self.keptCapacity)
         }
         startReading()
+        return true
+    }
+
+    /// A new pair and its inner connection (a stream on a connection with no idle pair).
+    private func openPair() -> Bool {
+        guard let parent = connection?.client, let (a, b) = UVStream.socketPair() else { return false }
+        guard adopt(fd: b) else {
+            _ = adopt(fd: a)
+            return false
+        }
+        guard let c = parent.worker.connectionForStream(fd: a, of: parent) else {
+            close()
+            return false
+        }
+        c.responseSink = Unmanaged.passUnretained(self)
+        inner = c
         return true
     }
 
