@@ -28,7 +28,7 @@ extension ClientConnection {
         var headBytes = 0
         // The spans stay valid until the submit below copies them (the upstream's head buffer).
         driver.responseFilter(self, r) { h in
-            fields.borrow(name: h.name.buffer, value: h.value.buffer)
+            fields._withUnsafeGuaranteedRef { $0.borrow(name: h.name.buffer, value: h.value.buffer) }
             headBytes &+= h.name.count &+ h.value.count &+ 4
         }
         // llhttp counts `contentLength` down as it parses the body: 0 with no byte taken is an

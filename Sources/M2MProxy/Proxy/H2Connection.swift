@@ -227,12 +227,12 @@ final class H2Connection: H2SessionDelegate {
         session.setStreamData(id, nil)
         // Out of `open` by a swap with the last: the array's reference moves, none is taken.
         let slot = ref._withUnsafeGuaranteedRef { $0.slot }
-        let end = open.count - 1
-        if slot != end {
-            open.swapAt(slot, end)
-            open[slot].slot = slot
+        var s = open.removeLast()
+        if slot < open.count {
+            // `s` is the last bridge: it takes the closed one's slot, and `s` becomes that one.
+            s.slot = slot
+            swap(&s, &open[slot])
         }
-        let s = open.removeLast()
         if !closed && idle.count < maxIdle && s.reusable {
             s.park()
             idle.append(s)

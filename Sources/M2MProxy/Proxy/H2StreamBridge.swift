@@ -208,16 +208,23 @@ final class H2StreamBridge: UVStream {
 
     /// The inner connection's response head begins: `:status` (llhttp bounds the code to three
     /// digits), then the caller adds the kept fields (borrowed: they stay valid until
-    /// `submitResponseHead` copies them) to the returned list.
-    func startResponse(status code: Int) -> H2FieldList {
-        let f = connectionRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.session.fields }
+    /// `submitResponseHead` copies them) to the returned list, unretained: the session owns it
+    /// and outlives the head (no retain and release per response).
+    func startResponse(status code: Int) -> Unmanaged<H2FieldList> {
+        let list = connectionRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { Unmanaged.passUnretained($0.session.fields) }
+        return list._withUnsafeGuaranteedRef { f in
+            startResponse(f, status: code)
+            return list
+        }
+    }
+
+    private func startResponse(_ f: H2FieldList, status code: Int) {
         f.removeAll()
         var digits = (UInt8(48 + code / 100 % 10), UInt8(48 + code / 10 % 10), UInt8(48 + code % 10))
         // A literal, not `H2Names.status`: no array to load and retain per response.
         let name: StaticString = ":status"
         let n = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
         withUnsafeBytes(of: &digits) { _ = f.add(name: n, value: $0) }
-        return f
     }
 
     /// Submits the head `startResponse` began, with the body bytes that came along. `noBody`:
