@@ -183,7 +183,11 @@ final class H2Connection: H2SessionDelegate {
     @inline(__always)
     private func adopt(_ s: __owned H2StreamBridge, _ id: Int32) {
         s.slot = open.count
-        session.setStreamData(id, Unmanaged.passUnretained(s).toOpaque())
+        let ref = Unmanaged.passUnretained(s)
+        session.setStreamData(id, ref.toOpaque())
+        // Its fields come next: they find it here, not through nghttp2's stream table.
+        lastID = id
+        lastStream = ref
         open.append(s)
     }
 
