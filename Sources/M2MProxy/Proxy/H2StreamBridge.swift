@@ -220,11 +220,7 @@ final class H2StreamBridge: UVStream {
 
     private func startResponse(_ f: H2FieldList, status code: Int) {
         f.removeAll()
-        var digits = (UInt8(48 + code / 100 % 10), UInt8(48 + code / 10 % 10), UInt8(48 + code % 10))
-        // A literal, not `H2Names.status`: no array to load and retain per response.
-        let name: StaticString = ":status"
-        let n = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-        withUnsafeBytes(of: &digits) { _ = f.add(name: n, value: $0) }
+        f.addStatus(code)
     }
 
     /// Submits the head `startResponse` began, with the body bytes that came along. `noBody`:
