@@ -89,7 +89,10 @@ final class H2Connection: H2SessionDelegate {
                     }
                 }
                 Self.writeGathered(out, to: c)
-                if !wrote { break }
+                // The batch ran until nghttp2 had nothing: another starts only if the writes
+                // made it want to write again (not one more empty `mem_send` per flush).
+                // `wrote` bounds it: data it cannot send (flow control) still reads as wanted.
+                if !wrote || !session.wantsWrite { break }
             }
             return !session.isAlive && c.pendingWrites == 0
         }
