@@ -177,7 +177,7 @@ final class H2Connection: H2SessionDelegate {
         // The most recent idle bridge takes the stream; one whose pair closed is dropped.
         while !idle.isEmpty {
             let s = idle.removeLast()
-            if s.recycle(id: id) { return adopt(s, id) }
+            if s.recycle(id: id) { return adopt(consume s, id) }
             s.abandon()
         }
         adopt(H2StreamBridge(id: id, connection: self, headerLimit: headerLimit), id)
@@ -242,7 +242,8 @@ final class H2Connection: H2SessionDelegate {
         }
         if !closed && idle.count < maxIdle && s.reusable {
             s.park()
-            idle.append(s)
+            // Moved, not copied: a copy cost a retain and a release per stream.
+            idle.append(consume s)
         } else {
             s.abandon()
         }
