@@ -46,6 +46,22 @@ final class H2FieldList {
         return true
     }
 
+    /// `:status` with a three-digit `code` (once per response): the name is a literal (static
+    /// bytes, borrowed) and the digits are stored, with no copy call for either.
+    @discardableResult
+    func addStatus(_ code: Int) -> Bool {
+        guard used + 3 <= capacity else { return false }
+        let v = bytes + used
+        v.storeBytes(of: UInt8(truncatingIfNeeded: 48 + code / 100 % 10), as: UInt8.self)
+        (v + 1).storeBytes(of: UInt8(truncatingIfNeeded: 48 + code / 10 % 10), as: UInt8.self)
+        (v + 2).storeBytes(of: UInt8(truncatingIfNeeded: 48 + code % 10), as: UInt8.self)
+        used += 3
+        let name: StaticString = ":status"
+        borrow(name: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount),
+               value: UnsafeRawBufferPointer(start: v, count: 3))
+        return true
+    }
+
     /// Adds a field whose bytes stay valid until the submit (which copies them): no copy here.
     /// Inlined into the per-field loops of a response head.
     @inline(__always)

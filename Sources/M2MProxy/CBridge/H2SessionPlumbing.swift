@@ -29,6 +29,9 @@ extension H2SessionPlumbing {
         }
     }
 
+    /// nghttp2 has frames to send (possibly DATA its windows hold back).
+    var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
+
     /// Whether the session still reads or writes (false after GOAWAY exchanges complete).
     var isAlive: Bool {
         nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0

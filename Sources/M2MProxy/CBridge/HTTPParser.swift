@@ -276,9 +276,12 @@ final class HTTPParser {
     /// `headerCount` spans point. Records the rest as llhttp records it for that head (version
     /// 1.1, keep-alive, the method's code, a Content-Length), so that every reader of the parser
     /// sees what a parse of those bytes gives. llhttp's own state is not a message's: `reset()`
-    /// before parsing bytes again.
+    /// before parsing bytes again. The message ends with the head, as `completesBodylessHeads`
+    /// ends a parsed one: the owner takes that end (`takeHeadEndedMessage`) instead of an
+    /// `execute` of zero bytes (callgrind: ~100 instructions per HTTP/2 request).
     func setRequestHead(method: ByteSpan, methodCode: Int, url: ByteSpan, headerCount: Int, contentLength: UInt64?) {
         messageBegin()
+        headEndedMessage = true
         setHeadSpans(method: method, methodCode: methodCode, url: url, headerCount: headerCount)
         parser.pointee.http_major = 1
         parser.pointee.http_minor = 1

@@ -38,9 +38,6 @@ extension ClientConnection {
         }
         switch event {
         case .needMore:
-            // A head given as values without a body: the request ends here, as the parse of a
-            // bodyless head's bytes ends it (checked here, where an HTTP/1.1 GET never goes).
-            if headGiven && count == 0 { return givenRequestEnded(forward: forward) }
             if count > 0 { forwardBody(base, count, fromSocket: fromSocket, forward: forward) }
             if state == .forwarding || !forward {
                 if !request.clientPausedForUpstream {

@@ -52,17 +52,6 @@ extension ClientConnection {
         onRead(UnsafeRawBufferPointer(start: p, count: count))
     }
 
-    /// The request given as values without a body ended with its head (`processRequestBytes`
-    /// finds no byte after it): what the parser's message end does there.
-    func givenRequestEnded(forward: Bool) {
-        request.bodyDone = true
-        if state == .forwarding {
-            stopTimer()
-            if forward, let u = upstreamRef { u._withUnsafeGuaranteedRef { startResponseTimer($0) } }
-        }
-        nextStart = -1
-    }
-
     /// The next head comes as HTTP/1.1 bytes through the pair, or primes llhttp for a body:
     /// llhttp starts afresh after a head given as values without a body.
     func prepareForHeadBytes() {

@@ -10,7 +10,12 @@ extension ClientConnection {
     /// The head `ReverseProxyPhases.responseFilter` keeps, with `bodyBytes` payload bytes that
     /// arrived with it (the caller did the common bookkeeping of `sendResponseHead`).
     func sendStreamResponseHead(_ u: UpstreamConnection, headEnd: Int, bodyBytes: Int) {
-        let sink = responseSink.unsafelyUnwrapped.takeUnretainedValue()
+        responseSink.unsafelyUnwrapped._withUnsafeGuaranteedRef { sendStreamResponseHead(u, headEnd: headEnd, bodyBytes: bodyBytes, to: $0) }
+    }
+
+    /// The bridge is borrowed (no retain and release per call): a `UVStream` holds itself until
+    /// its close callback, which libuv never runs inside another callback, so it outlives the call.
+    private func sendStreamResponseHead(_ u: UpstreamConnection, headEnd: Int, bodyBytes: Int, to sink: H2StreamBridge) {
         let p = u.parser
         let status = p.statusCode
         // A chunked body's trailers go to the stream (gRPC's status); set once per upstream
@@ -23,7 +28,7 @@ extension ClientConnection {
         var headBytes = 0
         // The spans stay valid until the submit below copies them (the upstream's head buffer).
         driver.responseFilter(self, r) { h in
-            fields.borrow(name: h.name.buffer, value: h.value.buffer)
+            fields._withUnsafeGuaranteedRef { $0.borrow(name: h.name.buffer, value: h.value.buffer) }
             headBytes &+= h.name.count &+ h.value.count &+ 4
         }
         // llhttp counts `contentLength` down as it parses the body: 0 with no byte taken is an
@@ -36,28 +41,29 @@ extension ClientConnection {
 
     /// Payload: the de-chunked pieces, or the bytes as they are (a length- or close-delimited body).
     func streamResponseBody(_ u: UpstreamConnection, _ base: UnsafeRawPointer, _ count: Int) {
-        let sink = responseSink.unsafelyUnwrapped.takeUnretainedValue()
-        if request.dechunk {
-            for span in u.parser.bodySpans {
-                sink.responseBody(span.base, span.count)
-                countWritten(span.count)
+        responseSink.unsafelyUnwrapped._withUnsafeGuaranteedRef { sink in
+            if request.dechunk {
+                for span in u.parser.bodySpans {
+                    sink.responseBody(span.base, span.count)
+                    countWritten(span.count)
+                }
+                u.parser.clearBodySpans()
+            } else {
+                sink.responseBody(base, count)
+                countWritten(count)
             }
-            u.parser.clearBodySpans()
-        } else {
-            sink.responseBody(base, count)
-            countWritten(count)
         }
     }
 
     /// `afterBodyWrite` for a stream: sends the bytes as far as the client's windows allow; the
     /// upstream pauses while more than `bodyHighWater` still wait in the bridge.
     func streamAfterBodyWrite(_ u: UpstreamConnection) {
-        let sink = responseSink.unsafelyUnwrapped.takeUnretainedValue()
-        sink.responseProgress()
+        let sink = responseSink.unsafelyUnwrapped
+        sink._withUnsafeGuaranteedRef { $0.responseProgress() }
         // That flush may have ended the exchange: nghttp2 closed the stream (a head it could not
         // send, a reset queued earlier), and the bridge let this connection go (`abandon`).
         guard !isClosing else { return }
-        if sink.pendingResponseBytes > H2StreamBridge.bodyHighWater {
+        if sink._withUnsafeGuaranteedRef({ $0.pendingResponseBytes }) > H2StreamBridge.bodyHighWater {
             pauseUpstreamForClient(u)
         } else if !request.upstreamPausedForClient {
             startReadTimer(u)
@@ -67,13 +73,14 @@ extension ClientConnection {
     /// A chunked response's trailers (the parser's, before the upstream connection is reused).
     func streamResponseTrailers(_ u: UpstreamConnection) {
         let lines = u.parser.takeTrailerLines()
-        if !lines.isEmpty { responseSink.unsafelyUnwrapped.takeUnretainedValue().responseTrailers(lines) }
+        if !lines.isEmpty { responseSink.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.responseTrailers(lines) } }
     }
 
     /// After the exchange finished (`finishExchange`: this connection idle for the next request,
     /// or closing): the stream's response ends.
     func streamResponseEnded() {
-        responseSink?.takeUnretainedValue().responseEnded(keepAlive: state != .closing && !isClosing)
+        let keepAlive = state != .closing && !isClosing
+        responseSink?._withUnsafeGuaranteedRef { $0.responseEnded(keepAlive: keepAlive) }
     }
 
     /// The bridge handed response bytes to the client: as a write completion is for a socket

@@ -71,8 +71,8 @@ final class H2RequestHead {
             if H2Names.isConnectionSpecific(name) { needsParse = true }
         }
         fields.appendLine(name, value)
-        var n = (UInt32(truncatingIfNeeded: name.count), UInt32(truncatingIfNeeded: value.count))
-        withUnsafeBytes(of: &n) { lengths.append($0) }
+        // The name's length in the low half, the value's in the high (read back in `layOut`).
+        lengths.appendWord(UInt64(truncatingIfNeeded: name.count) | UInt64(truncatingIfNeeded: value.count) << 32)
         fieldCount += 1
     }
 
@@ -120,9 +120,17 @@ final class H2RequestHead {
     /// records, and an origin-form target of visible ASCII but `#` (`H2RequestHeadTests` checks
     /// every such byte against llhttp). Any other head is parsed by llhttp itself.
     var givesValues: Bool {
-        guard !needsParse, path.count > 0, path.base.load(as: UInt8.self) == UInt8(ascii: "/") else { return false }
-        for b in path.bytes where b <= 0x20 || b >= 0x7f || b == UInt8(ascii: "#") { return false }
-        return true
+        let n = path.count
+        let p = UnsafeRawPointer(path.base)
+        guard !needsParse, n > 0, p.load(as: UInt8.self) == UInt8(ascii: "/") else { return false }
+        // One pass without early exits: `b - 0x21` (wrapping) is at least 0x5e exactly for the
+        // bytes outside 0x21...0x7e.
+        var bad: UInt8 = 0
+        for i in 0..<n {
+            let b = p.load(fromByteOffset: i, as: UInt8.self)
+            bad |= (b &- 0x21 >= 0x5e ? 1 : 0) | (b == UInt8(ascii: "#") ? 1 : 0)
+        }
+        return bad == 0
     }
 
     /// The length of the HTTP/1.1 head `writeHTTP1` writes (and `layOut` lays out).
@@ -165,8 +173,9 @@ final class H2RequestHead {
         put(fields.base, fields.count)
         var line = first
         for i in 0..<fieldCount {
-            let nameCount = Int(lengths.base.loadUnaligned(fromByteOffset: 8 * i, as: UInt32.self))
-            let valueCount = Int(lengths.base.loadUnaligned(fromByteOffset: 8 * i + 4, as: UInt32.self))
+            let both = lengths.base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)
+            let nameCount = Int(truncatingIfNeeded: both & 0xffff_ffff)
+            let valueCount = Int(truncatingIfNeeded: both >> 32)
             headers[1 + i] = HeaderSpan(name: span(line, nameCount), value: span(line + nameCount + 2, valueCount))
             line += nameCount + 2 + valueCount + 2
         }

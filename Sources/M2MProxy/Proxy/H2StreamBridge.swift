@@ -23,7 +23,13 @@ final class H2StreamBridge: UVStream {
     /// Not weak (a weak reference gives the connection a side table, and every retain of it the
     /// slow path): the connection owns its bridges, open or idle, and abandons each one (which
     /// clears this) in `finish`, before the client connection lets it go.
-    private unowned(unsafe) var connection: H2Connection?
+    ///
+    /// Held as `Unmanaged` and borrowed per call (`_withUnsafeGuaranteedRef`): an
+    /// `unowned(unsafe)` load still costs a retain and a release where it is passed on. The
+    /// connection outlives every call into a bridge that still has it: the client connection
+    /// drops it only in its close callback, which libuv runs on its own, never inside another.
+    private var connectionRef: Unmanaged<H2Connection>?
+    private var connection: H2Connection? { connectionRef?.takeUnretainedValue() }
     private let headerLimit: Int
 
     /// The request head, gathered from the HEADERS block.
@@ -56,7 +62,12 @@ final class H2StreamBridge: UVStream {
     /// The inner connection. Strong: it may have closed (and left the worker's list) before the
     /// stream ends. It holds this bridge as its `responseSink`, unretained: `abandon` clears that
     /// before letting it go.
-    private var inner: ClientConnection?
+    private var inner: ClientConnection? {
+        didSet { innerRef = inner.map { Unmanaged.passUnretained($0) } }
+    }
+    /// `inner`, borrowed on the per-request paths (no retain and release per call): a
+    /// `UVStream` holds itself until its close callback, and `inner` holds it after that.
+    private var innerRef: Unmanaged<ClientConnection>?
 
     /// Response bytes held for the client before the inner connection stops reading its upstream.
     static let bodyHighWater = 64 * 1024
@@ -65,7 +76,7 @@ final class H2StreamBridge: UVStream {
 
     init(id: Int32, connection: H2Connection, headerLimit: Int) {
         self.id = id
-        self.connection = connection
+        connectionRef = Unmanaged.passUnretained(connection)
         self.headerLimit = headerLimit
         requestHead = H2RequestHead(limit: headerLimit)
         super.init(io: connection.client.worker.io)
@@ -84,23 +95,14 @@ final class H2StreamBridge: UVStream {
     /// pair, no parse), or, when only llhttp decides on it (`H2RequestHead.givesValues`), as
     /// HTTP/1.1 bytes written into the pair. A body follows the same way (DATA as its bytes,
     /// chunked without content-length). False: refuse the stream.
-    func start(endStream: Bool, worker: Worker, parent: ClientConnection) -> Bool {
+    func start(endStream: Bool) -> Bool {
         let r = requestHead
         guard !r.method.isEmpty, !r.path.isEmpty, !r.method.equals("CONNECT") else { return false }
-        if inner == nil {
-            guard let (a, b) = UVStream.socketPair() else { return false }
-            guard adopt(fd: b) else {
-                _ = adopt(fd: a)
-                return false
-            }
-            guard let c = worker.connectionForStream(fd: a, of: parent) else {
-                close()
-                return false
-            }
-            c.responseSink = Unmanaged.passUnretained(self)
-            inner = c
-        }
-        let c = inner.unsafelyUnwrapped
+        if innerRef == nil && !openPair() { return false }
+        return innerRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { start(r, endStream: endStream, inner: $0) }
+    }
+
+    private func start(_ r: H2RequestHead, endStream: Bool, inner c: ClientConnection) -> Bool {
         // A reused pair's inner connection is between requests: the deadline is this stream's.
         c.clientDeadlineMs = r.deadlineMs
         isGRPC = r.isGRPC
@@ -118,6 +120,22 @@ final class H2StreamBridge: UVStream {
             headOut.reset(keep: Self.keptCapacity)
         }
         startReading()
+        return true
+    }
+
+    /// A new pair and its inner connection (a stream on a connection with no idle pair).
+    private func openPair() -> Bool {
+        guard let parent = connection?.client, let (a, b) = UVStream.socketPair() else { return false }
+        guard adopt(fd: b) else {
+            _ = adopt(fd: a)
+            return false
+        }
+        guard let c = parent.worker.connectionForStream(fd: a, of: parent) else {
+            close()
+            return false
+        }
+        c.responseSink = Unmanaged.passUnretained(self)
+        inner = c
         return true
     }
 
@@ -163,7 +181,7 @@ final class H2StreamBridge: UVStream {
         } else {
             writeLastChunk(trailers: requestTrailers)
         }
-        requestTrailers = []
+        if !requestTrailers.isEmpty { requestTrailers = [] }
     }
 
     /// The inner connection reads its body again (`ClientConnection.startReadingBody`): what
@@ -190,16 +208,19 @@ final class H2StreamBridge: UVStream {
 
     /// The inner connection's response head begins: `:status` (llhttp bounds the code to three
     /// digits), then the caller adds the kept fields (borrowed: they stay valid until
-    /// `submitResponseHead` copies them) to the returned list.
-    func startResponse(status code: Int) -> H2FieldList {
-        let f = connection.unsafelyUnwrapped.session.fields
+    /// `submitResponseHead` copies them) to the returned list, unretained: the session owns it
+    /// and outlives the head (no retain and release per response).
+    func startResponse(status code: Int) -> Unmanaged<H2FieldList> {
+        let list = connectionRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { Unmanaged.passUnretained($0.session.fields) }
+        return list._withUnsafeGuaranteedRef { f in
+            startResponse(f, status: code)
+            return list
+        }
+    }
+
+    private func startResponse(_ f: H2FieldList, status code: Int) {
         f.removeAll()
-        var digits = (UInt8(48 + code / 100 % 10), UInt8(48 + code / 10 % 10), UInt8(48 + code % 10))
-        // A literal, not `H2Names.status`: no array to load and retain per response.
-        let name: StaticString = ":status"
-        let n = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-        withUnsafeBytes(of: &digits) { _ = f.add(name: n, value: $0) }
-        return f
+        f.addStatus(code)
     }
 
     /// Submits the head `startResponse` began, with the body bytes that came along. `noBody`:
@@ -212,7 +233,7 @@ final class H2StreamBridge: UVStream {
             body.append(first)
         }
         responseSubmitted = true
-        connection.unsafelyUnwrapped.submitResponse(self, noBody: noBody)
+        connectionRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.submitResponse(self, noBody: noBody) }
     }
 
     /// Response payload (de-chunked), held until nghttp2 pulls it (`readResponse`).
@@ -227,7 +248,7 @@ final class H2StreamBridge: UVStream {
 
     /// Sends what is ready (the HEADERS and the DATA gathered so far, in one write).
     func responseProgress() {
-        connection?.responseReady(self)
+        connectionRef?._withUnsafeGuaranteedRef { $0.responseReady(self) }
     }
 
     /// The chunked trailer lines (`name: value\r\n`) of the response, sent as a trailing
@@ -242,7 +263,7 @@ final class H2StreamBridge: UVStream {
     func responseEnded(keepAlive: Bool) {
         bodyEOF = true
         responseKeepAlive = keepAlive
-        connection?.responseReady(self)
+        connectionRef?._withUnsafeGuaranteedRef { $0.responseReady(self) }
     }
 
     /// The proxy's own answer (`ClientConnection.respond`), followed by `responseEnded`: for a
@@ -303,7 +324,7 @@ final class H2StreamBridge: UVStream {
     /// them all lets its upstream be read again (`ClientConnection.streamResponsePulled`).
     func readResponse(into out: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? {
         guard let r = body.pull(into: out, ended: bodyEOF) else { return nil }
-        if r.count > 0 && !bodyEOF { inner?.streamResponsePulled(drained: r.drained) }
+        if r.count > 0 && !bodyEOF { innerRef?._withUnsafeGuaranteedRef { $0.streamResponsePulled(drained: r.drained) } }
         return (r.count, r.eof)
     }
 
@@ -341,10 +362,8 @@ final class H2StreamBridge: UVStream {
     /// an error answer with `connection: close`, a reset mid-exchange, an upgrade or a timeout
     /// (each leaves the inner connection closing or the response unfinished).
     var reusable: Bool {
-        guard started && requestDone && bodyEOF && responseKeepAlive && !isClosing,
-              let c = inner, !c.isClosing
-        else { return false }
-        return c.state == .idle || c.state == .readingHead
+        guard started && requestDone && bodyEOF && responseKeepAlive && !isClosing, let c = innerRef else { return false }
+        return c._withUnsafeGuaranteedRef { !$0.isClosing && ($0.state == .idle || $0.state == .readingHead) }
     }
 
     /// The stream ended and `reusable` held: idle until `recycle`. The stream's unacknowledged
@@ -352,14 +371,14 @@ final class H2StreamBridge: UVStream {
     func park() {
         if unconsumed > 0 { connection?.session.consume(id, unconsumed) }
         unconsumed = 0
-        pipe.finish(inner)
+        if pipe.active { innerRef?._withUnsafeGuaranteedRef { pipe.finish($0) } }
         parked = true
     }
 
     /// An idle pair takes stream `id`; false when its inner connection closed meanwhile (then
     /// the bridge is abandoned).
     func recycle(id: Int32) -> Bool {
-        guard let c = inner, !c.isClosing, !isClosing else { return false }
+        guard let c = innerRef, !isClosing, !c._withUnsafeGuaranteedRef({ $0.isClosing }) else { return false }
         self.id = id
         parked = false
         requestHead.reset()
@@ -372,8 +391,9 @@ final class H2StreamBridge: UVStream {
         bodyEOF = false
         responseSubmitted = false
         isGRPC = false
-        responseTrailers = []
-        requestTrailers = []
+        // Assigned only when not empty: replacing an empty array still calls swift_release.
+        if !responseTrailers.isEmpty { responseTrailers = [] }
+        if !requestTrailers.isEmpty { requestTrailers = [] }
         startReading()
         return true
     }
@@ -393,7 +413,7 @@ final class H2StreamBridge: UVStream {
         if unconsumed > 0 { connection?.session.consume(id, unconsumed) }
         unconsumed = 0
         pipe.finish(inner)
-        connection = nil
+        connectionRef = nil
         // A pair's EOF alone reads as a client half-close after a complete request (which §4
         // still answers): an unfinished exchange is aborted outright instead.
         inner?.responseSink = nil

@@ -37,6 +37,14 @@ final class GrowableBytes {
 
     func append(_ other: GrowableBytes) { append(UnsafeRawPointer(other.base), other.count) }
 
+    /// Appends the 8 bytes of `w` (unaligned) with a store, not a `memcpy` call.
+    @inline(__always)
+    func appendWord(_ w: UInt64) {
+        if count + 8 > capacity { grow(to: count + 8) }
+        (base + count).storeBytes(of: w, as: UInt64.self)
+        count += 8
+    }
+
     /// Appends the field line `name: value\r\n` with one capacity check (an HTTP/2 stream's
     /// fields, per field on the data path).
     func appendLine(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
