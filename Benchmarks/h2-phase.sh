@@ -116,7 +116,7 @@ h2_report() {  # h2_report LOAD_TSV INSTR_TSV -> markdown: medians over the roun
                 printf "| %s | %.0f | %s | %s | %s | %s | %d |\n", k, med(rps, k, n[k]), med(p50, k, n[k]), med(p99, k, n[k]), med(cpu, k, n[k]), (k in ir) ? ir[k] : "-", n[k] }
               for (k in ir) if (!(k in seen)) printf "| %s | - | - | - | - | %s | 0 |\n", k, ir[k] }' "$1"
     echo
-    echo "m2m-proxy serves each HTTP/2 stream through an in-process socket pair to an HTTP/1.1 exchange (README \"HTTP/2 and gRPC\"); nginx-h2 is nginx $("$NGINX_BIN" -v 2>&1 | sed 's/.*\///') with \`listen ... http2\`, proxy_pass as the nginx target. h2load $(h2load --version 2>/dev/null | awk '{print $2; exit}')."
+    echo "m2m-proxy hands each HTTP/2 stream's head and body to an HTTP/1.1 exchange as values and calls and gets its response back the same way (README \"HTTP/2 and gRPC\"); nginx-h2 is nginx $("$NGINX_BIN" -v 2>&1 | sed 's/.*\///') with \`listen ... http2\`, proxy_pass as the nginx target. h2load $(h2load --version 2>/dev/null | awk '{print $2; exit}')."
 }
 
 h2_main
