@@ -18,6 +18,10 @@
 
 private let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0, 0, 0, 4, 0, 0, 0, 0, 0]
 
+/// nghttp2's memory, as a worker loop's (`LoopIO.h2Memory`): one for the whole run, so blocks
+/// freed by one input's session are handed out again to the next one's.
+nonisolated(unsafe) private let h2Memory = H2Allocator()
+
 private final class Stream {
     var fieldBytes = 0
     var headersDone = false
@@ -39,13 +43,13 @@ private final class StubDelegate: H2SessionDelegate {
     var dataBytes = 0
     let headerLimit = 4096
 
-    func h2StreamBegan(_ id: Int32) {
+    override func h2StreamBegan(_ id: Int32) {
         check(id > 0 && id & 1 == 1, "stream id not client-initiated")
         began += 1
         streams[id] = Stream()
     }
 
-    func h2Field(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
+    override func h2Field(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
         check(name.count <= 65536 && value.count <= 65536, "field beyond nghttp2's bound")
         guard let s = streams[id] else { return true }
         if H2Names.equal(name, H2Names.contentType) && GRPCStatus.isGRPC(contentType: value) { s.isGRPC = true }
@@ -60,7 +64,7 @@ private final class StubDelegate: H2SessionDelegate {
         return true
     }
 
-    func h2HeadersDone(_ id: Int32, endStream: Bool) {
+    override func h2HeadersDone(_ id: Int32, endStream: Bool) {
         guard let s = streams[id] else { return }
         s.headersDone = true
         if endStream { s.ended = true }
@@ -71,7 +75,7 @@ private final class StubDelegate: H2SessionDelegate {
         if answerAtOnce || endStream { answer(id, s) }
     }
 
-    func h2Data(_ id: Int32, _ data: UnsafeRawBufferPointer) {
+    override func h2Data(_ id: Int32, _ data: UnsafeRawBufferPointer) {
         dataBytes += data.count
         guard let s = streams[id], holdData else {
             session.consume(id, data.count)
@@ -80,7 +84,7 @@ private final class StubDelegate: H2SessionDelegate {
         s.held += data.count
     }
 
-    func h2BodyEnded(_ id: Int32) {
+    override func h2BodyEnded(_ id: Int32) {
         guard let s = streams[id] else { return }
         s.ended = true
         if s.held > 0 {
@@ -90,7 +94,7 @@ private final class StubDelegate: H2SessionDelegate {
         if !s.answered { answer(id, s) }
     }
 
-    func h2ReadBody(_ id: Int32, into: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? {
+    override func h2ReadBody(_ id: Int32, into: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? {
         guard let s = streams[id] else { return (0, true) }
         let n = min(s.bodyLeft, into.count)
         for i in 0..<n { into[i] = UInt8(truncatingIfNeeded: i) }
@@ -98,7 +102,7 @@ private final class StubDelegate: H2SessionDelegate {
         return (n, s.bodyLeft == 0)
     }
 
-    func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
+    override func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
         streams[id] = nil
     }
 
@@ -130,7 +134,7 @@ public func fuzzH2Frames(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     var input = control & 1 != 0 ? preface : []
     input += UnsafeBufferPointer(start: data + 1, count: size - 1)
 
-    guard let session = H2Session(maxConcurrentStreams: 8, maxHeaderListSize: 4096) else { return 0 }
+    guard let session = H2Session(maxConcurrentStreams: 8, maxHeaderListSize: 4096, memory: h2Memory) else { return 0 }
     let delegate = StubDelegate()
     delegate.session = session
     delegate.holdData = control & 0x10 != 0
