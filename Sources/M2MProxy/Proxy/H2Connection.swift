@@ -224,6 +224,11 @@ final class H2Connection: H2SessionDelegate {
         return s._withUnsafeGuaranteedRef { $0.readResponse(into: into) }
     }
 
+    override func h2BodySpansFrames(_ id: Int32) {
+        guard let s = streamRef(id), s._withUnsafeGuaranteedRef({ $0.takesConnectionShare() }) else { return }
+        session.shareConnection(id)
+    }
+
     override func h2SubmitTrailers(_ id: Int32) -> Bool {
         streamRef(id)?._withUnsafeGuaranteedRef { $0.submitTrailers() } ?? false
     }

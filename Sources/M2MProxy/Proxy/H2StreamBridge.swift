@@ -59,6 +59,8 @@ final class H2StreamBridge: UVStream {
     private(set) var responseSubmitted = false
     /// The request is gRPC's: the proxy's own errors become gRPC statuses.
     private var isGRPC = false
+    /// The response's scheduling was decided (`takesConnectionShare`).
+    private var shareDecided = false
     /// The inner connection. Strong: it may have closed (and left the worker's list) before the
     /// stream ends. It holds this bridge as its `responseSink`, unretained: `abandon` clears that
     /// before letting it go.
@@ -320,6 +322,25 @@ final class H2StreamBridge: UVStream {
         return s.submitTrailers(id)
     }
 
+    /// The response body spans DATA frames: true (once per stream) when it is to share the
+    /// connection round-robin (`H2Session.shareConnection`), i.e. unless the client gave the
+    /// stream a priority of its own (RFC 9218 §5's `priority` field, which nghttp2 applied).
+    func takesConnectionShare() -> Bool {
+        if shareDecided { return false }
+        shareDecided = true
+        // The request's fields are `name: value\r\n` lines (nghttp2 lets no CR or LF into one).
+        let f = requestHead.fields
+        let all = UnsafeRawBufferPointer(start: f.base, count: f.count)
+        var line = 0
+        while line < all.count {
+            var end = line
+            while end < all.count && all[end] != 10 { end += 1 }
+            if end - line > 9 && H2Names.equal(UnsafeRawBufferPointer(rebasing: all[line..<(line + 9)]), "priority:") { return false }
+            line = end + 1
+        }
+        return true
+    }
+
     /// nghttp2 pulls DATA. Taking bytes is progress for a paused inner connection; draining
     /// them all lets its upstream be read again (`ClientConnection.streamResponsePulled`).
     func readResponse(into out: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? {
@@ -391,6 +412,7 @@ final class H2StreamBridge: UVStream {
         bodyEOF = false
         responseSubmitted = false
         isGRPC = false
+        shareDecided = false
         // Assigned only when not empty: replacing an empty array still calls swift_release.
         if !responseTrailers.isEmpty { responseTrailers = [] }
         if !requestTrailers.isEmpty { requestTrailers = [] }
