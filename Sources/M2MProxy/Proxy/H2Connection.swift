@@ -76,10 +76,11 @@ final class H2Connection: H2SessionDelegate {
         inSession = true
         let done = clientRef._withUnsafeGuaranteedRef { c in
             let out = self.out
-            while c.writeQueueSize <= Worker.highWater {
-                var wrote = false
+            // One batch, until `mem_send` has nothing: then nothing is sendable (what waits is
+            // held by flow control or deferred), so no `want_write` after it. Frames submitted
+            // by callbacks during the batch go in the same batch.
+            if c.writeQueueSize <= Worker.highWater {
                 session.flush { p, n in
-                    wrote = true
                     if n < Self.gatherLimit {
                         out.append(p, n)
                         if out.count >= 3 * Self.gatherLimit { Self.writeGathered(out, to: c) }
@@ -89,10 +90,6 @@ final class H2Connection: H2SessionDelegate {
                     }
                 }
                 Self.writeGathered(out, to: c)
-                // The batch ran until nghttp2 had nothing: another starts only if the writes
-                // made it want to write again (not one more empty `mem_send` per flush).
-                // `wrote` bounds it: data it cannot send (flow control) still reads as wanted.
-                if !wrote || !session.wantsWrite { break }
             }
             return !session.isAlive && c.pendingWrites == 0
         }
