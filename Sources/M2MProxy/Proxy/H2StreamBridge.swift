@@ -322,23 +322,13 @@ final class H2StreamBridge: UVStream {
         return s.submitTrailers(id)
     }
 
-    /// The response body spans DATA frames: true (once per stream) when it is to share the
-    /// connection round-robin (`H2Session.shareConnection`), i.e. unless the client gave the
-    /// stream a priority of its own (RFC 9218 §5's `priority` field, which nghttp2 applied).
+    /// The body spans DATA frames: true (once per stream) when it is to share the connection
+    /// round-robin (`H2Session.shareConnection`), unless the client gave the stream a priority
+    /// (RFC 9218 §5's `priority` field, which nghttp2 applied).
     func takesConnectionShare() -> Bool {
         if shareDecided { return false }
         shareDecided = true
-        // The request's fields are `name: value\r\n` lines (nghttp2 lets no CR or LF into one).
-        let f = requestHead.fields
-        let all = UnsafeRawBufferPointer(start: f.base, count: f.count)
-        var line = 0
-        while line < all.count {
-            var end = line
-            while end < all.count && all[end] != 10 { end += 1 }
-            if end - line > 9 && H2Names.equal(UnsafeRawBufferPointer(rebasing: all[line..<(line + 9)]), "priority:") { return false }
-            line = end + 1
-        }
-        return true
+        return !H2Names.hasLine(named: "priority", in: requestHead.fields.bytes)
     }
 
     /// nghttp2 pulls DATA. Taking bytes is progress for a paused inner connection; draining
