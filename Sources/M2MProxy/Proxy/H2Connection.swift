@@ -150,7 +150,7 @@ final class H2Connection: H2SessionDelegate {
 
     func responseReady(_ s: H2StreamBridge) {
         if !s.responseSubmitted { return }
-        session.resumeBody(s.id)
+        if s.takeDeferred() { session.resumeBody(s.id) }
         flush()
     }
 

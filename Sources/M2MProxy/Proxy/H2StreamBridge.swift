@@ -61,6 +61,8 @@ final class H2StreamBridge: UVStream {
     private var isGRPC = false
     /// The response's scheduling was decided (`takesConnectionShare`).
     private var shareDecided = false
+    /// A pull found no bytes: nghttp2 holds the body back until `takeDeferred` says to resume.
+    private var bodyDeferred = false
     /// The inner connection. Strong: it may have closed (and left the worker's list) before the
     /// stream ends. It holds this bridge as its `responseSink`, unretained: `abandon` clears that
     /// before letting it go.
@@ -322,6 +324,14 @@ final class H2StreamBridge: UVStream {
         return s.submitTrailers(id)
     }
 
+    /// Whether nghttp2 deferred the body (and it is to be resumed now). Until a pull finds
+    /// nothing it pulls on its own: a resume then is a no-op that still looks the stream up.
+    func takeDeferred() -> Bool {
+        if !bodyDeferred { return false }
+        bodyDeferred = false
+        return true
+    }
+
     /// The body spans DATA frames: true (once per stream) when it is to share the connection
     /// round-robin (`H2Session.shareConnection`), unless the client gave the stream a priority
     /// (RFC 9218 §5's `priority` field, which nghttp2 applied).
@@ -334,7 +344,10 @@ final class H2StreamBridge: UVStream {
     /// nghttp2 pulls DATA. Taking bytes is progress for a paused inner connection; draining
     /// them all lets its upstream be read again (`ClientConnection.streamResponsePulled`).
     func readResponse(into out: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? {
-        guard let r = body.pull(into: out, ended: bodyEOF) else { return nil }
+        guard let r = body.pull(into: out, ended: bodyEOF) else {
+            bodyDeferred = true
+            return nil
+        }
         if r.count > 0 && !bodyEOF { innerRef?._withUnsafeGuaranteedRef { $0.streamResponsePulled(drained: r.drained) } }
         return (r.count, r.eof)
     }
@@ -403,6 +416,7 @@ final class H2StreamBridge: UVStream {
         responseSubmitted = false
         isGRPC = false
         shareDecided = false
+        bodyDeferred = false
         // Assigned only when not empty: replacing an empty array still calls swift_release.
         if !responseTrailers.isEmpty { responseTrailers = [] }
         if !requestTrailers.isEmpty { requestTrailers = [] }
