@@ -233,7 +233,9 @@ final class H2Connection: H2SessionDelegate {
     override func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
         guard let ref = streamRef(id) else { return }
         lastStream = nil
-        session.setStreamData(id, nil)
+        // The stream's user data is not cleared: nghttp2 destroys the stream as this returns
+        // (with RFC 7540 priorities off, `H2Session`, it keeps no closed streams), and nothing
+        // below looks the id up (the bridge's calls to its connection end in `abandon`/`park`).
         // Out of `open` by a swap with the last: the array's reference moves, none is taken.
         let slot = ref._withUnsafeGuaranteedRef { $0.slot }
         var s = open.removeLast()
