@@ -50,6 +50,8 @@ final class H2StreamBridge: UVStream {
     private(set) var parked = false
     /// The HTTP/1.1 head being written (reused from stream to stream).
     private let headOut = GrowableBytes(capacity: 1024)
+    /// The response head's fields as nghttp2 sends them (`H2FieldList.removeAll(copyingInto:)`).
+    private let responseArea = GrowableBytes(capacity: 512)
     /// Trailer fields as HTTP/1.1 lines, written with the last chunk.
     private var requestTrailers: [UInt8] = []
 
@@ -59,10 +61,9 @@ final class H2StreamBridge: UVStream {
     private(set) var responseSubmitted = false
     /// The request is gRPC's: the proxy's own errors become gRPC statuses.
     private var isGRPC = false
-    /// The response's scheduling was decided (`takesConnectionShare`).
-    private var shareDecided = false
-    /// A pull found no bytes: nghttp2 holds the body back until `takeDeferred` says to resume.
-    private var bodyDeferred = false
+    /// The response's scheduling was decided (`takesConnectionShare`); a pull found no bytes,
+    /// so nghttp2 holds the body back until resumed (`takeDeferred`).
+    private var shareDecided = false, bodyDeferred = false
     /// The inner connection. Strong: it may have closed (and left the worker's list) before the
     /// stream ends. It holds this bridge as its `responseSink`, unretained: `abandon` clears that
     /// before letting it go.
@@ -211,9 +212,9 @@ final class H2StreamBridge: UVStream {
     // MARK: response, handed over by the inner connection (no HTTP/1.1 bytes, no parse)
 
     /// The inner connection's response head begins: `:status` (llhttp bounds the code to three
-    /// digits), then the caller adds the kept fields (borrowed: they stay valid until
-    /// `submitResponseHead` copies them) to the returned list, unretained: the session owns it
-    /// and outlives the head (no retain and release per response).
+    /// digits), then the caller adds the kept fields (valid until `submitResponseHead`; copied
+    /// into `responseArea`, which stays as it is until this stream closed) to the returned list,
+    /// unretained: the session owns it and outlives the head (no retain and release).
     func startResponse(status code: Int) -> Unmanaged<H2FieldList> {
         let list = connectionRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { Unmanaged.passUnretained($0.session.fields) }
         return list._withUnsafeGuaranteedRef { f in
@@ -223,7 +224,7 @@ final class H2StreamBridge: UVStream {
     }
 
     private func startResponse(_ f: H2FieldList, status code: Int) {
-        f.removeAll()
+        f.removeAll(copyingInto: UnsafeMutableRawBufferPointer(start: responseArea.base, count: responseArea.capacity))
         f.addStatus(code)
     }
 
@@ -324,8 +325,7 @@ final class H2StreamBridge: UVStream {
         return s.submitTrailers(id)
     }
 
-    /// Whether nghttp2 deferred the body (and it is to be resumed now). Until a pull finds
-    /// nothing it pulls on its own: a resume then is a no-op that still looks the stream up.
+    /// Whether nghttp2 deferred the body, to be resumed now (else it pulls on its own).
     func takeDeferred() -> Bool {
         if !bodyDeferred { return false }
         bodyDeferred = false
