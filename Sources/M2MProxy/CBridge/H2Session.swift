@@ -131,15 +131,17 @@ final class H2Session: H2SessionPlumbing {
         fields.withNVA { nghttp2_submit_trailer(session, id, $0.baseAddress, $0.count) } == 0
     }
 
-    /// Submits `fields` as the response of `id`, with a body read
-    /// through `h2ReadBody` unless `noBody`.
-    func submitResponse(_ id: Int32, noBody: Bool) -> Bool {
+    /// Submits `fields` as the response of `id`, with a body read through `h2ReadBody` unless
+    /// `noBody`; `source` (the owner's, valid while the stream is open) is handed back to it.
+    func submitResponse(_ id: Int32, noBody: Bool, source: UnsafeMutableRawPointer? = nil) -> Bool {
         let rc: Int32 = fields.withNVA { nv in
             if noBody { return nghttp2_submit_response(session, id, nv.baseAddress, nv.count, nil) }
             var provider = nghttp2_data_provider()
-            provider.read_callback = { _, id, buf, len, flags, _, ud in
+            provider.source.ptr = source
+            provider.read_callback = { _, id, buf, len, flags, source, ud in
+                let from = source.unsafelyUnwrapped.pointee.ptr
                 let r = h2Owner(ud)._withUnsafeGuaranteedRef {
-                    $0.toDelegate { $0.h2ReadBody(id, into: UnsafeMutableRawBufferPointer(start: buf, count: len)) } ?? nil
+                    $0.toDelegate { $0.h2ReadBody(id, source: from, into: UnsafeMutableRawBufferPointer(start: buf, count: len)) } ?? nil
                 }
                 guard let r else { return Int(NGHTTP2_ERR_DEFERRED.rawValue) }
                 if r.count == len && !r.eof {

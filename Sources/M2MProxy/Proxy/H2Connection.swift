@@ -157,7 +157,7 @@ final class H2Connection: H2SessionDelegate {
     /// From the inner connection's response head, followed by `responseReady` (the flush) once
     /// its read is handled: the HEADERS and the first DATA go out in one write.
     func submitResponse(_ s: H2StreamBridge, noBody: Bool) {
-        if !session.submitResponse(s.id, noBody: noBody) {
+        if !session.submitResponse(s.id, noBody: noBody, source: Unmanaged.passUnretained(s).toOpaque()) {
             session.resetStream(s.id, code: H2ErrorCode.internalError)
         }
     }
@@ -218,6 +218,18 @@ final class H2Connection: H2SessionDelegate {
     override func h2ReadBody(_ id: Int32, into: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? {
         // A stream already dropped ends its body (nil would mean "later").
         guard let s = streamRef(id) else { return (0, true) }
+        return s._withUnsafeGuaranteedRef { $0.readResponse(into: into) }
+    }
+
+    /// The bridge comes with the body (`submitResponse`'s source), not from nghttp2's stream
+    /// table: nghttp2 pulls a body only while its stream is open, i.e. while `open` holds the
+    /// bridge (and not after `finish`, which stops the flushes).
+    override func h2ReadBody(_ id: Int32, source: UnsafeMutableRawPointer?, into: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? {
+        guard !closed, let source else { return h2ReadBody(id, into: into) }
+        let s = Unmanaged<H2StreamBridge>.fromOpaque(source)
+        // The stream's next callbacks (its close) find it here.
+        lastID = id
+        lastStream = s
         return s._withUnsafeGuaranteedRef { $0.readResponse(into: into) }
     }
 
