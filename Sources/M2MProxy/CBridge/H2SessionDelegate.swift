@@ -26,6 +26,8 @@ class H2SessionDelegate {
     }
     /// `h2ReadBody` filled a whole DATA frame of `id` and its body goes on (called per such frame).
     func h2BodySpansFrames(_ id: Int32) {}
+    /// The flush `H2FlushQueue.schedule` asked for, at the end of the loop iteration.
+    func h2Flush() {}
     /// Stream `id` is gone (finished, or reset with `errorCode`).
     func h2StreamClosed(_ id: Int32, errorCode: UInt32) {}
     /// The response body of `id` ended: true when trailers were submitted (`submitTrailers`),

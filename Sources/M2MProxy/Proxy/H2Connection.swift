@@ -38,6 +38,8 @@ final class H2Connection: H2SessionDelegate {
     private var closed = false
     /// nghttp2 is receiving or sending (its callbacks run): `flush` waits for it.
     private var inSession = false
+    /// A flush is queued for the end of the loop iteration (`responseReady`).
+    private var flushQueued = false
 
     /// `limits.max_concurrent_streams` (default 100, Envoy's edge-proxy recommendation; its own
     /// default is 2^31-1) and `limits.max_header_bytes` as SETTINGS_MAX_HEADER_LIST_SIZE.
@@ -74,6 +76,7 @@ final class H2Connection: H2SessionDelegate {
         // the receive or send under way flushes, or goes on producing frames, when it returns.
         guard !closed, !inSession else { return }
         inSession = true
+        flushQueued = false
         let done = clientRef._withUnsafeGuaranteedRef { c in
             let out = self.out
             // One batch, until `mem_send` has nothing: then nothing is sendable (what waits is
@@ -151,7 +154,16 @@ final class H2Connection: H2SessionDelegate {
     func responseReady(_ s: H2StreamBridge) {
         if !s.responseSubmitted { return }
         if s.takeDeferred() { session.resumeBody(s.id) }
-        flush()
+        // At the end of the loop iteration, with the other responses that came in meanwhile.
+        if !flushQueued && !closed {
+            flushQueued = true
+            clientRef._withUnsafeGuaranteedRef { $0.io.h2Flushes.schedule(self) }
+        }
+    }
+
+    override func h2Flush() {
+        // A flush since (`received`, a reset) already sent what was queued.
+        if flushQueued { flush() }
     }
 
     /// From the inner connection's response head, followed by `responseReady` (the flush) once
