@@ -20,6 +20,14 @@ class H2SessionDelegate {
     /// Copies up to `into.count` response body bytes of `id`. nil: none yet (deferred);
     /// `eof`: the body ended after the bytes returned.
     func h2ReadBody(_ id: Int32, into: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? { (0, true) }
+    /// `h2ReadBody` with the `source` the body was submitted with (`H2Session.submitResponse`).
+    func h2ReadBody(_ id: Int32, source: UnsafeMutableRawPointer?, into: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? {
+        h2ReadBody(id, into: into)
+    }
+    /// `h2ReadBody` filled a whole DATA frame of `id` and its body goes on (called per such frame).
+    func h2BodySpansFrames(_ id: Int32) {}
+    /// The flush `H2FlushQueue.schedule` asked for, at the end of the loop iteration.
+    func h2Flush() {}
     /// Stream `id` is gone (finished, or reset with `errorCode`).
     func h2StreamClosed(_ id: Int32, errorCode: UInt32) {}
     /// The response body of `id` ended: true when trailers were submitted (`submitTrailers`),

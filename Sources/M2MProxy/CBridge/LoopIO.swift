@@ -27,6 +27,8 @@ final class LoopIO {
     let resolver: Resolver
     /// nghttp2's memory for every HTTP/2 session on this loop (client and upstream side).
     let h2Memory = H2Allocator()
+    /// HTTP/2 client connections whose responses go out at the end of the loop iteration.
+    let h2Flushes: H2FlushQueue
 
     init(loop: UnsafeMutablePointer<uv_loop_t>, headBufferCapacity: Int) {
         self.loop = loop
@@ -36,6 +38,7 @@ final class LoopIO {
         poolRef = .passUnretained(pool)
         tls = TLSLoopState(loop: loop)
         resolver = Resolver(loop: loop)
+        h2Flushes = H2FlushQueue(loop: loop)
     }
 
     deinit {

@@ -38,6 +38,8 @@ final class H2Connection: H2SessionDelegate {
     private var closed = false
     /// nghttp2 is receiving or sending (its callbacks run): `flush` waits for it.
     private var inSession = false
+    /// A flush is queued for the end of the loop iteration (`responseReady`).
+    private var flushQueued = false
 
     /// `limits.max_concurrent_streams` (default 100, Envoy's edge-proxy recommendation; its own
     /// default is 2^31-1) and `limits.max_header_bytes` as SETTINGS_MAX_HEADER_LIST_SIZE.
@@ -74,12 +76,14 @@ final class H2Connection: H2SessionDelegate {
         // the receive or send under way flushes, or goes on producing frames, when it returns.
         guard !closed, !inSession else { return }
         inSession = true
+        flushQueued = false
         let done = clientRef._withUnsafeGuaranteedRef { c in
             let out = self.out
-            while c.writeQueueSize <= Worker.highWater {
-                var wrote = false
+            // One batch, until `mem_send` has nothing: then nothing is sendable (what waits is
+            // held by flow control or deferred), so no `want_write` after it. Frames submitted
+            // by callbacks during the batch go in the same batch.
+            if c.writeQueueSize <= Worker.highWater {
                 session.flush { p, n in
-                    wrote = true
                     if n < Self.gatherLimit {
                         out.append(p, n)
                         if out.count >= 3 * Self.gatherLimit { Self.writeGathered(out, to: c) }
@@ -89,10 +93,6 @@ final class H2Connection: H2SessionDelegate {
                     }
                 }
                 Self.writeGathered(out, to: c)
-                // The batch ran until nghttp2 had nothing: another starts only if the writes
-                // made it want to write again (not one more empty `mem_send` per flush).
-                // `wrote` bounds it: data it cannot send (flow control) still reads as wanted.
-                if !wrote || !session.wantsWrite { break }
             }
             return !session.isAlive && c.pendingWrites == 0
         }
@@ -153,14 +153,23 @@ final class H2Connection: H2SessionDelegate {
 
     func responseReady(_ s: H2StreamBridge) {
         if !s.responseSubmitted { return }
-        session.resumeBody(s.id)
-        flush()
+        if s.takeDeferred() { session.resumeBody(s.id) }
+        // At the end of the loop iteration, with the other responses that came in meanwhile.
+        if !flushQueued && !closed {
+            flushQueued = true
+            clientRef._withUnsafeGuaranteedRef { $0.io.h2Flushes.schedule(self) }
+        }
+    }
+
+    override func h2Flush() {
+        // A flush since (`received`, a reset) already sent what was queued.
+        if flushQueued { flush() }
     }
 
     /// From the inner connection's response head, followed by `responseReady` (the flush) once
     /// its read is handled: the HEADERS and the first DATA go out in one write.
     func submitResponse(_ s: H2StreamBridge, noBody: Bool) {
-        if !session.submitResponse(s.id, noBody: noBody) {
+        if !session.submitResponse(s.id, noBody: noBody, source: Unmanaged.passUnretained(s).toOpaque()) {
             session.resetStream(s.id, code: H2ErrorCode.internalError)
         }
     }
@@ -224,6 +233,23 @@ final class H2Connection: H2SessionDelegate {
         return s._withUnsafeGuaranteedRef { $0.readResponse(into: into) }
     }
 
+    /// The bridge comes with the body (`submitResponse`'s source), not from nghttp2's stream
+    /// table: nghttp2 pulls a body only while its stream is open, i.e. while `open` holds the
+    /// bridge (and not after `finish`, which stops the flushes).
+    override func h2ReadBody(_ id: Int32, source: UnsafeMutableRawPointer?, into: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? {
+        guard !closed, let source else { return h2ReadBody(id, into: into) }
+        let s = Unmanaged<H2StreamBridge>.fromOpaque(source)
+        // The stream's next callbacks (its close) find it here.
+        lastID = id
+        lastStream = s
+        return s._withUnsafeGuaranteedRef { $0.readResponse(into: into) }
+    }
+
+    override func h2BodySpansFrames(_ id: Int32) {
+        guard let s = streamRef(id), s._withUnsafeGuaranteedRef({ $0.takesConnectionShare() }) else { return }
+        session.shareConnection(id)
+    }
+
     override func h2SubmitTrailers(_ id: Int32) -> Bool {
         streamRef(id)?._withUnsafeGuaranteedRef { $0.submitTrailers() } ?? false
     }
@@ -231,7 +257,9 @@ final class H2Connection: H2SessionDelegate {
     override func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
         guard let ref = streamRef(id) else { return }
         lastStream = nil
-        session.setStreamData(id, nil)
+        // The stream's user data is not cleared: nghttp2 destroys the stream as this returns
+        // (with RFC 7540 priorities off, `H2Session`, it keeps no closed streams), and nothing
+        // below looks the id up (the bridge's calls to its connection end in `abandon`/`park`).
         // Out of `open` by a swap with the last: the array's reference moves, none is taken.
         let slot = ref._withUnsafeGuaranteedRef { $0.slot }
         var s = open.removeLast()

@@ -50,6 +50,8 @@ final class H2StreamBridge: UVStream {
     private(set) var parked = false
     /// The HTTP/1.1 head being written (reused from stream to stream).
     private let headOut = GrowableBytes(capacity: 1024)
+    /// The response head's fields as nghttp2 sends them (`H2FieldList.removeAll(copyingInto:)`).
+    private let responseArea = GrowableBytes(capacity: 512)
     /// Trailer fields as HTTP/1.1 lines, written with the last chunk.
     private var requestTrailers: [UInt8] = []
 
@@ -59,6 +61,9 @@ final class H2StreamBridge: UVStream {
     private(set) var responseSubmitted = false
     /// The request is gRPC's: the proxy's own errors become gRPC statuses.
     private var isGRPC = false
+    /// The response's scheduling was decided (`takesConnectionShare`); a pull found no bytes,
+    /// so nghttp2 holds the body back until resumed (`takeDeferred`).
+    private var shareDecided = false, bodyDeferred = false
     /// The inner connection. Strong: it may have closed (and left the worker's list) before the
     /// stream ends. It holds this bridge as its `responseSink`, unretained: `abandon` clears that
     /// before letting it go.
@@ -207,9 +212,9 @@ final class H2StreamBridge: UVStream {
     // MARK: response, handed over by the inner connection (no HTTP/1.1 bytes, no parse)
 
     /// The inner connection's response head begins: `:status` (llhttp bounds the code to three
-    /// digits), then the caller adds the kept fields (borrowed: they stay valid until
-    /// `submitResponseHead` copies them) to the returned list, unretained: the session owns it
-    /// and outlives the head (no retain and release per response).
+    /// digits), then the caller adds the kept fields (valid until `submitResponseHead`; copied
+    /// into `responseArea`, which stays as it is until this stream closed) to the returned list,
+    /// unretained: the session owns it and outlives the head (no retain and release).
     func startResponse(status code: Int) -> Unmanaged<H2FieldList> {
         let list = connectionRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { Unmanaged.passUnretained($0.session.fields) }
         return list._withUnsafeGuaranteedRef { f in
@@ -219,7 +224,7 @@ final class H2StreamBridge: UVStream {
     }
 
     private func startResponse(_ f: H2FieldList, status code: Int) {
-        f.removeAll()
+        f.removeAll(copyingInto: UnsafeMutableRawBufferPointer(start: responseArea.base, count: responseArea.capacity))
         f.addStatus(code)
     }
 
@@ -320,10 +325,29 @@ final class H2StreamBridge: UVStream {
         return s.submitTrailers(id)
     }
 
+    /// Whether nghttp2 deferred the body, to be resumed now (else it pulls on its own).
+    func takeDeferred() -> Bool {
+        if !bodyDeferred { return false }
+        bodyDeferred = false
+        return true
+    }
+
+    /// The body spans DATA frames: true (once per stream) when it is to share the connection
+    /// round-robin (`H2Session.shareConnection`), unless the client gave the stream a priority
+    /// (RFC 9218 §5's `priority` field, which nghttp2 applied).
+    func takesConnectionShare() -> Bool {
+        if shareDecided { return false }
+        shareDecided = true
+        return !H2Names.hasLine(named: "priority", in: requestHead.fields.bytes)
+    }
+
     /// nghttp2 pulls DATA. Taking bytes is progress for a paused inner connection; draining
     /// them all lets its upstream be read again (`ClientConnection.streamResponsePulled`).
     func readResponse(into out: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? {
-        guard let r = body.pull(into: out, ended: bodyEOF) else { return nil }
+        guard let r = body.pull(into: out, ended: bodyEOF) else {
+            bodyDeferred = true
+            return nil
+        }
         if r.count > 0 && !bodyEOF { innerRef?._withUnsafeGuaranteedRef { $0.streamResponsePulled(drained: r.drained) } }
         return (r.count, r.eof)
     }
@@ -391,6 +415,8 @@ final class H2StreamBridge: UVStream {
         bodyEOF = false
         responseSubmitted = false
         isGRPC = false
+        shareDecided = false
+        bodyDeferred = false
         // Assigned only when not empty: replacing an empty array still calls swift_release.
         if !responseTrailers.isEmpty { responseTrailers = [] }
         if !requestTrailers.isEmpty { requestTrailers = [] }
