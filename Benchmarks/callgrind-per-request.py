@@ -21,7 +21,8 @@ LINE = re.compile(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(.*)$")
 
 
 def costs(path, inclusive):
-    args = ["callgrind_annotate", "--threshold=100"]
+    # --auto=no: with a debug-info library the annotated source after the table would be counted again.
+    args = ["callgrind_annotate", "--threshold=100", "--auto=no"]
     if inclusive:
         args.append("--inclusive=yes")
     out = subprocess.run(args + [path], capture_output=True, text=True, check=True).stdout
