@@ -111,6 +111,10 @@ final class ClientConnection: UpstreamClient, ProxySession {
     /// Sets `upstream` to a connection retained for it already (`UpstreamPool.takeIdle`).
     func adoptUpstream(_ c: Unmanaged<UpstreamConnection>) { upstreamOwner.adopt(c) }
 
+    /// `upstream = nil` without the release: the caller owns the reference now (and hands it
+    /// on, as `responseComplete` does to the pool's idle list).
+    func takeUpstream() -> Unmanaged<UpstreamConnection>? { upstreamOwner.take() }
+
     /// `c === upstream` without ARC.
     @inline(__always)
     func isUpstream(_ c: UpstreamConnection) -> Bool { upstreamOwner.holds(c) }

@@ -184,7 +184,10 @@ final class UpstreamPool {
     /// opening a new connection, else to the idle list; closes it when `IdleCapPolicy` says the
     /// cap is reached. With a cap of 0 there is no keep-alive at all: waiting clients get a
     /// fresh connection once this one has closed (`connectionClosed`).
-    func release(_ c: UpstreamConnection) {
+    ///
+    /// `consuming`: a caller handing over its own reference (`ClientConnection.responseComplete`)
+    /// moves it into the idle list without a retain.
+    func release(_ c: consuming UpstreamConnection) {
         if retired {
             c.close()
             return
