@@ -88,6 +88,16 @@ final class TokenClient {
         return (views[slot].line, views[slot].seq)
     }
 
+    /// `headerLine` without its check, for the send that follows `acquire` returning `.ready`
+    /// within the same synchronous call (nothing on this loop ran in between, so the token is
+    /// still usable: the check would be the same one again; callgrind: ~50 instructions per
+    /// request).
+    @inline(__always)
+    func acquiredLine(slot: Int) -> (line: ByteSpan, token: UInt64) {
+        let v = views + slot
+        return (v.pointee.line, v.pointee.seq)
+    }
+
     /// An upstream answered 401 `invalid_token` to token `seq`: never send it again from this
     /// loop, and let the control loop drop it (once, not a newer one) and fetch anew.
     func invalidate(slot: Int, token seq: UInt64) {
