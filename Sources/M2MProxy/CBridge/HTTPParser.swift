@@ -362,7 +362,7 @@ final class HTTPParser {
     /// Inlined into its llhttp callback (a call per header field otherwise).
     @inline(__always)
     private func headerField(_ at: UnsafePointer<CChar>, _ len: Int) -> Int32 {
-        if inTrailers { return trailerField(at, len) }
+        if inTrailers { return Self.trailerField(self, at, len) }
         // A name reported in pieces (split across `execute` calls) continues exactly where its
         // last piece ended; a new field's name never does (a colon and a line end lie between).
         let p = UnsafeRawPointer(at)
@@ -385,24 +385,25 @@ final class HTTPParser {
     }
 
     /// A piece of a trailer field's name (rare: out of line, so that the head's field callback
-    /// stays small).
+    /// stays small; static, so that calling it does not make the callback save the register
+    /// of a method's `self` on every call).
     @inline(never)
-    private func trailerField(_ at: UnsafePointer<CChar>, _ len: Int) -> Int32 {
-        if recordTrailers { recordTrailer(at, len, value: false) }
+    private static func trailerField(_ o: HTTPParser, _ at: UnsafePointer<CChar>, _ len: Int) -> Int32 {
+        if o.recordTrailers { o.recordTrailer(at, len, value: false) }
         // Never spans: the pieces of a trailer line may sit in different reads.
-        trailerBytes &+= UInt64(len) + 4
-        if trailerNameCount + len <= 64 {
-            (trailerName + trailerNameCount).copyMemory(from: at, byteCount: len)
+        o.trailerBytes &+= UInt64(len) + 4
+        if o.trailerNameCount + len <= 64 {
+            (o.trailerName + o.trailerNameCount).copyMemory(from: at, byteCount: len)
         }
-        trailerNameCount += len
+        o.trailerNameCount += len
         return 0
     }
 
     /// A piece of a trailer field's value.
     @inline(never)
-    private func trailerValue(_ at: UnsafePointer<CChar>, _ len: Int) {
-        if recordTrailers { recordTrailer(at, len, value: true) }
-        trailerBytes &+= UInt64(len)
+    private static func trailerValue(_ o: HTTPParser, _ at: UnsafePointer<CChar>, _ len: Int) {
+        if o.recordTrailers { o.recordTrailer(at, len, value: true) }
+        o.trailerBytes &+= UInt64(len)
     }
 
     private func headerFieldComplete() -> Int32 {
@@ -428,7 +429,7 @@ final class HTTPParser {
 
     @inline(__always)
     private func headerValue(_ at: UnsafePointer<CChar>, _ len: Int) {
-        if inTrailers { return trailerValue(at, len) }
+        if inTrailers { return Self.trailerValue(self, at, len) }
         lastHeader.unsafelyUnwrapped.pointee.value.extend(at, len)
     }
 
