@@ -77,9 +77,9 @@ final class H2RequestHead {
     }
 
     /// Replaces `a`'s bytes, keeping its storage (a reused bridge allocates nothing for them).
+    @inline(__always)
     private static func set(_ a: GrowableBytes, _ value: UnsafeRawBufferPointer) {
-        a.reset()
-        a.append(value)
+        a.replace(with: value)
     }
 
     /// One plain decimal number (what llhttp takes as a Content-Length), else nil.
