@@ -50,6 +50,8 @@ final class TokenClient {
 
     /// Whether this loop may send `slot`'s token now, refreshing its view when the board moved.
     /// `now` is the caller's loop time.
+    /// Inlined (into `acquire`, per request): a call for three compares otherwise.
+    @inline(__always)
     private func usable(_ slot: Int, now: UInt64) -> Bool {
         let v = views + slot
         if v.pointee.isStale { v.pointee.refresh() }
