@@ -81,6 +81,9 @@ enum HeaderKind: UInt8 {
         connection.bit | keepAlive.bit | proxyConnection.bit | te.bit | trailer.bit | upgrade.bit | proxyAuthorization.bit
     }
 
+    /// Inlined into the three header loops that call it (request validation, both response
+    /// filters): a call per header cost its frame (callgrind: ~7 instructions per header).
+    @inline(__always)
     static func classify(_ name: ByteSpan) -> HeaderKind {
         // Dispatch on length first: most headers are rejected after one comparison.
         switch name.count {

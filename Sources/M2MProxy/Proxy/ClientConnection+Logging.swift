@@ -41,9 +41,11 @@ extension ClientConnection {
         let status = reqLog.status == 0 ? 499 : reqLog.status
         let duration = now &- reqLog.startNs
         let routeIndex = request.routeRef?._withUnsafeGuaranteedRef { $0.index }
-        worker.metrics.record(
-            routeIndex: routeIndex, status: status, seconds: Double(duration) / 1e9, upstreamError: reqLog.upstreamError,
-            protocol: reqLog.http2 ? .h2 : .http1)
+        worker.metricsRef._withUnsafeGuaranteedRef {
+            $0.record(
+                routeIndex: routeIndex, status: status, seconds: Double(duration) / 1e9, upstreamError: reqLog.upstreamError,
+                protocol: reqLog.http2 ? .h2 : .http1)
+        }
         guard let accessLog = worker.accessLog else { return }
         var upstreamNs: UInt64? = nil
         if reqLog.upstreamStartNs != 0 {

@@ -210,7 +210,9 @@ extension ClientConnection {
     }
 
     func responseComplete(_ u: UpstreamConnection, extraBytes: Int) {
-        upstream = nil
+        // The exchange's reference goes to the pool's idle list as it is (a release here and a
+        // retain there otherwise: callgrind).
+        let owned = takeUpstream()
         // Reusable only if the exchange ended cleanly on both sides and nothing trailed it. Not
         // after HEAD, 204 or 304 either: an upstream that wrongly sends a body there would have
         // it read as the next client's response.
@@ -221,9 +223,12 @@ extension ClientConnection {
         // An HTTP/2 stream's response trailers (gRPC's status), before the parser is reused.
         if request.dechunk && responseSink != nil { streamResponseTrailers(u) }
         if reusable {
-            u.poolRef._withUnsafeGuaranteedRef { $0.release(u) }
+            u.poolRef._withUnsafeGuaranteedRef { pool in
+                if let owned { pool.release(owned.takeRetainedValue()) } else { pool.release(u) }
+            }
         } else {
             u.abandon()
+            owned?.release()
         }
         if request.clientWillClose { request.keepAlive = false }
         finishExchange()

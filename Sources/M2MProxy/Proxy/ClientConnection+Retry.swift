@@ -20,8 +20,7 @@ extension ClientConnection {
             // Body bytes must wait in the kernel while the new connection is set up.
             if request.hasBody && !request.bodyDone { stopReading() }
             // Preferably on another endpoint: this one may have just restarted.
-            let pool = selectEndpoint(route!.upstreamSlot, avoid: c.pool)
-            let fresh = pool.makeConnection()
+            let fresh = selectEndpoint(route!.upstreamSlot, avoid: c.pool).takeUnretainedValue().makeConnection()
             upstream = fresh
             state = .connectingUpstream
             fresh.open(for: self, budgetMs: connectTimeoutMs)

@@ -22,7 +22,11 @@ extension ClientConnection {
         state = .forwarding
         var tokenLine: ByteSpan? = nil
         if let slot = route.tokenSlot {
-            guard let held = worker.tokensRef._withUnsafeGuaranteedRef({ $0.headerLine(slot: slot, now: worker.now) }) else {
+            let tokens = worker.tokensRef
+            let checked: (line: ByteSpan, token: UInt64)? = request.tokenJustAcquired
+                ? tokens._withUnsafeGuaranteedRef { $0.acquiredLine(slot: slot) }
+                : tokens._withUnsafeGuaranteedRef { $0.headerLine(slot: slot, now: worker.now) }
+            guard let held = checked else {
                 // The token reached exp - margin while the upstream connection was being set up:
                 // nothing is sent yet, so give the connection back and wait for a fresh token.
                 upstream = nil

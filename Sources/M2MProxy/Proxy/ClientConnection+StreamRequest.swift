@@ -17,6 +17,7 @@ extension ClientConnection {
         // A bodyless head sets all of llhttp's state it reads; a primed one parses.
         if bodyFollows { prepareForHeadBytes() }
         headGiven = !bodyFollows
+        grpcGiven = given.isGRPC
         let chunked = bodyFollows && !given.hasContentLength
         let n = given.headLength(chunked: chunked)
         // What the same head as bytes gets: over max_header_bytes, or more fields than the header
@@ -55,6 +56,7 @@ extension ClientConnection {
     /// The next head comes as HTTP/1.1 bytes through the pair, or primes llhttp for a body:
     /// llhttp starts afresh after a head given as values without a body.
     func prepareForHeadBytes() {
+        grpcGiven = nil
         guard headGiven else { return }
         headGiven = false
         parser.reset()

@@ -6,7 +6,12 @@ extension ClientConnection: TokenWaiter {
     func awaitToken(slot: Int) {
         switch worker.tokensRef._withUnsafeGuaranteedRef({ $0.acquire(slot: slot, for: self, now: worker.now) }) {
         case .ready:
+            // An upstream connection taken from the pool sends the request within this call:
+            // its token line needs no second check (`TokenClient.acquiredLine`). Anything later
+            // (a connect, a queue) checks again.
+            request.tokenJustAcquired = true
             driver.tokenAcquired(self)
+            request.tokenJustAcquired = false
         case .parked:
             if reqLog.tokenWaitStartNs == 0 { reqLog.tokenWaitStartNs = worker.hrNow }
             state = .waitingToken

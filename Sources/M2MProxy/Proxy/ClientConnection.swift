@@ -88,6 +88,10 @@ final class ClientConnection: UpstreamClient, ProxySession {
     /// The current request's head came as values without a body (`beginStreamRequest`), not
     /// through the parser: llhttp's state is not a message's until `prepareForHeadBytes`.
     var headGiven = false
+    /// Whether the current request is gRPC's, when its head came as values
+    /// (`H2RequestHead.isGRPC`, the same test over the same fields); nil: scan its headers
+    /// (`isGRPCRequest`).
+    var grpcGiven: Bool?
     /// The HTTP/2 stream whose body comes by direct calls (`takeStreamBody`), told when this
     /// connection reads its body again (`startReadingBody`). Set and cleared by that bridge,
     /// which outlives it being set.
@@ -110,6 +114,10 @@ final class ClientConnection: UpstreamClient, ProxySession {
 
     /// Sets `upstream` to a connection retained for it already (`UpstreamPool.takeIdle`).
     func adoptUpstream(_ c: Unmanaged<UpstreamConnection>) { upstreamOwner.adopt(c) }
+
+    /// `upstream = nil` without the release: the caller owns the reference now (and hands it
+    /// on, as `responseComplete` does to the pool's idle list).
+    func takeUpstream() -> Unmanaged<UpstreamConnection>? { upstreamOwner.take() }
 
     /// `c === upstream` without ARC.
     @inline(__always)

@@ -77,9 +77,9 @@ final class H2RequestHead {
     }
 
     /// Replaces `a`'s bytes, keeping its storage (a reused bridge allocates nothing for them).
+    @inline(__always)
     private static func set(_ a: GrowableBytes, _ value: UnsafeRawBufferPointer) {
-        a.reset()
-        a.append(value)
+        a.replace(with: value)
     }
 
     /// One plain decimal number (what llhttp takes as a Content-Length), else nil.
@@ -123,14 +123,38 @@ final class H2RequestHead {
         let n = path.count
         let p = UnsafeRawPointer(path.base)
         guard !needsParse, n > 0, p.load(as: UInt8.self) == UInt8(ascii: "/") else { return false }
-        // One pass without early exits: `b - 0x21` (wrapping) is at least 0x5e exactly for the
-        // bytes outside 0x21...0x7e.
-        var bad: UInt8 = 0
-        for i in 0..<n {
-            let b = p.load(fromByteOffset: i, as: UInt8.self)
-            bad |= (b &- 0x21 >= 0x5e ? 1 : 0) | (b == UInt8(ascii: "#") ? 1 : 0)
+        if n < 8 {
+            // One pass without early exits: `b - 0x21` (wrapping) is at least 0x5e exactly for
+            // the bytes outside 0x21...0x7e.
+            var bad: UInt8 = 0
+            for i in 0..<n {
+                let b = p.load(fromByteOffset: i, as: UInt8.self)
+                bad |= (b &- 0x21 >= 0x5e ? 1 : 0) | (b == UInt8(ascii: "#") ? 1 : 0)
+            }
+            return bad == 0
         }
-        return bad == 0
+        // Eight bytes at a time (callgrind: ~60 instructions per HTTP/2 request less than the
+        // byte loop); the last word ends at the last byte, overlapping the one before.
+        var i = 0
+        while true {
+            if Self.hasBadTargetByte(p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { return false }
+            if i == n &- 8 { return true }
+            i = min(i &+ 8, n &- 8)
+        }
+    }
+
+    /// Whether a byte of `w` is outside 0x21...0x7e or is `#`. Each test is exact as a whole
+    /// (a borrow or carry can only flag a byte next to one that is flagged rightly): below
+    /// 0x21, `(w - 0x21…) & ~w`; above 0x7e, `(w + 0x01…) | w`; `#`, a zero byte of `w ^ 0x23…`.
+    @inline(__always)
+    static func hasBadTargetByte(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let below = (w &- ones &* 0x21) & ~w
+        let above = (w &+ ones) | w
+        let x = w ^ (ones &* 0x23)
+        let hash = (x &- ones) & ~x
+        return (below | above | hash) & high != 0
     }
 
     /// The length of the HTTP/1.1 head `writeHTTP1` writes (and `layOut` lays out).

@@ -56,7 +56,7 @@ final class H2StreamBridge: UVStream {
     private var requestTrailers: [UInt8] = []
 
     // Response, handed over by the inner connection.
-    private var body = PulledBody()
+    private let body = PulledBody()
     private var bodyEOF = false
     private(set) var responseSubmitted = false
     /// The request is gRPC's: the proxy's own errors become gRPC statuses.
@@ -411,7 +411,7 @@ final class H2StreamBridge: UVStream {
         requestDone = false
         responseKeepAlive = false
         // A drained body already kept its storage (`PulledBody.pull`).
-        if body.pending > 0 || body.bytes.capacity > Self.keptCapacity { body.removeAll() }
+        if body.pending > 0 || body.capacity > Self.keptCapacity { body.removeAll() }
         bodyEOF = false
         responseSubmitted = false
         isGRPC = false

@@ -46,7 +46,7 @@ struct ProxyDriver<Phases: ProxyPhases> {
 
     /// The endpoint of the next upstream attempt, noted for the access log.
     @inline(__always)
-    func upstreamPeer<S: ProxySession>(_ s: S, _ cluster: UpstreamCluster, avoid: UpstreamPool?) -> UpstreamPool {
+    func upstreamPeer<S: ProxySession>(_ s: S, _ cluster: UpstreamCluster, avoid: UpstreamPool?) -> Unmanaged<UpstreamPool> {
         phases.upstreamPeer(&s.request, cluster, avoid: avoid)
     }
 

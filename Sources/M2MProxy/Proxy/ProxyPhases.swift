@@ -17,8 +17,10 @@ protocol ProxyPhases {
         _ ctx: inout RequestContext, _ head: RequestHead, _ log: RequestLog, _ env: E
     ) -> PhaseOutcome
 
-    /// The endpoint of the next upstream attempt (`avoid`: the endpoint of a failed one).
-    func upstreamPeer(_ ctx: inout RequestContext, _ cluster: UpstreamCluster, avoid: UpstreamPool?) -> UpstreamPool
+    /// The endpoint of the next upstream attempt (`avoid`: the endpoint of a failed one),
+    /// borrowed: one of `cluster`'s pools, which the cluster keeps alive (a pool returned as a
+    /// strong reference cost a retain/release pair per request; callgrind).
+    func upstreamPeer(_ ctx: inout RequestContext, _ cluster: UpstreamCluster, avoid: UpstreamPool?) -> Unmanaged<UpstreamPool>
 
     /// Builds the upstream request head, final CRLF included, from the client's `head` and the
     /// lines the session holds (`up`): the one place upstream headers change
@@ -79,8 +81,8 @@ extension ProxyPhases {
         _ ctx: inout RequestContext, _ head: RequestHead, _ log: RequestLog, _ env: E
     ) -> PhaseOutcome { .proceed }
 
-    func upstreamPeer(_ ctx: inout RequestContext, _ cluster: UpstreamCluster, avoid: UpstreamPool?) -> UpstreamPool {
-        cluster.pick(avoid: avoid)
+    func upstreamPeer(_ ctx: inout RequestContext, _ cluster: UpstreamCluster, avoid: UpstreamPool?) -> Unmanaged<UpstreamPool> {
+        cluster.pickRef(avoid: avoid)
     }
 
     // `inout` although most phases only read it: a class's stored struct passed by value is

@@ -47,6 +47,9 @@ struct RequestContext {
     /// Loop time by which a parked request gets its token or a 503 (0 = never parked).
     var tokenWaitDeadline: UInt64 = 0
     var replayed = false
+    /// Token acquisition found the route's token usable and the request goes on within that
+    /// same call (`awaitToken`): a send now needs no second check.
+    var tokenJustAcquired = false
     /// `Upgrade` with `Connection: upgrade`: forwarded, and a 101 turns the exchange into a tunnel.
     var upgradeRequested = false
     /// Absolute-form target with a query but no path ("http://h?q"): "/" is sent before it.
@@ -97,6 +100,7 @@ struct RequestContext {
         sentToken = nil
         tokenWaitDeadline = 0
         replayed = false
+        tokenJustAcquired = false
         upgradeRequested = false
         absoluteQueryOnly = false
         authority = .empty

@@ -60,7 +60,9 @@ final class RequestLog {
         startNs = now
         bytesWrittenAtStart = bytesWritten
         status = 0
-        errorCode = nil
+        // Assigned only when set: storing nil over a nil String still calls
+        // swift_bridgeObjectRelease (callgrind: ~25 instructions per request).
+        if errorCode != nil { errorCode = nil }
         aborted = false
         upstreamError = nil
         endpointChosen = false

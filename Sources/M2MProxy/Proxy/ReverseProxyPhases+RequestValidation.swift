@@ -82,11 +82,17 @@ extension ReverseProxyPhases {
             return .badRequest("missing Host header")
         }
 
-        let path = ctx.target.slice(from: 0, to: ctx.target.firstIndex(of: UInt8(ascii: "?")))
-        if RequestValidation.hasDotSegment(path) {
-            // A "/products/../admin" (or "/products/%2e%2e/admin") must not ride on the
-            // /products route's token.
-            return .badRequest("path contains a dot-segment")
+        // Most targets have no query and none of the bytes a dot-segment needs: one scan says
+        // so, and the target is the path (callgrind: a scan for `?` and one for `.`/`%` cost
+        // ~100 instructions per request).
+        var path = ctx.target
+        if ctx.target.containsAny(UInt8(ascii: "?"), UInt8(ascii: "."), UInt8(ascii: "%")) {
+            path = ctx.target.slice(from: 0, to: ctx.target.firstIndex(of: UInt8(ascii: "?")))
+            if RequestValidation.hasDotSegment(path) {
+                // A "/products/../admin" (or "/products/%2e%2e/admin") must not ride on the
+                // /products route's token.
+                return .badRequest("path contains a dot-segment")
+            }
         }
         return selectRoute(&ctx, head, env, path: path)
     }

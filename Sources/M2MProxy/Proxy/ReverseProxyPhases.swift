@@ -18,7 +18,7 @@ struct ReverseProxyPhases: ProxyPhases {
     }
 
     @inline(__always)
-    func upstreamPeer(_ ctx: inout RequestContext, _ cluster: UpstreamCluster, avoid: UpstreamPool?) -> UpstreamPool {
-        cluster.pick(avoid: avoid)
+    func upstreamPeer(_ ctx: inout RequestContext, _ cluster: UpstreamCluster, avoid: UpstreamPool?) -> Unmanaged<UpstreamPool> {
+        cluster.pickRef(avoid: avoid)
     }
 }

@@ -15,6 +15,14 @@ struct Histogram: Sendable {
         counts = [UInt64](repeating: 0, count: bounds.count + 1)
     }
 
+    /// A histogram with these counts (`RequestCounters.snapshot`).
+    init(bounds: [Double], counts: [UInt64], sum: Double, count: UInt64) {
+        self.bounds = bounds
+        self.counts = counts
+        self.sum = sum
+        self.count = count
+    }
+
     mutating func observe(_ value: Double) {
         var i = 0
         while i < bounds.count && value > bounds[i] { i += 1 }

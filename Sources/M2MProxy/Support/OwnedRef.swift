@@ -26,6 +26,15 @@ struct OwnedRef<Object: AnyObject>: ~Copyable {
         old?.release()
     }
 
+    /// Gives up the reference without releasing it: the caller now owns that retain (hands it
+    /// on with `takeRetainedValue`, or releases it).
+    @inline(__always)
+    mutating func take() -> Unmanaged<Object>? {
+        let held = unmanaged
+        unmanaged = nil
+        return held
+    }
+
     /// Whether `o` is the object held (an identity check without ARC).
     @inline(__always)
     func holds(_ o: Object) -> Bool {

@@ -26,6 +26,16 @@ struct RequestMetrics: Sendable {
         upstreamErrors = Array(repeating: 0, count: (routeNames.count + 1) * UpstreamErrorKind.allCases.count)
     }
 
+    /// Counters as the loop kept them (`RequestCounters.snapshot`).
+    init(routeNames: [String], codes: [Int], requests: [UInt64], durations: [Histogram], upstreamErrors: [UInt64]) {
+        self.routeNames = routeNames
+        self.codes = codes
+        for (column, code) in codes.enumerated() { codeColumn[code] = Int16(column) }
+        self.requests = requests
+        self.durations = durations
+        self.upstreamErrors = upstreamErrors
+    }
+
     /// The row of a route index; nil (no route) is the last row.
     func row(_ routeIndex: Int?) -> Int {
         guard let i = routeIndex, i >= 0, i < routeNames.count else { return routeNames.count }

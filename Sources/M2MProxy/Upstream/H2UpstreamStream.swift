@@ -21,7 +21,7 @@ final class H2UpstreamStream: UVStream {
     private var headDone = false
     private var isHEAD = false
     /// Request body bytes not yet taken by nghttp2, and whether the request message ended.
-    private var requestBody = PulledBody()
+    private let requestBody = PulledBody()
     private var requestEnded = false
     /// The response: head lines gathered from HEADERS, trailers from the trailing block.
     private var status = 0

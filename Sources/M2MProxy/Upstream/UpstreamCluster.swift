@@ -20,7 +20,12 @@ final class UpstreamCluster {
     let io: LoopIO
     unowned(unsafe) let env: any UpstreamEnvironment
     /// The endpoints requests are spread over, member by member in DNS order.
-    private(set) var endpoints: ContiguousArray<UpstreamPool> = []
+    private(set) var endpoints: ContiguousArray<UpstreamPool> = [] {
+        didSet { endpointRefs = ContiguousArray(endpoints.map { Unmanaged.passUnretained($0) }) }
+    }
+    /// The same pools unretained, for the data path (`pickRef`): `endpoints` keeps them alive,
+    /// and a pool returned out of an Array cost the request a retain/release pair (callgrind).
+    private var endpointRefs: ContiguousArray<Unmanaged<UpstreamPool>> = []
     /// Pools whose address left DNS, kept while connections still point at them.
     private var retired: [UpstreamPool] = []
     private var picker: EndpointPicker
@@ -68,6 +73,14 @@ final class UpstreamCluster {
             count: eps.count, policy: balance, avoid: avoidIndex,
             ejected: { eps[$0].health.isEjected(now: now) }, load: { eps[$0].inFlight })
         return eps[i]
+    }
+
+    /// `pick` without ARC: the pool is borrowed, alive while this cluster lists it (and the
+    /// request that picked it holds it as its access log's endpoint).
+    @inline(__always)
+    func pickRef(avoid: UpstreamPool? = nil) -> Unmanaged<UpstreamPool> {
+        if endpointRefs.count == 1 { return endpointRefs[0] }
+        return Unmanaged.passUnretained(pick(avoid: avoid))
     }
 
     /// Whether a failed request could still try an endpoint other than `pool`.

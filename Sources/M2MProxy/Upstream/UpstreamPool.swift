@@ -45,7 +45,7 @@ final class UpstreamPool {
     var tlsSessions = UpstreamTLSSessions()
     let io: LoopIO
     unowned(unsafe) let env: any UpstreamEnvironment
-    private var idle: [UpstreamConnection] = []
+    private let idle: IdleConnections
     /// Idle connections kept; set on every configuration compile (`setIdleCap`).
     private(set) var maxIdle: Int
     /// Connections open or opening (busy and idle); at most `maxConnections` unless 0.
@@ -83,7 +83,7 @@ final class UpstreamPool {
         self.env = env
         self.maxConnections = maxConnections
         self.maxIdle = Self.idleCap(maxIdle, maxConnections: maxConnections)
-        idle.reserveCapacity(self.maxIdle)
+        idle = IdleConnections(capacity: self.maxIdle)
     }
 
     private static func idleCap(_ maxIdle: Int, maxConnections: Int) -> Int {
@@ -102,8 +102,7 @@ final class UpstreamPool {
     }
 
     private func closeLeastRecentlyUsed(_ n: Int) {
-        for c in idle[0..<n] { c.close() }
-        idle.removeFirst(n)
+        idle.closeOldest(n)
         capPolicy.noteIdle(idle.count)
     }
 
@@ -157,11 +156,12 @@ final class UpstreamPool {
     /// `OwnedRef.adopt`); returned as a strong reference, it cost the caller a retain/release
     /// pair per request (callgrind).
     func takeIdle() -> Unmanaged<UpstreamConnection>? {
-        while let c = idle.popLast() {
-            if !c.isClosing {
+        while let c = idle.takeLast() {
+            if !c._withUnsafeGuaranteedRef({ $0.isClosing }) {
                 capPolicy.noteIdle(idle.count)
-                return .passRetained(c)
+                return c
             }
+            c.release()
         }
         return nil
     }
@@ -184,7 +184,10 @@ final class UpstreamPool {
     /// opening a new connection, else to the idle list; closes it when `IdleCapPolicy` says the
     /// cap is reached. With a cap of 0 there is no keep-alive at all: waiting clients get a
     /// fresh connection once this one has closed (`connectionClosed`).
-    func release(_ c: UpstreamConnection) {
+    ///
+    /// `consuming`: a caller handing over its own reference (`ClientConnection.responseComplete`)
+    /// moves it into the idle list without a retain.
+    func release(_ c: consuming UpstreamConnection) {
         if retired {
             c.close()
             return
@@ -218,10 +221,9 @@ final class UpstreamPool {
 
     /// An idle connection closed by the upstream (EOF while idle) leaves the pool.
     func remove(_ c: UpstreamConnection) {
-        if let i = idle.firstIndex(where: { $0 === c }) {
-            idle.remove(at: i)
-            capPolicy.noteIdle(idle.count)
-        }
+        let before = idle.count
+        idle.remove(c)
+        if idle.count != before { capPolicy.noteIdle(idle.count) }
     }
 
     /// A connection's handles are closed: its place goes to the oldest waiting client.
@@ -243,8 +245,7 @@ final class UpstreamPool {
     }
 
     func closeAll() {
-        for c in idle { c.close() }
-        idle.removeAll()
+        idle.closeOldest(idle.count)
         capPolicy.noteIdle(0)
         // The HTTP/2 connection closes like a busy one: once its streams are done.
         if let s = http2Connection {

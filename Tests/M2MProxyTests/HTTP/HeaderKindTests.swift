@@ -241,4 +241,19 @@ import Testing
         // Bytes next to the searched ones, and high bytes, are no match.
         #expect(!span("/-/0$&\u{00AE}\u{00A5}/abc") { $0.containsEither(UInt8(ascii: "."), UInt8(ascii: "%")) })
     }
+
+    /// The target scan of `validate`: `?`, `.` or `%` anywhere.
+    @Test func containsAnyAtEveryPosition() {
+        let any: (ByteSpan) -> Bool = { $0.containsAny(UInt8(ascii: "?"), UInt8(ascii: "."), UInt8(ascii: "%")) }
+        for length in 1..<40 {
+            for at in 0..<length {
+                for c in ["?", ".", "%"] {
+                    let text = String(repeating: "/", count: at) + c + String(repeating: "x", count: length - at - 1)
+                    #expect(span(text, any), "\(text)")
+                }
+            }
+            #expect(!span(String(repeating: "/-az09", count: length), any))
+        }
+        #expect(!span("/->0$&\u{00AE}\u{00A5}/abc@", any))
+    }
 }

@@ -189,6 +189,24 @@ import Testing
         }
     }
 
+    /// The word-at-a-time target check (8 bytes and more) takes exactly the bytes the byte
+    /// loop takes: every byte value, at every position, in targets of 8 to 24 bytes.
+    @Test func longTargetsAreCheckedAsByteByByte() {
+        for length in 8...24 {
+            for at in 1..<length {
+                for b in 0...255 {
+                    var bytes = Array(repeating: UInt8(ascii: "a"), count: length)
+                    bytes[0] = UInt8(ascii: "/")
+                    bytes[at] = UInt8(b)
+                    let h = H2RequestHead(limit: 4096)
+                    Array(":path".utf8).withUnsafeBytes { n in bytes.withUnsafeBytes { h.field(name: n, value: $0) } }
+                    let takes = b >= 0x21 && b <= 0x7e && b != UInt8(ascii: "#")
+                    #expect(h.givesValues == takes, "length \(length), byte \(b) at \(at)")
+                }
+            }
+        }
+    }
+
     /// Every byte nghttp2 lets through in a field (RFC 9113 §8.2.1: a lowercase token name; a
     /// value of visible ASCII, obs-text, SP and HTAB not at its ends), llhttp takes too.
     @Test func everyFieldByteNghttp2TakesLlhttpTakes() {

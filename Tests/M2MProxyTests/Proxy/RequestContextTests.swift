@@ -31,6 +31,7 @@ import Testing
             used.sentToken = 77
             used.tokenWaitDeadline = 5
             used.replayed = true
+            used.tokenJustAcquired = true
             used.upgradeRequested = true
             used.absoluteQueryOnly = true
             used.authority = span
