@@ -1,5 +1,6 @@
-/// Chunked framing beside the data: the chunk extension checks, and chunked trailer fields
-/// recorded as lines (`HTTPParser.recordTrailers`, for HTTP/2 bridges).
+/// Chunked framing beside the data: the chunk extension checks, and chunked trailer fields:
+/// counted, their names checked against `isForbiddenTrailer` (request parsers), and recorded as
+/// lines (`HTTPParser.recordTrailers`, for HTTP/2 bridges).
 extension HTTPParser {
     func chunkExtension(_ len: Int) -> Int32 {
         chunkExtensionBytes += len
@@ -44,5 +45,42 @@ extension HTTPParser {
         trailerInValue = false
         defer { trailerLines = [] }
         return trailerLines
+    }
+
+    /// A piece of a trailer field's name (rare: out of line, so that the head's field callback
+    /// stays small; static, so that calling it does not make the callback save the register
+    /// of a method's `self` on every call).
+    @inline(never)
+    static func trailerField(_ o: HTTPParser, _ at: UnsafePointer<CChar>, _ len: Int) -> Int32 {
+        if o.recordTrailers { o.recordTrailer(at, len, value: false) }
+        // Never spans: the pieces of a trailer line may sit in different reads.
+        o.trailerBytes &+= UInt64(len) + 4
+        if o.trailerNameCount + len <= 64 {
+            (o.trailerName + o.trailerNameCount).copyMemory(from: at, byteCount: len)
+        }
+        o.trailerNameCount += len
+        return 0
+    }
+
+    /// A piece of a trailer field's value.
+    @inline(never)
+    static func trailerValue(_ o: HTTPParser, _ at: UnsafePointer<CChar>, _ len: Int) {
+        if o.recordTrailers { o.recordTrailer(at, len, value: true) }
+        o.trailerBytes &+= UInt64(len)
+    }
+
+    /// A field name is complete (llhttp's on_header_field_complete, set only while a chunked
+    /// message's trailers are checked, `checkingTrailers`).
+    func headerFieldComplete() -> Int32 {
+        guard inTrailers else { return 0 }
+        let n = trailerNameCount
+        trailerNameCount = 0
+        guard n <= 64, let check = isForbiddenTrailer else { return 0 }
+        if check(ByteSpan(base: UnsafeRawPointer(trailerName), count: n)) {
+            // Stop here: the caller answers 400 before forwarding this read.
+            forbiddenTrailer = true
+            return -1
+        }
+        return 0
     }
 }

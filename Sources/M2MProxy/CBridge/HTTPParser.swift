@@ -66,8 +66,8 @@ final class HTTPParser {
     private(set) var chunks: UInt64 = 0
 
     /// Trailer field bytes of the current message (field lines after the head).
-    private(set) var trailerBytes: UInt64 = 0
-    private var inTrailers = false
+    var trailerBytes: UInt64 = 0
+    private(set) var inTrailers = false
     /// When set, the chunked trailer fields are copied into `trailerLines` as `name: value\r\n`
     /// lines (HTTP/2 bridges turn them into a trailing HEADERS frame: gRPC's status). Read in
     /// the trailer branch of the field callbacks only (`trailerField`, `trailerValue`): one
@@ -346,7 +346,7 @@ final class HTTPParser {
     }
 
     /// Set when a trailer field's name is one the owner forbids (`isForbiddenTrailer`).
-    private(set) var forbiddenTrailer = false
+    var forbiddenTrailer = false
     /// Decides on a complete trailer field name (request parsers); nil = trailers not checked.
     var isForbiddenTrailer: ((ByteSpan) -> Bool)?
     /// Whether llhttp's on_header_field_complete is set: only from the head of a chunked message
@@ -356,8 +356,8 @@ final class HTTPParser {
     private var checkingTrailers = false
     /// Trailer names arrive in pieces from different reads (the loop's read buffer is reused),
     /// so their bytes are copied here; only short names can be forbidden ones.
-    private let trailerName = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
-    private var trailerNameCount = 0
+    let trailerName = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+    var trailerNameCount = 0
 
     /// Inlined into its llhttp callback (a call per header field otherwise).
     @inline(__always)
@@ -381,41 +381,6 @@ final class HTTPParser {
         lastHeader = slot
         nameEnd = p + len
         headerCount += 1
-        return 0
-    }
-
-    /// A piece of a trailer field's name (rare: out of line, so that the head's field callback
-    /// stays small; static, so that calling it does not make the callback save the register
-    /// of a method's `self` on every call).
-    @inline(never)
-    private static func trailerField(_ o: HTTPParser, _ at: UnsafePointer<CChar>, _ len: Int) -> Int32 {
-        if o.recordTrailers { o.recordTrailer(at, len, value: false) }
-        // Never spans: the pieces of a trailer line may sit in different reads.
-        o.trailerBytes &+= UInt64(len) + 4
-        if o.trailerNameCount + len <= 64 {
-            (o.trailerName + o.trailerNameCount).copyMemory(from: at, byteCount: len)
-        }
-        o.trailerNameCount += len
-        return 0
-    }
-
-    /// A piece of a trailer field's value.
-    @inline(never)
-    private static func trailerValue(_ o: HTTPParser, _ at: UnsafePointer<CChar>, _ len: Int) {
-        if o.recordTrailers { o.recordTrailer(at, len, value: true) }
-        o.trailerBytes &+= UInt64(len)
-    }
-
-    private func headerFieldComplete() -> Int32 {
-        guard inTrailers else { return 0 }
-        let n = trailerNameCount
-        trailerNameCount = 0
-        guard n <= 64, let check = isForbiddenTrailer else { return 0 }
-        if check(ByteSpan(base: UnsafeRawPointer(trailerName), count: n)) {
-            // Stop here: the caller answers 400 before forwarding this read.
-            forbiddenTrailer = true
-            return -1
-        }
         return 0
     }
 
