@@ -30,9 +30,12 @@ final class H2FieldList {
         nv.deallocate()
     }
 
-    /// The pairs, for a submit.
+    /// The pairs, for a submit. The stream's area goes with that submit: the list lets go of it
+    /// then, so that a later `borrow` without `removeAll` cannot write into a bridge that is
+    /// gone or serving another stream.
     func withNVA<R>(_ body: (UnsafeBufferPointer<nghttp2_nv>) -> R) -> R {
-        body(UnsafeBufferPointer(start: nv, count: count))
+        defer { area = nil }
+        return body(UnsafeBufferPointer(start: nv, count: count))
     }
 
     func removeAll() {

@@ -33,10 +33,16 @@ final class H2FlushQueue {
     }
 
     fileprivate func run() {
-        swap(&queued, &running)
-        for d in running { d.h2Flush() }
-        running.removeAll(keepingCapacity: true)
-        // Flushes may have queued more (a stream's next response): the next iteration's check.
+        // A flush that queues another (none known today) is served in this same check: left to
+        // the next iteration's, it would wait for unrelated I/O, since a check handle does not
+        // shorten the poll. Bounded, so that a flush that always queues one more cannot spin.
+        var rounds = 0
+        repeat {
+            swap(&queued, &running)
+            for d in running { d.h2Flush() }
+            running.removeAll(keepingCapacity: true)
+            rounds += 1
+        } while !queued.isEmpty && rounds < 4
         if queued.isEmpty {
             active = false
             uv_check_stop(check)

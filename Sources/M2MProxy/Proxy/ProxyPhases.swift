@@ -18,7 +18,7 @@ protocol ProxyPhases {
     ) -> PhaseOutcome
 
     /// The endpoint of the next upstream attempt (`avoid`: the endpoint of a failed one),
-    /// borrowed: one of `cluster`'s pools, which the cluster keeps alive (a pool returned as a
+    /// borrowed, so it must be one of `cluster`'s pools, which the cluster keeps alive (a pool returned as a
     /// strong reference cost a retain/release pair per request; callgrind).
     func upstreamPeer(_ ctx: inout RequestContext, _ cluster: UpstreamCluster, avoid: UpstreamPool?) -> Unmanaged<UpstreamPool>
 

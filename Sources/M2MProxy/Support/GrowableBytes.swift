@@ -19,7 +19,10 @@ final class GrowableBytes {
     /// Empties the area; storage over `keep` bytes is given back.
     func reset(keep: Int = .max) {
         count = 0
-        if capacity > keep { reallocate(to: max(keep, 16)) }
+        // Compared with the smallest storage kept, so that an area already that small is not
+        // reallocated on every reset (`reset(keep: 0)` per body).
+        let target = max(keep, 16)
+        if capacity > target { reallocate(to: target) }
     }
 
     /// The area holds exactly `b`'s bytes now (storage kept): `reset()` and `append` in one,

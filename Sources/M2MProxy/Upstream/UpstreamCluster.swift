@@ -49,6 +49,9 @@ final class UpstreamCluster {
         for m in members {
             endpoints.append(makePool(m, address: m.isLiteral ? SocketAddress(ip: m.host, port: m.port) : nil))
         }
+        // An initializer's own assignments run no `didSet`: without this, `pickRef`'s borrowed
+        // path stayed off until a DNS answer replaced the endpoints (never, for IP literals).
+        endpointRefs = ContiguousArray(endpoints.map { Unmanaged.passUnretained($0) })
     }
 
     private func makePool(_ m: UpstreamMember, address: SocketAddress?) -> UpstreamPool {

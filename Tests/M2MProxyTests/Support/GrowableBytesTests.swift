@@ -26,6 +26,16 @@ import Testing
         #expect(text(b) == "accept: */*\r\nx-long: \(String(repeating: "v", count: 40))\r\nx-empty: \r\n: \r\n")
     }
 
+    /// `reset(keep: 0)` on an area already at the 16-byte minimum keeps its storage (it was
+    /// reallocated on every reset: an allocation per HTTP/2 request body).
+    @Test func resetAtTheMinimumKeepsTheStorage() {
+        let b = GrowableBytes(capacity: 16)
+        b.append("0123456789")
+        let storage = b.base
+        b.reset(keep: 0)
+        #expect(b.isEmpty && b.capacity == 16 && b.base == storage)
+    }
+
     @Test func resetKeepsOrGivesBackStorage() {
         let b = GrowableBytes(capacity: 16)
         for _ in 0..<10 { b.append("0123456789") }
