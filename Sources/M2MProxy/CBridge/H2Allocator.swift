@@ -62,31 +62,40 @@ final class H2Allocator {
     /// Bytes waiting on the free lists.
     var keptBytes: Int { kept.pointee }
 
+    // The arithmetic below wraps (`&+`, `&<<`) instead of trapping: the values are bounded (a
+    // class is 0..<classCount, sizes come from nghttp2), and Swift's checked `<<` and `+` were
+    // most of the instructions of a pop or a push (callgrind: ~30 per `free`, ~39 per
+    // `allocate`, five and eight of them per HTTP/2 request).
+
     /// The class for `size` usable bytes, or `oversize`.
     @inline(__always)
     static func sizeClass(_ size: Int) -> Int {
-        let n = size + header
+        let n = size &+ header
         if n <= 64 { return 0 }
-        let c = Int.bitWidth - (n - 1).leadingZeroBitCount - 6
+        let c = Int.bitWidth &- (n &- 1).leadingZeroBitCount &- 6
         return c < classCount ? c : oversize
     }
 
+    /// Bytes of a class-`c` block (`c` in 0..<classCount).
+    @inline(__always)
+    static func blockSize(_ c: Int) -> Int { 64 &<< c }
+
     /// Usable bytes of a class-`c` block.
     @inline(__always)
-    static func usable(_ c: Int) -> Int { (64 << c) - header }
+    static func usable(_ c: Int) -> Int { blockSize(c) &- header }
 
     func allocate(_ size: Int) -> UnsafeMutableRawPointer? {
         let c = Self.sizeClass(size)
         let block: UnsafeMutableRawPointer
         if c == Self.oversize {
-            guard let b = malloc(size + Self.header) else { return nil }
+            guard size < Int.max / 2, let b = malloc(size &+ Self.header) else { return nil }
             block = b
         } else if let b = heads[c] {
             heads[c] = b.load(as: UnsafeMutableRawPointer?.self)
-            kept.pointee -= Self.usable(c)
+            kept.pointee &-= Self.usable(c)
             block = b
         } else {
-            guard let b = malloc(64 << c) else { return nil }
+            guard let b = malloc(Self.blockSize(c)) else { return nil }
             block = b
         }
         block.storeBytes(of: c, as: Int.self)
@@ -99,13 +108,13 @@ final class H2Allocator {
         guard let p else { return }
         let block = p - Self.header
         let c = block.load(as: Int.self)
-        guard c != Self.oversize, kept.pointee + Self.usable(c) <= Self.maxKeptBytes else {
+        guard c != Self.oversize, kept.pointee &+ Self.usable(c) <= Self.maxKeptBytes else {
             Glibc.free(block)
             return
         }
         block.storeBytes(of: heads[c], as: UnsafeMutableRawPointer?.self)
         heads[c] = block
-        kept.pointee += Self.usable(c)
+        kept.pointee &+= Self.usable(c)
     }
 
     func reallocate(_ p: UnsafeMutableRawPointer?, _ size: Int) -> UnsafeMutableRawPointer? {

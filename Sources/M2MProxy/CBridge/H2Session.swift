@@ -62,6 +62,8 @@ final class H2Session: H2SessionPlumbing {
                         s.toDelegate { $0.h2HeadersDone(id, endStream: end) }
                     } else if end {
                         s.toDelegate { $0.h2BodyEnded(id) }
+                    } else {
+                        s.toDelegate { $0.h2TrailersDidNotEnd(id) }
                     }
                 } else if f.hd.type == UInt8(NGHTTP2_DATA.rawValue) && end {
                     s.toDelegate { $0.h2BodyEnded(id) }
@@ -85,6 +87,13 @@ final class H2Session: H2SessionPlumbing {
         // Windows open as the upstream side takes the bytes (`consume`), not on receipt.
         nghttp2_option_set_no_auto_window_update(opt, 1)
         nghttp2_option_set_max_send_header_block_length(opt, Int(maxHeaderListSize) + 1024)
+        // nghttp2's HTTP messaging checks (nghttp2_http.c: field syntax, pseudo-headers,
+        // content-length against DATA, trailers) are off: the owner makes them itself
+        // (`H2RequestHead`, `H2FieldSyntax`), on fields it looks at anyway. Together they were
+        // ~1,200 instructions per request (callgrind: `nghttp2_http_on_header` and the
+        // `nghttp2_check_*` it calls per field). Without them nghttp2 hands every field over as
+        // decoded, CR, LF or upper case included: the owner must refuse what they refused.
+        nghttp2_option_set_no_http_messaging(opt, 1)
         let me = Unmanaged.passUnretained(self).toOpaque()
         guard memory.withMem({ nghttp2_session_server_new3(&session, cbs, me, opt, $0) }) == 0 else { return nil }
         // NO_RFC7540_PRIORITIES: streams are scheduled by RFC 9218's urgency (`shareConnection`)
@@ -119,6 +128,13 @@ final class H2Session: H2SessionPlumbing {
     func shareConnection(_ id: Int32) {
         var shared = nghttp2_extpri(urgency: UInt32(NGHTTP2_EXTPRI_DEFAULT_URGENCY), inc: 1)
         nghttp2_session_change_extpri_stream_priority(session, id, &shared, 0)
+    }
+
+    /// Applies a client's RFC 9218 priority field to stream `id` (PRIORITY_UPDATE frames may
+    /// still change it).
+    func prioritize(_ id: Int32, urgency: UInt32, incremental: Bool) {
+        var p = nghttp2_extpri(urgency: urgency, inc: incremental ? 1 : 0)
+        nghttp2_session_change_extpri_stream_priority(session, id, &p, 0)
     }
 
     func goAway() {

@@ -17,6 +17,8 @@ class H2SessionDelegate {
     func h2Data(_ id: Int32, _ data: UnsafeRawBufferPointer) {}
     /// The request body of `id` ended (END_STREAM on DATA or trailers).
     func h2BodyEnded(_ id: Int32) {}
+    /// A trailing HEADERS of `id` came without END_STREAM (malformed: RFC 9113 §8.1).
+    func h2TrailersDidNotEnd(_ id: Int32) {}
     /// Copies up to `into.count` response body bytes of `id`. nil: none yet (deferred);
     /// `eof`: the body ended after the bytes returned.
     func h2ReadBody(_ id: Int32, into: UnsafeMutableRawBufferPointer) -> (count: Int, eof: Bool)? { (0, true) }

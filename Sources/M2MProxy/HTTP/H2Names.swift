@@ -31,22 +31,6 @@ enum H2Names {
         out.append(contentsOf: crlf)
     }
 
-
-    /// Whether HTTP/1.1 field lines (`name: value\r\n` each, as an HTTP/2 request's fields are
-    /// kept: nghttp2 lets no CR or LF into a field) have one named `name` (lowercase).
-    static func hasLine(named name: StaticString, in lines: UnsafeRawBufferPointer) -> Bool {
-        let n = name.utf8CodeUnitCount
-        var line = 0
-        while line < lines.count {
-            var end = line
-            while end < lines.count && lines[end] != 10 { end += 1 }
-            if end - line > n && lines[line + n] == UInt8(ascii: ":")
-                && equal(UnsafeRawBufferPointer(rebasing: lines[line..<(line + n)]), name) { return true }
-            line = end + 1
-        }
-        return false
-    }
-
     /// ASCII case-insensitive equality (`b` lowercase).
     static func equal(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }

@@ -223,9 +223,19 @@ final class H2Connection: H2SessionDelegate {
 
     override func h2HeadersDone(_ id: Int32, endStream: Bool) {
         guard let s = streamRef(id) else { return }
-        if !s._withUnsafeGuaranteedRef({ $0.start(endStream: endStream) }) {
-            session.resetStream(id, code: H2ErrorCode.refusedStream)
+        s._withUnsafeGuaranteedRef { b in
+            // The client's RFC 9218 priority (nghttp2 applies it only with HTTP messaging on).
+            if let p = b.priority { session.prioritize(id, urgency: p.urgency, incremental: p.incremental) }
+            switch b.start(endStream: endStream) {
+            case .started: break
+            case .refused: session.resetStream(id, code: H2ErrorCode.refusedStream)
+            case .malformed: session.resetStream(id, code: H2ErrorCode.protocolError)
+            }
         }
+    }
+
+    override func h2TrailersDidNotEnd(_ id: Int32) {
+        streamRef(id)?._withUnsafeGuaranteedRef { $0.trailersDidNotEnd() }
     }
 
     override func h2Data(_ id: Int32, _ data: UnsafeRawBufferPointer) {

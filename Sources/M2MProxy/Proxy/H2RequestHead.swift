@@ -20,9 +20,18 @@ final class H2RequestHead {
     /// decimal number.
     private(set) var hasContentLength = false
     private(set) var contentLength: UInt64?
-    /// A field only llhttp decides on (a second content-length, one that is not a plain number,
-    /// a connection-specific field, which nghttp2 refuses already): the head goes as bytes.
-    private(set) var needsParse = false
+    /// The head broke a rule of RFC 9113 §8.1.1, §8.2 or §8.3 (`field`, `complete`): the stream
+    /// is reset with PROTOCOL_ERROR and nothing of it goes on. The server session runs with
+    /// nghttp2's HTTP messaging off (`H2Session`): these checks are the only ones.
+    private(set) var malformed = false
+    /// Pseudo-header fields seen (`Seen`), and whether a regular field came (after which no
+    /// pseudo-header may).
+    private var seen: UInt8 = 0
+    /// `:scheme` is http or https: `:path` must then be origin-form (or `*` for OPTIONS).
+    private var httpScheme = false
+    /// A `priority` field came (RFC 9218; nil `priority` when it did not parse: ignored).
+    private(set) var hasPriority = false
+    private(set) var priority: H2PriorityField?
     /// `content-type: application/grpc…`: the proxy's own errors become gRPC statuses.
     private(set) var isGRPC = false
     /// The client's `grpc-timeout` in ms (0: none), the exchange's response deadline.
@@ -40,40 +49,118 @@ final class H2RequestHead {
     /// What a stream holds stays within the limit plus one field (nghttp2 bounds a field).
     var overLimit: Bool { fields.count + path.count + authority.count > limit }
 
+    private enum Seen {
+        static let method: UInt8 = 1, path: UInt8 = 2, scheme: UInt8 = 4, authority: UInt8 = 8
+        static let host: UInt8 = 16, regular: UInt8 = 32
+    }
+
+    /// One field of the HEADERS block, checked as nghttp2's HTTP messaging did (RFC 9113): a
+    /// name that is a lowercase token, a value without NUL, CR, LF or ends of SP/HTAB; the four
+    /// request pseudo-headers each at most once, not empty, before every regular field; no
+    /// connection-specific field, `te` only as `trailers`, one plain decimal content-length.
+    /// Anything else makes the head `malformed`.
     func field(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        if overLimit { return }
-        if name.first == UInt8(ascii: ":") {
-            // nghttp2 (HTTP messaging on) passes no pseudo-header but :method, :scheme, :path
-            // and :authority (RFC 9113 §8.3.1): the length (and one letter) tells them apart.
-            switch name.count {
-            case 7 where name[1] == UInt8(ascii: "m"): Self.set(method, value)
-            case 5: Self.set(path, value)
-            case 10: Self.set(authority, value)
-            default: break
-            }
+        if malformed { return }
+        guard let first = name.first else { return malformed = true }
+        if first == UInt8(ascii: ":") {
+            malformed = !pseudo(name, value)
             return
         }
+        seen |= Seen.regular
+        guard H2FieldSyntax.isName(name), H2FieldSyntax.isValue(value) else { return malformed = true }
         // By length first: most fields are none of these.
         switch name.count {
         case 4 where H2Names.equal(name, "host"):
+            // A stand-in for a missing :authority (RFC 9113 §8.3.1), checked like it.
+            guard take(Seen.host, value), H2FieldSyntax.isAuthority(value) else { return malformed = true }
             if authority.isEmpty { Self.set(authority, value) }
             return
         case 14 where H2Names.equal(name, "content-length"):
-            contentLength = hasContentLength ? nil : Self.decimal(value)
-            if contentLength == nil { needsParse = true }
+            guard !hasContentLength, let n = Self.decimal(value) else { return malformed = true }
+            contentLength = n
             hasContentLength = true
         case 12 where H2Names.equal(name, "content-type"):
             if GRPCStatus.isGRPC(contentType: value) { isGRPC = true }
         case 12 where H2Names.equal(name, "grpc-timeout"):
             deadlineMs = GRPCTimeout.milliseconds(value) ?? 0
+        case 2 where H2Names.equal(name, "te"):
+            // §8.2.2: the only `te` HTTP/2 allows.
+            guard H2Names.equal(value, "trailers") else { return malformed = true }
+        case 8 where H2Names.equal(name, "priority"):
+            hasPriority = true
+            priority = H2PriorityField(value)
         default:
-            // llhttp gives these meaning (keep-alive, upgrade, framing); nghttp2 refuses them.
-            if H2Names.isConnectionSpecific(name) { needsParse = true }
+            // §8.2.2: fields of the HTTP/1.1 hop only (llhttp would give them meaning).
+            if H2Names.isConnectionSpecific(name) { return malformed = true }
         }
+        if overLimit { return }
         fields.appendLine(name, value)
         // The name's length in the low half, the value's in the high (read back in `layOut`).
         lengths.appendWord(UInt64(truncatingIfNeeded: name.count) | UInt64(truncatingIfNeeded: value.count) << 32)
         fieldCount += 1
+    }
+
+    /// A pseudo-header field: false when the head is malformed by it.
+    private func pseudo(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool {
+        if seen & Seen.regular != 0 { return false }
+        // Exact, lowercase names, compared a word at a time (little-endian loads of the names'
+        // bytes; `H2RequestHeadTests` checks each name and its near misses).
+        let p = name.baseAddress.unsafelyUnwrapped
+        @inline(__always) func u32(_ at: Int) -> UInt32 { p.loadUnaligned(fromByteOffset: at, as: UInt32.self) }
+        switch name.count {
+        case 7 where u32(0) == 0x7465_6d3a && u32(3) == 0x646f_6874:  // ":method"
+            guard take(Seen.method, value), H2FieldSyntax.isMethod(value) else { return false }
+            Self.set(method, value)
+        case 5 where u32(1) == 0x6874_6170:  // ":path"
+            guard take(Seen.path, value), H2FieldSyntax.isPath(value) else { return false }
+            Self.set(path, value)
+        case 7 where u32(0) == 0x6863_733a && u32(3) == 0x656d_6568:  // ":scheme"
+            guard take(Seen.scheme, value), H2FieldSyntax.isScheme(value) else { return false }
+            httpScheme = Self.isHTTP(value)
+        case 10 where p.loadUnaligned(as: UInt64.self) == 0x6972_6f68_7475_613a
+            && p.loadUnaligned(fromByteOffset: 8, as: UInt16.self) == 0x7974:  // ":authority"
+            guard take(Seen.authority, value), H2FieldSyntax.isAuthority(value) else { return false }
+            Self.set(authority, value)
+        default:
+            // :status, :protocol (no SETTINGS_ENABLE_CONNECT_PROTOCOL here) or unknown.
+            return false
+        }
+        return true
+    }
+
+    /// `http` or `https`, any case (nghttp2 compared so).
+    @inline(__always)
+    private static func isHTTP(_ v: UnsafeRawBufferPointer) -> Bool {
+        guard v.count == 4 || v.count == 5 else { return false }
+        let p = v.baseAddress.unsafelyUnwrapped
+        guard p.loadUnaligned(as: UInt32.self) | 0x2020_2020 == 0x7074_7468 else { return false }  // "http"
+        return v.count == 4 || p.load(fromByteOffset: 4, as: UInt8.self) | 0x20 == UInt8(ascii: "s")
+    }
+
+    /// Marks `flag` seen: false when it was already, or the value is empty (§8.3.1).
+    @inline(__always)
+    private func take(_ flag: UInt8, _ value: UnsafeRawBufferPointer) -> Bool {
+        guard seen & flag == 0, !value.isEmpty else { return false }
+        seen |= flag
+        return true
+    }
+
+    /// The HEADERS block is complete: whether the head is a request RFC 9113 §8.3.1 allows
+    /// (`:method`, `:scheme` and `:path` present, `:path` origin-form for http(s) or `*` for
+    /// OPTIONS, an `:authority` or a `host`; CONNECT with `:authority` only), and, ending the
+    /// stream (`endStream`), no content-length above 0.
+    func complete(endStream: Bool) -> Bool {
+        if malformed { return false }
+        if seen & Seen.method != 0 && method.equals("CONNECT") {
+            return seen & (Seen.scheme | Seen.path) == 0 && seen & Seen.authority != 0
+        }
+        let required = Seen.method | Seen.scheme | Seen.path
+        guard seen & required == required, seen & (Seen.authority | Seen.host) != 0 else { return false }
+        if httpScheme {
+            let p = path.base.load(as: UInt8.self)
+            guard p == UInt8(ascii: "/") || (path.count == 1 && p == UInt8(ascii: "*") && method.equals("OPTIONS")) else { return false }
+        }
+        return !(endStream && hasContentLength && contentLength != 0)
     }
 
     /// Replaces `a`'s bytes, keeping its storage (a reused bridge allocates nothing for them).
@@ -106,7 +193,11 @@ final class H2RequestHead {
         fieldCount = 0
         hasContentLength = false
         contentLength = nil
-        needsParse = false
+        malformed = false
+        seen = 0
+        httpScheme = false
+        hasPriority = false
+        priority = nil
         isGRPC = false
         deadlineMs = 0
     }
@@ -122,7 +213,7 @@ final class H2RequestHead {
     var givesValues: Bool {
         let n = path.count
         let p = UnsafeRawPointer(path.base)
-        guard !needsParse, n > 0, p.load(as: UInt8.self) == UInt8(ascii: "/") else { return false }
+        guard n > 0, p.load(as: UInt8.self) == UInt8(ascii: "/") else { return false }
         if n < 8 {
             // One pass without early exits: `b - 0x21` (wrapping) is at least 0x5e exactly for
             // the bytes outside 0x21...0x7e.

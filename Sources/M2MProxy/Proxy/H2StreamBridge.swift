@@ -46,6 +46,12 @@ final class H2StreamBridge: UVStream {
     /// The response ended with its framing, not `connection: close`: the inner connection
     /// goes on to its next request.
     private var responseKeepAlive = false
+    /// Request DATA bytes received, against a content-length (RFC 9113 §8.1.1).
+    private var received: UInt64 = 0
+    /// The stream was reset as malformed (`reject`): whatever still arrives for it is dropped.
+    private(set) var rejected = false
+    /// A trailer field broke RFC 9113's rules (`trailer`): the stream is rejected at its end.
+    private var trailersMalformed = false
     /// Idle between streams, held by `H2Connection` for the next one.
     private(set) var parked = false
     /// The HTTP/1.1 head being written (reused from stream to stream).
@@ -95,19 +101,32 @@ final class H2StreamBridge: UVStream {
         return true
     }
 
+    /// What `start` made of a complete head.
+    enum Start { case started, refused, malformed }
+
+    /// The client's RFC 9218 priority for the stream, applied before it starts.
+    var priority: H2PriorityField? { requestHead.priority }
+
     /// The head is complete: opens the pair (unless reused) and hands the inner connection the
     /// request's head as values (`ClientConnection.beginStreamRequest`: no bytes through the
     /// pair, no parse), or, when only llhttp decides on it (`H2RequestHead.givesValues`), as
     /// HTTP/1.1 bytes written into the pair. A body follows the same way (DATA as its bytes,
-    /// chunked without content-length). False: refuse the stream.
-    func start(endStream: Bool) -> Bool {
+    /// chunked without content-length). `malformed` (RFC 9113 §8.1.1): reset with
+    /// PROTOCOL_ERROR; `refused`: CONNECT, or no pair could be opened.
+    func start(endStream: Bool) -> Start {
         let r = requestHead
-        guard !r.method.isEmpty, !r.path.isEmpty, !r.method.equals("CONNECT") else { return false }
-        if innerRef == nil && !openPair() { return false }
-        return innerRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { start(r, endStream: endStream, inner: $0) }
+        guard r.complete(endStream: endStream) else {
+            rejected = true
+            return .malformed
+        }
+        // A well-formed CONNECT (`complete`): the proxy tunnels nothing over HTTP/2.
+        if r.method.equals("CONNECT") { return .refused }
+        if innerRef == nil && !openPair() { return .refused }
+        innerRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { start(r, endStream: endStream, inner: $0) }
+        return .started
     }
 
-    private func start(_ r: H2RequestHead, endStream: Bool, inner c: ClientConnection) -> Bool {
+    private func start(_ r: H2RequestHead, endStream: Bool, inner c: ClientConnection) {
         // A reused pair's inner connection is between requests: the deadline is this stream's.
         c.clientDeadlineMs = r.deadlineMs
         isGRPC = r.isGRPC
@@ -125,7 +144,6 @@ final class H2StreamBridge: UVStream {
             headOut.reset(keep: Self.keptCapacity)
         }
         startReading()
-        return true
     }
 
     /// A new pair and its inner connection (a stream on a connection with no idle pair).
@@ -147,7 +165,16 @@ final class H2StreamBridge: UVStream {
     /// Request DATA; true when the bytes may be acknowledged now: the inner connection took them
     /// (forwarded, its upstream not backed up), or the pair is not backed up.
     func body(_ data: UnsafeRawBufferPointer) -> Bool {
-        guard data.count > 0 else { return true }
+        guard data.count > 0, !rejected else { return true }
+        if requestHead.hasContentLength {
+            // More DATA than the content-length announced (§8.1.1) is never forwarded: past it,
+            // llhttp would read the bytes as a next request.
+            received &+= UInt64(data.count)
+            if received > requestHead.contentLength.unsafelyUnwrapped {
+                reject()
+                return true
+            }
+        }
         if pipe.active {
             pipe.append(data)
             guard pipe.push(to: inner) else {
@@ -165,19 +192,35 @@ final class H2StreamBridge: UVStream {
         return false
     }
 
-    /// A field of the trailing HEADERS (RFC 9113 §8.1; nghttp2 already refused pseudo-fields
-    /// there). Carried as an HTTP/1.1 chunked trailer, where the inner connection checks it like
+    /// A field of the trailing HEADERS (RFC 9113 §8.1), checked here (no pseudo-header, the
+    /// field rules of §8.2.1, no framing or routing field: else the stream is rejected at its
+    /// end, `bodyEnded`). Carried as an HTTP/1.1 chunked trailer, where the inner connection checks it like
     /// any client's trailer (`RequestValidation.isForbiddenTrailerName`: no Authorization, Host or
     /// framing field gets through). A body with `content-length` is not chunked toward the inner
     /// connection, and HTTP/1.1 has no trailers without chunking: there they are dropped
     /// (`HTTP2Tests.requestTrailersAreCarriedAsChunkedTrailers` shows both).
     private func trailer(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
+        if trailersMalformed { return true }
+        // §8.1: no pseudo-header, the field rules of §8.2, and none of the fields that frame or
+        // route a message (nghttp2 took content-length or host there only when checked twice).
+        guard H2FieldSyntax.isName(name), H2FieldSyntax.isValue(value),
+              !H2Names.isConnectionSpecific(name), !H2Names.equal(name, "content-length"), !H2Names.equal(name, "host"),
+              !H2Names.equal(name, "te") || H2Names.equal(value, "trailers")
+        else {
+            trailersMalformed = true
+            return true
+        }
         guard chunked else { return true }
         H2Names.appendLine(name, value, to: &requestTrailers)
         return requestTrailers.count <= headerLimit
     }
 
     func bodyEnded() {
+        if rejected { return }
+        // The body's length must be the content-length's (§8.1.1), and trailers well formed.
+        if trailersMalformed || (requestHead.hasContentLength && received != requestHead.contentLength.unsafelyUnwrapped) {
+            return reject()
+        }
         requestDone = true
         guard chunked else { return }
         if pipe.active {
@@ -187,6 +230,16 @@ final class H2StreamBridge: UVStream {
             writeLastChunk(trailers: requestTrailers)
         }
         if !requestTrailers.isEmpty { requestTrailers = [] }
+    }
+
+    /// A trailing HEADERS without END_STREAM (§8.1: trailers end the stream).
+    func trailersDidNotEnd() { if !rejected { reject() } }
+
+    /// The request is malformed (RFC 9113 §8.1.1): RST_STREAM PROTOCOL_ERROR, and nothing more
+    /// of it goes on; the stream's close abandons what its exchange started (`abandon`).
+    private func reject() {
+        rejected = true
+        connection?.resetStream(self, code: H2ErrorCode.protocolError)
     }
 
     /// The inner connection reads its body again (`ClientConnection.startReadingBody`): what
@@ -338,7 +391,7 @@ final class H2StreamBridge: UVStream {
     func takesConnectionShare() -> Bool {
         if shareDecided { return false }
         shareDecided = true
-        return !H2Names.hasLine(named: "priority", in: requestHead.fields.bytes)
+        return !requestHead.hasPriority
     }
 
     /// nghttp2 pulls DATA. Taking bytes is progress for a paused inner connection; draining
@@ -410,6 +463,9 @@ final class H2StreamBridge: UVStream {
         started = false
         requestDone = false
         responseKeepAlive = false
+        received = 0
+        rejected = false
+        trailersMalformed = false
         // A drained body already kept its storage (`PulledBody.pull`).
         if body.pending > 0 || body.capacity > Self.keptCapacity { body.removeAll() }
         bodyEOF = false

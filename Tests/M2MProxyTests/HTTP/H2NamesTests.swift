@@ -1,23 +1,29 @@
 import Testing
 @testable import M2MProxy
 
-/// `H2Names.hasLine`: a field by name among HTTP/1.1 field lines (an HTTP/2 request's fields).
+/// `H2Names`: the name comparisons the HTTP/2 request checks rest on (`H2RequestHead`).
 @Suite struct H2NamesTests {
-    private func has(_ name: StaticString, _ lines: String) -> Bool {
-        Array(lines.utf8).withUnsafeBytes { H2Names.hasLine(named: name, in: $0) }
+    private func bytes<R>(_ s: String, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        Array(s.utf8).withUnsafeBytes(body)
     }
 
-    @Test func findsAWholeNameAtALineStart() {
-        #expect(has("priority", "priority: u=1\r\n"))
-        #expect(has("priority", "accept: */*\r\npriority: i\r\nx-a: b\r\n"))
-        #expect(has("priority", "a: b\r\npriority: \r\n"))
+    @Test func equalIgnoresASCIICaseOnlyAndNeedsTheWholeName() {
+        #expect(bytes("Content-Length") { H2Names.equal($0, "content-length") })
+        #expect(bytes("te") { H2Names.equal($0, "te") })
+        #expect(!bytes("te ") { H2Names.equal($0, "te") })
+        #expect(!bytes("t") { H2Names.equal($0, "te") })
+        // Only 'A'...'Z' fold: 0xc5 is not 0xe5, '@' is not '`'.
+        #expect(!bytes("@") { H2Names.equal($0, "`") })
+        #expect(!bytes("TRAILERS\u{0}") { H2Names.equal($0, "trailers") })
     }
 
-    @Test func ignoresPrefixesValuesAndLongerNames() {
-        #expect(!has("priority", ""))
-        #expect(!has("priority", "x-priority: u=1\r\n"))
-        #expect(!has("priority", "priority-x: u=1\r\n"))
-        #expect(!has("priority", "a: priority: u=1\r\n"))
-        #expect(!has("priority", "priorit: u\r\n"))
+    /// RFC 9113 §8.2.2's list, and nothing that merely starts like one.
+    @Test func connectionSpecificFields() {
+        for n in ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "Connection"] {
+            #expect(bytes(n) { H2Names.isConnectionSpecific($0) }, "\(n)")
+        }
+        for n in ["te", "connections", "upgrade-insecure-requests", "keep-alives", "transfer-encodin", ""] {
+            #expect(!bytes(n) { H2Names.isConnectionSpecific($0) }, "\(n)")
+        }
     }
 }
