@@ -66,14 +66,21 @@ enum H2FieldSyntax {
         @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@
         """
 
-    /// Every byte of `s` is in class `c`. A loop that stops at the first byte that is not
-    /// (the optimizer vectorises a loop without an exit into more instructions than bytes).
+    /// Every byte of `s` is in class `c`. Two bytes per turn, stopping at the first pair that
+    /// is not (the optimizer vectorises a loop without an exit into more instructions than
+    /// bytes; two per turn halve the loop's own).
     @inline(__always)
     private static func all(_ s: UnsafeRawBufferPointer, _ c: UInt8) -> Bool {
         guard let p = s.baseAddress else { return true }
         let t = table.utf8Start
-        for i in 0..<s.count where t[Int(p.load(fromByteOffset: i, as: UInt8.self))] & c == 0 { return false }
-        return true
+        @inline(__always) func at(_ i: Int) -> UInt8 { t[Int(p.load(fromByteOffset: i, as: UInt8.self))] }
+        let n = s.count
+        var i = 0
+        while i &+ 1 < n {
+            if at(i) & at(i &+ 1) & c == 0 { return false }
+            i &+= 2
+        }
+        return i == n || at(i) & c != 0
     }
 
     // MARK: eight bytes at a time
