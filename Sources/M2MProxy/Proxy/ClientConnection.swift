@@ -264,8 +264,6 @@ final class ClientConnection: UpstreamClient, ProxySession {
             }
             endRequest()
             closeWhenFlushed()
-        default:
-            abort()
         }
     }
 
@@ -289,8 +287,7 @@ final class ClientConnection: UpstreamClient, ProxySession {
             if let slot = route?.tokenSlot { worker.tokens.unpark(self, slot: slot) }
             respond(ProxyError(worker.tokens.waitTimeoutFailure(slot: route?.tokenSlot ?? 0, waitedMs: worker.limits.tokenWaitMs)))
         case .waitingUpstream:
-            guard let route else { return abort() }
-            guard let pool = reqLog.endpoint else { return abort() }
+            guard route != nil, let pool = reqLog.endpoint else { return abort() }
             pool.dequeue(self)
             respond(.upstreamBusy(limit: pool.maxConnections))
         case .forwarding where !request.bodyDone:

@@ -26,6 +26,3 @@ class UpstreamClient: UVStream {
     /// A write to the upstream completed (backpressure: the client may be read again).
     func upstreamWriteDrained(_ c: UpstreamConnection) {}
 }
-
-@available(*, unavailable)
-extension UpstreamClient: Sendable {}
