@@ -9,7 +9,8 @@ printed as ``TLS_PORT=<n>`` (before ``PORT``); the plain port stays for /_mode a
 
 POST /oidc/token   records the raw request as one JSON line in FILE (before answering):
                    {"method","path","version","headers":[[name,value],...],"body_latin1",
-                    "body_b64","n","issued_token"} and answers per the current mode.
+                    "body_b64","n","issued_token","t"} and answers per the current mode
+                   ("t": when it was taken, Unix seconds with a fraction).
 GET  /_stats       {"token_requests": N}
 POST /_mode        JSON body; replaces the mode (missing keys take the defaults):
     {"status": 200, "ttl": 3600, "token_type": "Bearer", "delay_ms": 0,
@@ -128,7 +129,7 @@ class Handler(BaseHTTPRequestHandler):
         entry = {"method": self.command, "path": self.path, "version": self.request_version,
                  "headers": [[k, v] for k, v in self.headers.items()],
                  "body_latin1": body.decode("latin-1"), "body_b64": base64.b64encode(body).decode(),
-                 "n": n, "issued_token": token}
+                 "n": n, "issued_token": token, "t": time.time()}
         with STATE_LOCK:
             LOG_FILE.write(json.dumps(entry) + "\n")
             LOG_FILE.flush()

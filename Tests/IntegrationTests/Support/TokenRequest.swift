@@ -12,9 +12,11 @@ struct TokenRequest: Decodable {
     let n: Int
     /// The access token the double answered with (nil on error modes).
     let issuedToken: String?
+    /// When the double took the request (Unix seconds, this machine's clock).
+    let t: Double?
 
     enum CodingKeys: String, CodingKey {
-        case method, path, version, headers, n
+        case method, path, version, headers, n, t
         case bodyLatin1 = "body_latin1", bodyB64 = "body_b64", issuedToken = "issued_token"
     }
 
