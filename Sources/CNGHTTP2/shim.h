@@ -32,6 +32,8 @@ static inline long m2m_h2_class(size_t size) {
 static inline size_t m2m_h2_usable(long c) { return ((size_t)64 << c) - M2M_H2_HEADER; }
 
 static inline void *m2m_h2_malloc(size_t size, void *ud) {
+    /* First: `size + M2M_H2_HEADER` must not wrap (into class 0). */
+    if (size > SIZE_MAX / 2) return NULL;
     m2m_h2_pool *pool = (m2m_h2_pool *)ud;
     long c = m2m_h2_class(size);
     char *block;
@@ -39,7 +41,6 @@ static inline void *m2m_h2_malloc(size_t size, void *ud) {
         pool->heads[c] = *(void **)block;
         pool->kept -= m2m_h2_usable(c);
     } else {
-        if (size > SIZE_MAX / 2) return NULL;
         block = (char *)malloc(c == M2M_H2_OVERSIZE ? size + M2M_H2_HEADER : (size_t)64 << c);
         if (block == NULL) return NULL;
         ((size_t *)block)[1] = size;

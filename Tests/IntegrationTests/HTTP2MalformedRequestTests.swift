@@ -28,9 +28,9 @@ struct H2RequestRow: Sendable, CustomTestStringConvertible {
 
     var testDescription: String { "\(id): \(note)" }
 
-    /// The frames of the request on `stream`, as one write: a body frame must not reach the
-    /// proxy in two reads (nghttp2 checks a DATA frame's length per read, and a content-length
-    /// overrun split 5 + 1 would deliver a complete 5-byte body first).
+    /// The frames of the request on `stream`, as one write: the row's frames arrive together,
+    /// so a check that judged a body only per read or per frame (a content-length overrun split
+    /// 5 + 1 would deliver a complete 5-byte body first) would let the row through.
     func frames(stream: UInt32) -> [UInt8] {
         var out = H2RawClient.frame(type: H2RawClient.Kind.headers, flags: then.isEmpty ? 5 : 4, stream: stream,
                                     payload: H2RawClient.block(head))
@@ -200,6 +200,11 @@ struct H2ValidRow: Sendable, CustomTestStringConvertible {
         post("cl-less-data", "content-length: 5, 3 bytes of DATA", [F("content-length", "5")], body: "hel"),
         Row("cl-no-data", "content-length: 5 on a HEADERS that ends the stream",
             head("cl-no-data", method: "POST", [F("content-length", "5")])),
+        Row("cl-more-split", "content-length: 5, DATA of 3 and 3 bytes",
+            head("cl-more-split", method: "POST", [F("content-length", "5")]),
+            then: [.data(Array("hel".utf8), end: false), .data(Array("lo!".utf8), end: true)]),
+        post("cl-over-int64", "content-length: 2^63 (nghttp2 takes at most 2^63 - 1)",
+             [F("content-length", "9223372036854775808")], body: "hello"),
     ]
 
     /// RFC 9113 §8.3.1, RFC 3986 §3.2 (authority), RFC 9110 §5.6.2 (method token), RFC 3986
@@ -337,4 +342,28 @@ struct H2ValidRow: Sendable, CustomTestStringConvertible {
     @Test(arguments: pseudoValueRows) func invalidPseudoHeaderValue(_ row: Row) throws { try Self.expectReset(row) }
     @Test(arguments: trailerRows) func invalidTrailers(_ row: Row) throws { try Self.expectReset(row) }
     @Test(arguments: validRows) func validRequestIsForwardedAsSent(_ row: H2ValidRow) throws { try Self.expectForwarded(row) }
+
+    /// A well-formed CONNECT is refused (REFUSED_STREAM: the proxy tunnels nothing over HTTP/2),
+    /// and DATA sent with it never reaches the stream's socket pair, where the inner connection
+    /// (here a kept one, idle after stream 1) would read it as an HTTP/1.1 request.
+    @Test func connectIsRefusedAndItsDataDropped() throws {
+        try Self.beds.with { bed in
+            let c = try H2RawClient(port: bed.proxy.port, timeout: 5)
+            try c.start()
+            try c.headers(stream: 1, Self.pseudo("before-connect") + [F("x-case", "before-connect")], endStream: true)
+            #expect(try c.firstAnswer(stream: 1).map { H2RawClient.status($0.payload) } == 200)
+            let smuggled = Array("GET /malformed/smuggled-in-connect HTTP/1.1\r\nhost: client.test\r\n\r\n".utf8)
+            try c.send(
+                H2RawClient.frame(type: Kind.headers, flags: 4, stream: 3,
+                                  payload: H2RawClient.block([F(":method", "CONNECT"), F(":authority", "client.test:443")]))
+                    + H2RawClient.frame(type: Kind.data, flags: 0, stream: 3, payload: smuggled))
+            let answer = try c.firstAnswer(stream: 3)
+            #expect(answer?.type == Kind.rstStream && answer?.errorCode == H2RawClient.Code.refusedStream,
+                    "first answer: \(Self.describe(answer))")
+            try c.headers(stream: 5, Self.pseudo("after-connect") + [F("x-case", "after-connect")], endStream: true)
+            #expect(try c.firstAnswer(stream: 5).map { H2RawClient.status($0.payload) } == 200)
+            let seen = try bed.upstream.requests().filter { $0.path.contains("smuggled") }
+            #expect(seen.isEmpty, "the upstream received \(seen.map(\.target))")
+        }
+    }
 }

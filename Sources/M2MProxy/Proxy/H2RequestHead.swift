@@ -76,7 +76,8 @@ final class H2RequestHead {
             if authority.isEmpty { Self.set(authority, value) }
             return
         case 14 where H2Names.equal(name, "content-length"):
-            guard !hasContentLength, let n = Self.decimal(value) else { return malformed = true }
+            // At most 2^63 - 1, as nghttp2 took it (llhttp would take more).
+            guard !hasContentLength, let n = Self.decimal(value), n <= UInt64(Int64.max) else { return malformed = true }
             contentLength = n
             hasContentLength = true
         case 12 where H2Names.equal(name, "content-type"):

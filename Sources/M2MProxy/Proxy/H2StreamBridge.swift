@@ -119,9 +119,14 @@ final class H2StreamBridge: UVStream {
             rejected = true
             return .malformed
         }
-        // A well-formed CONNECT (`complete`): the proxy tunnels nothing over HTTP/2.
-        if r.method.equals("CONNECT") { return .refused }
-        if innerRef == nil && !openPair() { return .refused }
+        // A well-formed CONNECT (`complete`): the proxy tunnels nothing over HTTP/2. A refused
+        // stream is rejected too: DATA that comes for it before its RST_STREAM is sent (a client
+        // that does not read holds the RST back) must not reach the pair, whose inner
+        // connection would read it as HTTP/1.1.
+        if r.method.equals("CONNECT") || (innerRef == nil && !openPair()) {
+            rejected = true
+            return .refused
+        }
         innerRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { start(r, endStream: endStream, inner: $0) }
         return .started
     }
@@ -212,7 +217,10 @@ final class H2StreamBridge: UVStream {
         }
         guard chunked else { return true }
         H2Names.appendLine(name, value, to: &requestTrailers)
-        return requestTrailers.count <= headerLimit
+        // Over the limit nghttp2 resets the stream (INTERNAL_ERROR); what still comes for it
+        // before that is sent is dropped.
+        if requestTrailers.count > headerLimit { rejected = true }
+        return !rejected
     }
 
     func bodyEnded() {

@@ -63,6 +63,17 @@ import Testing
         #expect(a.mem.calloc(Int.max, 2, a.mem.mem_user_data) == nil, "an overflowing size is refused")
     }
 
+    /// A size whose header would wrap `size_t` is refused before any free list is looked at
+    /// (it would have wrapped into class 0 and been served a 48-byte block).
+    @Test func aSizeThatWouldWrapIsRefused() throws {
+        let a = H2Allocator()
+        let small = try #require(a.allocate(10))
+        a.free(small)
+        #expect(a.allocate(-8) == nil, "SIZE_MAX - 7")
+        #expect(a.keptBytes == H2Allocator.usable(0), "the kept block is still there")
+        #expect(a.mem.calloc(1, -8, a.mem.mem_user_data) == nil)
+    }
+
     @Test func theFreeListsKeepABoundedAmount() throws {
         let a = H2Allocator()
         let n = H2Allocator.maxKeptBytes / H2Allocator.usable(7) + 10
