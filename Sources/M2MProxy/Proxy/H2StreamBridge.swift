@@ -207,7 +207,8 @@ final class H2StreamBridge: UVStream {
     private func trailer(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
         if trailersMalformed { return true }
         // §8.1: no pseudo-header, the field rules of §8.2, and none of the fields that frame or
-        // route a message (nghttp2 took content-length or host there only when checked twice).
+        // route a message (stricter than nghttp2, which took a host there, and a content-length
+        // when the head had none).
         guard H2FieldSyntax.isName(name), H2FieldSyntax.isValue(value),
               !H2Names.isConnectionSpecific(name), !H2Names.equal(name, "content-length"), !H2Names.equal(name, "host"),
               !H2Names.equal(name, "te") || H2Names.equal(value, "trailers")
