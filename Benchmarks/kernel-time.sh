@@ -10,8 +10,8 @@
 #
 # Per round and target (interleaved: every round visits both targets in turn), from one wrk run:
 #   req/s; proxy user and system CPU µs per request (/proc/PID/stat); upstream CPU µs per request;
-#   voluntary and involuntary context switches per request of the proxy's threads
-#   (/proc/PID/task/*/status); netns-wide TCP counters per request (nstat with a private history
+#   voluntary and involuntary context switches per request of the proxy's threads and of the
+#   upstream's (/proc/PID/task/*/status); netns-wide TCP counters per request (nstat with a private history
 #   file: segments, pure ACKs, delayed ACKs, ...); softirqs per request (/proc/softirqs, all CPUs).
 #   nstat and softirqs are machine-wide: other processes on the machine add to them.
 # Then per target, once:
@@ -122,26 +122,26 @@ softirq_snap() { awk 'NR > 1 { s = 0; for (i = 2; i <= NF; i++) s += $i; printf 
 export NSTAT_HISTORY=$BENCH_DIR/nstat.history
 
 ROWS=$RESULTS_DIR/rounds.tsv
-printf 'round\ttarget\trequests\treq_s\tusr_us\tsys_us\tupstream_us\tvol_sw\tinvol_sw\tnet\tsoftirq\n' >"$ROWS"
+printf 'round\ttarget\trequests\treq_s\tusr_us\tsys_us\tupstream_us\tvol_sw\tinvol_sw\tnet\tsoftirq\tup_vol_sw\tup_invol_sw\n' >"$ROWS"
 one_round() {  # one_round ROUND TARGET
-    local r=$1 t=$2 out a b ua ub sa sb n rps net
+    local r=$1 t=$2 out a b ua ub sa sb n rps net uwa uwb
     out=$RESULTS_DIR/wrk-$t-$r.txt
     taskset -c 0 wrk -t1 -c"$CONNS" -d1 "http://127.0.0.1:${PORT[$t]}$REQ_PATH" >/dev/null 2>&1   # pool warm
-    a=$(proc_snap "${PGID[$t]}"); ua=$(group_ticks "$UPGID" || true); sa=$(softirq_snap); nstat -n
+    a=$(proc_snap "${PGID[$t]}"); ua=$(group_ticks "$UPGID" || true); uwa=$(proc_snap "$UPGID"); sa=$(softirq_snap); nstat -n
     taskset -c 0 wrk -t1 -c"$CONNS" -d"$DURATION" "http://127.0.0.1:${PORT[$t]}$REQ_PATH" >"$out" 2>&1
-    b=$(proc_snap "${PGID[$t]}"); ub=$(group_ticks "$UPGID" || true); sb=$(softirq_snap)
+    b=$(proc_snap "${PGID[$t]}"); ub=$(group_ticks "$UPGID" || true); uwb=$(proc_snap "$UPGID"); sb=$(softirq_snap)
     net=$(nstat -s 2>/dev/null | awk '$1 ~ /^(TcpInSegs|TcpOutSegs|TcpExtTCPPureAcks|TcpExtTCPHPAcks|TcpExtDelayedACKs|TcpExtTCPAutoCorking|TcpExtTCPBacklogCoalesce|TcpExtTCPHPHits|TcpExtTCPDelivered)$/ {printf "%s=%s,", $1, $2}')
     n=$(awk '/requests in/ {print $1}' "$out"); rps=$(awk '/Requests\/sec/ {print $2}' "$out")
     grep -q 'Non-2xx\|Socket errors' "$out" && log "$t round $r: errors: $(grep 'Non-2xx\|Socket errors' "$out")"
     awk -v r="$r" -v t="$t" -v n="$n" -v rps="$rps" -v a="$a" -v b="$b" -v ua="$ua" -v ub="$ub" -v sa="$sa" -v sb="$sb" \
-        -v net="$net" -v hz="$CLK_TCK" 'BEGIN {
-        split(a, A, " "); split(b, B, " "); us = 1e6 / hz / n
+        -v net="$net" -v hz="$CLK_TCK" -v uwa="$uwa" -v uwb="$uwb" 'BEGIN {
+        split(a, A, " "); split(b, B, " "); split(uwa, UA, " "); split(uwb, UB, " "); us = 1e6 / hz / n
         split(sa, SA, " "); split(sb, SB, " "); soft = ""
         for (i = 1; i in SB; i++) { split(SA[i], x, ":"); split(SB[i], y, ":"); soft = soft sprintf("%s=%.3f,", y[1], (y[2] - x[2]) / n) }
         split(net, NT, ","); nets = ""
         for (i = 1; i in NT; i++) if (NT[i] != "") { split(NT[i], x, "="); sub(/^Tcp(Ext)?/, "", x[1]); nets = nets sprintf("%s=%.3f,", x[1], x[2] / n) }
-        printf "%s\t%s\t%d\t%s\t%.2f\t%.2f\t%.2f\t%.4f\t%.4f\t%s\t%s\n", r, t, n, rps, (B[1]-A[1])*us, (B[2]-A[2])*us, (ub-ua)*us,
-            (B[3]-A[3])/n, (B[4]-A[4])/n, nets, soft }' >>"$ROWS"
+        printf "%s\t%s\t%d\t%s\t%.2f\t%.2f\t%.2f\t%.4f\t%.4f\t%s\t%s\t%.4f\t%.4f\n", r, t, n, rps, (B[1]-A[1])*us, (B[2]-A[2])*us, (ub-ua)*us,
+            (B[3]-A[3])/n, (B[4]-A[4])/n, nets, soft, (UB[3]-UA[3])/n, (UB[4]-UA[4])/n }' >>"$ROWS"
     log "round $r $t: $(tail -n 1 "$ROWS" | cut -f3-9)"
 }
 for ((r = 1; r <= ROUNDS; r++)); do for t in $TARGETS; do one_round "$r" "$t"; done; done
@@ -207,7 +207,7 @@ if ((INSTR > 0)); then
 fi
 
 echo "== per round (µs and switches per request; $CONNS clients, ${DURATION} s, 200 B) =="
-column -t -s$'\t' <(cut -f1-9 "$ROWS")
+column -t -s$'\t' <(cut -f1-9,12-13 "$ROWS")
 echo "== means =="
 awk -F'\t' 'NR > 1 { k = $2; c[k]++; for (i = 4; i <= 9; i++) s[k, i] += $i }
     END { print "target\treq_s\tusr_us\tsys_us\tupstream_us\tvol_sw\tinvol_sw"
