@@ -7,6 +7,10 @@
 #   ROUNDS=5 DURATION=5 CONNS=256 bash Benchmarks/kernel-time.sh
 #   M2M_BIN_B=/tmp/before/m2m-proxy TARGETS="m2m-proxy m2m-proxy-b" bash Benchmarks/kernel-time.sh
 #       (a before/after pair: the second binary as target m2m-proxy-b, interleaved with the first)
+#   TARGETS="nginx m2m-proxy floor" bash Benchmarks/kernel-time.sh
+#       (floor: Benchmarks/floor-proxy.c, a relay that does only the 4 syscalls per request no
+#       proxy can skip and inserts the same header lines m2m-proxy sends: the most any proxy can
+#       get out of this set-up, to read the others against)
 #
 # Per round and target (interleaved: every round visits both targets in turn), from one wrk run:
 #   req/s; proxy user and system CPU µs per request (/proc/PID/stat); upstream CPU µs per request;
@@ -39,7 +43,7 @@ export BENCH_DIR PIDDIR_STATE UPSTREAM_PORT NGINX_PROXY_PORT
 source "$HERE/lib.sh"
 : "${ROUNDS:=3}" "${DURATION:=10}" "${CONNS:=50}" "${STRACE_REQUESTS:=5000}" "${PERF:=1}" "${INSTR:=0}"
 : "${TARGETS:=nginx m2m-proxy}" "${M2M_BIN:=$ROOT/.build/release/m2m-proxy}"
-: "${M2M_PORT:=19220}" "${TOKEN_PORT:=19221}" "${M2M_B_PORT:=19222}" "${M2M_BIN_B:=}" "${VG_PORT:=19223}"
+: "${M2M_PORT:=19220}" "${TOKEN_PORT:=19221}" "${M2M_B_PORT:=19222}" "${M2M_BIN_B:=}" "${VG_PORT:=19223}" "${FLOOR_PORT:=19224}"
 : "${RESULTS_DIR:=/tmp/m2m-kt/results/$(date +%Y%m%d-%H%M%S)}"
 [[ -x $M2M_BIN ]] || die "$M2M_BIN not found (swift build -c release)"
 for tool in wrk strace nstat taskset python3; do command -v "$tool" >/dev/null || die "$tool not installed"; done
@@ -49,7 +53,7 @@ trap 'stop_all' EXIT
 trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
 trap 'exit 130' INT TERM
 reap_stale
-for p in "$UPSTREAM_PORT" "$NGINX_PROXY_PORT" "$M2M_PORT" "$TOKEN_PORT" "$M2M_B_PORT"; do require_free_port "$p"; done
+for p in "$UPSTREAM_PORT" "$NGINX_PROXY_PORT" "$M2M_PORT" "$TOKEN_PORT" "$M2M_B_PORT" "$FLOOR_PORT"; do require_free_port "$p"; done
 rm -rf "$BENCH_DIR"; mkdir -p "$BENCH_DIR" "$RESULTS_DIR"
 TOKEN=$(bench_token); export BENCH_TOKEN="$TOKEN"; printf '%s' "$TOKEN" >"$BENCH_DIR/token"
 
@@ -79,7 +83,7 @@ scopes = ["read:items"]
 EOF
 
 nginx_run() { start_server "$1" 1 "$NGINX_BIN" -p "$BENCH_DIR/$1" -c "$BENCH_DIR/$1/nginx.conf" -e "$BENCH_DIR/$1/error.log"; }
-declare -A PGID PORT=([nginx]=$NGINX_PROXY_PORT [m2m-proxy]=$M2M_PORT [m2m-proxy-b]=$M2M_B_PORT)
+declare -A PGID PORT=([nginx]=$NGINX_PROXY_PORT [m2m-proxy]=$M2M_PORT [m2m-proxy-b]=$M2M_B_PORT [floor]=$FLOOR_PORT)
 nginx_run upstream; UPGID=${STARTED_PIDS[-1]#*:}
 wait_port "$UPSTREAM_PORT" 20 "$UPGID" || die "upstream did not listen"
 if [[ " $TARGETS " == *" nginx "* ]]; then
@@ -101,6 +105,15 @@ print(json.dumps({"status": 200, "body": json.dumps({"access_token": open(sys.ar
         start_server m2m-b 1 "$M2M_BIN_B" --config "$BENCH_DIR/m2m-b.conf"; PGID[m2m-proxy-b]=${STARTED_PIDS[-1]#*:}
         wait_port "$M2M_B_PORT" 20 "${PGID[m2m-proxy-b]}" || die "m2m-proxy-b did not listen"
     fi
+fi
+if [[ " $TARGETS " == *" floor "* ]]; then
+    command -v cc >/dev/null || die "target floor needs a C compiler (cc)"
+    cc -O2 -o "$BENCH_DIR/floor-proxy" "$HERE/floor-proxy.c" || die "floor-proxy.c did not compile"
+    # The header lines m2m-proxy adds (the Host line is the client's in both): equal upstream work.
+    printf 'Authorization: Bearer %s\r\nX-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Host: 127.0.0.1:%s\r\nX-Request-Id: 0123456789abcdef\r\nX-Forwarded-Proto: http\r\nVia: 1.1 m2m-proxy\r\n' \
+        "$TOKEN" "$FLOOR_PORT" >"$BENCH_DIR/floor-headers"
+    start_server floor 1 "$BENCH_DIR/floor-proxy" "$FLOOR_PORT" "$UPSTREAM_PORT" "$BENCH_DIR/floor-headers"; PGID[floor]=${STARTED_PIDS[-1]#*:}
+    wait_port "$FLOOR_PORT" 20 "${PGID[floor]}" || die "floor-proxy did not listen"
 fi
 for t in $TARGETS; do
     code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${PORT[$t]}$REQ_PATH")
