@@ -7,7 +7,6 @@ let package = Package(
         .executable(name: "m2m-proxy", targets: ["m2m-proxy"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
@@ -42,10 +41,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "m2m-proxy",
-            dependencies: [
-                "M2MProxy",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            dependencies: ["M2MProxy"]
         ),
         .testTarget(name: "M2MProxyTests", dependencies: ["M2MProxy"]),
         .testTarget(name: "IntegrationTests", dependencies: []),
