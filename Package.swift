@@ -8,7 +8,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // System libraries: module maps over Debian's libuv1-dev and libllhttp-dev
@@ -29,7 +28,6 @@ let package = Package(
             name: "M2MProxy",
             dependencies: [
                 "CLibUV", "CLLHTTP", "COpenSSL", "CHiredis", "CNGHTTP2",
-                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: [
                 .enableUpcomingFeature("InternalImportsByDefault"),
