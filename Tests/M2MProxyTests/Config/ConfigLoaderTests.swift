@@ -266,6 +266,36 @@ extension ConfigTests {
             #expect(errors(toml) == ["route[1].upstream: is required", "route[1].uptream: unknown key; did you mean \"upstream\"?"])
         }
 
+        /// Unknown keys and credential sections come sorted by their bytes, not in file order:
+        /// the order TOMLKit's sorted map gave, kept when TOMLParser (file order) replaced it.
+        @Test func keysAndCredentialsAreSortedNotInFileOrder() throws {
+            #expect(errors("[server]\nzz = 1\nlisten = \":80\"\nZZ = 2\naa = 3\n[[route]]\nupstream = \"http://a\"\n")
+                == ["server.ZZ: unknown key", "server.aa: unknown key", "server.zz: unknown key"])
+            let two = """
+                [credential.zeta]
+                token_url = "http://t/token"
+                client_id = "z"
+                client_secret = "z"
+                [credential.alpha]
+                token_url = "http://t/token"
+                client_id = "a"
+                client_secret = "a"
+                [[route]]
+                upstream = "http://a"
+                credential = "zeta"
+                [[route]]
+                path_prefix = "/b"
+                upstream = "http://b"
+                credential = "alpha"
+
+                """
+            let config = try #require(parse(two).config)
+            #expect(config.credentials.map(\.name) == ["alpha", "zeta"])
+            #expect(config.routes.map(\.credentialIndex) == [1, 0])
+            #expect(errors(two.replacingOccurrences(of: "client_id = \"z\"\n", with: "").replacingOccurrences(of: "client_id = \"a\"\n", with: ""))
+                == ["credential.alpha.client_id: is required (or client_id_file)", "credential.zeta.client_id: is required (or client_id_file)"])
+        }
+
         /// Issue 16: the hint comes from the keys valid at that path (route keys for a route,
         /// server keys under [server]), routes are named by name and index.
         @Test func unknownKeyNamesTheNearestValidKeyAndTheRoute() {
