@@ -116,7 +116,8 @@ struct TOMLParser {
     private mutating func openTable(_ keys: [Key], headerAt start: Int) throws(TOMLParseError) -> TOMLTableBuilder {
         let parent = try walkHeader(keys, headerAt: start)
         let last = keys[keys.count - 1].name
-        let name = Self.display(keys)
+        // Only an error needs the written name.
+        var name: String { Self.display(keys) }
         switch parent[last] {
         case nil:
             let table = TOMLTableBuilder(origin: .defined)
@@ -143,7 +144,8 @@ struct TOMLParser {
     private mutating func openArrayElement(_ keys: [Key], headerAt start: Int) throws(TOMLParseError) -> TOMLTableBuilder {
         let parent = try walkHeader(keys, headerAt: start)
         let last = keys[keys.count - 1].name
-        let name = Self.display(keys)
+        // Only an error needs the written name.
+        var name: String { Self.display(keys) }
         let element = TOMLTableBuilder(origin: .defined)
         switch parent[last] {
         case nil:
