@@ -176,6 +176,15 @@ extension ConfigTests {
         @Test func sectionMustBeATable() {
             #expect(errors("server = 1") == ["server: must be a table"])
         }
+
+        /// Date-times parse (TOML allows them anywhere) but no key takes one: each getter reports
+        /// its usual type error, as for any other wrong type.
+        @Test func dateTimesAreTypeErrors() {
+            #expect(errors("[server]\nworkers = 1979-05-27") == ["server.workers: must be an integer"])
+            #expect(errors("[server]\naccess_log = 07:32:00") == ["server.access_log: must be true or false"])
+            #expect(errors("[server]\nlisten = 1979-05-27T07:32:00Z") == ["server.listen: must be a string or an array of strings"])
+            #expect(errors("[server]\nlisten = [1979-05-27 07:32:00]") == ["server.listen[0]: must be a string"])
+        }
     }
 
     @Suite struct ConfigLoaderLimitsTests {
