@@ -6,9 +6,9 @@ let package = Package(
     products: [
         .executable(name: "m2m-proxy", targets: ["m2m-proxy"]),
     ],
-    dependencies: [
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
-    ],
+    // No package dependencies: the TOML parser and the command line are the project's own, so
+    // the binary links no Foundation (DESIGN.md's data path has none; neither does start-up).
+    dependencies: [],
     targets: [
         // System libraries: module maps over Debian's libuv1-dev and libllhttp-dev
         // (the latter from trixie; see scripts/install-deps.sh). Nothing is vendored.
@@ -28,7 +28,6 @@ let package = Package(
             name: "M2MProxy",
             dependencies: [
                 "CLibUV", "CLLHTTP", "COpenSSL", "CHiredis", "CNGHTTP2",
-                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: [
                 .enableUpcomingFeature("InternalImportsByDefault"),

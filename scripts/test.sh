@@ -86,9 +86,9 @@ stage_sanitizer() { # address|thread
     echo "test.sh: $short: building with -sanitize=$san into $scratch"
     swift build --build-tests --sanitize="$san" --scratch-path "$scratch" \
         || { note "$short: FAILED (build)"; return 1; }
-    # Leak detection on; TOMLKit's own leaks (bytes per config load, measured and explained in
-    # the file) are suppressed by frame name. print_suppressions=0: a process whose only leaks
-    # are suppressed writes nothing, so any report file is a finding.
+    # Leak detection on; the test runner's own leaks (XCTest, Foundation; explained in the file)
+    # are suppressed by frame name. print_suppressions=0: a process whose only leaks are
+    # suppressed writes nothing, so any report file is a finding.
     export ASAN_OPTIONS="detect_leaks=1:log_path=$reports/report"
     export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan-suppressions.txt:print_suppressions=0"
     export TSAN_OPTIONS="log_path=$reports/report"

@@ -1,5 +1,5 @@
-// libFuzzer target: ConfigLoader.parse(text:environment:) on arbitrary text (TOMLKit/toml++
-// included, instrumented). Invariants: never crashes; config != nil exactly when errors is empty
+// libFuzzer target: ConfigLoader.parse(text:environment:) on arbitrary text (TOMLParser
+// included). Invariants: never crashes; config != nil exactly when errors is empty
 // (ConfigLoadResult.init also preconditions this); every error has a message.
 @testable import M2MProxy
 

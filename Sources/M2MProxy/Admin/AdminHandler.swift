@@ -140,7 +140,7 @@ final class AdminHandler {
     /// Path and query of an origin-form target (an absolute-form one keeps only its path).
     static func split(_ target: String) -> (path: String, query: String) {
         var t = Substring(target)
-        if let scheme = t.range(of: "://") {
+        if let scheme = t.firstRange(of: "://") {
             t = t[scheme.upperBound...]
             t = t.firstIndex(where: { $0 == "/" || $0 == "?" }).map { t[$0...] } ?? "/"
         }

@@ -6,13 +6,14 @@ extension ConfigLoader {
         var configs: [CredentialConfig?] = []
     }
 
-    /// `[credential.NAME]` sections, sorted by name.
+    /// `[credential.NAME]` sections, sorted by name (by UTF-8 bytes).
     ///
-    /// TOMLKit (toml++) keeps table keys in a sorted map, so the order of sections in the file is
-    /// not available; sorting by name at least makes `credentialIndex` stable across reloads.
+    /// TOMLKit (toml++), the parser before `TOMLParser`, kept table keys in a sorted map, so
+    /// credentials were always in name order; `TOMLTable` keeps file order, and sorting here keeps
+    /// `credentialIndex`, the order of credential errors and of `unused` warnings as they were.
     static func decodeCredentials(_ reader: TableReader) -> DecodedCredentials {
         var decoded = DecodedCredentials()
-        for name in reader.table.keys {
+        for name in TableReader.sortedKeys(reader.table) {
             guard let section = reader.table(name) else {
                 decoded.names.append(name)
                 decoded.configs.append(nil)

@@ -1,5 +1,3 @@
-import TOMLKit
-
 extension ConfigLoader {
     /// `[[route]]` entries in file order; an entry is nil when it has errors.
     static func decodeRoutes(_ root: TableReader, credentials: DecodedCredentials) -> [RouteConfig?] {
@@ -9,7 +7,7 @@ extension ConfigLoader {
             warnUnusedCredentials(credentials, used: [], diagnostics: diagnostics)
             return []
         }
-        guard value.type == .array, let array = value.array else {
+        guard let array = value.array else {
             diagnostics.error("route", "must be an array of tables ([[route]])")
             return []
         }
@@ -22,7 +20,7 @@ extension ConfigLoader {
         var names: [String: Int] = [:]
         for index in 0..<array.count {
             let element = array[index]
-            guard element.type == .table, let table = element.table else {
+            guard let table = element.table else {
                 diagnostics.error(RouteKeyPath.of(index: index, name: nil), "must be a table ([[route]])")
                 routes.append(nil)
                 continue
@@ -59,7 +57,7 @@ extension ConfigLoader {
     /// The route's `name` as its key path shows it, read before the entry is decoded; nil when
     /// absent or not a valid name (its own error says why).
     private static func writtenName(_ table: TOMLTable, environment: [String: String]) -> String? {
-        guard table.contains(key: "name"), let raw = table["name"]?.string,
+        guard let raw = table["name"]?.string,
               case .success(let name) = EnvExpander.expand(raw, environment: environment),
               nameProblem(name) == nil
         else { return nil }

@@ -1,5 +1,3 @@
-import TOMLKit
-
 /// Turns `proxy.conf` (TOML, DESIGN.md §3) into a frozen `ProxyConfig`, or into a list of
 /// problems that each name the offending key.
 ///
@@ -30,33 +28,13 @@ public enum ConfigLoader {
 
     /// - Parameter sourceName: the file name, used as the key path of TOML syntax errors.
     static func parse(text: String, environment: [String: String], sourceName: String) -> ConfigLoadResult {
-        // TOMLKit hands the text to C as a NUL-terminated string: a NUL would silently cut off the
-        // rest of the file (and the routes in it).
-        guard !text.utf8.contains(0) else {
-            return failure(ConfigProblem(keyPath: sourceName, message: "contains a NUL byte"))
-        }
-        if let unsafe = TOMLHeaderGuard.firstUnsafeHeader(in: text) {
-            return failure(
-                ConfigProblem(keyPath: sourceName, message: "line \(unsafe.line), column \(unsafe.column): \(unsafe.message)"))
-        }
+        // A NUL or any other control character is a syntax error like the rest (TOMLParser).
         let root: TOMLTable
         do {
-            root = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            let position = error.source.begin
-            return failure(
-                ConfigProblem(
-                    keyPath: sourceName,
-                    message: "line \(position.line), column \(position.column): \(error.description)"))
+            root = try TOMLParser.parse(text)
         } catch {
-            return failure(ConfigProblem(keyPath: sourceName, message: "cannot parse TOML"))
+            return failure(ConfigProblem(keyPath: sourceName, message: error.description))
         }
-        // TOMLKit's TOMLTable has no deinit, so the parsed toml++ tree would leak on every load
-        // and SIGHUP reload (about 2 KB for a small file, growing with it). Clearing the root
-        // frees every node below it; only the root object (96 bytes) stays, with the small
-        // copies TOMLKit strdup()s and never frees (scripts/lsan-suppressions.txt). Runs after
-        // the decoders, which copy what they keep into Swift values.
-        defer { root.clear() }
 
         let diagnostics = ConfigDiagnostics()
         let reader = TableReader(table: root, keyPath: "", environment: environment, diagnostics: diagnostics)

@@ -7,8 +7,9 @@ public struct ProxyConfig: Sendable {
     /// (`ProxyConfig+Reload.swift`).
     public internal(set) var server: ServerConfig
     public internal(set) var limits: LimitsConfig
-    /// Sorted by name (TOMLKit keeps table keys sorted, so the order of `[credential.NAME]`
-    /// sections in the file is not available); `RouteConfig.credentialIndex` points into this array.
+    /// Sorted by name, whatever the order of the `[credential.NAME]` sections in the file: the
+    /// parser before `TOMLParser` could only give them sorted, and the order stays as it was
+    /// (`ConfigLoader.decodeCredentials`); `RouteConfig.credentialIndex` points into this array.
     public let credentials: [CredentialConfig]
     /// In file order: the router takes the first match.
     public let routes: [RouteConfig]

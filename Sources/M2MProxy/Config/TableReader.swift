@@ -1,5 +1,3 @@
-import TOMLKit
-
 /// Reads typed keys from one TOML table on behalf of a section decoder.
 ///
 /// Every string it hands out has had `${VAR}` expanded. It remembers which keys were asked for so
@@ -44,10 +42,9 @@ final class TableReader {
     }
 
     /// The raw value; counts as reading the key.
-    func value(_ key: String) -> (any TOMLValueConvertible)? {
+    func value(_ key: String) -> TOMLValue? {
         readKeys.insert(key)
-        let value: (any TOMLValueConvertible)? = table.contains(key: key) ? (table[key] as TOMLValue?) : nil
-        return value
+        return table[key]
     }
 
     func string(_ key: String, required: Bool = false) -> String? {
@@ -70,7 +67,8 @@ final class TableReader {
 
     func int(_ key: String) -> Int? {
         guard let value = value(key) else { return nil }
-        guard value.type == .int, let number = value.int else {
+        // TOML integers are 64-bit, as Int is on every platform the proxy builds for.
+        guard let wide = value.integer, let number = Int(exactly: wide) else {
             diagnostics.error(path(key), "must be an integer")
             return nil
         }
@@ -79,7 +77,7 @@ final class TableReader {
 
     func bool(_ key: String) -> Bool? {
         guard let value = value(key) else { return nil }
-        guard value.type == .bool, let flag = value.bool else {
+        guard let flag = value.boolean else {
             diagnostics.error(path(key), "must be true or false")
             return nil
         }
@@ -89,7 +87,7 @@ final class TableReader {
     /// An array of strings, each expanded; nil if absent or if any element is bad.
     func stringArray(_ key: String) -> [(value: String, keyPath: String)]? {
         guard let value = value(key) else { return nil }
-        guard value.type == .array, let array = value.array else {
+        guard let array = value.array else {
             diagnostics.error(path(key), "must be an array of strings")
             return nil
         }
@@ -99,10 +97,10 @@ final class TableReader {
     /// A single string or an array of strings (as `server.listen` allows).
     func stringOrStringArray(_ key: String) -> [(value: String, keyPath: String)]? {
         guard let value = value(key) else { return nil }
-        if value.type == .string {
+        if case .string = value {
             return expandedString(value, keyPath: path(key)).map { [($0, path(key))] }
         }
-        guard value.type == .array, let array = value.array else {
+        guard let array = value.array else {
             diagnostics.error(path(key), "must be a string or an array of strings")
             return nil
         }
@@ -112,7 +110,7 @@ final class TableReader {
     /// A sub-table (`[server]`, `[credential.NAME]`); inline tables count too.
     func table(_ key: String) -> TableReader? {
         guard let value = value(key) else { return nil }
-        guard value.type == .table, let table = value.table else {
+        guard let table = value.table else {
             diagnostics.error(path(key), "must be a table")
             return nil
         }
@@ -122,19 +120,16 @@ final class TableReader {
     /// Like `table(_:)`, but an absent section reads as an empty table so its defaults apply.
     func section(_ key: String) -> TableReader {
         table(key)
-            ?? TableReader(table: Self.emptyTable, keyPath: path(key), environment: environment, diagnostics: diagnostics)
+            ?? TableReader(table: TOMLTable(), keyPath: path(key), environment: environment, diagnostics: diagnostics)
     }
 
-    /// The one empty table every absent section reads. TOMLKit's `TOMLTable` has no deinit: each
-    /// `TOMLTable()` leaks its toml++ table (96 bytes), so a fresh one per absent section leaked
-    /// on every load and reload. It is only ever read (`contains`, `keys`, lookups of an empty
-    /// toml::table, which touch no shared state), so sharing it across threads is safe.
-    nonisolated(unsafe) private static let emptyTable = TOMLTable()
-
-    /// Records an error for every key that no getter asked for, in key order, with the nearest
-    /// key that was asked for as a hint: the keys a decoder reads are the keys valid here.
+    /// Records an error for every key that no getter asked for, with the nearest key that was
+    /// asked for as a hint: the keys a decoder reads are the keys valid here.
+    ///
+    /// In byte order of the keys, not file order: TOMLKit (toml++), the parser before
+    /// `TOMLParser`, kept keys in a sorted map, and `m2m-proxy check`'s output stays as it was.
     func reportUnknownKeys() {
-        for key in table.keys where !readKeys.contains(key) {
+        for key in Self.sortedKeys(table) where !readKeys.contains(key) {
             if let hint = KeySuggestion.closest(to: key, among: readKeys) {
                 diagnostics.error(path(key), "unknown key; did you mean \"\(hint)\"?")
             } else {
@@ -143,7 +138,12 @@ final class TableReader {
         }
     }
 
-    private func strings(of array: TOMLArray, keyPath: String) -> [(value: String, keyPath: String)]? {
+    /// The table's keys ordered by their UTF-8 bytes, as toml++'s `std::map<std::string, …>` was.
+    static func sortedKeys(_ table: TOMLTable) -> [String] {
+        table.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    private func strings(of array: [TOMLValue], keyPath: String) -> [(value: String, keyPath: String)]? {
         var result: [(value: String, keyPath: String)] = []
         var failed = false
         for index in 0..<array.count {
@@ -157,8 +157,8 @@ final class TableReader {
         return failed ? nil : result
     }
 
-    private func expandedString(_ value: any TOMLValueConvertible, keyPath: String) -> String? {
-        guard value.type == .string, let raw = value.string else {
+    private func expandedString(_ value: TOMLValue, keyPath: String) -> String? {
+        guard let raw = value.string else {
             diagnostics.error(keyPath, "must be a string")
             return nil
         }
