@@ -29,7 +29,13 @@ struct TOMLParser {
 
     /// - Parameter bytes: valid UTF-8 (both callers have a `String`, which guarantees it).
     static func parse(bytes input: [UInt8]) throws(TOMLParseError) -> TOMLTable {
-        var parser = TOMLParser(bytes: normalizingLineEndings(input))
+        // A UTF-8 byte-order mark at the start is skipped, as toml++ (the parser before this
+        // one) and most editors' readers do: a config saved by Windows Notepad kept loading
+        // before, and an upgrade must not turn it into a start-up failure. (tomllib refuses
+        // one; TOML 1.0 is silent.) Dropped before parsing, so columns on line 1 still count
+        // from the first visible character.
+        let body = input.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(input.dropFirst(3)) : input
+        var parser = TOMLParser(bytes: normalizingLineEndings(body))
         return try parser.parseDocument()
     }
 
@@ -56,11 +62,6 @@ struct TOMLParser {
     // MARK: Document
 
     private mutating func parseDocument() throws(TOMLParseError) -> TOMLTable {
-        // tomllib rejects a byte-order mark (its first statement is then invalid); toml++ skipped
-        // one. A clear message beats "expected a key" at column 1 of an invisible character.
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
-            throw error("the file starts with a UTF-8 byte-order mark, which TOML does not allow; save it without one", at: 0)
-        }
         while true {
             skipWhitespace()
             guard let byte = peek() else { break }

@@ -138,7 +138,8 @@ extension ConfigTests {
             ("# comment \u{7F}", 1, 11, "control character U+007F is not allowed in a comment"),
             ("a = 1\r", 1, 6, "expected the end of the line after a value, found a carriage return without a line feed"),
             ("\u{0}", 1, 1, "expected a key, found control character U+0000"),
-            ("\u{FEFF}a = 1", 1, 1, "the file starts with a UTF-8 byte-order mark, which TOML does not allow; save it without one"),
+            ("\u{FEFF}a = 1\nb", 2, 2, "expected '=' after a key"),
+            ("\u{FEFF}a = ?", 1, 5, "expected a value, found '?'"),
             // Numbers and dates.
             ("a = 9223372036854775808", 1, 5, "integer out of range (TOML integers are 64-bit: -9223372036854775808 to 9223372036854775807)"),
             ("a = 0x8000000000000000", 1, 5, "integer out of range (TOML integers are 64-bit: -9223372036854775808 to 9223372036854775807)"),
