@@ -35,8 +35,11 @@ public enum CommandLineCommand: Equatable, Sendable {
                 // `m2m-proxy help [run|check]`, as before.
                 rest = rest.dropFirst()
                 guard let name = rest.first else { return .success(.help(overview)) }
-                guard let named = Subcommand(rawValue: name), rest.count == 1 else {
-                    return .failure(usageError("unknown subcommand '\(name)'", .run, hint: ""))
+                guard let named = Subcommand(rawValue: name) else {
+                    return .failure(usageError("unknown subcommand '\(name)' (subcommands: run, check)", .run))
+                }
+                guard rest.count == 1 else {
+                    return .failure(usageError("unexpected argument '\(rest[rest.index(after: rest.startIndex)])'", named))
                 }
                 return .success(.help(help(named)))
             }
@@ -68,13 +71,9 @@ public enum CommandLineCommand: Equatable, Sendable {
                 guard let value = inlineValue ?? rest.popFirst(), inlineValue != nil || !value.hasPrefix("-") else {
                     return .failure(usageError("missing value for '\(name) \(name == "--config" ? "<file>" : "<level>")'", sub))
                 }
-                if name == "--config" {
-                    guard config == nil else { return .failure(usageError("'--config' given twice", sub)) }
-                    config = value
-                } else {
-                    guard logLevel == nil else { return .failure(usageError("'--log-level' given twice", sub)) }
-                    logLevel = value
-                }
+                // Given twice, the last one counts (as swift-argument-parser, used before, did): a
+                // wrapper's `exec m2m-proxy --config default.conf "$@"` can be overridden.
+                if name == "--config" { config = value } else { logLevel = value }
             default:
                 if arg.hasPrefix("-") {
                     return .failure(usageError("unknown option '\(name)'", sub))
@@ -88,8 +87,8 @@ public enum CommandLineCommand: Equatable, Sendable {
         }
     }
 
-    private static func usageError(_ message: String, _ sub: Subcommand, hint: String? = nil) -> UsageError {
-        UsageError(message: message, usage: "Usage: " + usage(sub), helpHint: hint ?? sub.rawValue)
+    private static func usageError(_ message: String, _ sub: Subcommand) -> UsageError {
+        UsageError(message: message, usage: "Usage: " + usage(sub), helpHint: sub.rawValue)
     }
 
     private static func usage(_ sub: Subcommand) -> String {

@@ -23,6 +23,9 @@ import Testing
         ("check", .check(config: "proxy.conf")),
         ("check --config /etc/m2m/proxy.conf", .check(config: "/etc/m2m/proxy.conf")),
         ("check --config=x", .check(config: "x")),
+        ("--config a --config b", .run(config: "b", logLevel: nil)),
+        ("check --config=a --config b", .check(config: "b")),
+        ("--log-level debug --log-level warn", .run(config: "proxy.conf", logLevel: "warn")),
         ("--version", .version),
         ("check --version", .version),
     ])
@@ -53,9 +56,9 @@ import Testing
         ("--config --log-level", "missing value for '--config <file>'"),
         ("run --log-level", "missing value for '--log-level <level>'"),
         ("check --log-level debug", "unknown option '--log-level' (only 'run' takes it)"),
-        ("--config a --config b", "'--config' given twice"),
         ("check a.conf", "unexpected argument 'a.conf'"),
-        ("help frob", "unknown subcommand 'frob'"),
+        ("help frob", "unknown subcommand 'frob' (subcommands: run, check)"),
+        ("help run extra", "unexpected argument 'extra'"),
     ])
     func usageErrorsSayWhatIsWrong(_ line: String, _ message: String) {
         #expect(usageMessage(line) == message)

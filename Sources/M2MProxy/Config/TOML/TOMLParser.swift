@@ -254,12 +254,13 @@ struct TOMLParser {
         while true {
             skipWhitespace()
             let start = pos
+            // Checked per part: a 4 MB file of `a.a.a…` must fail before it holds millions of keys.
+            guard keys.count < Self.maxDepth else { throw error("the key has more than \(Self.maxDepth) parts") }
             keys.append(Key(name: try parseSimpleKey(), offset: start))
             skipWhitespace()
             guard peek() == UInt8(ascii: ".") else { break }
             pos += 1
         }
-        guard keys.count <= Self.maxDepth else { throw error("the key has more than \(Self.maxDepth) parts") }
         return keys
     }
 

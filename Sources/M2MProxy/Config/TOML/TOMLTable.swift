@@ -4,8 +4,9 @@
 /// arrays); callers that want another order sort explicitly.
 struct TOMLTable: Sendable, Equatable {
     private(set) var entries: [(key: String, value: TOMLValue)] = []
-    /// Key → position in `entries`, so a lookup costs the same in a 10,000-key table.
-    private var index: [String: Int] = [:]
+    /// Key → position in `entries`, so a lookup costs the same in a 10,000-key table. Keyed by
+    /// bytes (`TOMLKey`), not by `String`'s canonical equivalence.
+    private var index: [TOMLKey: Int] = [:]
 
     init() {}
 
@@ -14,18 +15,18 @@ struct TOMLTable: Sendable, Equatable {
     var isEmpty: Bool { entries.isEmpty }
 
     func contains(key: String) -> Bool {
-        index[key] != nil
+        index[TOMLKey(key)] != nil
     }
 
     subscript(key: String) -> TOMLValue? {
-        index[key].map { entries[$0].value }
+        index[TOMLKey(key)].map { entries[$0].value }
     }
 
     /// Adds a key the table does not hold yet; the parser has checked that (a duplicate is a
     /// syntax error with a position, which only the parser knows).
     mutating func append(key: String, value: TOMLValue) {
-        precondition(index[key] == nil, "duplicate TOML key")
-        index[key] = entries.count
+        precondition(index[TOMLKey(key)] == nil, "duplicate TOML key")
+        index[TOMLKey(key)] = entries.count
         entries.append((key, value))
     }
 

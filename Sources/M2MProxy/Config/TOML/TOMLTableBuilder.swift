@@ -26,19 +26,21 @@ final class TOMLTableBuilder {
     var origin: Origin
     private var keys: [String] = []
     private var entries: [Entry] = []
-    private var index: [String: Int] = [:]
+    /// By bytes, as `TOMLTable`'s (the two must agree, or `freeze()` would trap on a key
+    /// the builder took for new).
+    private var index: [TOMLKey: Int] = [:]
 
     init(origin: Origin) {
         self.origin = origin
     }
 
     subscript(key: String) -> Entry? {
-        index[key].map { entries[$0] }
+        index[TOMLKey(key)].map { entries[$0] }
     }
 
     /// Adds a key the table does not hold yet (callers check first: they know the error's text).
     func add(_ key: String, _ entry: Entry) {
-        index[key] = entries.count
+        index[TOMLKey(key)] = entries.count
         keys.append(key)
         entries.append(entry)
     }

@@ -171,6 +171,8 @@ extension ConfigTests {
             ("a = [1,", 1, 5, "unterminated array: expected ']'"),
             ("[[[[", 1, 3, "expected a key, found '['"),
             ("a = " + String(repeating: "[", count: 200), 1, 105, "values are nested more than 100 levels deep"),
+            // The 101st part of a dotted key is refused where it starts (not after reading them all).
+            (String(repeating: "a.", count: 5000) + "a = 1", 1, 201, "the key has more than 100 parts"),
         ]
 
         @Test(arguments: Self.errors.indices)
@@ -184,6 +186,17 @@ extension ConfigTests {
             let table = try Self.parse("[a]\r\nb = 1\r\n# c\r\nd = \"\"\"x\r\ny\"\"\"\r\n")
             #expect(table["a"]?.table?["d"] == .string("x\ny"))
             #expect(Self.failure("[a]\r\nb = \r\n")?.line == 2)
+        }
+
+        /// Keys compare by their bytes, as TOML (and tomllib, toml++) do: é written precomposed
+        /// and as e + U+0301 are two keys, not a duplicate, although Swift's `==` finds the
+        /// strings equal.
+        @Test func keysThatOnlyLookAlikeAreTwoKeys() throws {
+            let table = try Self.parse("\"\u{E9}\" = 1\n\"e\u{301}\" = 2\n[t.\"\u{E9}\"]\n[t.\"e\u{301}\"]")
+            #expect(table.count == 3)
+            #expect(table.keys.map { Array($0.utf8) } == [[0xC3, 0xA9], [0x65, 0xCC, 0x81], Array("t".utf8)])
+            #expect(table["t"]?.table?.count == 2)
+            #expect(Self.failure("\"\u{E9}\" = 1\n\"\\u00E9\" = 2")?.message == "duplicate key '\"\u{E9}\"'")
         }
 
         @Test func descriptionIsLineColumnMessage() {
