@@ -669,6 +669,10 @@ extension ConfigTests {
                 "[[route]]\nupstream = \"http://user:\(secret)@host\"\nhost = \"\(secret):1\"\nresource = \"\(secret)\"\nscopes = [\"\(secret) x\"]",
                 // syntax error right after a secret
                 "[credential.a]\nclient_secret = \"\(secret)\" x",
+                // a secret left unquoted: read as a number, a date-time, or a bare word
+                "[credential.a]\nclient_secret = 9\(secret)",
+                "[credential.a]\nclient_secret = 1979-02-29\(secret)",
+                "[credential.a]\nclient_secret = \(secret)",
             ]
             for toml in variants {
                 let result = parse(toml, env: ["SECRET": secret])

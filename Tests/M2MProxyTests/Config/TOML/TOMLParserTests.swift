@@ -148,9 +148,9 @@ extension ConfigTests {
             ("a = 1.", 1, 5, "a decimal point must be followed by digits"),
             ("a = 1e", 1, 5, "an exponent must have digits"),
             ("a = -0x1", 1, 5, "a hexadecimal, octal or binary integer cannot have a sign"),
-            ("a = 12abc", 1, 5, "invalid number '12abc' (a string needs quotes)"),
-            ("a = 1979-02-29", 1, 5, "invalid date '1979-02-29'"),
-            ("a = 1979-05-27T25:00:00", 1, 16, "invalid time '25:00:00'"),
+            ("a = 12abc", 1, 5, "invalid number (a string needs quotes)"),
+            ("a = 1979-02-29", 1, 5, "invalid date (no such month or day)"),
+            ("a = 1979-05-27T25:00:00", 1, 16, "invalid time (hour, minute or second out of range)"),
             ("a = 07:32", 1, 5, "invalid time: expected HH:MM:SS"),
             // Tables.
             ("[a]\n[a]", 2, 1, "table [a] is already defined"),
